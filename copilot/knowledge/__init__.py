@@ -1,0 +1,1 @@
+"""The knowledge base: indexed runbook and postmortem sections, and hybrid search over them."""

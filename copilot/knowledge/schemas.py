@@ -1,0 +1,55 @@
+"""Request and response models of the knowledge-base API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from copilot.knowledge.models import Hit
+from copilot.knowledge.retrieval import MAX_QUERY_CHARS
+
+KindName = Literal["runbook", "postmortem"]
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    top_k: int = Field(5, ge=1, le=50)
+    kind: KindName | None = None
+    services: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must contain more than whitespace")
+        return value
+
+
+class SearchResult(BaseModel):
+    source: str
+    title: str
+    section: str
+    kind: KindName
+    score: float
+    lines: tuple[int, int]
+    text: str
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> SearchResult:
+        c = hit.chunk
+        return cls(
+            source=c.source,
+            title=c.title,
+            section=c.section,
+            kind=c.kind,
+            score=round(hit.score, 6),
+            lines=(c.line_start, c.line_end),
+            text=c.text,
+        )
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]

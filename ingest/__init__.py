@@ -1,0 +1,1 @@
+"""Turn markdown runbooks and postmortems into indexed, citable sections."""

@@ -1,0 +1,179 @@
+"""Parse markdown with optional YAML front matter into clean, line-addressed sections."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from copilot.knowledge.models import KINDS, Kind
+
+
+class ParseError(ValueError):
+    """The file cannot be turned into sections; the message says why."""
+
+
+_FRONT_MATTER_FIELDS = ("title", "kind", "services", "tags", "alerts", "owner", "severity")
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+# Characters that render as nothing but still reach a model: zero-width, bidi controls, the
+# invisible "tag" block (used to smuggle ASCII), word joiners and the byte-order mark.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\U000e0000-\U000e007f]"
+)
+
+
+@dataclass
+class Section:
+    heading_path: tuple[str, ...]
+    line_start: int  # 1-based, inclusive, in the original file
+    line_end: int
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines).strip()
+
+
+@dataclass
+class ParsedDocument:
+    title: str
+    kind: Kind
+    meta: dict[str, Any]
+    sections: list[Section]
+    sanitized: tuple[str, ...] = field(default=())
+
+
+def sanitize(text: str) -> tuple[str, list[str]]:
+    """Drop HTML comments and invisible characters, keeping line numbers; say what went."""
+    removed: list[str] = []
+
+    def _blank_comment(match: re.Match[str]) -> str:
+        return "\n" * match.group(0).count("\n")
+
+    cleaned, comments = _HTML_COMMENT.subn(_blank_comment, text)
+    if comments:
+        removed.append("html_comment")
+    cleaned, invisible = _INVISIBLE.subn("", cleaned)
+    if invisible:
+        removed.append("invisible_characters")
+    # Any other format character (category Cf) is invisible too; keep none of them.
+    if any(unicodedata.category(ch) == "Cf" for ch in cleaned):
+        cleaned = "".join(ch for ch in cleaned if unicodedata.category(ch) != "Cf")
+        if "invisible_characters" not in removed:
+            removed.append("invisible_characters")
+    return cleaned, removed
+
+
+def _as_list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    raise ParseError(f"front matter field '{name}' must be a string or a list")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], int]:
+    """Return the front matter mapping and how many lines it took."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, 0
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            block = "\n".join(lines[1:i])
+            try:
+                data = yaml.safe_load(block) if block.strip() else {}
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" at line {mark.line + 2}" if mark is not None else ""
+                raise ParseError(f"front matter is not valid YAML{where}") from None
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                raise ParseError("front matter must be a YAML mapping")
+            return data, i + 1
+    raise ParseError("front matter opened with '---' is never closed")
+
+
+def normalise_meta(raw: dict[str, Any], *, default_kind: Kind) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    kind = raw.get("kind", default_kind)
+    if kind is None:
+        kind = default_kind
+    kind = str(kind).strip().lower()
+    if kind not in KINDS:
+        raise ParseError(f"front matter field 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+    meta["kind"] = kind
+    for name in ("services", "tags", "alerts"):
+        meta[name] = _as_list(raw.get(name), name)
+    for name in ("title", "owner", "severity"):
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str | int | float):
+            raise ParseError(f"front matter field '{name}' must be a string")
+        meta[name] = str(value).strip() if value is not None else ""
+    return meta
+
+
+def parse_markdown(text: str, *, fallback_title: str, default_kind: Kind) -> ParsedDocument:
+    """Split a markdown file into sections by heading, outside fenced code blocks."""
+    if "\x00" in text:
+        raise ParseError("file contains NUL bytes; it is not a text document")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    raw_meta, body_start = split_front_matter(text)
+    meta = normalise_meta(raw_meta, default_kind=default_kind)
+    cleaned, removed = sanitize(text)
+    lines = cleaned.split("\n")
+
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    current = Section(heading_path=(), line_start=body_start + 1, line_end=body_start, lines=[])
+    fence: str | None = None
+    first_h1: str | None = None
+
+    for index in range(body_start, len(lines)):
+        line = lines[index]
+        lineno = index + 1
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker[0] * 3
+            elif marker.startswith(fence):
+                fence = None
+        heading = None if fence is not None or fence_match else _HEADING.match(line)
+        if heading:
+            if current.text:
+                sections.append(current)
+            level = len(heading.group(1))
+            title_text = _strip_inline(heading.group(2))
+            if level == 1 and first_h1 is None:
+                first_h1 = title_text
+            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title_text)]
+            current = Section(
+                heading_path=tuple(t for _, t in path),
+                line_start=lineno,
+                line_end=lineno,
+                lines=[],
+            )
+            continue
+        current.lines.append(line)
+        if line.strip():
+            current.line_end = lineno
+    if current.text:
+        sections.append(current)
+
+    title = meta["title"] or first_h1 or fallback_title
+    return ParsedDocument(
+        title=title, kind=meta["kind"], meta=meta, sections=sections, sanitized=tuple(removed)
+    )
+
+
+def _strip_inline(text: str) -> str:
+    return re.sub(r"[`*_]", "", text).strip()
