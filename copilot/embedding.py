@@ -48,8 +48,11 @@ class Embedder:
         self.batch_size = batch_size
         self._path = resolve_model_path(name)
         self._model: Any = SentenceTransformer(str(self._path), device="cpu")
-        self.dimension = int(self._model.get_embedding_dimension())
-        self.max_seq_length = int(self._model.max_seq_length)
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise ConfigError(f"embedding model {name!r} does not report its dimension")
+        self.dimension = int(dimension)
+        self.max_seq_length = int(self._model.max_seq_length or 0)
         # torch modules are not documented as thread-safe for concurrent forward passes.
         self._lock = threading.Lock()
 
@@ -64,10 +67,12 @@ class Embedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        return np.asarray(vectors, dtype=np.float32)
+        result: Vectors = np.asarray(vectors, dtype=np.float32)
+        return result
 
     def embed_query(self, text: str) -> Vectors:
-        return self.embed([text])[0]
+        vector: Vectors = self.embed([text])[0]
+        return vector
 
 
 def set_threads(count: int) -> None:

@@ -35,12 +35,15 @@ class Settings(BaseSettings):
     # Retrieval.
     top_k: int = Field(5, ge=1, le=50)
     candidates: int = Field(40, ge=5, le=500)
-    rrf_k: int = Field(60, ge=1, le=1000)
-    dense_weight: float = Field(1.0, ge=0.0)
-    keyword_weight: float = Field(1.0, ge=0.0)
+    # Fusion: a document's score is a weighted mean of its best dense and best keyword section,
+    # each rescaled over the query's candidates. Tuned on evals/datasets (see evals/README.md).
+    dense_weight: float = Field(0.4, ge=0.0)
+    keyword_weight: float = Field(0.6, ge=0.0)
 
     # Incident store: SQLite in data_dir unless a SQLAlchemy URL is given.
     database_url: str | None = None
+    # Severity taxonomy: the packaged copilot/incidents/severity.yaml unless a team's file is given.
+    severity_file: Path | None = None
 
     # Composer: "extractive" (embedded, no model) or a LangChain chat model spec.
     llm: str = "extractive"

@@ -35,7 +35,7 @@ def temporary_kb(
     """A knowledge base in `store`, or in a temporary directory removed afterwards."""
     with TemporaryDirectory(prefix="copilot-eval-") as tmp:
         data_dir = store or Path(tmp)
-        settings = Settings(data_dir=data_dir, _env_file=None, **overrides)  # type: ignore[call-arg]
+        settings = Settings(data_dir=data_dir, _env_file=None, **overrides)
         model = embedder or Embedder(settings.embedding_model)
         kb = KnowledgeBase(settings, model)
         try:

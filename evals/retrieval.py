@@ -1,6 +1,6 @@
 """Retrieval eval: hit@k and MRR@10 of the copilot's retriever beside BM25-only and dense-only.
 
-    python -m evals.retrieval --corpus runbooks --queries evals/datasets/runbooks.jsonl [--json]
+python -m evals.retrieval --corpus runbooks --queries evals/datasets/runbooks.jsonl [--json]
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def score(ranked: list[list[str]], relevant: list[set[str]]) -> dict[str, float]
     n = len(ranked)
     out: dict[str, float] = {}
     for k in (1, 3, 5):
-        out[f"hit@{k}"] = sum(bool(set(r[:k]) & rel) for r, rel in zip(ranked, relevant, strict=True)) / n
+        out[f"hit@{k}"] = (
+            sum(bool(set(r[:k]) & rel) for r, rel in zip(ranked, relevant, strict=True)) / n
+        )
     mrr = 0.0
     for r, rel in zip(ranked, relevant, strict=True):
         for i, source in enumerate(r[:10], 1):
@@ -63,9 +65,7 @@ def evaluate(kb: KnowledgeBase, queries: list[dict[str, Any]]) -> dict[str, Any]
 
 def run(corpus: Path, queries_path: Path, *, store: Path | None = None) -> dict[str, Any]:
     queries = load_jsonl(queries_path)
-    missing = [
-        rel for q in queries for rel in q["relevant"] if not (corpus / rel).exists()
-    ]
+    missing = [rel for q in queries for rel in q["relevant"] if not (corpus / rel).exists()]
     if missing:
         raise SystemExit(f"queries name files missing from {corpus}: {missing[:5]}")
     set_threads(cpu_count())
@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--store", type=Path, help="reuse this data dir (incremental) instead of a temp one")
+    parser.add_argument(
+        "--store", type=Path, help="reuse this data dir (incremental) instead of a temp one"
+    )
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():

@@ -109,7 +109,9 @@ def normalise_meta(raw: dict[str, Any], *, default_kind: Kind) -> dict[str, Any]
         kind = default_kind
     kind = str(kind).strip().lower()
     if kind not in KINDS:
-        raise ParseError(f"front matter field 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise ParseError(
+            f"front matter field 'kind' must be one of {', '.join(KINDS)}, not {kind!r}"
+        )
     meta["kind"] = kind
     for name in ("services", "tags", "alerts"):
         meta[name] = _as_list(raw.get(name), name)

@@ -78,7 +78,8 @@ def discover(root: Path) -> list[Path]:
         if any(part.startswith(".") for part in rel.parts):
             continue
         if path.is_file() and (
-            path.suffix.lower() in MARKDOWN_SUFFIXES or (not path.suffix and _looks_like_markdown(path))
+            path.suffix.lower() in MARKDOWN_SUFFIXES
+            or (not path.suffix and _looks_like_markdown(path))
         ):
             found.append(path)
     return sorted(found)
@@ -212,10 +213,17 @@ def _embed_with_progress(
         return kb.embedder.embed([])
     from tqdm import tqdm
 
+    # Embed in length order, as one encode() call would: batches of similar length waste no
+    # time on padding. Slices keep the progress bar moving; the order is restored at the end.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     step = max(kb.settings.embed_batch_size * 4, 256)
     parts = []
     with tqdm(total=len(texts), unit="chunk", desc="embedding", disable=not progress) as bar:
-        for i in range(0, len(texts), step):
-            parts.append(kb.embedder.embed(texts[i : i + step]))
-            bar.update(len(texts[i : i + step]))
-    return np.concatenate(parts)
+        for i in range(0, len(order), step):
+            batch = [texts[j] for j in order[i : i + step]]
+            parts.append(kb.embedder.embed(batch))
+            bar.update(len(batch))
+    sorted_vectors = np.concatenate(parts)
+    vectors = np.empty_like(sorted_vectors)
+    vectors[np.asarray(order)] = sorted_vectors
+    return vectors

@@ -12,7 +12,9 @@ import pytest
 
 import copilot  # noqa: F401  - sets the offline environment before anything else loads
 from copilot.embedding import Embedder
+from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
+from ingest.pipeline import ingest_paths
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KB = REPO / "runbooks"
@@ -48,3 +50,23 @@ def embedder() -> Embedder:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def sample_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[KnowledgeBase]:
+    """The shipped sample knowledge base, ingested once for read-only tests."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("sample-kb"), _env_file=None)  # type: ignore[call-arg]
+    kb = KnowledgeBase(settings, embedder)
+    report = ingest_paths(kb, [SAMPLE_KB], progress=False)
+    assert not report.failed, report.failed
+    yield kb
+    kb.close()
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

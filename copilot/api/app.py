@@ -42,7 +42,9 @@ def create_app(
         owned: KnowledgeBase | None = None
         if kb is None:
             set_threads(settings.serve_threads)
-            model = embedder or Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+            model = embedder or Embedder(
+                settings.embedding_model, batch_size=settings.embed_batch_size
+            )
             owned = KnowledgeBase(settings, model)
             app.state.kb = owned
         try:

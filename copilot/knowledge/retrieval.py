@@ -11,9 +11,11 @@ from copilot.knowledge.store import KnowledgeBase
 
 MAX_QUERY_CHARS = 2000
 # An exact alert name or document title in the query is the strongest signal a responder can
-# give: it outranks anything fusion can produce (the fused maximum is about 2/(k+1)).
-EXACT_ALERT_BOOST = 0.05
-EXACT_TITLE_BOOST = 0.03
+# give: it outranks anything fusion can produce (fused document scores lie in 0..1).
+EXACT_ALERT_BOOST = 1.0
+EXACT_TITLE_BOOST = 0.5
+# Within the same document, sections are ordered by their own fused score.
+SECTION_WEIGHT = 0.01
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 
 
@@ -72,47 +74,95 @@ def search(
         keyword = kb.keyword_search(query, n=pool, kind=kind)
 
     chunks = kb.chunks(list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword])))
+    # Stale vectors (not in the catalog) and filtered-out sections take no part.
+    dense = [
+        (c, s) for c, s in dense if c in chunks and _matches_filters(chunks[c], services, tags)
+    ]
+    keyword = [
+        (c, s) for c, s in keyword if c in chunks and _matches_filters(chunks[c], services, tags)
+    ]
+    dense_norm = _min_max(dense)
+    keyword_norm = _max_scaled(keyword)
+    alpha = settings.dense_weight / ((settings.dense_weight + settings.keyword_weight) or 1.0)
+
+    # Documents are ranked on their best dense section and their best keyword section (which may
+    # differ): a runbook whose title matches and whose Mitigation matches is one good answer.
+    doc_dense: dict[str, float] = {}
+    doc_keyword: dict[str, float] = {}
+    for cid, value in dense_norm.items():
+        src = chunks[cid].source
+        doc_dense[src] = max(doc_dense.get(src, 0.0), value)
+    for cid, value in keyword_norm.items():
+        src = chunks[cid].source
+        doc_keyword[src] = max(doc_keyword.get(src, 0.0), value)
+
     query_tokens = {t.lower() for t in _TOKEN.findall(query)}
     query_lower = query.lower()
-    k = settings.rrf_k
-    scores: dict[str, float] = {}
-    dense_rank: dict[str, int] = {}
-    keyword_rank: dict[str, int] = {}
-    similarity: dict[str, float] = {}
+    dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
+    keyword_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
+    similarity = dict(dense)
 
-    # Ranks are counted over live, filter-passing chunks only, so a stale vector or a filtered-out
-    # section does not push the rest down.
-    rank = 0
-    for cid, sim in dense:
-        chunk = chunks.get(cid)
-        if chunk is None or not _matches_filters(chunk, services, tags):
+    doc_score: dict[str, float] = {}
+    doc_reasons: dict[str, list[str]] = {}
+    by_doc: dict[str, list[tuple[float, Chunk]]] = {}
+    for cid, chunk in chunks.items():
+        if cid not in dense_norm and cid not in keyword_norm:
             continue
-        rank += 1
-        dense_rank[cid] = rank
-        similarity[cid] = sim
-        scores[cid] = scores.get(cid, 0.0) + settings.dense_weight / (k + rank)
-    rank = 0
-    for cid, _ in keyword:
-        chunk = chunks.get(cid)
-        if chunk is None or not _matches_filters(chunk, services, tags):
-            continue
-        rank += 1
-        keyword_rank[cid] = rank
-        scores[cid] = scores.get(cid, 0.0) + settings.keyword_weight / (k + rank)
-
-    hits: list[Hit] = []
-    for cid, score in scores.items():
-        chunk = chunks[cid]
-        boost, reasons = _exact_boost(chunk, query_tokens, query_lower)
-        hits.append(
-            Hit(
-                chunk=chunk,
-                score=score + boost,
-                dense_rank=dense_rank.get(cid),
-                keyword_rank=keyword_rank.get(cid),
-                similarity=similarity.get(cid),
-                reasons=tuple(reasons),
+        src = chunk.source
+        if src not in doc_score:
+            boost, reasons = _exact_boost(chunk, query_tokens, query_lower)
+            doc_score[src] = (
+                alpha * doc_dense.get(src, 0.0) + (1 - alpha) * doc_keyword.get(src, 0.0) + boost
             )
-        )
-    hits.sort(key=lambda h: (-h.score, h.chunk.source, h.chunk.ordinal))
-    return hits[:top_k]
+            doc_reasons[src] = reasons
+        section_score = alpha * dense_norm.get(cid, 0.0) + (1 - alpha) * keyword_norm.get(cid, 0.0)
+        by_doc.setdefault(src, []).append((section_score, chunk))
+
+    # Best section of every document first, in document order; then second-best sections, and
+    # so on: the first results name distinct runbooks, and the best one's sections follow.
+    ordered_docs = sorted(doc_score, key=lambda d: (-doc_score[d], d))
+    for src in ordered_docs:
+        by_doc[src].sort(key=lambda item: (-item[0], item[1].ordinal))
+    hits: list[Hit] = []
+    depth = 0
+    while len(hits) < top_k:
+        added = False
+        for src in ordered_docs:
+            sections = by_doc[src]
+            if depth < len(sections):
+                section_score, chunk = sections[depth]
+                hits.append(
+                    Hit(
+                        chunk=chunk,
+                        score=doc_score[src] + SECTION_WEIGHT * section_score,
+                        dense_rank=dense_rank.get(chunk.id),
+                        keyword_rank=keyword_rank.get(chunk.id),
+                        similarity=similarity.get(chunk.id),
+                        reasons=tuple(doc_reasons[src]),
+                    )
+                )
+                added = True
+                if len(hits) >= top_k:
+                    break
+        if not added:
+            break
+        depth += 1
+    return hits
+
+
+def _min_max(pairs: list[tuple[str, float]]) -> dict[str, float]:
+    """Cosine similarities rescaled to 0..1 over this query's candidates."""
+    if not pairs:
+        return {}
+    values = [v for _, v in pairs]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return {cid: (v - low) / span for cid, v in pairs}
+
+
+def _max_scaled(pairs: list[tuple[str, float]]) -> dict[str, float]:
+    """BM25 scores as a fraction of this query's best."""
+    if not pairs:
+        return {}
+    best = max(v for _, v in pairs) or 1.0
+    return {cid: max(v, 0.0) / best for cid, v in pairs}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from chromadb.api.types import Embeddable, EmbeddingFunction, Embeddings, Space
 
 from copilot.embedding import Embedder, Vectors
 from copilot.errors import ConfigError, StoreLocked, StoreMismatch
@@ -33,12 +34,14 @@ DISTANCE = "cosine"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['_.][A-Za-z0-9]+)*")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _STOPWORDS = frozenset(
-    """a an and are as at be been but by can could do does for from has have how i if in into is
-    it its me my no not of on or our so some that the their them then there these they this to
-    was we were what when where which while who why will with you your after again all also am
-    any because before being both did doing down during each few further had having he her here
-    him his just more most nor now only other out over own same she should than too under until
-    up very us keeps keep getting get got seems""".split()
+    """
+    a an and are as at be been but by can could do does for from has have how i if in into is it
+    its me my no not of on or our so some that the their them then there these they this to was
+    we were what when where which while who why will with you your after again all also am any
+    because before being both did doing down during each few further had having he her here him
+    his just more most nor now only other out over own same she should than too under until up
+    very us keeps keep getting get got seems
+    """.split()
 )
 
 
@@ -107,47 +110,40 @@ def _keywords_field(chunk: Chunk) -> str:
     return " ".join(names)
 
 
-class ChromaEmbeddingFunction:
+class ChromaEmbeddingFunction(EmbeddingFunction[Embeddable]):
     """Chroma's embedding-function protocol over our offline Embedder.
 
     Passing it explicitly keeps Chroma from ever reaching for its own default model.
     """
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder | None, model: str | None = None) -> None:
         self._embedder = embedder
+        self._model = model or (embedder.name if embedder else "")
 
-    def __call__(self, input: Sequence[str]) -> list[Any]:  # noqa: A002 - chroma's name
-        return list(self._embedder.embed(list(input)))
-
-    def embed_query(self, input: Sequence[str]) -> list[Any]:  # noqa: A002
-        return self(input)
+    def __call__(self, input: Embeddable) -> Embeddings:  # noqa: A002 - chroma's name
+        if self._embedder is None:  # built by Chroma from its stored config: load on first use
+            self._embedder = Embedder(self._model)
+        return list(self._embedder.embed([str(item) for item in input]))
 
     @staticmethod
     def name() -> str:
         return "responder-copilot"
 
     def get_config(self) -> dict[str, Any]:
-        return {"model": self._embedder.name}
+        return {"model": self._model}
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
-        return ChromaEmbeddingFunction(Embedder(str(config.get("model"))))
+    def build_from_config(config: dict[str, Any]) -> EmbeddingFunction[Embeddable]:
+        return ChromaEmbeddingFunction(None, str(config.get("model")))
 
     def is_legacy(self) -> bool:
         return False
 
-    def default_space(self) -> str:
-        return DISTANCE
+    def default_space(self) -> Space:
+        return "cosine"
 
-    def supported_spaces(self) -> list[str]:
-        return [DISTANCE]
-
-    @staticmethod
-    def validate_config(config: dict[str, Any]) -> None:
-        return None
-
-    def validate_config_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        return None
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine"]
 
 
 class KnowledgeBase:
@@ -306,7 +302,14 @@ class KnowledgeBase:
             )
 
     def replace_document(
-        self, *, source: str, root: str, sha256: str, kind: Kind, title: str, chunks: Sequence[Chunk]
+        self,
+        *,
+        source: str,
+        root: str,
+        sha256: str,
+        kind: Kind,
+        title: str,
+        chunks: Sequence[Chunk],
     ) -> list[str]:
         """Make `chunks` the live content of `source` atomically; return ids no longer used."""
         new_ids = [c.id for c in chunks]
@@ -384,7 +387,7 @@ class KnowledgeBase:
         """Drop everything indexed so far, and the identity check with it."""
         with self._transaction() as db:
             for table in ("files", "chunks", "chunks_fts", "meta"):
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                db.execute(f"DELETE FROM {table}")
             db.execute(
                 "INSERT INTO meta(key, value) VALUES ('identity', ?)", (json.dumps(self.identity),)
             )
@@ -398,7 +401,11 @@ class KnowledgeBase:
         with self._mutex:
             files = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
             chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        return {"files": int(files), "chunks": int(chunks), "vectors": int(self._collection.count())}
+        return {
+            "files": int(files),
+            "chunks": int(chunks),
+            "vectors": int(self._collection.count()),
+        }
 
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         if not ids:
@@ -406,7 +413,7 @@ class KnowledgeBase:
         marks = ",".join("?" * len(ids))
         with self._mutex:
             rows = self._db.execute(
-                f"SELECT id, body FROM chunks WHERE id IN ({marks})",  # noqa: S608
+                f"SELECT id, body FROM chunks WHERE id IN ({marks})",
                 list(ids),
             ).fetchall()
         return {cid: _chunk_from_json(body) for cid, body in rows}
@@ -416,7 +423,9 @@ class KnowledgeBase:
             rows = self._db.execute("SELECT body FROM chunks ORDER BY source, rowid").fetchall()
         return [_chunk_from_json(r[0]) for r in rows]
 
-    def dense_search(self, vector: Vectors, *, n: int, kind: str | None = None) -> list[tuple[str, float]]:
+    def dense_search(
+        self, vector: Vectors, *, n: int, kind: str | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) best first."""
         total = self._collection.count()
         if total == 0:
@@ -431,7 +440,9 @@ class KnowledgeBase:
         distances = result["distances"][0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
 
-    def keyword_search(self, query: str, *, n: int, kind: str | None = None) -> list[tuple[str, float]]:
+    def keyword_search(
+        self, query: str, *, n: int, kind: str | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score, higher is better) best first."""
         terms = keyword_terms(query)
         if not terms:

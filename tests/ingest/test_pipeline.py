@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot.embedding import Embedder
+from copilot.errors import StoreLocked, StoreMismatch
+from copilot.knowledge import retrieval
+from copilot.knowledge.store import KnowledgeBase
+from copilot.settings import Settings
+from ingest.pipeline import ingest_paths
+from tests.conftest import write
+
+RUNBOOK = """---
+title: Disk full on build agents
+tags: [disk]
+alerts: [BuildAgentDiskFull]
+---
+# Disk full on build agents
+
+## Diagnosis
+
+Run `df -h /var/lib/agent` and look for the workspace cache.
+
+## Mitigation
+
+Prune old workspaces with `agentctl prune --older-than 7d`.
+"""
+
+
+def _kb(settings: Settings, embedder: Embedder) -> KnowledgeBase:
+    return KnowledgeBase(settings, embedder)
+
+
+def test_incremental_ingest_adds_skips_replaces_and_removes(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "runbooks/disk.md", RUNBOOK)
+    write(
+        root, "postmortems/2026-01-01-outage.md", "# Outage\n\n## Summary\n\nThe queue stalled.\n"
+    )
+    with _kb(settings, embedder) as kb:
+        first = ingest_paths(kb, [root], progress=False)
+        assert sorted(first.added) == ["postmortems/2026-01-01-outage.md", "runbooks/disk.md"]
+        assert kb.files()["postmortems/2026-01-01-outage.md"].kind == "postmortem"
+        chunks_before = kb.counts()
+
+        again = ingest_paths(kb, [root], progress=False)
+        assert again.unchanged and not (again.added or again.updated or again.removed)
+        assert again.embedded == 0 and kb.counts() == chunks_before
+
+        write(root, "runbooks/disk.md", RUNBOOK.replace("7d", "3d"))
+        (root / "postmortems/2026-01-01-outage.md").unlink()
+        changed = ingest_paths(kb, [root], progress=False)
+        assert changed.updated == ["runbooks/disk.md"]
+        assert changed.removed == ["postmortems/2026-01-01-outage.md"]
+        # Only the edited section is embedded again; the untouched ones keep their vectors.
+        assert changed.embedded == 1
+        counts = kb.counts()
+        assert counts["vectors"] == counts["chunks"] == 2  # Diagnosis, Mitigation
+        texts = [c.text for c in kb.all_chunks()]
+        assert any("--older-than 3d" in t for t in texts)
+        assert not any("--older-than 7d" in t for t in texts)
+
+
+def test_unreadable_files_are_named_and_skipped_while_the_rest_goes_in(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "good.md", RUNBOOK)
+    write(root, "bad-yaml.md", "---\ntitle: [oops\n---\n# x\n")
+    (root / "binary.md").write_bytes(b"\xff\xfe\x00garbage")
+    with _kb(settings, embedder) as kb:
+        report = ingest_paths(kb, [root], progress=False)
+    assert report.added == ["good.md"]
+    failed = dict(report.failed)
+    assert set(failed) == {"bad-yaml.md", "binary.md"}
+    assert "YAML" in failed["bad-yaml.md"]
+
+
+def test_a_failed_write_leaves_the_previous_document_whole(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "disk.md", RUNBOOK)
+    with _kb(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        before = sorted(c.text for c in kb.all_chunks())
+        write(root, "disk.md", RUNBOOK.replace("Diagnosis", "Checks") + "\n## Extra\n\nNew step.\n")
+
+        real_replace = kb.replace_document
+
+        def crash_inside_transaction(**kwargs: object) -> list[str]:
+            with kb._transaction() as db:
+                db.execute("DELETE FROM chunks WHERE source = ?", (kwargs["source"],))
+                raise KeyboardInterrupt
+
+        kb.replace_document = crash_inside_transaction  # type: ignore[method-assign,assignment]
+        with pytest.raises(KeyboardInterrupt):
+            ingest_paths(kb, [root], progress=False)
+        assert sorted(c.text for c in kb.all_chunks()) == before
+        hits = retrieval.search(kb=kb, query="prune old workspaces", top_k=5)
+        assert {h.chunk.text for h in hits} <= set(before)
+
+        kb.replace_document = real_replace  # type: ignore[method-assign]
+        report = ingest_paths(kb, [root], progress=False)
+        assert report.updated == ["disk.md"]
+        counts = kb.counts()
+        assert counts["vectors"] == counts["chunks"]  # vectors orphaned by the crash are swept
+        assert any(c.section == "Extra" for c in kb.all_chunks())
+
+
+def test_second_owner_of_a_store_gets_a_clear_error(settings: Settings, embedder: Embedder) -> None:
+    with _kb(settings, embedder), pytest.raises(StoreLocked, match="in use by process"):
+        _kb(settings, embedder)
+    with _kb(settings, embedder) as kb:  # released on close
+        assert kb.counts()["files"] == 0
+
+
+def test_store_refuses_a_different_embedding_model_and_says_how_to_rebuild(
+    settings: Settings, embedder: Embedder
+) -> None:
+    with _kb(settings, embedder):
+        pass
+    catalog = settings.catalog_path
+    import json
+    import sqlite3
+
+    db = sqlite3.connect(catalog)
+    identity = json.loads(db.execute("SELECT value FROM meta WHERE key='identity'").fetchone()[0])
+    identity["dimension"] = 768
+    db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (json.dumps(identity),))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreMismatch, match="--rebuild"):
+        _kb(settings, embedder)
+
+
+def test_rebuild_starts_from_empty(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:
+    root = tmp_path / "kb"
+    write(root, "disk.md", RUNBOOK)
+    with _kb(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        report = ingest_paths(kb, [root], progress=False, rebuild=True)
+        assert report.added == ["disk.md"]
+        assert kb.counts()["vectors"] == kb.counts()["chunks"] == 2

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from copilot.errors import InvalidInput
+from copilot.knowledge import retrieval
+from copilot.knowledge.store import KnowledgeBase, keyword_terms
+
+
+def test_symptom_finds_the_runbook_section_with_citation(sample_kb: KnowledgeBase) -> None:
+    hits = retrieval.search(
+        kb=sample_kb, query="pgbouncer says too many clients and checkout fails", top_k=5
+    )
+    top = hits[0].chunk
+    assert top.source == "runbooks/orders-db-connection-pool-exhausted.md"
+    assert top.line_start <= top.line_end
+    assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_exact_alert_name_wins(sample_kb: KnowledgeBase) -> None:
+    alerts = {a: c.source for c in sample_kb.all_chunks() for a in c.alerts if c.kind == "runbook"}
+    assert len(alerts) >= 20
+    for alert, source in list(alerts.items())[:15]:
+        hits = retrieval.search(kb=sample_kb, query=f"{alert} firing", top_k=3)
+        assert hits[0].chunk.source == source, alert
+        assert "alert name" in hits[0].reasons
+
+
+def test_kind_service_and_tag_filters(sample_kb: KnowledgeBase) -> None:
+    post = retrieval.search(kb=sample_kb, query="database connections", kind="postmortem", top_k=10)
+    assert post and all(h.chunk.kind == "postmortem" for h in post)
+    svc = retrieval.search(kb=sample_kb, query="errors", services=["vault"], top_k=10)
+    assert svc and all("vault" in h.chunk.services for h in svc)
+    none = retrieval.search(kb=sample_kb, query="errors", services=["no-such-service"])
+    assert none == []
+
+
+@pytest.mark.parametrize("query", ["", "   ", "x" * (retrieval.MAX_QUERY_CHARS + 1)])
+def test_empty_or_oversized_query_is_invalid(sample_kb: KnowledgeBase, query: str) -> None:
+    with pytest.raises(InvalidInput):
+        retrieval.search(kb=sample_kb, query=query)
+
+
+def test_keyword_terms_split_alert_names_and_drop_stopwords() -> None:
+    assert keyword_terms("Why is KubePodCrashLooping firing on the API?") == [
+        "kubepodcrashlooping",
+        "kube",
+        "pod",
+        "crash",
+        "looping",
+        "firing",
+        "api",
+    ]
+    assert keyword_terms('"; DROP TABLE chunks; --') == ["drop", "table", "chunks"]

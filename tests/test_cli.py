@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from copilot.cli import main
+from copilot.settings import get_settings
+from tests.conftest import SAMPLE_KB, write
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield tmp_path / "data"
+    get_settings.cache_clear()
+
+
+def test_ingest_then_search_json(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "runbooks/queue.md", (SAMPLE_KB / "runbooks/vault-sealed.md").read_text())
+    write(root, "postmortems/bad.md", "---\nkind: [oops\n---\n")
+    assert main(["ingest", str(root), "--json"]) == 0
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    assert summary["added"] == 1 and summary["failed"] == 1
+    assert "postmortems/bad.md" in out.err
+
+    assert main(["ingest", str(root)]) == 0
+    assert "1 unchanged" in capsys.readouterr().out
+
+    assert main(["search", "secrets backend sealed", "--json", "--top-k", "2"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["query"] == "secrets backend sealed"
+    assert len(body["results"]) == 2
+    assert body["results"][0]["source"] == "runbooks/queue.md"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["search", "   "],
+        ["search", "x" * 2001],
+        ["search", "disk", "--top-k", "0"],
+        ["search", "disk", "--kind", "wiki"],
+        ["ingest", "/no/such/folder"],
+    ],
+)
+def test_bad_cli_input_exits_2_with_a_message(
+    data_dir: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(argv))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "Traceback" not in err
+
+
+def test_python_dash_m_copilot_runs(data_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "copilot", "--help"], capture_output=True, text=True, check=False
+    )
+    assert r.returncode == 0 and "ingest" in r.stdout
