@@ -16,6 +16,21 @@ EXACT_ALERT_BOOST = 1.0
 EXACT_TITLE_BOOST = 0.5
 # Within the same document, sections are ordered by their own fused score.
 SECTION_WEIGHT = 0.01
+# A symptom asks what to do (a runbook); "has this happened before" asks for history (a
+# postmortem). Without a kind filter, the kind the wording asks for gets this much ahead.
+KIND_PRIOR = 0.1
+_HISTORY = re.compile(
+    r"\b(before|previous(ly)?|earlier|last time|past (incident|outage)s?|ever|again|"
+    r"have we (seen|had)|did we|post-?mortems?|similar incidents?|happened)\b",
+    re.IGNORECASE,
+)
+
+
+def wanted_kind(query: str) -> str:
+    """The kind of document the wording of a query asks for."""
+    return "postmortem" if _HISTORY.search(query) else "runbook"
+
+
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 
 
@@ -98,6 +113,7 @@ def search(
 
     query_tokens = {t.lower() for t in _TOKEN.findall(query)}
     query_lower = query.lower()
+    preferred = wanted_kind(query)
     dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
     keyword_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
     similarity = dict(dense)
@@ -111,8 +127,12 @@ def search(
         src = chunk.source
         if src not in doc_score:
             boost, reasons = _exact_boost(chunk, query_tokens, query_lower)
+            prior = KIND_PRIOR if chunk.kind == preferred else 0.0
             doc_score[src] = (
-                alpha * doc_dense.get(src, 0.0) + (1 - alpha) * doc_keyword.get(src, 0.0) + boost
+                alpha * doc_dense.get(src, 0.0)
+                + (1 - alpha) * doc_keyword.get(src, 0.0)
+                + boost
+                + prior
             )
             doc_reasons[src] = reasons
         section_score = alpha * dense_norm.get(cid, 0.0) + (1 - alpha) * keyword_norm.get(cid, 0.0)

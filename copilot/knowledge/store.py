@@ -120,7 +120,7 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Embeddable]):
         self._embedder = embedder
         self._model = model or (embedder.name if embedder else "")
 
-    def __call__(self, input: Embeddable) -> Embeddings:  # noqa: A002 - chroma's name
+    def __call__(self, input: Embeddable) -> Embeddings:
         if self._embedder is None:  # built by Chroma from its stored config: load on first use
             self._embedder = Embedder(self._model)
         return list(self._embedder.embed([str(item) for item in input]))

@@ -12,8 +12,8 @@ from evals import retrieval as retrieval_eval
 from evals.common import load_jsonl
 from tests.conftest import REPO, write
 
-# Measured 2026-11-26 on evals/datasets/runbooks.jsonl: hit@1 0.92, hit@5 1.0, MRR@10 0.96.
-FLOORS = {"hit@1": 0.88, "hit@3": 0.97, "hit@5": 0.98, "mrr@10": 0.93}
+# Measured 2026-11-26 on evals/datasets/runbooks.jsonl: hit@1 0.95, hit@5 1.0, MRR@10 0.97.
+FLOORS = {"hit@1": 0.90, "hit@3": 0.97, "hit@5": 0.98, "mrr@10": 0.94}
 
 
 def test_retriever_meets_floors_and_beats_both_baselines(sample_kb: KnowledgeBase) -> None:
