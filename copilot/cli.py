@@ -83,6 +83,56 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.assist import service
+    from copilot.assist.schemas import MAX_QUESTION_CHARS
+    from copilot.llm.providers import build_chat_model
+
+    question = args.question.strip()
+    if not question or len(question) > MAX_QUESTION_CHARS:
+        raise UsageError(
+            f"question must be 1 to {MAX_QUESTION_CHARS} characters, not {len(question)}"
+        )
+    composer = service.composer_for(build_chat_model(settings))
+    incident = events = None
+    if args.incident:
+        from copilot.incidents import service as incidents
+        from copilot.incidents.db import IncidentStore
+
+        store = IncidentStore.open(settings)
+        try:
+            incident = incidents.get_incident(store=store, incident_id=args.incident)
+            events = incidents.list_events(store=store, incident_id=args.incident)
+        finally:
+            store.close()
+    with _open_kb(settings, threads=settings.serve_threads) as kb:
+        response = service.ask(
+            kb=kb, question=question, composer=composer, incident=incident, events=events or ()
+        )
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    print(response.answer)
+    for i, step in enumerate(response.steps, 1):
+        flag = "  [REQUIRES APPROVAL]" if step.requires_approval else ""
+        print(f"\n{i}. {step.text}{flag}")
+        if step.command and step.command not in step.text:
+            print("   " + step.command.replace("\n", "\n   "))
+        for c in step.citations:
+            print(f"   source: {c.source}:{c.lines[0]}-{c.lines[1]} ({c.section})")
+    if response.similar_incidents:
+        print("\nSimilar past incidents:")
+        for inc in response.similar_incidents:
+            print(f"- {inc.title} ({inc.source}): fixed by: {inc.what_fixed_it}")
+    g = response.guardrails
+    if g.redactions or g.injection_suspected or g.blocked:
+        print(
+            f"\nguardrails: {g.redactions} redacted; injection suspected in "
+            f"{', '.join(g.injection_suspected) or 'none'}; {len(g.blocked)} item(s) blocked"
+        )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -112,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_search)
 
+    p = sub.add_parser("ask", help="grounded next steps for a question")
+    p.add_argument("question", help="what is happening, or what you want to do")
+    p.add_argument("--incident", metavar="ID", help="answer in the context of this incident")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_ask)
+
     p = sub.add_parser("serve", help="serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -125,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins() -> list[Callable[[Any], None]]:
     """Sub-command groups of other domains, each a `register(subparsers)` function."""
     registers: list[Callable[[Any], None]] = []
+    from copilot.incidents.cli import register as register_incidents
+
+    registers.append(register_incidents)
     return registers
 
 

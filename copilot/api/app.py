@@ -13,9 +13,14 @@ from prometheus_client import Histogram
 from copilot import __version__
 from copilot.api import health
 from copilot.api.errors import install_error_handlers
+from copilot.assist import routes as assist_routes
 from copilot.embedding import Embedder, set_threads
+from copilot.incidents import routes as incident_routes
+from copilot.incidents.db import IncidentStore
 from copilot.knowledge import routes as knowledge_routes
 from copilot.knowledge.store import KnowledgeBase
+from copilot.llm.base import ChatModel
+from copilot.llm.providers import build_chat_model
 from copilot.settings import Settings, get_settings
 
 log = logging.getLogger("copilot.api")
@@ -33,26 +38,41 @@ def create_app(
     *,
     kb: KnowledgeBase | None = None,
     embedder: Embedder | None = None,
+    incident_store: IncidentStore | None = None,
+    load_knowledge: bool = True,
+    chat: ChatModel | None = None,
 ) -> FastAPI:
-    """Build the app; pass `kb` to serve an already open knowledge base (tests do)."""
+    """Build the app; pass `kb` to serve an already open knowledge base (tests do).
+
+    `incident_store` serves an already open incident store; otherwise the lifespan opens (and
+    migrates) the one the settings name. `load_knowledge=False` skips loading the knowledge base
+    and its model, for tests and deployments that only need incidents.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned_incidents: IncidentStore | None = None
+        if incident_store is None:
+            owned_incidents = IncidentStore.open(settings)
+            app.state.incidents = owned_incidents
         owned: KnowledgeBase | None = None
-        if kb is None:
-            set_threads(settings.serve_threads)
-            model = embedder or Embedder(
-                settings.embedding_model, batch_size=settings.embed_batch_size
-            )
-            owned = KnowledgeBase(settings, model)
-            app.state.kb = owned
         try:
+            if kb is None and load_knowledge:
+                set_threads(settings.serve_threads)
+                model = embedder or Embedder(
+                    settings.embedding_model, batch_size=settings.embed_batch_size
+                )
+                owned = KnowledgeBase(settings, model)
+                app.state.kb = owned
             yield
         finally:
             if owned is not None:
                 owned.close()
             app.state.kb = None
+            if owned_incidents is not None:
+                owned_incidents.close()
+            app.state.incidents = None
 
     app = FastAPI(
         title="Responder Copilot",
@@ -62,6 +82,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.kb = kb
+    app.state.incidents = incident_store
+    # The chat model is built now, so a bad COPILOT_LLM fails at start, not on the first ask.
+    app.state.chat = chat if chat is not None else build_chat_model(settings)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -79,4 +102,6 @@ def create_app(
 
     app.include_router(health.router)
     app.include_router(knowledge_routes.router)
+    app.include_router(incident_routes.router)
+    app.include_router(assist_routes.router)
     return app

@@ -1,0 +1,1 @@
+"""Incidents: declaration, severity, roles, the timeline, the lifecycle and response metrics."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the incident store, applied on start (see `copilot.incidents.db`)."""

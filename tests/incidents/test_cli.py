@@ -1,0 +1,153 @@
+"""`copilot incident ...` through copilot.cli.main, against a data dir in tmp_path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from copilot.cli import main
+from copilot.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "data"
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(path))
+    monkeypatch.delenv("COPILOT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("COPILOT_SEVERITY_FILE", raising=False)
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["incident", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+DECLARE = (
+    "declare",
+    "Checkout returns 502",
+    "--severity",
+    "P2",
+    "--service",
+    "checkout",
+    "--tag",
+    "bad-deploy",
+    "--started-at",
+    "2026-03-02T09:00Z",
+    "--detected-at",
+    "2026-03-02T09:05Z",
+    "--declared-at",
+    "2026-03-02T09:10Z",
+    "--commander",
+    "alice",
+)
+
+
+def test_declare_and_show(capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    code, out, _ = run(capsys, *DECLARE)
+    assert code == 0
+    assert out.startswith("declared INC-1 (SEV2, triage)\n")
+    assert "roles     IC alice" in out
+    assert (data_dir / "incidents.sqlite").exists()
+
+    shown = run_json(capsys, "show", "INC-1")
+    assert shown["incident"]["services"] == ["checkout"]
+    assert shown["incident"]["roles"]["incident_commander"] == "alice"
+    assert [e["kind"] for e in shown["events"]] == ["declared", "role_change"]
+
+    code, out, _ = run(capsys, "show", "inc-1")
+    assert code == 0
+    assert "Timeline" in out and "Declared SEV2 (Major): Checkout returns 502" in out
+
+
+def test_a_worked_incident(capsys: pytest.CaptureFixture[str]) -> None:
+    run_json(capsys, *DECLARE)
+    note = run_json(
+        capsys, "note", "INC-1", "Rolled back 4411", "--kind", "action", "--at", "2026-03-02T09:20Z"
+    )
+    assert (note["kind"], note["at"]) == ("action", "2026-03-02T09:20:00Z")
+    fix = run_json(capsys, "note", "INC-1", "It was 4410", "--corrects", str(note["id"]))
+    assert (fix["kind"], fix["corrects"]) == ("correction", note["id"])
+    run_json(
+        capsys, "note", "INC-1", "Rolling back", "--kind", "status_update",
+        "--audience", "public", "--at", "2026-03-02T09:25Z",
+    )  # fmt: skip
+    run_json(capsys, "role", "INC-1", "scribe", "sam", "--at", "2026-03-02T09:12Z")
+    run_json(capsys, "role", "INC-1", "responder", "rui", "--at", "2026-03-02T09:12Z")
+    handed = run_json(capsys, "role", "INC-1", "ic", "bob", "--at", "2026-03-02T09:30Z")
+    assert handed["roles"] == {
+        "incident_commander": "bob",
+        "escalation_lead": None,
+        "scribe": "sam",
+        "customer_liaison": None,
+        "responders": ["rui"],
+    }
+    raised = run_json(capsys, "severity", "INC-1", "SEV1", "--at", "2026-03-02T09:15Z")
+    assert raised["severity"] == "SEV1"
+    for status, when in (("mitigating", "09:21"), ("monitoring", "09:40"), ("resolved", "10:05")):
+        result = run_json(capsys, "status", "INC-1", status, "--at", f"2026-03-02T{when}Z")
+        assert result["status"] == status
+
+    metrics = run_json(capsys, "metrics", "INC-1")
+    assert metrics["time_to_detect_s"] == 300
+    assert metrics["time_to_mitigate_s"] == 35 * 60
+    assert metrics["time_to_resolve_s"] == 60 * 60
+    assert metrics["update_cadence"]["updates_published"] == 1
+
+    code, out, _ = run(capsys, "metrics", "INC-1")
+    assert code == 0
+    assert "time to mitigate   35m 00s   (target 1h 00m: met)" in out
+
+    agg = run_json(capsys, "metrics", "--since", "2026-03-01")
+    assert agg["overall"]["incidents"] == 1
+    assert agg["by_service"]["checkout"]["time_to_resolve_s"]["p50"] == 3600
+
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    assert out.startswith("INC-1    SEV1  resolved")
+    assert run_json(capsys, "list", "--status", "triage")["incidents"] == []
+
+
+def test_errors_exit_non_zero_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    run_json(capsys, *DECLARE)
+    code, _, err = run(capsys, "show", "INC-9")
+    assert (code, err) == (1, "error: no incident INC-9\n")
+    code, _, err = run(capsys, "status", "INC-1", "closed")
+    assert code == 1
+    assert "allowed statuses are: mobilized, mitigating, monitoring, resolved" in err
+    code, _, err = run(capsys, "declare", "x", "--severity", "SEV7")
+    assert code == 1 and "severity: unknown severity 'SEV7'" in err
+    code, _, err = run(capsys, "declare", "   ", "--severity", "SEV2")
+    assert code == 2 and "title" in err
+    code, _, err = run(capsys, "note", "INC-1", "x", "--at", "not-a-time")
+    assert code == 2 and "at:" in err
+    code, _, err = run(capsys, "role", "INC-1", "ic", "alice", "--remove")
+    assert code == 1 and "must always have an incident commander" in err
+    code, _, err = run(capsys, "role", "INC-1", "scribe", "nobody", "--remove")
+    assert code == 2 and "nobody is not the scribe" in err
+    with pytest.raises(SystemExit) as caught:
+        main(["incident", "status", "INC-1", "fixed"])
+    assert caught.value.code == 2
+
+
+def test_triage_command(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_json(capsys, "triage", "--error-rate", "0.3", "--customer-facing")
+    assert (result["declare"], result["severity"]) == (True, "SEV1")
+    code, out, _ = run(
+        capsys, "triage", "--internal", "--error-rate", "0.001", "--alert", "BatchSlow"
+    )
+    assert code == 0
+    assert out.startswith("declare: no\n")
