@@ -47,6 +47,15 @@ class Settings(BaseSettings):
 
     # Composer: "extractive" (embedded, no model) or a LangChain chat model spec.
     llm: str = "extractive"
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(30.0, gt=0, le=600)
+    llm_max_tokens: int = Field(800, ge=16, le=32000)
+    llm_max_retries: int = Field(1, ge=0, le=10)
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    # Ask: below this cosine similarity of the best passage, the copilot abstains.
+    abstain_below: float = Field(0.30, ge=0.0, le=1.0)
+    max_steps: int = Field(10, ge=1, le=30)
     api_keys: dict[str, SecretStr] = {}
 
     @field_validator("embedding_model")

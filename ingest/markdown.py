@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from copilot.guardrails.injection import reasons_for
 from copilot.knowledge.models import KINDS, Kind
 
 
@@ -50,23 +51,35 @@ class ParsedDocument:
 
 
 def sanitize(text: str) -> tuple[str, list[str]]:
-    """Drop HTML comments and invisible characters, keeping line numbers; say what went."""
+    """Drop HTML comments and invisible characters, keeping line numbers; say what went.
+
+    When the removed text carries instructions aimed at an AI, `hidden_instructions` is recorded
+    too, so that answers built on the document can say it was tampered with.
+    """
     removed: list[str] = []
+    hidden: list[str] = []
 
     def _blank_comment(match: re.Match[str]) -> str:
+        hidden.append(match.group(0))
         return "\n" * match.group(0).count("\n")
 
     cleaned, comments = _HTML_COMMENT.subn(_blank_comment, text)
     if comments:
         removed.append("html_comment")
+    # Unicode tag characters mirror ASCII: decode what they smuggle before dropping them.
+    smuggled = "".join(chr(ord(ch) - 0xE0000) for ch in cleaned if 0xE0020 <= ord(ch) <= 0xE007E)
+    if smuggled:
+        hidden.append(smuggled)
     cleaned, invisible = _INVISIBLE.subn("", cleaned)
-    if invisible:
-        removed.append("invisible_characters")
     # Any other format character (category Cf) is invisible too; keep none of them.
     if any(unicodedata.category(ch) == "Cf" for ch in cleaned):
+        before = len(cleaned)
         cleaned = "".join(ch for ch in cleaned if unicodedata.category(ch) != "Cf")
-        if "invisible_characters" not in removed:
-            removed.append("invisible_characters")
+        invisible += before - len(cleaned)
+    if invisible:
+        removed.append("invisible_characters")
+    if hidden and reasons_for("\n".join(hidden)):
+        removed.append("hidden_instructions")
     return cleaned, removed
 
 

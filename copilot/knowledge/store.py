@@ -154,6 +154,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self._lock = FileLock(settings.lock_path) if lock else None
         self._mutex = threading.RLock()
+        self._hosts_cache: tuple[tuple[Any, ...], set[str]] | None = None
         if self._lock is not None:
             self._lock.acquire()
         try:
@@ -417,6 +418,28 @@ class KnowledgeBase:
                 list(ids),
             ).fetchall()
         return {cid: _chunk_from_json(body) for cid, body in rows}
+
+    def document_chunks(self, source: str) -> list[Chunk]:
+        """Every live section of one document, in document order."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT body FROM chunks WHERE source = ? ORDER BY rowid", (source,)
+            ).fetchall()
+        return sorted((_chunk_from_json(r[0]) for r in rows), key=lambda c: c.ordinal)
+
+    def known_hosts(self) -> set[str]:
+        """Host names in links of the knowledge base, outside text aimed at an AI (cached)."""
+        with self._mutex:
+            stamp = self._db.execute("SELECT count(*), max(ingested_at) FROM files").fetchone()
+            if self._hosts_cache is None or self._hosts_cache[0] != tuple(stamp):
+                from copilot.guardrails.injection import isolate
+                from copilot.guardrails.verify import hosts_in
+
+                hosts: set[str] = set()
+                for (body,) in self._db.execute("SELECT body FROM chunks"):
+                    hosts |= hosts_in(isolate(json.loads(body)["text"]).text)
+                self._hosts_cache = (tuple(stamp), hosts)
+            return set(self._hosts_cache[1])
 
     def all_chunks(self) -> list[Chunk]:
         with self._mutex:

@@ -1,0 +1,1 @@
+"""Ask the copilot: grounded next steps, similar incidents, verified before anyone sees them."""

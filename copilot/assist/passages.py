@@ -1,0 +1,82 @@
+"""Retrieved sections made safe to compose from: redacted, instruction text isolated, numbered."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from copilot.guardrails.injection import isolate
+from copilot.guardrails.redact import redact
+from copilot.knowledge.models import Chunk
+
+HIDDEN_INSTRUCTIONS = "hidden_instructions"
+
+
+@dataclass
+class Passage:
+    """A section as the composer sees it; `text` holds no instruction aimed at an AI."""
+
+    id: str
+    chunk: Chunk
+    text: str
+    score: float
+    similarity: float | None
+    suspected: bool = False
+    reasons: list[str] = field(default_factory=list)
+    redactions: int = 0
+
+    @property
+    def phase(self) -> str | None:
+        return section_phase(self.chunk.section)
+
+
+_PHASES: list[tuple[str, re.Pattern[str]]] = [
+    ("escalate", re.compile(r"\bescalat|\bwho to (?:call|page)|\bcontacts?\b|\bpage\b", re.I)),
+    (
+        "verify",
+        re.compile(r"\bverif|\bvalidat|\bconfirm|\bafter(?:wards)?\b|\bpost-?mitigation", re.I),
+    ),
+    (
+        "mitigate",
+        re.compile(
+            r"\bmitigat|\bremediat|\bresol|\bfix|\bworkaround|\brecover|\brollback|\broll back|"
+            r"\brestor|\bprocedure|\bsteps\b|\bactions?\b|\bresponse\b|\bhow to\b",
+            re.I,
+        ),
+    ),
+    (
+        "diagnose",
+        re.compile(
+            r"\bdiagnos|\binvestigat|\btriage|\btroubleshoot|\bcheck|\bdebug|\bidentif", re.I
+        ),
+    ),
+]
+PHASE_ORDER = {"diagnose": 0, "mitigate": 1, "verify": 2, "escalate": 3}
+
+
+def section_phase(section: str) -> str | None:
+    """Which part of a response a section serves, from its heading path (deepest first)."""
+    for heading in reversed(section.split(" > ")):
+        for phase, pattern in _PHASES:
+            if pattern.search(heading):
+                return phase
+    return None
+
+
+def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | None) -> Passage:
+    redacted = redact(chunk.text)
+    isolated = isolate(redacted.text)
+    suspected = isolated.suspected or HIDDEN_INSTRUCTIONS in chunk.sanitized
+    reasons = list(isolated.reasons)
+    if HIDDEN_INSTRUCTIONS in chunk.sanitized:
+        reasons.append("hidden_text")
+    return Passage(
+        id=f"P{index}",
+        chunk=chunk,
+        text=isolated.text,
+        score=score,
+        similarity=similarity,
+        suspected=suspected,
+        reasons=reasons,
+        redactions=redacted.total,
+    )

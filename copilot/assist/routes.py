@@ -1,0 +1,30 @@
+"""HTTP route of ask."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from copilot.api.deps import ComposerDep, IncidentStoreDep, KnowledgeBaseDep
+from copilot.assist import service
+from copilot.assist.schemas import AskRequest, AskResponse
+from copilot.incidents import service as incidents
+
+router = APIRouter(prefix="/v1", tags=["assist"])
+
+
+@router.post("/ask", response_model=AskResponse)
+def ask(
+    body: AskRequest, kb: KnowledgeBaseDep, store: IncidentStoreDep, composer: ComposerDep
+) -> AskResponse:
+    incident = events = None
+    if body.incident_id:
+        incident = incidents.get_incident(store=store, incident_id=body.incident_id)
+        events = incidents.list_events(store=store, incident_id=body.incident_id)
+    return service.ask(
+        kb=kb,
+        question=body.question,
+        composer=composer,
+        incident=incident,
+        events=events or (),
+        top_k=body.top_k,
+    )

@@ -1,0 +1,1 @@
+"""Plain, tested guardrails: redaction, injection isolation, risk flags, output verification."""

@@ -1,0 +1,224 @@
+"""Find text in retrieved passages that is addressed to an AI instead of a responder.
+
+Such text is data, never instructions: the paragraph or list item that carries it is kept out of
+composition, and the rest of the passage (the legitimate steps around it) stays usable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+
+_AI = r"(?:ai|a\.i\.|llms?|assistants?|copilots?|chat ?bots?|bots?|language models?|models?|agents?|gpt)"
+# At the start of a line, "agent:" or "model:" is usually a log field, not an address.
+_AI_NAMED = r"(?:ai|a\.i\.|llms?|assistants?|copilots?|chat ?bots?|language models?|gpt)"
+_RULES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "override_instructions",
+        re.compile(
+            r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}?\b(?:all|any|the|previous|"
+            r"prior|above|earlier|your|other|these|those|existing)\b[^.\n]{0,30}?\b(?:instructions?|rules|"
+            r"guidelines|prompts?|directions|directives|runbook|policies|guardrails|safety)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "addressed_to_ai",
+        re.compile(
+            rf"\b(?:note|message|instructions?|attention|reminder|directive|important|p\.?s\.?)\s*"
+            rf"(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:automated\s+|ai\s+)?{_AI}\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "addressed_to_ai",
+        re.compile(
+            rf"(?:^|\n)\s*(?:[-*+]|\d+[.)])?\s*(?:\*\*|__)?(?:dear\s+|hey\s+)?(?:ai\s+)?{_AI_NAMED}\s*"
+            rf"(?:\*\*|__)?\s*[:,]",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "addressed_to_ai",
+        re.compile(
+            rf"\bif you are an? {_AI}\b|\bas an? {_AI}\b,? you\b|\b(?:ai|{_AI})[- _]instructions?\b|"
+            rf"\bwhen (?:an? |the |any )?{_AI} (?:summari[sz]es|reads|answers|processes|sees|is asked)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "role_play",
+        re.compile(
+            r"\byou are now (?:in\s+)?(?:an?\s+|the\s+)?(?:[\w-]+\s+)?(?:mode|assistant|ai|model|bot|dan|"
+            r"unrestricted|jailbroken|free)\b|\bfrom now on,? you (?:are|will|must|should)\b|"
+            r"\bpretend (?:to be|you are)\b|\bact as (?:an? |the )?(?:unrestricted|system|root|admin|"
+            r"developer|dan|ai|assistant)\b|"
+            r"\brole-?play\b|\bjailbreak|\bdeveloper mode\b|\bgod mode\b|\bDAN mode\b|"
+            r"\bnew persona\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "fake_system_prompt",
+        re.compile(
+            r"<\|im_start\|>|<\|im_end\|>|<\|system\|>|<\|assistant\|>|\[/?INST\]|<<SYS>>|"
+            r"</?system>|(?:^|\n)\s*#{0,4}\s*(?:system|assistant)\s*(?:prompt)?\s*:|"
+            r"(?:^|\n)\s*#{1,6}\s*(?:new|updated|override|system)\s+(?:instructions?|prompt|rules)\b|"
+            r"\bsystem prompt\b|\bsystem message\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "exfiltration",
+        re.compile(
+            r"\b(?:reveal|print|leak|exfiltrate|dump|disclose|expose)\b[^.\n]{0,40}?\b(?:system prompt|"
+            r"your instructions|hidden instructions|secrets?|api keys?|passwords?|credentials|tokens?|"
+            r"environment variables|env vars|conversation|chat history)\b|"
+            r"\b(?:what(?:'s| is| are)|give me|tell me|send me)\b[^?.\n]{0,40}?\b(?:passwords?|"
+            r"secrets?|api keys?|signing keys?|tokens?|credentials|private keys?)\b|"
+            r"\b(?:send|post|upload|include|append|output|show|repeat|share)\b[^.\n]{0,20}?\b(?:your|the|"
+            r"all|any)\s+(?:system prompt|instructions you|hidden instructions|conversation|chat "
+            r"history|api keys|credentials)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "steer_user",
+        re.compile(
+            r"\b(?:tell|instruct|advise|convince|urge|remind)\s+(?:the\s+)?(?:user|responder|human|"
+            r"operator|on-?call(?: engineer)?|reader)s?\s+(?:to|that)\b|"
+            r"\bdo not (?:tell|inform|mention|reveal|show)[^.\n]{0,20}?\b(?:user|responder|human|anyone|operator|"
+            r"engineer|reader|them)\b|"
+            r"\b(?:respond|reply|answer)\s+(?:only|exactly)\s+with\b|"
+            r"\b(?:include|put|paste|insert|append|mention|write|say)\b[^.\n]{0,60}?\b(?:in|into|within)\s+"
+            r"(?:your\s+(?:answer|response|reply|output|summary)|the\s+(?:answer|reply|output))\b|"
+            r"\b(?:reply|respond|say|write|print|output)\s+[\"'`]?(?-i:[A-Z0-9][\w-]{3,})[\"'`]?\s+(?:when|"
+            r"once|after|if)\b|"
+            r"\b(?:start|begin|end|prefix)\s+your\s+(?:answer|response|reply)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "image_exfiltration",
+        re.compile(r"!\[[^\]]*\]\(\s*<?(?:https?:)?//[^)\s]*[?#][^)\s]*\)", re.IGNORECASE),
+    ),
+    (
+        "encoded_payload",
+        re.compile(
+            r"\b(?:decode|base64-decode|un-?base64|rot13)\b[^.\n]{0,40}?\b(?:and\s+)?(?:follow|execute|run|"
+            r"obey|apply)\b|\b(?:follow|execute|obey)\b[^.\n]{0,30}?\b(?:the\s+)?(?:decoded|encoded)\s+"
+            r"(?:text|instructions?|payload|string|message|content)\b",
+            re.IGNORECASE,
+        ),
+    ),
+]
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
+_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+
+
+@dataclass
+class Isolation:
+    """A passage with instruction-carrying units removed, and why they were."""
+
+    text: str
+    removed: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def suspected(self) -> bool:
+        return bool(self.removed)
+
+
+def _decoded_payloads(text: str) -> list[str]:
+    out = []
+    for match in _BASE64.finditer(text):
+        blob = match.group(0)
+        try:
+            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
+        except (binascii.Error, ValueError):
+            continue
+        decoded = raw.decode("utf-8", errors="ignore")
+        printable = sum(ch.isprintable() or ch.isspace() for ch in decoded)
+        if decoded and printable / len(decoded) > 0.9:
+            out.append(decoded)
+    return out
+
+
+def reasons_for(text: str) -> list[str]:
+    """Why a piece of text reads as instructions to an AI; empty when it does not."""
+    found = [name for name, pattern in _RULES if pattern.search(text)]
+    for decoded in _decoded_payloads(text):
+        if any(pattern.search(decoded) for _, pattern in _RULES):
+            found.append("encoded_payload")
+    return list(dict.fromkeys(found))
+
+
+def units(text: str) -> list[str]:
+    """Paragraphs, list items and fenced blocks, in order; joining them restores the text."""
+    out: list[str] = []
+    current: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        if current:
+            out.append("\n".join(current))
+            current.clear()
+
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            if not in_fence:
+                flush()
+                current.append(line)
+                in_fence = True
+            else:
+                current.append(line)
+                flush()
+                in_fence = False
+            continue
+        if in_fence:
+            current.append(line)
+            continue
+        if not line.strip():
+            flush()
+            continue
+        if _LIST_ITEM.match(line):
+            flush()
+        current.append(line)
+    flush()
+    return out
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+
+
+def screen_question(text: str) -> Isolation:
+    """A question, sentence by sentence: the sentences addressed to the assistant are dropped."""
+    result = Isolation(text="")
+    kept = []
+    for sentence in _SENTENCE.split(text.strip()):
+        why = reasons_for(sentence)
+        if why:
+            result.removed.append(sentence)
+            result.reasons.extend(r for r in why if r not in result.reasons)
+        else:
+            kept.append(sentence)
+    result.text = " ".join(kept)
+    return result
+
+
+def isolate(text: str) -> Isolation:
+    """Drop the units of a passage that address an AI; keep the rest in order."""
+    kept: list[str] = []
+    result = Isolation(text="")
+    for unit in units(text):
+        why = reasons_for(unit)
+        if why:
+            result.removed.append(unit)
+            result.reasons.extend(r for r in why if r not in result.reasons)
+        else:
+            kept.append(unit)
+    result.text = "\n\n".join(kept)
+    return result

@@ -1,0 +1,1 @@
+"""Chat models behind one small interface; LangChain stays behind it."""
