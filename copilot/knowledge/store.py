@@ -30,6 +30,8 @@ from copilot.knowledge.models import Chunk, Kind
 from copilot.settings import Settings
 
 SCHEMA_VERSION = 1
+# BM25 column weights: title, section heading, keywords (alerts, tags, services), text.
+BM25_WEIGHTS = (4.0, 1.5, 3.0, 1.0)
 DISTANCE = "cosine"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['_.][A-Za-z0-9]+)*")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -472,10 +474,10 @@ class KnowledgeBase:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
         sql = (
-            "SELECT id, -bm25(chunks_fts, 0.0, 0.0, 4.0, 1.5, 3.0, 1.0) AS score "
+            "SELECT id, -bm25(chunks_fts, 0.0, 0.0, ?, ?, ?, ?) AS score "
             "FROM chunks_fts WHERE chunks_fts MATCH ?"
         )
-        params: list[Any] = [match]
+        params: list[Any] = [*BM25_WEIGHTS, match]
         if kind:
             sql += " AND kind = ?"
             params.append(kind)
