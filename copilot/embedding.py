@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from copilot.settings import PACKAGED_MODEL
 _PACKAGED_ALIASES = {PACKAGED_MODEL.lower(), f"sentence-transformers/{PACKAGED_MODEL}".lower()}
 
 Vectors = npt.NDArray[np.float32]
+QUERY_CACHE_SIZE = 512
 
 
 def resolve_model_path(name: str) -> Path:
@@ -55,6 +57,8 @@ class Embedder:
         self.max_seq_length = int(self._model.max_seq_length or 0)
         # torch modules are not documented as thread-safe for concurrent forward passes.
         self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
 
     def embed(self, texts: list[str], *, batch_size: int | None = None) -> Vectors:
         if not texts:
@@ -70,8 +74,23 @@ class Embedder:
         result: Vectors = np.asarray(vectors, dtype=np.float32)
         return result
 
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._query_cache.clear()
+
     def embed_query(self, text: str) -> Vectors:
+        """One query's vector; an answer searches runbooks and postmortems with the same one."""
+        with self._cache_lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
         vector: Vectors = self.embed([text])[0]
+        vector.setflags(write=False)
+        with self._cache_lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
         return vector
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from copilot.guardrails.injection import isolate
 from copilot.guardrails.redact import redact
@@ -63,20 +64,27 @@ def section_phase(section: str) -> str | None:
     return None
 
 
-def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | None) -> Passage:
-    redacted = redact(chunk.text)
+@lru_cache(maxsize=4096)
+def _screen(text: str) -> tuple[str, int, bool, tuple[str, ...]]:
+    """Redact then isolate a section's text; chunk texts repeat, so this is cached."""
+    redacted = redact(text)
     isolated = isolate(redacted.text)
-    suspected = isolated.suspected or HIDDEN_INSTRUCTIONS in chunk.sanitized
-    reasons = list(isolated.reasons)
+    return isolated.text, redacted.total, isolated.suspected, tuple(isolated.reasons)
+
+
+def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | None) -> Passage:
+    text, redactions, flagged, found = _screen(chunk.text)
+    suspected = flagged or HIDDEN_INSTRUCTIONS in chunk.sanitized
+    reasons = list(found)
     if HIDDEN_INSTRUCTIONS in chunk.sanitized:
         reasons.append("hidden_text")
     return Passage(
         id=f"P{index}",
         chunk=chunk,
-        text=isolated.text,
+        text=text,
         score=score,
         similarity=similarity,
         suspected=suspected,
         reasons=reasons,
-        redactions=redacted.total,
+        redactions=redactions,
     )
