@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from copilot import metrics
 from copilot.knowledge.models import Chunk, Kind
 from copilot.knowledge.store import KnowledgeBase
 from ingest.chunking import chunk_document
@@ -66,6 +69,12 @@ class _Pending:
     title: str
     chunks: list[Chunk]
     is_new: bool
+
+
+def _fault_point(name: str) -> None:
+    """Crash-safety tests kill the process here (COPILOT_FAULT_POINT); nothing else sets it."""
+    if os.environ.get("COPILOT_FAULT_POINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def discover(root: Path) -> list[Path]:
@@ -182,9 +191,12 @@ def ingest_paths(
     to_embed = [c for c in all_chunks if c.id not in reuse]
     vectors = _embed_with_progress(kb, to_embed, progress=progress)
     kb.upsert_vectors(to_embed, vectors)
+    _fault_point("after_vectors")
     report.embedded = len(to_embed)
 
-    for item in pending:
+    for number, item in enumerate(pending):
+        if number == len(pending) // 2:
+            _fault_point("mid_documents")
         stale = kb.replace_document(
             source=item.source,
             root=item.root,
@@ -193,13 +205,16 @@ def ingest_paths(
             title=item.title,
             chunks=item.chunks,
         )
+        _fault_point("before_stale_delete")
         kb.delete_vectors(stale)
         (report.added if item.is_new else report.updated).append(item.source)
         report.chunks += len(item.chunks)
 
     if pending or report.removed or rebuild:
+        _fault_point("before_sweep")
         report.orphans_swept = kb.sweep_orphans()
     report.seconds = time.perf_counter() - started
+    metrics.observe_ingest(report.summary())
     return report
 
 
