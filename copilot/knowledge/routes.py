@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from copilot.api.deps import KnowledgeBaseDep
-from copilot.knowledge import retrieval
-from copilot.knowledge.schemas import SearchRequest, SearchResponse, SearchResult
+from copilot.api.deps import KnowledgeBaseDep, SettingsDep
+from copilot.knowledge import admin, retrieval
+from copilot.knowledge.schemas import (
+    IngestRequest,
+    IngestResponse,
+    SearchRequest,
+    SearchResponse,
+    SearchResult,
+)
 
 router = APIRouter(prefix="/v1", tags=["knowledge"])
 
@@ -22,3 +28,11 @@ def search(body: SearchRequest, kb: KnowledgeBaseDep) -> SearchResponse:
         tags=body.tags,
     )
     return SearchResponse(query=body.query, results=[SearchResult.from_hit(h) for h in hits])
+
+
+@router.post("/admin/ingest", response_model=IngestResponse, tags=["admin"])
+def ingest(body: IngestRequest, kb: KnowledgeBaseDep, settings: SettingsDep) -> IngestResponse:
+    """Ingest files the server can read, in the server (it owns the store). Admin scope."""
+    return admin.ingest(
+        kb=kb, paths=body.paths, roots=settings.allowed_ingest_roots, rebuild=body.rebuild
+    )

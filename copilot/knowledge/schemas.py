@@ -53,3 +53,38 @@ class SearchResult(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     results: list[SearchResult]
+
+
+class IngestRequest(BaseModel):
+    paths: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="files or folders on the server, inside one of COPILOT_INGEST_ROOTS "
+        "(absolute, or relative to the server's working directory)",
+    )
+    rebuild: bool = Field(False, description="drop the index and rebuild it from these paths")
+
+    @field_validator("paths")
+    @classmethod
+    def _bounded(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not path.strip() or len(path) > 4096 or "\x00" in path:
+                raise ValueError("each path must be 1 to 4096 characters, without NUL")
+        return value
+
+
+class IngestFailure(BaseModel):
+    file: str
+    reason: str
+
+
+class IngestResponse(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    failed: int
+    chunks: int
+    embedded: int
+    seconds: float
+    failures: list[IngestFailure]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import time
 from abc import ABC, abstractmethod
 from typing import Any
 
+from copilot import metrics
 from copilot.errors import ProviderError
 
 log = logging.getLogger(__name__)
@@ -36,17 +38,21 @@ class LangChainChat(ChatModel):
         from langchain_core.messages import HumanMessage, SystemMessage
 
         messages = [SystemMessage(content=system), HumanMessage(content=user)]
+        started = time.perf_counter()
         future = self._pool.submit(self._model.invoke, messages)
         try:
             reply = future.result(timeout=self.timeout_s)
         except concurrent.futures.TimeoutError:
             future.cancel()
+            metrics.model_called("timeout", time.perf_counter() - started)
             raise ProviderError(
                 f"model {self.name} did not answer within {self.timeout_s:g}s"
             ) from None
         except Exception as exc:  # a provider can fail in any way; the caller falls back
+            metrics.model_called("error", time.perf_counter() - started)
             log.warning("model %s failed: %s", self.name, type(exc).__name__)
             raise ProviderError(f"model {self.name} failed: {type(exc).__name__}") from exc
+        metrics.model_called("ok", time.perf_counter() - started)
         content = getattr(reply, "content", reply)
         if isinstance(content, list):
             content = "".join(

@@ -1,0 +1,161 @@
+"""API keys: created once, stored as a SHA-256 hash, checked in constant time.
+
+A key reads `rcp_<id>_<secret>`: the id (public, 12 hex digits) finds the row, the SHA-256 of
+the whole key is compared with `hmac.compare_digest`. The secret is 256 random bits, so a plain
+hash is enough (a slow KDF guards low-entropy passwords, which these are not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, get_args
+
+from copilot.errors import Conflict, InvalidInput, NotFound
+from copilot.security.db import SecurityDB
+
+Scope = Literal["read", "respond", "admin"]
+SCOPES: tuple[str, ...] = get_args(Scope)
+KEY_PREFIX = "rcp"
+# Used by the log redactor too: a key must never reach a log line.
+KEY_PATTERN = re.compile(r"\brcp_[0-9a-f]{12}_[A-Za-z0-9_-]{20,}")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Compared against when the id is unknown, so a miss costs what a hit costs.
+_DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    name: str
+    key_id: str
+    scopes: tuple[str, ...]
+    created_at: str
+    revoked_at: str | None = None
+
+    def public(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "id": self.key_id,
+            "scopes": list(self.scopes),
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+        }
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    """The scopes in canonical order; InvalidInput for an unknown or missing one."""
+    given = list(scopes)
+    unknown = sorted(set(given) - set(SCOPES))
+    if unknown:
+        raise InvalidInput(
+            f"unknown scope {', '.join(unknown)[:60]!r}; scopes are {', '.join(SCOPES)}"
+        )
+    if not given:
+        raise InvalidInput(f"give at least one scope: {', '.join(SCOPES)}")
+    return tuple(s for s in SCOPES if s in given)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            "key name must be 1 to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class KeyStore:
+    """The API keys of one data directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = SecurityDB(path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def create(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
+        """A new key named `name`; returns the record and the key, which is not kept."""
+        name = check_name(name)
+        ordered = check_scopes(scopes)
+        key_id = secrets.token_hex(6)
+        key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        record = ApiKey(name=name, key_id=key_id, scopes=ordered, created_at=_now())
+        with self.db.transaction() as conn:
+            taken = conn.execute(
+                "SELECT 1 FROM api_keys WHERE name = ? AND revoked_at IS NULL", (name,)
+            ).fetchone()
+            if taken:
+                raise Conflict(f"a key named {name!r} exists; revoke it first or pick another name")
+            conn.execute(
+                "INSERT INTO api_keys (name, key_id, key_hash, scopes, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, key_id, hash_key(key), json.dumps(ordered), record.created_at),
+            )
+        return record, key
+
+    def list(self, *, include_revoked: bool = False) -> list[ApiKey]:
+        if not self.db.exists():
+            return []
+        sql = "SELECT name, key_id, scopes, created_at, revoked_at FROM api_keys"
+        if not include_revoked:
+            sql += " WHERE revoked_at IS NULL"
+        with self.db.reading() as conn:
+            rows = conn.execute(sql + " ORDER BY id").fetchall()
+        return [ApiKey(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4]) for r in rows]
+
+    def revoke(self, name: str) -> ApiKey:
+        """Revoke the active key called `name`; it stops working on the next request."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT name, key_id, scopes, created_at FROM api_keys "
+                "WHERE name = ? AND revoked_at IS NULL",
+                (name,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no active key named {name[:64]!r}")
+            revoked_at = _now()
+            conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", (revoked_at, row[1])
+            )
+        return ApiKey(row[0], row[1], tuple(json.loads(row[2])), row[3], revoked_at)
+
+    def has_keys(self) -> bool:
+        """Whether any active key exists (then every /v1 request needs one)."""
+        if not self.db.exists():
+            return False
+        with self.db.reading() as conn:
+            row = conn.execute("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1")
+            return row.fetchone() is not None
+
+    def verify(self, presented: str) -> ApiKey | None:
+        """The active key `presented` is, or None."""
+        parts = presented.split("_", 2)
+        key_id = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else ""
+        row = None
+        if key_id and self.db.exists():
+            with self.db.reading() as conn:
+                row = conn.execute(
+                    "SELECT name, key_id, scopes, created_at, key_hash FROM api_keys "
+                    "WHERE key_id = ? AND revoked_at IS NULL",
+                    (key_id,),
+                ).fetchone()
+        stored = row[4] if row else _DUMMY_HASH
+        matches = hmac.compare_digest(hash_key(presented), stored)
+        if row is None or not matches:
+            return None
+        return ApiKey(row[0], row[1], tuple(json.loads(row[2])), row[3])
