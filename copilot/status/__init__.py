@@ -1,0 +1,1 @@
+"""Status updates: per-audience drafts from the incident record, checked, published, exported."""

@@ -1,0 +1,241 @@
+"""`copilot status ...`: draft, list, show, publish and export status updates."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from copilot.cli import UsageError, print_json
+from copilot.settings import Settings
+
+
+@contextmanager
+def _open(settings: Settings) -> Iterator[tuple[Any, Any]]:
+    from copilot.incidents.db import IncidentStore
+    from copilot.status.config import StatusConfig, config_dir
+
+    config = StatusConfig.load(config_dir(settings.data_dir))
+    store = IncidentStore.open(settings)
+    try:
+        yield store, config
+    finally:
+        store.close()
+
+
+def _time(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if value else "-"
+
+
+def _print_draft(draft: Any) -> None:
+    due = f" · next update by {_time(draft.next_update_by)}" if draft.next_update_by else ""
+    state = draft.state if draft.state == "draft" else f"published {_time(draft.published_at)}"
+    print(
+        f"{draft.incident_id} draft {draft.id} · {draft.audience} · {draft.status} · {state} · "
+        f"{draft.provider}{due}"
+    )
+    print()
+    print(draft.title)
+    print()
+    print(draft.body)
+    g = draft.guardrails
+    print()
+    print(f"checks: {', '.join(g.checks)}")
+    for f in g.removed:
+        how = f"replaced by {f.replacement!r}" if f.action == "replaced" else f.action
+        print(f"  {f.check}: {f.kind} {f.text!r} {how}")
+    if g.fallback:
+        print(f"  model draft not used: {g.fallback}")
+
+
+def _record(settings: Settings, store: Any, draft: Any) -> None:
+    """Audit the draft like the API does, as `cli:<os user>`."""
+    from copilot.security.audit import AuditLog, record_output
+
+    audit = AuditLog(settings.security_path)
+    try:
+        record_output(
+            audit=audit,
+            incidents=store,
+            who=f"cli:{getpass.getuser()}",
+            action="status_update",
+            question=f"{draft.audience} status update (draft {draft.id}, {draft.status})",
+            sources=[],
+            incident_id=draft.incident_id,
+        )
+    finally:
+        audit.close()
+
+
+def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.llm.providers import build_chat_model
+    from copilot.status import service
+
+    chat = build_chat_model(settings)
+    with _open(settings) as (store, config):
+        kb = None
+        if args.runbook and args.audience == "internal":
+            from copilot.cli import _open_kb
+
+            kb = _open_kb(settings, threads=settings.serve_threads)
+        try:
+            draft = service.create_draft(
+                store=store,
+                config=config,
+                incident_id=args.id,
+                audience=args.audience,
+                chat=chat,
+                author=args.author,
+                kb=kb,
+            )
+        finally:
+            if kb is not None:
+                kb.close()
+        _record(settings, store, draft)
+    if args.json:
+        print(draft.model_dump_json(indent=2))
+        return 0
+    _print_draft(draft)
+    print(f"\npublish it with: copilot status publish {draft.incident_id} {draft.id}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.status import schemas, service
+
+    with _open(settings) as (store, _config):
+        drafts = service.list_drafts(store=store, incident_id=args.id, audience=args.audience)
+    if args.json:
+        canonical = drafts[0].incident_id if drafts else args.id
+        print(schemas.DraftList(incident_id=canonical, drafts=drafts).model_dump_json(indent=2))
+        return 0
+    if not drafts:
+        print("no status update drafts")
+    for d in drafts:
+        state = "draft" if d.state == "draft" else f"published {_time(d.published_at)}"
+        print(f"{d.id:<5} {d.audience:<10} {d.status:<14} {state:<28} {d.title}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.status import service
+
+    with _open(settings) as (store, _config):
+        draft = service.get_draft(store=store, incident_id=args.id, draft_id=args.draft)
+    if args.json:
+        print(draft.model_dump_json(indent=2))
+    else:
+        _print_draft(draft)
+    return 0
+
+
+def _read_body(args: argparse.Namespace) -> str | None:
+    if args.body is not None and args.body_file is not None:
+        raise UsageError("give --body or --body-file, not both")
+    if args.body_file is None:
+        body: str | None = args.body
+        return body
+    if args.body_file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(args.body_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.body_file}: {exc.strerror}") from None
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.status import schemas, service
+
+    data = {"title": args.title, "body": _read_body(args), "author": args.author}
+    try:
+        request = schemas.PublishRequest.model_validate(
+            {k: v for k, v in data.items() if v is not None}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+        )
+        raise UsageError(problems) from None
+    with _open(settings) as (store, config):
+        draft = service.publish(
+            store=store, config=config, incident_id=args.id, draft_id=args.draft, request=request
+        )
+    if args.json:
+        print(draft.model_dump_json(indent=2))
+        return 0
+    edited = " (edited)" if draft.edited else ""
+    print(
+        f"published {draft.audience} update {draft.id}{edited} on {draft.incident_id}: "
+        f"timeline event #{draft.event_id}"
+    )
+    if draft.next_update_by:
+        print(f"next update due by {_time(draft.next_update_by)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.status.export import export
+
+    with _open(settings) as (store, config):
+        result = export(store=store, config=config, incident_id=args.id, draft_id=args.draft)
+    if args.format == "slack":
+        print(result.slack)
+    elif args.format == "statuspage":
+        if result.statuspage is None:
+            raise UsageError(
+                f"update {result.update_id} is an {result.audience} update; only public updates "
+                "go to a status page"
+            )
+        print(result.statuspage.model_dump_json(indent=2))
+    else:
+        print_json(result.model_dump(mode="json"))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add `copilot status ...` to the main parser."""
+    parser = subparsers.add_parser("status", help="draft and publish status updates")
+    sub = parser.add_subparsers(dest="status_command", required=True, metavar="ACTION")
+
+    def add(name: str, handler: Callable[[argparse.Namespace, Settings], int], help_: str) -> Any:
+        p = sub.add_parser(name, help=help_)
+        p.set_defaults(handler=handler)
+        p.add_argument("id", metavar="INCIDENT", help="incident id, e.g. INC-42")
+        return p
+
+    p = add("draft", cmd_draft, "draft an update for one audience from the incident record")
+    p.add_argument("--audience", "-a", required=True, choices=["internal", "executive", "public"])
+    p.add_argument("--author", help="who asks for it")
+    p.add_argument(
+        "--runbook",
+        action="store_true",
+        help="internal drafts: load the knowledge base and point at the best-matching runbook",
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = add("list", cmd_list, "list an incident's drafts, newest first")
+    p.add_argument("--audience", choices=["internal", "executive", "public"])
+    p.add_argument("--json", action="store_true")
+
+    p = add("show", cmd_show, "show one draft")
+    p.add_argument("draft", metavar="DRAFT", help="draft id")
+    p.add_argument("--json", action="store_true")
+
+    p = add("publish", cmd_publish, "publish a draft (once) to the incident timeline")
+    p.add_argument("draft", metavar="DRAFT", help="draft id")
+    p.add_argument("--title", help="an edited title")
+    p.add_argument("--body", help="an edited body (it passes the same checks)")
+    p.add_argument("--body-file", metavar="PATH", help="read the edited body from a file (- stdin)")
+    p.add_argument("--author", help="who publishes it")
+    p.add_argument("--json", action="store_true")
+
+    p = add("export", cmd_export, "a published update for a status page or Slack")
+    p.add_argument("draft", metavar="DRAFT", help="draft id")
+    p.add_argument("--format", choices=["json", "slack", "statuspage"], default="json")
