@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,32 +22,16 @@ from copilot.guardrails.verify import strip_links, unsupported_details, verify
 from copilot.knowledge import retrieval
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase
+from copilot.postmortem import past as past_postmortems
+from copilot.security.audit import is_audit_event
 
 log = logging.getLogger(__name__)
 
 # A runbook close behind the best one is used too (its steps are often the fix).
 SECOND_DOC_RATIO = 0.85
 DONE_KINDS = {"action", "mitigation", "note", "decision"}
-_FIXED = re.compile(
-    r"resolution|mitigat|recover|remediat|fix|how (?:it|we) (?:was|were)? ?(?:fixed|resolved)", re.I
-)
-_FIX_LINE = re.compile(
-    r"\b(?:mitigat\w*|rolled back|roll(?:ing)? back|revert\w*|restart\w*|fix\w*|restor\w*|"
-    r"failed over|fail(?:ing)? over|scaled|increased|raised|disabled|re-?enabled|flushed|patched|"
-    r"switched|paused|drained|purged|corrected)\b",
-    re.I,
-)
-_TIMELINE = re.compile(r"timeline", re.I)
 # A past incident is listed when it scores at least this share of the best one.
 SIMILAR_RATIO = 0.6
-_SUMMARY = re.compile(r"summary|overview|what happened|description|incident", re.I)
-
-
-def _sentences(text: str, n: int = 2, limit: int = 400) -> str:
-    flat = " ".join(text.split())
-    parts = re.split(r"(?<=[.!?])\s+", flat)
-    out = " ".join(parts[:n])
-    return out if len(out) <= limit else out[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _citation(chunk: Chunk, score: float) -> s.Citation:
@@ -78,6 +61,8 @@ def _incident_text(incident: Any, events: Sequence[Any]) -> tuple[str, list[str]
         lines.append(f"customer impact: {incident.customer_impact}")
     done: list[str] = []
     for event in events:
+        if is_audit_event(event):
+            continue  # the copilot's own record of an answer is not something anyone did
         lines.append(f"{event.at:%Y-%m-%d %H:%M}Z {event.kind}: {event.text}")
         if event.kind in DONE_KINDS:
             done.append(event.text)
@@ -102,23 +87,9 @@ def _similar_incidents(
         ]
         if any(p.suspected for p in passages):
             suspected.add(hit.chunk.source)
-        summary = next((p for p in passages if _SUMMARY.search(p.chunk.section)), None)
-        happened = _sentences((summary or passages[0]).text) if passages else ""
-        fixed_passage = next((p for p in passages if _FIXED.search(p.chunk.section)), None)
-        if fixed_passage is not None:
-            fixed = _sentences(fixed_passage.text)
-        else:
-            # The timeline says what was done; its "resolved" line alone says little.
-            fix_lines = [
-                line.strip(" |-*")
-                for p in passages
-                if _TIMELINE.search(p.chunk.section)
-                for line in p.text.split("\n")
-                if _FIX_LINE.search(line)
-            ]
-            fixed = "; ".join(" ".join(x.split()) for x in fix_lines[:2]) or (
-                "not stated in the postmortem"
-            )
+        # Shared with the postmortem draft (copilot.postmortem.past).
+        happened = past_postmortems.what_happened(passages)
+        fixed = past_postmortems.what_fixed_it(passages)
         out.append(
             s.SimilarIncident(
                 title=hit.chunk.title,

@@ -1,0 +1,247 @@
+"""Read a past postmortem from the knowledge base: what happened, why, what fixed it, what followed.
+
+Shared by ask (its "similar incidents") and the postmortem draft. Everything returned is text of
+the postmortem's own sections, redacted and with instruction-carrying units isolated (through
+`make_passage`), together with the section and line range it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from copilot.assist.passages import Passage, make_passage
+from copilot.knowledge.store import KnowledgeBase
+
+_FIXED = re.compile(
+    r"resolution|mitigat|recover|remediat|fix|how (?:it|we) (?:was|were)? ?(?:fixed|resolved)", re.I
+)
+_FIX_LINE = re.compile(
+    r"\b(?:mitigat\w*|rolled back|roll(?:ing)? back|revert\w*|restart\w*|fix\w*|restor\w*|"
+    r"failed over|fail(?:ing)? over|scaled|increased|raised|disabled|re-?enabled|flushed|patched|"
+    r"switched|paused|drained|purged|corrected)\b",
+    re.I,
+)
+_TIMELINE = re.compile(r"timeline", re.I)
+_SUMMARY = re.compile(r"summary|overview|what happened|description|incident", re.I)
+_ROOT_CAUSE = re.compile(r"root cause|\bcauses?\b|why it happened", re.I)
+_CONTRIBUTING = re.compile(r"contribut", re.I)
+_ACTIONS = re.compile(r"action items?|follow[- ]?ups?|remediation items|corrective actions?", re.I)
+_LESSONS = re.compile(r"lessons?", re.I)
+_DATE = re.compile(r"(?<!\d)(20\d\d)-(\d\d)-(\d\d)(?!\d)")
+_POSTMORTEM_YEAR = re.compile(r"\bPM(20\d\d)-\d{3}\b")
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
+NOT_STATED = "not stated in the postmortem"
+
+
+def sentences(text: str, n: int = 2, limit: int = 400) -> str:
+    """The first `n` sentences of `text` on one line, cut at a word near `limit` characters."""
+    flat = " ".join(text.split())
+    parts = re.split(r"(?<=[.!?])\s+", flat)
+    out = " ".join(parts[:n])
+    return out if len(out) <= limit else out[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def what_happened(passages: list[Passage]) -> str:
+    """Two sentences of the summary section (or of the first section)."""
+    summary = next((p for p in passages if _SUMMARY.search(p.chunk.section)), None)
+    return sentences((summary or passages[0]).text) if passages else ""
+
+
+def what_fixed_it(passages: list[Passage]) -> str:
+    """The resolution section's opening, or the timeline lines that record a fix."""
+    fixed_passage = next((p for p in passages if _FIXED.search(p.chunk.section)), None)
+    if fixed_passage is not None:
+        return sentences(fixed_passage.text)
+    # The timeline says what was done; its "resolved" line alone says little.
+    fix_lines = [
+        line.strip(" |-*")
+        for p in passages
+        if _TIMELINE.search(p.chunk.section)
+        for line in p.text.split("\n")
+        if _FIX_LINE.search(line)
+    ]
+    return "; ".join(" ".join(x.split()) for x in fix_lines[:2]) or NOT_STATED
+
+
+_FIX_MORE = re.compile(
+    r"\b(?:roll(?:ed|ing)?[ -]?back|rollback|revert\w*|restor\w*|resolv\w*|recover\w*|fix\w*|"
+    r"mitigat\w*|terminat\w*|capped|replac\w*|delet\w*|remov\w*|upgrad\w*|downgrad\w*|"
+    r"re-?ran|re-?run|re-?attach\w*|attach\w*|uncordon\w*|drain\w*|restart\w*|rotat\w*|"
+    r"renew\w*|regenerat\w*|scaled|increas\w*|disabl\w*|flush\w*|patch\w*|switch\w*|paus\w*)\b",
+    re.I,
+)
+
+
+def fixed_detail(passages: list[Passage]) -> str:
+    """What fixed it, read harder than `what_fixed_it` (for the postmortem draft).
+
+    After the resolution section, the summary's last sentence that names a fix, then the last
+    timeline lines that do.
+    """
+    first = what_fixed_it(passages)
+    if first != NOT_STATED:
+        return first
+    summary = next((p for p in passages if _SUMMARY.search(p.chunk.section)), None)
+    if summary is not None:
+        said = [
+            x
+            for x in re.split(r"(?<=[.!?])\s+", " ".join(summary.text.split()))
+            if _FIX_MORE.search(x)
+        ]
+        if said:
+            return sentences(said[-1], n=1, limit=400)
+    lines = [
+        " ".join(line.strip(" |-*").split())
+        for p in passages
+        if _TIMELINE.search(p.chunk.section)
+        for line in p.text.split("\n")
+        if _FIX_MORE.search(line)
+    ]
+    lines = [x.replace(" | ", " — ") for x in dict.fromkeys(lines)]
+    return "; ".join(lines[-3:]) or NOT_STATED
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """Text quoted from one section of a past postmortem, and where it is."""
+
+    text: str
+    section: str
+    lines: tuple[int, int]
+
+
+@dataclass
+class PastIncident:
+    source: str
+    title: str
+    passages: list[Passage]
+    services: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    severity: str = ""
+    day: date | None = None
+    year: int | None = None
+    suspected: bool = False
+    redactions: int = 0
+    happened: Excerpt | None = None
+    fixed: str = NOT_STATED
+    root_cause: Excerpt | None = None
+    contributing: list[Excerpt] = field(default_factory=list)
+    action_items: list[Excerpt] = field(default_factory=list)
+
+
+def items(text: str) -> list[str]:
+    """List items and table rows of a section, one line each (headers and rules skipped)."""
+    out: list[str] = []
+    table_header_seen = False
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("|"):
+            if _TABLE_RULE.match(line):
+                table_header_seen = True
+                continue
+            if not table_header_seen:
+                continue  # the header row
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            cells = [c for c in cells if c]
+            if cells:
+                out.append(" — ".join(cells))
+            continue
+        table_header_seen = False
+        match = _LIST_ITEM.match(raw)
+        if match:
+            body = match.group(1).strip()
+            # A nested item belongs to the one above it.
+            if raw[: len(raw) - len(raw.lstrip())] and out:
+                out[-1] = f"{out[-1]}; {body}"
+            else:
+                out.append(body)
+        elif out and raw.startswith((" ", "\t")):
+            out[-1] = f"{out[-1]} {line}"
+    return [" ".join(i.split()) for i in out if i.strip(" -")]
+
+
+def _excerpt(passage: Passage, text: str) -> Excerpt:
+    return Excerpt(
+        text=text,
+        section=passage.chunk.section,
+        lines=(passage.chunk.line_start, passage.chunk.line_end),
+    )
+
+
+def date_of(title: str, source: str) -> tuple[date | None, int | None]:
+    """The date (and year) of a postmortem from its title or file name: 2026-02-03, PM2021-005."""
+    for text in (title, source):
+        match = _DATE.search(text)
+        if match:
+            try:
+                day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            except ValueError:
+                continue
+            return day, day.year
+    for text in (title, source):
+        named = _POSTMORTEM_YEAR.search(text)
+        if named:
+            return None, int(named.group(1))
+    return None, None
+
+
+def read(kb: KnowledgeBase, source: str, *, max_items: int = 5) -> PastIncident | None:
+    """A past postmortem's sections, screened, with the parts a new postmortem refers to."""
+    chunks = kb.document_chunks(source)
+    if not chunks:
+        return None
+    passages = [make_passage(i, c, score=0.0, similarity=None) for i, c in enumerate(chunks)]
+    first = chunks[0]
+    day, year = date_of(first.title, source)
+    past = PastIncident(
+        source=source,
+        title=first.title,
+        passages=passages,
+        services=first.services,
+        tags=first.tags,
+        severity=first.severity,
+        day=day,
+        year=year,
+        suspected=any(p.suspected for p in passages),
+        redactions=sum(p.redactions for p in passages),
+    )
+    summary = next((p for p in passages if _SUMMARY.search(p.chunk.section)), passages[0])
+    if summary.text.strip():
+        past.happened = _excerpt(summary, sentences(summary.text))
+    past.fixed = fixed_detail(passages)
+    cause = next(
+        (
+            p
+            for p in passages
+            if _ROOT_CAUSE.search(p.chunk.section) and not _CONTRIBUTING.search(p.chunk.section)
+        ),
+        None,
+    )
+    if cause is not None and cause.text.strip():
+        past.root_cause = _excerpt(cause, sentences(cause.text, n=3, limit=500))
+    for passage in passages:
+        section = passage.chunk.section
+        if _CONTRIBUTING.search(section):
+            past.contributing += [_excerpt(passage, i) for i in items(passage.text)]
+        elif _ACTIONS.search(section) and not _LESSONS.search(section):
+            past.action_items += [_excerpt(passage, i) for i in items(passage.text)]
+    past.contributing = _dedupe(past.contributing)[:max_items]
+    past.action_items = _dedupe(past.action_items)[:max_items]
+    return past
+
+
+def _dedupe(excerpts: list[Excerpt]) -> list[Excerpt]:
+    # Overlapping chunk windows repeat items; keep the first sighting of each.
+    seen: set[str] = set()
+    out = []
+    for e in excerpts:
+        key = e.text.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
