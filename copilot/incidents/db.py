@@ -10,7 +10,7 @@ locked" after reading a stale snapshot. On PostgreSQL the service locks the inci
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,9 @@ BUSY_TIMEOUT_S = 30
 _BEGIN_OPTION = "copilot_sqlite_begin"
 
 Clock = Callable[[], datetime]
+# Called after a change is committed, with the incident as it now is (`schemas.Incident`) and the
+# timeline events the change wrote (`schemas.Event`); outbound webhooks subscribe here.
+ChangeListener = Callable[[Any, Sequence[Any]], None]
 
 
 class IncidentStoreUnavailable(CopilotError):
@@ -146,6 +149,7 @@ class IncidentStore:
     ) -> None:
         self.taxonomy = taxonomy or load_taxonomy()
         self.clock = clock
+        self.listeners: list[ChangeListener] = []
         self.engine = make_engine(url)
         self._safe_url = self.engine.url.render_as_string(hide_password=True)
         self._reader = self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
@@ -177,6 +181,14 @@ class IncidentStore:
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
+
+    def notify(self, incident: Any, events: Sequence[Any]) -> None:
+        """Tell every listener about a committed change; a failing listener is only logged."""
+        for listener in list(self.listeners):
+            try:
+                listener(incident, events)
+            except Exception:
+                log.exception("an incident change listener failed")
 
     @contextmanager
     def write(self) -> Iterator[Session]:

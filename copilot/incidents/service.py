@@ -47,6 +47,7 @@ _ORDER = (
     ("resolved_at", "closed_at"),
 )
 _SNAPSHOT_KINDS = ("declared", "severity_change", "status_change", "status_update")
+_WRITTEN = "copilot_events_written"
 
 
 # -- ids and checks ---------------------------------------------------------------------------
@@ -169,7 +170,20 @@ def _event(
         data=data or {},
     )
     session.add(event)
+    session.info.setdefault(_WRITTEN, []).append(event)
     return event
+
+
+def _committed(store: IncidentStore, view: s.Incident, written: Sequence[s.Event]) -> s.Incident:
+    """Tell the store's listeners (webhooks) about a committed change; return the view."""
+    if written:
+        store.notify(view, written)
+    return view
+
+
+def _written(session: Session) -> list[s.Event]:
+    """The timeline events this session wrote, as views (call after the last flush)."""
+    return [_event_view(e) for e in session.info.pop(_WRITTEN, [])]
 
 
 def _with_reason(text: str, reason: str | None) -> str:
@@ -466,7 +480,9 @@ def declare(*, store: IncidentStore, request: s.IncidentCreate) -> s.Incident:
                 author=request.author,
                 reason=None,
             )
-        return _view_one(store, session, incident)
+        view = _view_one(store, session, incident)
+        new_events = _written(session)
+    return _committed(store, view, new_events)
 
 
 def get_incident(*, store: IncidentStore, incident_id: str) -> s.Incident:
@@ -614,11 +630,22 @@ def update_incident(
 
         if changed:
             incident.updated_at = now
-        return _view_one(store, session, incident)
+        view = _view_one(store, session, incident)
+        new_events = _written(session)
+    return _committed(store, view, new_events)
 
 
-def add_event(*, store: IncidentStore, incident_id: str, event: s.EventCreate) -> s.Event:
-    """Append one event to the timeline; a correction names the event it corrects."""
+def add_event(
+    *,
+    store: IncidentStore,
+    incident_id: str,
+    event: s.EventCreate,
+    data: dict[str, Any] | None = None,
+) -> s.Event:
+    """Append one event to the timeline; a correction names the event it corrects.
+
+    `data` is kept with the event (the API never sets it; the copilot's audit records do).
+    """
     number = parse_id(incident_id)
     now = store.now()
     at = event.at or now
@@ -631,7 +658,7 @@ def add_event(*, store: IncidentStore, incident_id: str, event: s.EventCreate) -
                 raise InvalidInput(
                     f"corrects: event {event.corrects} is not on {incident.public_id}'s timeline"
                 )
-        data: dict[str, Any] = {}
+        data = dict(data or {})
         if event.audience is not None:
             data["audience"] = event.audience
         row = _event(
@@ -647,7 +674,12 @@ def add_event(*, store: IncidentStore, incident_id: str, event: s.EventCreate) -
         )
         incident.updated_at = now
         session.flush()
-        return _event_view(row)
+        added = _event_view(row)
+        view = _view_one(store, session, incident) if store.listeners else None
+        session.info.pop(_WRITTEN, None)
+    if view is not None:
+        _committed(store, view, [added])
+    return added
 
 
 def list_events(

@@ -1,0 +1,1 @@
+"""Chat and event integrations: Slack slash commands in, signed webhooks out."""

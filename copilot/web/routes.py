@@ -1,0 +1,207 @@
+"""The war-room page: HTML shells at `/`, and the one JSON read they need that /v1 lacked.
+
+The pages carry no incident or knowledge-base data. Their script (`static/warroom.js`) fetches it
+from the /v1 API with the API key the responder saved in the page, so the page is exactly as
+protected as the API: a page route answers anyone, a data request needs a key once keys exist.
+Everything the script shows is written with `textContent`, never parsed as HTML, and the pages
+send a Content-Security-Policy that allows only this server's own script and style.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from copilot import __version__
+from copilot.api.deps import KnowledgeBaseDep
+from copilot.errors import InvalidInput, NotFound
+from copilot.incidents import schemas as incident_schemas
+from copilot.incidents.models import STATUSES
+from copilot.incidents.service import canonical_id
+from copilot.incidents.severity import Taxonomy, load_taxonomy
+from copilot.web.schemas import Document, DocumentSection
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+STATIC_PATH = "/static"
+MAX_SOURCE = 500
+_LINES = re.compile(r"^\s*(\d{1,7})\s*(?:-\s*(\d{1,7}))?\s*$")
+_PARAM = re.compile(r"\{[^}]*\}")
+
+# Endpoints the page uses when this build serves them; their panels say so when it does not.
+FEATURES = {
+    "status_updates": ("POST", "/v1/incidents/{}/status-updates"),
+    "publish": ("POST", "/v1/incidents/{}/status-updates/{}/publish"),
+    "postmortem": ("POST", "/v1/incidents/{}/postmortem"),
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/v1", tags=["knowledge"])
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serve the page's script and style sheet under /static."""
+    app.mount(STATIC_PATH, StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+
+def parse_lines(value: str | None) -> tuple[int, int] | None:
+    """`12-30` (or `12`) as (12, 30); None for no value; InvalidInput for anything else."""
+    if value is None or not value.strip():
+        return None
+    match = _LINES.match(value)
+    if not match:
+        raise InvalidInput("lines: expected a line range such as 12-30")
+    start = int(match.group(1))
+    end = int(match.group(2) or start)
+    if start < 1 or end < start:
+        raise InvalidInput("lines: a range starts at line 1 or later and does not run backwards")
+    return start, end
+
+
+def served(app: FastAPI, method: str, template: str) -> bool:
+    """Whether `app`'s API has `method` on a path shaped like `template` (`{}` for a parameter).
+
+    Read from the OpenAPI document (FastAPI builds it once and keeps it), which lists every
+    API route however its routers were included.
+    """
+    for path, operations in app.openapi().get("paths", {}).items():
+        if _PARAM.sub("{}", path) == template and method.lower() in operations:
+            return True
+    return False
+
+
+def _taxonomy(request: Request) -> Taxonomy:
+    store = getattr(request.app.state, "incidents", None)
+    if store is not None:
+        taxonomy: Taxonomy = store.taxonomy
+        return taxonomy
+    return load_taxonomy(request.app.state.settings.severity_file)
+
+
+def _render(request: Request, template: str, page: str, **context: Any) -> HTMLResponse:
+    taxonomy = _taxonomy(request)
+    features = {name: served(request.app, *spec) for name, spec in FEATURES.items()}
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "page": page,
+            "version": __version__,
+            "static": STATIC_PATH,
+            "levels": taxonomy.levels,
+            "statuses": STATUSES,
+            "event_kinds": incident_schemas.USER_EVENT_KINDS,
+            "audiences": ("internal", "executive", "public"),
+            "features": features,
+            **context,
+        },
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@pages.get("/", response_class=HTMLResponse)
+def incident_list(
+    request: Request,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    severity: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    taxonomy = _taxonomy(request)
+    chosen_status = status if status in STATUSES else ""
+    chosen_severity = ""
+    if severity:
+        try:
+            chosen_severity = taxonomy.resolve(severity).id
+        except InvalidInput:
+            chosen_severity = ""
+    return _render(
+        request,
+        "incidents.html",
+        "incidents",
+        status=chosen_status,
+        severity=chosen_severity,
+        title="Incidents",
+    )
+
+
+@pages.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(request: Request, incident_id: str) -> HTMLResponse:
+    number = canonical_id(incident_id)
+    return _render(request, "incident.html", "incident", incident_id=number, title=number)
+
+
+@pages.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, q: Annotated[str, Query(max_length=1000)] = "") -> HTMLResponse:
+    return _render(request, "search.html", "search", query=q, title="Runbook search")
+
+
+@pages.get("/runbooks/{source:path}", response_class=HTMLResponse)
+def document_page(
+    request: Request,
+    source: str,
+    lines: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    if len(source) > MAX_SOURCE:
+        raise InvalidInput(f"source: at most {MAX_SOURCE} characters")
+    try:
+        wanted = parse_lines(lines)
+    except InvalidInput:
+        wanted = None
+    return _render(
+        request,
+        "runbook.html",
+        "runbook",
+        source=source,
+        line_start=wanted[0] if wanted else "",
+        line_end=wanted[1] if wanted else "",
+        title=source,
+    )
+
+
+@api.get("/documents/{source:path}", response_model=Document)
+def document(
+    source: str,
+    kb: KnowledgeBaseDep,
+    lines: Annotated[
+        str | None, Query(max_length=20, description="only sections overlapping, e.g. 12-30")
+    ] = None,
+) -> Document:
+    """One ingested document's sections, as indexed (never read from disk)."""
+    if len(source) > MAX_SOURCE:
+        raise InvalidInput(f"source: at most {MAX_SOURCE} characters")
+    wanted = parse_lines(lines)
+    chunks = kb.document_chunks(source)
+    if not chunks:
+        raise NotFound(f"no document {source[:80]!r} in the knowledge base")
+    if wanted is not None:
+        chunks = [c for c in chunks if c.line_start <= wanted[1] and c.line_end >= wanted[0]]
+        if not chunks:
+            raise NotFound(f"{source[:80]!r} has no section at lines {wanted[0]}-{wanted[1]}")
+    first = chunks[0]
+    return Document(
+        source=first.source,
+        title=first.title,
+        kind=first.kind,
+        sections=[
+            DocumentSection(section=c.section, lines=(c.line_start, c.line_end), text=c.text)
+            for c in chunks
+        ],
+    )

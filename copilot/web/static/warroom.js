@@ -1,0 +1,828 @@
+// Responder Copilot war-room page. Plain JavaScript, no build step.
+//
+// Every piece of data comes from this server's /v1 API, sent with the API key saved in this
+// browser (Authorization: Bearer). Nothing from the server is parsed as HTML: text is written
+// with textContent, so a runbook or a timeline note cannot inject markup or script.
+"use strict";
+
+(() => {
+  const KEY = "copilot.apiKey";
+  const NAME = "copilot.name";
+  const REFRESH_MS = 20000;
+  let serverOffsetMs = 0; // server clock minus browser clock, from the Date header
+
+  // -- small helpers ---------------------------------------------------------------------------
+
+  const $ = (selector, root = document) => root.querySelector(selector);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  const now = () => Date.now() + serverOffsetMs;
+
+  function fmtTime(iso, withDate = true) {
+    if (!iso) return "–";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    const text = d.toISOString();
+    return withDate ? `${text.slice(0, 10)} ${text.slice(11, 16)}` : text.slice(11, 16);
+  }
+
+  function fmtDuration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    const s = Math.round(Math.abs(seconds));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    if (h) return `${h} h ${String(m).padStart(2, "0")} min`;
+    if (m) return `${m} min ${String(sec).padStart(2, "0")} s`;
+    return `${sec} s`;
+  }
+
+  function fmtClock(ms) {
+    const s = Math.floor(Math.abs(ms) / 1000);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+  }
+
+  function say(target, text, kind = "") {
+    const node = typeof target === "string" ? $(target) : target;
+    if (!node) return;
+    node.textContent = text;
+    node.dataset.kind = kind;
+  }
+
+  function showError(message) {
+    const box = $("#alert");
+    box.replaceChildren(el("span", {}, message), " ",
+      el("button", { type: "button", class: "link", onclick: () => { box.hidden = true; } }, "Dismiss"));
+    box.hidden = false;
+  }
+
+  function clearError() {
+    $("#alert").hidden = true;
+  }
+
+  function fact(dl, term, value) {
+    dl.append(el("dt", {}, term), el("dd", {}, value === null || value === undefined || value === "" ? "–" : value));
+  }
+
+  function sourceLink(source, lines, label) {
+    const range = lines ? `?lines=${lines[0]}-${lines[1]}` : "";
+    return el("a", {
+      href: `/runbooks/${source.split("/").map(encodeURIComponent).join("/")}${range}`,
+      target: "_blank",
+      rel: "noopener",
+    }, label);
+  }
+
+  // -- the API ---------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  function describe(data) {
+    if (!data || data.detail === undefined) return "";
+    if (typeof data.detail === "string") return data.detail;
+    if (Array.isArray(data.detail)) {
+      return data.detail.map((d) => `${d.field ? `${d.field}: ` : ""}${d.message || d.msg || ""}`).join("; ");
+    }
+    return JSON.stringify(data.detail);
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    const key = localStorage.getItem(KEY);
+    if (key) headers.Authorization = `Bearer ${key}`;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      throw new ApiError(0, `The copilot server cannot be reached (${error.message}).`);
+    }
+    const date = Date.parse(response.headers.get("Date") || "");
+    if (!Number.isNaN(date)) serverOffsetMs = date - Date.now();
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = null; }
+    }
+    if (!response.ok) {
+      const message = describe(data) || `${response.status} ${response.statusText}`;
+      if (response.status === 401) askForKey(message);
+      throw new ApiError(response.status, message);
+    }
+    return data;
+  }
+
+  // -- API key and name ------------------------------------------------------------------------
+
+  function askForKey(message) {
+    const details = $("#settings");
+    details.open = true;
+    showError(`This server needs an API key: ${message}. Paste your key under "API key" and press Save.`);
+    $("#api-key").focus();
+  }
+
+  function initSettings() {
+    const form = $("#key-form");
+    const state = $("#key-state");
+    const keyInput = $("#api-key");
+    const nameInput = $("#my-name");
+    nameInput.value = localStorage.getItem(NAME) || "";
+    const describeKey = () => say(state, localStorage.getItem(KEY)
+      ? "A key is saved in this browser." : "No key saved: fine on an open loopback server.");
+    describeKey();
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const key = keyInput.value.trim();
+      if (key) localStorage.setItem(KEY, key);
+      const name = nameInput.value.trim();
+      if (name) localStorage.setItem(NAME, name); else localStorage.removeItem(NAME);
+      keyInput.value = "";
+      describeKey();
+      clearError();
+      document.dispatchEvent(new Event("copilot:key"));
+    });
+    $("#forget-key").addEventListener("click", () => {
+      localStorage.removeItem(KEY);
+      describeKey();
+    });
+  }
+
+  const author = () => localStorage.getItem(NAME) || undefined;
+
+  // Run `fn` on submit with the button disabled meanwhile; errors go to `stateNode`.
+  function onSubmit(form, stateNode, fn) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const buttons = form.querySelectorAll("button");
+      buttons.forEach((b) => { b.disabled = true; });
+      try {
+        await fn(event);
+      } catch (error) {
+        say(stateNode, error.message, "error");
+      } finally {
+        buttons.forEach((b) => { b.disabled = false; });
+      }
+    });
+  }
+
+  // Ctrl+Enter (or Cmd+Enter) in a textarea submits its form.
+  function submitOnCtrlEnter(textarea) {
+    textarea.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        textarea.form.requestSubmit();
+      }
+    });
+  }
+
+  // -- answers (ask) ---------------------------------------------------------------------------
+
+  function renderAnswer(container, data) {
+    container.replaceChildren();
+    if (data.abstained) {
+      container.append(el("p", { class: "notice" }, data.answer));
+      return;
+    }
+    container.append(el("p", { class: "answer-text" }, inline(data.answer)));
+    if (data.steps && data.steps.length) {
+      const list = el("ol", { class: "steps" });
+      for (const step of data.steps) {
+        const item = el("li", { class: step.requires_approval ? "step approval" : "step" });
+        if (step.requires_approval) {
+          item.append(el("strong", { class: "badge danger" }, "Requires approval"), " ");
+        }
+        item.append(el("span", {}, inline(step.text)));
+        if (step.command) item.append(el("pre", { class: "command" }, el("code", {}, step.command)));
+        if (step.citations && step.citations.length) {
+          const cites = el("p", { class: "cites" }, "Source: ");
+          step.citations.forEach((c, i) => {
+            if (i) cites.append("; ");
+            cites.append(sourceLink(c.source, c.lines, `${c.title} › ${c.section} (lines ${c.lines[0]}–${c.lines[1]})`));
+          });
+          item.append(cites);
+        }
+        list.append(item);
+      }
+      container.append(el("h3", {}, "Next steps"), list);
+    }
+    if (data.skipped_done && data.skipped_done.length) {
+      container.append(el("p", { class: "hint" },
+        `Left out because the timeline records them done: ${data.skipped_done.join("; ")}`));
+    }
+    if (data.similar_incidents && data.similar_incidents.length) {
+      const list = el("ul", { class: "similar" });
+      for (const s of data.similar_incidents) {
+        list.append(el("li", {},
+          sourceLink(s.source, s.lines, s.title),
+          el("p", {}, el("strong", {}, "What happened: "), s.what_happened),
+          el("p", {}, el("strong", {}, "What fixed it: "), s.what_fixed_it)));
+      }
+      container.append(el("h3", {}, "Similar past incidents"), list);
+    }
+    const g = data.guardrails || {};
+    const notes = [`confidence ${Number(data.confidence || 0).toFixed(2)}`, `composer: ${data.provider || "extractive"}`];
+    if (g.redactions) notes.push(`${g.redactions} redacted from the question`);
+    if (g.injection_suspected && g.injection_suspected.length) {
+      notes.push(`instructions aimed at an AI ignored in ${g.injection_suspected.join(", ")}`);
+    }
+    if (g.blocked && g.blocked.length) notes.push(`${g.blocked.length} unsupported item(s) removed`);
+    if (data.fallback) notes.push(`fallback: ${data.fallback}`);
+    container.append(el("p", { class: "hint" }, notes.join(" · ")));
+  }
+
+  function initAsk(incidentId) {
+    const form = $("#ask-form");
+    if (!form) return;
+    const result = $("#ask-result");
+    const question = $("#ask-question");
+    submitOnCtrlEnter(question);
+    onSubmit(form, result, async () => {
+      result.replaceChildren(el("p", { class: "state" }, "Asking…"));
+      const body = { question: question.value };
+      if (incidentId) body.incident_id = incidentId;
+      const data = await api("POST", "/v1/ask", body);
+      renderAnswer(result, data);
+      if (incidentId) document.dispatchEvent(new Event("copilot:changed"));
+    });
+  }
+
+  // -- markdown preview (a safe subset, built as DOM nodes) ------------------------------------
+
+  function inline(text) {
+    const parts = [];
+    const re = /(`[^`]+`|\*\*[^*]+\*\*)/g;
+    let last = 0;
+    let match;
+    while ((match = re.exec(text)) !== null) {
+      if (match.index > last) parts.push(text.slice(last, match.index));
+      const token = match[0];
+      parts.push(token.startsWith("`") ? el("code", {}, token.slice(1, -1)) : el("strong", {}, token.slice(2, -2)));
+      last = match.index + token.length;
+    }
+    if (last < text.length) parts.push(text.slice(last));
+    return parts;
+  }
+
+  function renderMarkdown(container, markdown) {
+    container.replaceChildren();
+    const lines = markdown.replace(/\r\n/g, "\n").split("\n");
+    let i = 0;
+    let list = null;
+    let para = [];
+    const flush = () => {
+      if (para.length) container.append(el("p", {}, inline(para.join(" "))));
+      para = [];
+    };
+    if (lines[0] === "---") { // front matter: shown as it is, it is what ingest reads
+      const end = lines.indexOf("---", 1);
+      if (end > 0) {
+        container.append(el("details", { class: "front-matter" },
+          el("summary", {}, "Front matter (what ingest reads)"),
+          el("pre", {}, lines.slice(0, end + 1).join("\n"))));
+        i = end + 1;
+      }
+    }
+    while (i < lines.length) {
+      const line = lines[i];
+      if (line.trim().startsWith("<!--")) { // a template's comment: not part of the document
+        while (i < lines.length && !lines[i].includes("-->")) i += 1;
+        i += 1;
+        continue;
+      }
+      const fence = /^(\s*)```/.exec(line);
+      if (fence) {
+        flush(); list = null;
+        const code = [];
+        i += 1;
+        while (i < lines.length && !/^\s*```/.test(lines[i])) {
+          code.push(lines[i].startsWith(fence[1]) ? lines[i].slice(fence[1].length) : lines[i]);
+          i += 1;
+        }
+        i += 1;
+        container.append(el("pre", {}, el("code", {}, code.join("\n"))));
+        continue;
+      }
+      const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+      if (heading) {
+        flush(); list = null;
+        container.append(el(`h${Math.min(6, heading[1].length + 2)}`, {}, inline(heading[2])));
+        i += 1;
+        continue;
+      }
+      if (/^\s*\|/.test(line)) {
+        flush(); list = null;
+        const rows = [];
+        while (i < lines.length && /^\s*\|/.test(lines[i])) rows.push(lines[i++]);
+        const cells = (row) => row.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
+        const table = el("table", {});
+        const body = rows.filter((r) => !/^\s*\|[\s:|-]+\|\s*$/.test(r));
+        body.forEach((row, n) => {
+          const tag = n === 0 ? "th" : "td";
+          table.append(el("tr", {}, cells(row).map((c) => el(tag, n === 0 ? { scope: "col" } : {}, inline(c)))));
+        });
+        container.append(table);
+        continue;
+      }
+      const item = /^\s*(?:[-*+]|(\d+)[.)])\s+(.*)$/.exec(line);
+      if (item) {
+        flush();
+        const tag = item[1] ? "OL" : "UL";
+        if (!list || list.tagName !== tag) {
+          // A numbered list broken by a code block goes on counting where it was.
+          list = el(tag.toLowerCase(), item[1] && item[1] !== "1" ? { start: item[1] } : {});
+          container.append(list);
+        }
+        list.append(el("li", {}, inline(item[2])));
+        i += 1;
+        continue;
+      }
+      if (!line.trim()) { flush(); list = null; i += 1; continue; }
+      if (/^>\s?/.test(line)) {
+        flush(); list = null;
+        container.append(el("blockquote", {}, inline(line.replace(/^>\s?/, ""))));
+        i += 1;
+        continue;
+      }
+      list = null;
+      para.push(line.trim());
+      i += 1;
+    }
+    flush();
+  }
+
+  // A status draft's checks: what they took out, and why a model's draft was not used.
+  function renderFindings(listNode, guardrails) {
+    listNode.replaceChildren();
+    const g = guardrails || {};
+    const finding = (f) => `${f.action} ${f.kind} “${f.text}”${f.replacement ? ` → ${f.replacement}` : ""} (${f.check} check)`;
+    for (const f of g.removed || []) listNode.append(el("li", {}, finding(f)));
+    if (g.fallback) listNode.append(el("li", {}, `Template draft shown: ${g.fallback}`));
+    for (const f of g.model_rejected || []) listNode.append(el("li", {}, `model draft: ${finding(f)}`));
+    if (g.checks && g.checks.length) {
+      listNode.append(el("li", { class: "hint" }, `Checked for: ${g.checks.join(", ")}`));
+    }
+  }
+
+  function renderGuardrails(listNode, guardrails) {
+    listNode.replaceChildren();
+    for (const [name, value] of Object.entries(guardrails || {})) {
+      if (value === null || value === undefined || value === 0 || value === false) continue;
+      if (Array.isArray(value) && !value.length) continue;
+      if (typeof value === "object" && !Array.isArray(value) && !Object.keys(value).length) continue;
+      const shown = Array.isArray(value)
+        ? value.map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v))).join("; ")
+        : (typeof value === "object" ? JSON.stringify(value) : String(value));
+      listNode.append(el("li", {}, el("strong", {}, `${name.replace(/_/g, " ")}: `), shown));
+    }
+  }
+
+  // -- incident list ---------------------------------------------------------------------------
+
+  function incidentRow(inc) {
+    let next = "–";
+    let nextClass = "";
+    if (inc.next_update_due) {
+      next = fmtTime(inc.next_update_due);
+      if (inc.update_overdue) { next = `overdue since ${fmtTime(inc.next_update_due, false)}`; nextClass = "overdue"; }
+    }
+    return el("tr", {},
+      el("th", { scope: "row" }, el("a", { href: `/incidents/${encodeURIComponent(inc.id)}` }, inc.id)),
+      el("td", {}, el("span", { class: `badge sev sev-${inc.severity.toLowerCase()}` }, inc.severity)),
+      el("td", {}, el("span", { class: `badge status st-${inc.status}` }, inc.status)),
+      el("td", {}, inc.title),
+      el("td", {}, fmtTime(inc.declared_at)),
+      el("td", { class: nextClass }, next));
+  }
+
+  async function loadIncidents() {
+    const params = new URLSearchParams(location.search);
+    const query = new URLSearchParams();
+    for (const name of ["status", "severity"]) {
+      const value = params.get(name);
+      if (value) query.set(name, value);
+    }
+    const state = $("#list-state");
+    try {
+      const data = await api("GET", `/v1/incidents${query.toString() ? `?${query}` : ""}`);
+      const body = $("#incidents tbody");
+      body.replaceChildren(...data.incidents.map(incidentRow));
+      const filtered = query.toString() ? " matching the filter" : "";
+      say(state, data.incidents.length
+        ? `${data.incidents.length} incident${data.incidents.length === 1 ? "" : "s"}${filtered}, newest first.`
+        : `No incidents${filtered}.`);
+    } catch (error) {
+      say(state, error.message, "error");
+    }
+  }
+
+  function initIncidents() {
+    loadIncidents();
+    setInterval(() => { if (!document.hidden) loadIncidents(); }, REFRESH_MS);
+    document.addEventListener("copilot:key", loadIncidents);
+    const severity = $("#d-severity");
+    const explain = () => {
+      const option = severity.selectedOptions[0];
+      say("#d-severity-def", option
+        ? `${option.dataset.definition} Status updates every ${option.dataset.cadence} min.` : "");
+    };
+    severity.addEventListener("change", explain);
+    explain();
+    const form = $("#declare-form");
+    onSubmit(form, $("#declare-state"), async () => {
+      const services = $("#d-services").value.split(",").map((s) => s.trim()).filter(Boolean);
+      const body = {
+        title: $("#d-title").value,
+        severity: severity.value,
+        services,
+        customer_impact: $("#d-impact").value,
+        author: author(),
+      };
+      const commander = $("#d-commander").value.trim();
+      if (commander) body.roles = { incident_commander: commander };
+      const incident = await api("POST", "/v1/incidents", body);
+      say("#declare-state", `Declared ${incident.id}.`);
+      location.assign(`/incidents/${encodeURIComponent(incident.id)}`);
+    });
+  }
+
+  // -- one incident ----------------------------------------------------------------------------
+
+  const ROLE_NAMES = {
+    incident_commander: "Incident commander",
+    escalation_lead: "Escalation lead",
+    scribe: "Scribe",
+    customer_liaison: "Customer liaison",
+  };
+
+  function renderIncident(inc) {
+    document.title = `${inc.id} ${inc.title} · Responder Copilot`;
+    say("#inc-title", inc.title);
+    const sev = $("#inc-severity");
+    sev.className = `badge sev sev-${inc.severity.toLowerCase()}`;
+    say(sev, `${inc.severity} · ${inc.severity_name}`);
+    const st = $("#inc-status");
+    st.className = `badge status st-${inc.status}`;
+    say(st, inc.status);
+    say("#inc-services", inc.services.length ? `Services: ${inc.services.join(", ")}` : "");
+
+    const statusSelect = $("#c-status");
+    const chosen = statusSelect.value;
+    statusSelect.replaceChildren(...inc.allowed_transitions.map((s) => el("option", { value: s }, s)));
+    if (inc.allowed_transitions.includes(chosen)) statusSelect.value = chosen;
+    statusSelect.disabled = !inc.allowed_transitions.length;
+    if (!$("#severity-form").contains(document.activeElement)) $("#c-severity").value = inc.severity;
+
+    const roles = $("#roles");
+    roles.replaceChildren();
+    for (const [key, label] of Object.entries(ROLE_NAMES)) fact(roles, label, inc.roles[key]);
+    fact(roles, "Responders", inc.roles.responders.join(", "));
+
+    const summary = $("#summary");
+    summary.replaceChildren();
+    fact(summary, "Customer impact", inc.customer_impact);
+    fact(summary, "Summary", inc.summary);
+    fact(summary, "Impact started", fmtTime(inc.started_at));
+    fact(summary, "Detected", fmtTime(inc.detected_at));
+    fact(summary, "Declared", fmtTime(inc.declared_at));
+    if (inc.mitigated_at) fact(summary, "Mitigated", fmtTime(inc.mitigated_at));
+    if (inc.resolved_at) fact(summary, "Resolved", fmtTime(inc.resolved_at));
+    fact(summary, "Last status update", fmtTime(inc.last_status_update_at));
+  }
+
+  // The copilot's own audit notes list their sources at length: fold that part away.
+  function eventText(e, audit) {
+    const cut = audit ? e.text.indexOf(" — sources: ") : -1;
+    if (cut < 0) return el("span", { class: "text" }, e.text);
+    return el("span", { class: "text" }, e.text.slice(0, cut), " ",
+      el("details", { class: "sources" }, el("summary", {}, "sources"), e.text.slice(cut + 12)));
+  }
+
+  function renderTimeline(events) {
+    const list = $("#timeline");
+    let day = "";
+    list.replaceChildren(...events.map((e) => {
+      const audit = e.data && e.data.audit;
+      const classes = ["event", `k-${e.kind}`];
+      if (audit) classes.push("copilot");
+      if (e.corrected_by && e.corrected_by.length) classes.push("corrected");
+      const kind = audit ? "copilot" : e.kind.replace(/_/g, " ");
+      // The date only where it changes: most incidents fit in a day.
+      const stamp = fmtTime(e.at);
+      const shown = stamp.slice(0, 10) === day ? stamp.slice(11) : stamp;
+      day = stamp.slice(0, 10);
+      const body = el("div", { class: "body" },
+        e.data && e.data.audience ? el("span", { class: "badge" }, e.data.audience) : null,
+        e.data && e.data.audience ? " " : null,
+        eventText(e, audit),
+        e.author && !audit ? el("span", { class: "author" }, `— ${e.author}`) : null);
+      if (e.corrected_by && e.corrected_by.length) {
+        body.append(el("span", { class: "hint" }, ` (corrected by event ${e.corrected_by.join(", ")})`));
+      }
+      return el("li", { class: classes.join(" "), id: `event-${e.id}` },
+        el("time", { datetime: e.at, title: `${stamp} UTC` }, shown),
+        el("span", { class: "kind" }, kind),
+        body);
+    }));
+  }
+
+  function renderMetrics(m) {
+    const dl = $("#metrics");
+    dl.replaceChildren();
+    fact(dl, "Time to detect", fmtDuration(m.time_to_detect_s));
+    fact(dl, "Time to declare", fmtDuration(m.time_to_declare_s));
+    fact(dl, "Time to mitigate", fmtDuration(m.time_to_mitigate_s));
+    fact(dl, "Time to resolve", fmtDuration(m.time_to_resolve_s));
+    const impact = m.impact || {};
+    fact(dl, "Customer impact", impact.duration_s === null || impact.duration_s === undefined
+      ? "–" : `${fmtDuration(impact.duration_s)}${impact.ongoing ? " and counting" : ""}`);
+    const c = m.update_cadence || {};
+    fact(dl, "Status updates", `${c.updates_published || 0} published, every ${c.cadence_minutes} min due`);
+    fact(dl, "Cadence compliance", c.compliance === null || c.compliance === undefined
+      ? "–" : `${Math.round(c.compliance * 100)}% (${c.breaches} missed)`);
+    for (const [name, t] of Object.entries(m.targets || {})) {
+      const value = t.met === null
+        ? `target ${fmtDuration(t.target_s)} · running`
+        : `${fmtDuration(t.actual_s)} (target ${fmtDuration(t.target_s)}) · ${t.met ? "met" : "missed"}`;
+      fact(dl, `Target: ${name.replace(/_/g, " ")}`, value);
+    }
+  }
+
+  function startClock(getIncident) {
+    const value = $("#clock-value");
+    const detail = $("#clock-detail");
+    const box = $("#clock");
+    let wasOverdue = null;
+    const tick = () => {
+      const inc = getIncident();
+      if (!inc) return;
+      if (!inc.next_update_due) {
+        box.classList.remove("overdue");
+        say(value, "none due");
+        say(detail, `The incident is ${inc.status}.`);
+        return;
+      }
+      const left = Date.parse(inc.next_update_due) - now();
+      const overdue = left < 0;
+      box.classList.toggle("overdue", overdue);
+      say(value, overdue ? `overdue ${fmtClock(left)}` : `due in ${fmtClock(left)}`);
+      say(detail, `Next update by ${fmtTime(inc.next_update_due, false)} UTC · every ${inc.update_cadence_minutes} min`);
+      if (wasOverdue === false && overdue) showError(`${inc.id}: a status update is overdue.`);
+      wasOverdue = overdue;
+    };
+    tick();
+    setInterval(tick, 1000);
+    return tick;
+  }
+
+  function initIncident() {
+    const id = document.body.dataset.incident;
+    const base = `/v1/incidents/${encodeURIComponent(id)}`;
+    let incident = null;
+    let tick = () => {};
+
+    async function refresh() {
+      try {
+        const [inc, events, metrics] = await Promise.all([
+          api("GET", base), api("GET", `${base}/events`), api("GET", `${base}/metrics`)]);
+        incident = inc;
+        renderIncident(inc);
+        renderTimeline(events.events);
+        renderMetrics(metrics);
+        tick();
+      } catch (error) {
+        if (error.status === 404) say("#inc-title", "not found");
+        showError(error.message);
+      }
+    }
+
+    tick = startClock(() => incident);
+    refresh();
+    setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+    document.addEventListener("copilot:key", refresh);
+    document.addEventListener("copilot:changed", refresh);
+
+    const eventText = $("#e-text");
+    onSubmit($("#event-form"), $("#event-state"), async () => {
+      const event = await api("POST", `${base}/events`, {
+        kind: $("#e-kind").value, text: eventText.value, author: author(),
+      });
+      eventText.value = "";
+      say("#event-state", `Added ${event.kind} at ${fmtTime(event.at, false)} UTC.`);
+      await refresh();
+      eventText.focus();
+    });
+
+    const patch = async (body, done) => {
+      await api("PATCH", base, { ...body, author: author() });
+      say("#change-state", done);
+      await refresh();
+    };
+    onSubmit($("#status-form"), $("#change-state"), async () => {
+      const reason = $("#c-status-reason").value.trim();
+      const status = $("#c-status").value;
+      await patch({ status, reason: reason || undefined }, `Status is now ${status}.`);
+      $("#c-status-reason").value = "";
+    });
+    onSubmit($("#severity-form"), $("#change-state"), async () => {
+      const reason = $("#c-severity-reason").value.trim();
+      const severity = $("#c-severity").value;
+      await patch({ severity, reason: reason || undefined }, `Severity is now ${severity}.`);
+      $("#c-severity-reason").value = "";
+    });
+    onSubmit($("#role-form"), $("#role-state"), async () => {
+      const role = $("#r-role").value;
+      const person = $("#r-person").value.trim();
+      const roles = role === "add_responders" ? { add_responders: [person] } : { [role]: person };
+      await api("PATCH", base, { roles, author: author() });
+      $("#r-person").value = "";
+      say("#role-state", `${person} assigned.`);
+      await refresh();
+    });
+
+    initAsk(id);
+    initStatusUpdates(base);
+    initPostmortem(base, id);
+  }
+
+  function initStatusUpdates(base) {
+    const form = $("#draft-form");
+    if (!form) return;
+    const box = $("#draft");
+    const title = $("#u-title");
+    const body = $("#u-body");
+    const publish = $("#u-publish");
+    let draft = null;
+    onSubmit(form, $("#draft-state"), async () => {
+      say("#draft-state", "Drafting…");
+      draft = await api("POST", `${base}/status-updates`, { audience: $("#u-audience").value });
+      title.value = draft.title || "";
+      body.value = draft.body || "";
+      const meta = [`${draft.audience} update`, draft.status ? `status: ${draft.status}` : null,
+        draft.next_update_by ? `next update by ${fmtTime(draft.next_update_by, false)} UTC` : null];
+      say("#u-meta", meta.filter(Boolean).join(" · "));
+      renderFindings($("#u-guardrails"), draft.guardrails);
+      box.hidden = false;
+      if (publish) publish.disabled = false;
+      say("#draft-state", "Draft ready: edit it, copy it, or publish it.");
+      body.focus();
+    });
+    $("#u-copy").addEventListener("click", async () => {
+      const text = title.value ? `${title.value}\n\n${body.value}` : body.value;
+      try {
+        await navigator.clipboard.writeText(text);
+      } catch {
+        body.select(); // no clipboard permission: leave it selected for Ctrl+C
+        document.execCommand("copy");
+      }
+      say("#draft-state", "Copied to the clipboard.");
+    });
+    if (publish) {
+      publish.addEventListener("click", async () => {
+        if (!draft) return;
+        publish.disabled = true;
+        try {
+          const sent = { title: title.value.trim() || undefined, body: body.value, author: author() };
+          const published = await api("POST", `${base}/status-updates/${encodeURIComponent(draft.id)}/publish`, sent);
+          say("#draft-state", `Published ${published && published.audience ? published.audience : draft.audience} update; it is on the timeline.`);
+          document.dispatchEvent(new Event("copilot:changed"));
+        } catch (error) {
+          say("#draft-state", error.message, "error");
+          if (error.status !== 409) publish.disabled = false;
+        }
+      });
+    }
+  }
+
+  function initPostmortem(base, id) {
+    const fill = $("#pm-fill");
+    if (!fill) return;
+    const download = $("#pm-download");
+    const preview = $("#pm-preview");
+    let markdown = "";
+    fill.addEventListener("click", async () => {
+      fill.disabled = true;
+      say("#pm-state", "Pre-filling from the timeline and similar past incidents…");
+      try {
+        const data = await api("POST", `${base}/postmortem`, {});
+        markdown = data.markdown || "";
+        renderMarkdown(preview, markdown);
+        renderGuardrails($("#pm-guardrails"), data.guardrails);
+        preview.hidden = false;
+        download.disabled = !markdown;
+        say("#pm-state", "Draft ready: review it, then download the markdown.");
+      } catch (error) {
+        say("#pm-state", error.message, "error");
+      } finally {
+        fill.disabled = false;
+      }
+    });
+    download.addEventListener("click", () => {
+      const blob = new Blob([markdown], { type: "text/markdown" });
+      const url = URL.createObjectURL(blob);
+      const link = el("a", { href: url, download: `${id}-postmortem.md` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    });
+  }
+
+  // -- search and documents --------------------------------------------------------------------
+
+  function initSearch() {
+    const form = $("#search-form");
+    const input = $("#s-query");
+    const results = $("#results");
+    const run = async () => {
+      const query = input.value.trim();
+      if (!query) return;
+      say("#search-state", "Searching…");
+      const body = { query, top_k: 8 };
+      if ($("#s-kind").value) body.kind = $("#s-kind").value;
+      const data = await api("POST", "/v1/search", body);
+      history.replaceState(null, "", `/search?q=${encodeURIComponent(query)}`);
+      results.replaceChildren(...data.results.map((r) => el("li", { class: "result" },
+        el("h2", {}, sourceLink(r.source, r.lines, `${r.title} › ${r.section}`)),
+        el("p", { class: "hint" }, `${r.kind} · ${r.source} lines ${r.lines[0]}–${r.lines[1]} · score ${r.score.toFixed(2)}`),
+        el("p", { class: "snippet" }, r.text.length > 600 ? `${r.text.slice(0, 600)}…` : r.text))));
+      say("#search-state", data.results.length ? `${data.results.length} sections, best first.` : "Nothing matched.");
+    };
+    onSubmit(form, $("#search-state"), run);
+    if (input.value.trim()) run().catch((error) => say("#search-state", error.message, "error"));
+    initAsk(null);
+  }
+
+  async function initDocument() {
+    const { source, lineStart, lineEnd } = document.body.dataset;
+    const container = $("#doc-sections");
+    try {
+      const path = source.split("/").map(encodeURIComponent).join("/");
+      const doc = await api("GET", `/v1/documents/${path}`);
+      say("#doc-title", doc.title);
+      say("#doc-kind", doc.kind);
+      document.title = `${doc.title} · Responder Copilot`;
+      const start = Number(lineStart);
+      const end = Number(lineEnd);
+      let first = null;
+      container.replaceChildren(...doc.sections.map((s) => {
+        const cited = lineStart !== "" && s.lines[0] <= end && s.lines[1] >= start;
+        const text = el("div", { class: "markdown doc-text" });
+        renderMarkdown(text, s.text);
+        const node = el("section", { class: cited ? "doc-section cited" : "doc-section", id: `L${s.lines[0]}`, tabindex: "-1" },
+          el("h2", {}, s.section),
+          el("p", { class: "hint" }, `lines ${s.lines[0]}–${s.lines[1]}`, cited ? " · cited" : ""),
+          text);
+        if (cited && !first) first = node;
+        return node;
+      }));
+      say("#doc-state", first ? "The cited section is highlighted." : "");
+      if (first) {
+        first.scrollIntoView({ block: "start" });
+        first.focus({ preventScroll: true });
+      }
+    } catch (error) {
+      say("#doc-state", error.message, "error");
+    }
+  }
+
+  // -- start -----------------------------------------------------------------------------------
+
+  document.addEventListener("DOMContentLoaded", () => {
+    initSettings();
+    const page = document.body.dataset.page;
+    if (page === "incidents") initIncidents();
+    else if (page === "incident") initIncident();
+    else if (page === "search") initSearch();
+    else if (page === "runbook") initDocument();
+  });
+
+  // Exposed for tests of the markdown preview; nothing calls it from outside otherwise.
+  window.copilotRenderMarkdown = renderMarkdown;
+})();

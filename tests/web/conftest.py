@@ -1,0 +1,166 @@
+"""A real server on 127.0.0.1 and a real headless Chromium driving the war-room page.
+
+Chromium is Debian's (`make browser-deps` installs it); Playwright's Python package only drives
+it, and never downloads a browser of its own. Without chromium the browser tests skip, saying
+why, except on CI as root, where it must have been installed and its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from copilot.api.app import create_app
+from copilot.incidents.db import IncidentStore
+from copilot.knowledge.store import KnowledgeBase
+from copilot.settings import Settings
+
+CHROMIUM = os.environ.get("COPILOT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+# Where screenshots go: a temporary folder, or docs/screenshots with `make screenshots`.
+SCREENSHOT_ENV = "COPILOT_SCREENSHOT_DIR"
+
+
+class LiveServer:
+    """uvicorn serving an app on a free loopback port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def _no_browser(reason: str) -> None:
+    if os.environ.get("CI") and os.geteuid() == 0:
+        pytest.fail(f"{reason}; on CI `make test` installs it (make browser-deps)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright."""
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        _no_browser(
+            f"chromium is not installed at {CHROMIUM}: run `make browser-deps` as root "
+            "(apt-get install chromium)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _no_browser("the playwright package is not installed: run `make test` (dev extras)")
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def live(sample_kb: KnowledgeBase, web_settings: Settings) -> Iterator[LiveServer]:
+    """The whole app over the sample knowledge base and a fresh incident store."""
+    store = IncidentStore(web_settings.sqlalchemy_url)
+    app = create_app(web_settings, kb=sample_kb, incident_store=store)
+    with LiveServer(app) as server:
+        yield server
+    store.close()
+
+
+class Screens:
+    """Saves one PNG per screen, small: the laptop viewport, not the whole page."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def save(self, page: Any, name: str, *, full_page: bool = False) -> Path:
+        path = self.folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+        assert path.stat().st_size > 1000, f"{path} looks empty"
+        return path
+
+
+@pytest.fixture
+def screens(tmp_path: Path) -> Screens:
+    chosen = os.environ.get(SCREENSHOT_ENV)
+    folder = Path(chosen) if chosen else tmp_path / "screenshots"
+    return Screens(folder if folder.is_absolute() else REPO / folder)
+
+
+class PageErrors:
+    """JavaScript errors and failed requests a page met: a test ends by asserting there are none."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Any) -> Any:
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+        return page
+
+
+@pytest.fixture
+def js_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture
+def page(browser: Any, live: LiveServer, js_errors: PageErrors) -> Iterator[Any]:
+    """A fresh browser context (own localStorage) at laptop size, on the live server."""
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 860},
+        base_url=live.url,
+        accept_downloads=True,
+        color_scheme="light",
+    )
+    context.set_default_timeout(15_000)
+    opened = js_errors.watch(context.new_page())
+    yield opened
+    context.close()
