@@ -12,7 +12,7 @@ export COPILOT_DATA_DIR ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run serve ingest test lint format typecheck eval bench clean
+.PHONY: run serve ingest test lint format typecheck eval bench audit clean browser-deps screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,30 @@ ingest: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(BIN)/copilot serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The browser tests (tests/web) drive Debian's chromium through Playwright's Python package, which
+# never downloads a browser of its own. Installed here when missing and we are root; otherwise the
+# browser tests skip and say why (on CI, as root, a missing chromium fails them instead).
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "browser-deps: installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+			|| echo "browser-deps: apt-get could not install chromium; the browser tests will skip"; \
+	else \
+		echo "browser-deps: $(CHROMIUM) is missing and installing it needs root and apt-get;" \
+			"the browser tests will skip"; \
+	fi
+
+# Re-take the README's screenshots of the war-room page (docs/screenshots/*.png).
+screenshots: $(VENV)/.installed-dev browser-deps
+	COPILOT_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/web/test_warroom_browser.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -57,5 +76,22 @@ eval: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m evals.bench
 
+# Dependency audit: pip-audit (in its own venv, so it never changes the project's pins) checks
+# every pin in requirements.lock against the PyPI advisory database. It needs that database, so
+# it is not part of `make test`. Accepted findings, each with its reason: audit-accepted.txt.
+AUDIT_VENV := .venv-audit
+PIP_AUDIT  := pip-audit==2.10.1
+AUDIT_IGNORES = $(shell sed -n 's/^\([A-Za-z0-9][A-Za-z0-9._:-]*\)[[:space:]].*/--ignore-vuln \1/p' audit-accepted.txt)
+
+$(AUDIT_VENV)/bin/pip-audit:
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --disable-pip-version-check -q "$(PIP_AUDIT)"
+
+audit: $(AUDIT_VENV)/bin/pip-audit requirements.lock audit-accepted.txt
+	@# Local version labels (torch's +cpu) name no PyPI release: audit the release they build.
+	sed 's/+[A-Za-z0-9.]*$$//' requirements.lock > $(AUDIT_VENV)/requirements.txt
+	$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		-r $(AUDIT_VENV)/requirements.txt $(AUDIT_IGNORES)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(AUDIT_VENV) .pytest_cache .mypy_cache .ruff_cache

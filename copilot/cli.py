@@ -109,6 +109,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         response = service.ask(
             kb=kb, question=question, composer=composer, incident=incident, events=events or ()
         )
+    from copilot.security.audit import record_cli_ask
+
+    record_cli_ask(settings, question=question, response=response, incident=incident)
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
@@ -137,8 +140,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from copilot.api.app import create_app
+    from copilot.security.auth import check_bind
+    from copilot.security.keys import KeyStore
+    from copilot.security.logs import configure_logging
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    keys = KeyStore(settings.security_path)
+    try:
+        runs_open = check_bind(keys, args.host)
+    finally:
+        keys.close()
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
+    if runs_open:
+        logging.getLogger("copilot.api").warning(
+            "no API keys exist: serving /v1 without authentication, on loopback (%s) only; "
+            "create one with `copilot keys create NAME --scope read`",
+            args.host,
+        )
+    app = create_app(settings, bind_host=args.host)
+    # Our middleware writes the access log (route templates, no query strings, request ids).
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 
@@ -184,6 +204,15 @@ def _plugins() -> list[Callable[[Any], None]]:
     from copilot.incidents.cli import register as register_incidents
 
     registers.append(register_incidents)
+    from copilot.security.cli import register as register_security
+
+    registers.append(register_security)
+    from copilot.status.cli import register as register_status
+
+    registers.append(register_status)
+    from copilot.postmortem.cli import register as register_postmortem
+
+    registers.append(register_postmortem)
     return registers
 
 

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Severity taxonomy: the packaged copilot/incidents/severity.yaml unless a team's file is given.
     severity_file: Path | None = None
+    # Postmortem template: the packaged copilot/postmortem/template.md, or a team's own file.
+    postmortem_template: Path | None = None
 
     # Composer: "extractive" (embedded, no model) or a LangChain chat model spec.
     llm: str = "extractive"
@@ -56,7 +58,31 @@ class Settings(BaseSettings):
     # Ask: below this cosine similarity of the best passage, the copilot abstains.
     abstain_below: float = Field(0.30, ge=0.0, le=1.0)
     max_steps: int = Field(10, ge=1, le=30)
-    api_keys: dict[str, SecretStr] = {}
+
+    # Security. API keys live hashed in data_dir/security.sqlite (`copilot keys create`).
+    # Request bodies larger than this are refused with 413, counted on the bytes received.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, le=1024**3)
+    # Token bucket per API key (per client address when no keys exist): the sustained rate in
+    # requests a second and the burst allowed on top. A rate of 0 turns the limit off.
+    rate_limit_per_s: float = Field(20.0, ge=0.0, le=100_000.0)
+    rate_limit_burst: int = Field(100, ge=1, le=1_000_000)
+    # Folders `POST /v1/admin/ingest` may read; default: the `runbooks` folder beside data_dir.
+    ingest_roots: list[Path] = []
+
+    # Integrations. The war-room page's public address (https://copilot.example.com), for links
+    # in Slack answers and webhook payloads; without it they carry no links.
+    public_url: str | None = Field(None, max_length=500)
+    # Slack slash commands (POST /v1/integrations/slack/commands) are verified with this secret.
+    slack_signing_secret: SecretStr | None = None
+    # Outbound webhooks on incident events: a JSON list of URLs, each POST signed with the
+    # secret (HMAC-SHA256); events limits them to some names (empty: all). See
+    # copilot/integrations/webhooks.py for the payload, headers and retries.
+    webhook_urls: list[str] = []
+    webhook_secret: SecretStr | None = None
+    webhook_events: list[str] = []
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(6, ge=1, le=20)
+    webhook_backoff_s: float = Field(1.0, ge=0, le=300)
 
     @field_validator("embedding_model")
     @classmethod
@@ -76,6 +102,15 @@ class Settings(BaseSettings):
     @property
     def lock_path(self) -> Path:
         return self.data_dir / "store.lock"
+
+    @property
+    def security_path(self) -> Path:
+        return self.data_dir / "security.sqlite"
+
+    @property
+    def allowed_ingest_roots(self) -> list[Path]:
+        roots = self.ingest_roots or [self.data_dir.resolve().parent / "runbooks"]
+        return [root.resolve() for root in roots]
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -13,15 +13,21 @@ from prometheus_client import Histogram
 from copilot import __version__
 from copilot.api import health
 from copilot.api.errors import install_error_handlers
+from copilot.api.middleware import close_security, install_security
 from copilot.assist import routes as assist_routes
 from copilot.embedding import Embedder, set_threads
 from copilot.incidents import routes as incident_routes
 from copilot.incidents.db import IncidentStore
+from copilot.integrations import slack, webhooks
 from copilot.knowledge import routes as knowledge_routes
 from copilot.knowledge.store import KnowledgeBase
 from copilot.llm.base import ChatModel
 from copilot.llm.providers import build_chat_model
+from copilot.postmortem import routes as postmortem_routes
+from copilot.security import routes as security_routes
 from copilot.settings import Settings, get_settings
+from copilot.status import routes as status_routes
+from copilot.web import routes as web_routes
 
 log = logging.getLogger("copilot.api")
 
@@ -41,14 +47,18 @@ def create_app(
     incident_store: IncidentStore | None = None,
     load_knowledge: bool = True,
     chat: ChatModel | None = None,
+    bind_host: str | None = None,
 ) -> FastAPI:
     """Build the app; pass `kb` to serve an already open knowledge base (tests do).
 
     `incident_store` serves an already open incident store; otherwise the lifespan opens (and
     migrates) the one the settings name. `load_knowledge=False` skips loading the knowledge base
-    and its model, for tests and deployments that only need incidents.
+    and its model, for tests and deployments that only need incidents. `bind_host` is the address
+    the server listens on: with no API keys, /v1 is served only when it is a loopback address.
     """
     settings = settings or get_settings()
+    # Built now, like the chat model, so a bad webhook setting fails at start.
+    dispatcher = webhooks.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,7 +75,8 @@ def create_app(
                 )
                 owned = KnowledgeBase(settings, model)
                 app.state.kb = owned
-            yield
+            with webhooks.running(dispatcher, app.state.incidents):
+                yield
         finally:
             if owned is not None:
                 owned.close()
@@ -73,6 +84,7 @@ def create_app(
             if owned_incidents is not None:
                 owned_incidents.close()
             app.state.incidents = None
+            close_security(app)
 
     app = FastAPI(
         title="Responder Copilot",
@@ -100,8 +112,17 @@ def create_app(
         )
         return response
 
+    install_security(app, settings, bind_host=bind_host)
+
     app.include_router(health.router)
     app.include_router(knowledge_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(assist_routes.router)
+    app.include_router(status_routes.router)
+    app.include_router(postmortem_routes.router)
+    app.include_router(security_routes.router)
+    app.include_router(slack.router)
+    app.include_router(web_routes.api)
+    app.include_router(web_routes.pages)
+    web_routes.mount_static(app)
     return app

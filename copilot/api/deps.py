@@ -11,7 +11,12 @@ from copilot.assist.service import composer_for
 from copilot.errors import RetrievalUnavailable
 from copilot.incidents.db import IncidentStore, IncidentStoreUnavailable
 from copilot.knowledge.store import KnowledgeBase
+from copilot.llm.base import ChatModel
+from copilot.security.audit import AuditLog, Auditor
+from copilot.security.auth import ANONYMOUS, Principal
+from copilot.security.keys import KeyStore
 from copilot.settings import Settings
+from copilot.status.config import StatusConfig, config_dir
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -38,7 +43,61 @@ def get_composer(request: Request) -> Composer:
     return composer_for(getattr(request.app.state, "chat", None))
 
 
+def get_optional_kb(request: Request) -> KnowledgeBase | None:
+    """The knowledge base when it is loaded; None for work that is useful without it."""
+    kb: KnowledgeBase | None = getattr(request.app.state, "kb", None)
+    return kb
+
+
+def get_chat(request: Request) -> ChatModel | None:
+    """The configured chat model, or None for the embedded (template) composer."""
+    chat: ChatModel | None = getattr(request.app.state, "chat", None)
+    return chat
+
+
+def get_status_config(request: Request) -> StatusConfig:
+    """The status-update catalog and templates, loaded once per app."""
+    config: StatusConfig | None = getattr(request.app.state, "status_config", None)
+    if config is None:
+        config = StatusConfig.load(config_dir(get_app_settings(request).data_dir))
+        request.app.state.status_config = config
+    return config
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller the auth middleware identified; `anonymous` when no key was needed."""
+    principal = getattr(request.state, "principal", None)
+    return principal if isinstance(principal, Principal) else ANONYMOUS
+
+
+def get_key_store(request: Request) -> KeyStore:
+    keys: KeyStore = request.app.state.keys
+    return keys
+
+
+def get_audit_log(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
+def get_auditor(request: Request) -> Auditor:
+    """Records copilot outputs for this request's caller (see copilot.security.audit)."""
+    return Auditor(
+        audit=get_audit_log(request),
+        incidents=getattr(request.app.state, "incidents", None),
+        who=get_principal(request).name,
+        request_id=getattr(request.state, "request_id", None),
+    )
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_kb)]
 IncidentStoreDep = Annotated[IncidentStore, Depends(get_incident_store)]
 ComposerDep = Annotated[Composer, Depends(get_composer)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+KeyStoreDep = Annotated[KeyStore, Depends(get_key_store)]
+AuditLogDep = Annotated[AuditLog, Depends(get_audit_log)]
+AuditorDep = Annotated[Auditor, Depends(get_auditor)]
+OptionalKnowledgeBaseDep = Annotated[KnowledgeBase | None, Depends(get_optional_kb)]
+ChatDep = Annotated[ChatModel | None, Depends(get_chat)]
+StatusConfigDep = Annotated[StatusConfig, Depends(get_status_config)]
