@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
+from copilot import metrics
 from copilot.errors import InvalidInput
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase
@@ -37,6 +39,7 @@ def wanted_kind(query: str) -> str:
     return "postmortem" if _HISTORY.search(query) else "runbook"
 
 
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-search")
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 
 
@@ -67,6 +70,7 @@ def _exact_boost(chunk: Chunk, query_tokens: set[str], query_lower: str) -> tupl
     return boost, reasons
 
 
+@metrics.timed(metrics.RETRIEVAL_SECONDS)
 def search(
     *,
     kb: KnowledgeBase,
@@ -89,10 +93,17 @@ def search(
 
     dense: list[tuple[str, float]] = []
     keyword: list[tuple[str, float]] = []
+    # The keyword search runs while the query is embedded: both release the GIL, and the
+    # embedding is most of a search's time.
+    pending = (
+        _POOL.submit(kb.keyword_search, query, n=pool, kind=kind)
+        if mode in ("hybrid", "keyword")
+        else None
+    )
     if mode in ("hybrid", "dense"):
         dense = kb.dense_search(kb.embedder.embed_query(query), n=pool, kind=kind)
-    if mode in ("hybrid", "keyword"):
-        keyword = kb.keyword_search(query, n=pool, kind=kind)
+    if pending is not None:
+        keyword = pending.result()
 
     chunks = kb.chunks(list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword])))
     # Stale vectors (not in the catalog) and filtered-out sections take no part.
