@@ -14,6 +14,7 @@ from copilot import __version__
 from copilot.api import health
 from copilot.api.errors import install_error_handlers
 from copilot.api.middleware import close_security, install_security
+from copilot.api.openapi import install_openapi
 from copilot.assist import routes as assist_routes
 from copilot.embedding import Embedder, set_threads
 from copilot.incidents import routes as incident_routes
@@ -125,4 +126,5 @@ def create_app(
     app.include_router(web_routes.api)
     app.include_router(web_routes.pages)
     web_routes.mount_static(app)
+    install_openapi(app)
     return app

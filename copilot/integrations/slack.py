@@ -97,7 +97,8 @@ class SlackUnauthorized(CopilotError):
 
 
 class SlackNotConfigured(CopilotError):
-    status_code = 503
+    # With no signing secret the integration is off: the endpoint is absent, not failing.
+    status_code = 404
 
 
 # -- signing ----------------------------------------------------------------------------------

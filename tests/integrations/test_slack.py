@@ -195,7 +195,7 @@ def test_without_a_signing_secret_every_request_is_refused(
                 "X-Slack-Signature": slack_signature("", ts, body),
             },
         )
-        assert r.status_code == 503
+        assert r.status_code == 404
         assert "COPILOT_SLACK_SIGNING_SECRET" in r.json()["detail"]
     store.close()
 
