@@ -14,9 +14,10 @@ import pytest
 import uvicorn
 
 import copilot  # noqa: F401  - sets the offline environment before anything else loads
+from copilot.cli import main as cli_main
 from copilot.embedding import Embedder
 from copilot.knowledge.store import KnowledgeBase
-from copilot.settings import Settings
+from copilot.settings import Settings, get_settings
 from ingest.pipeline import ingest_paths
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,6 +67,34 @@ def sample_kb(
     assert not report.failed, report.failed
     yield kb
     kb.close()
+
+
+# Settings a developer's shell may carry that would change what a CLI test sees.
+_CLI_ENV = (
+    "COPILOT_DATABASE_URL",
+    "COPILOT_SEVERITY_FILE",
+    "COPILOT_LLM",
+    "COPILOT_POSTMORTEM_TEMPLATE",
+)
+
+
+@pytest.fixture
+def cli_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """COPILOT_DATA_DIR in tmp_path for commands run through `run_cli`, other settings cleared."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(path))
+    for name in _CLI_ENV:
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run `copilot ARGV...` in this process: (exit code, stdout, stderr)."""
+    code = cli_main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def write(root: Path, rel: str, text: str) -> Path:

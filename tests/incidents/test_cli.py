@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from copilot.cli import main
-from copilot.settings import get_settings
+from tests.conftest import run_cli
 
 
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "data"
-    monkeypatch.setenv("COPILOT_DATA_DIR", str(path))
-    monkeypatch.delenv("COPILOT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("COPILOT_SEVERITY_FILE", raising=False)
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
+def data_dir(cli_data_dir: Path) -> Path:
+    return cli_data_dir
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["incident", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, "incident", *argv)
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:

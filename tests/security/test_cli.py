@@ -10,7 +10,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,16 @@ import pytest
 from copilot.cli import main
 from copilot.security.keys import KeyStore
 from copilot.settings import get_settings
-from tests.conftest import REPO, SAMPLE_KB, write
+from tests.conftest import REPO, SAMPLE_KB, run_cli, write
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield tmp_path / "data"
-    get_settings.cache_clear()
+def data_dir(cli_data_dir: Path) -> Path:
+    return cli_data_dir
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(capsys, *argv)
 
 
 def test_keys_create_list_revoke(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,7 @@ over HTTP, a worked incident, and a scripted chat model (LangChain's fake; never
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,23 +16,7 @@ from copilot.api.app import create_app
 from copilot.incidents.db import IncidentStore
 from copilot.llm.base import ChatModel, LangChainChat
 from copilot.settings import Settings
-
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> str:
-    return (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, minutes: float) -> None:
-        self.now = T0 + timedelta(minutes=minutes)
+from tests.incidents.conftest import T0, Clock, at
 
 
 class ScriptedChat(GenericFakeChatModel):
