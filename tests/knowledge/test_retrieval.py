@@ -52,3 +52,19 @@ def test_keyword_terms_split_alert_names_and_drop_stopwords() -> None:
         "api",
     ]
     assert keyword_terms('"; DROP TABLE chunks; --') == ["drop", "table", "chunks"]
+
+
+@pytest.mark.parametrize("kind", ["runbook", "postmortem"])
+@pytest.mark.parametrize("n", [3, 10, 500])
+def test_kind_filtered_dense_search_matches_chromas_filter(
+    sample_kb: KnowledgeBase, kind: str, n: int
+) -> None:
+    """Over-fetching unfiltered and keeping one kind gives what Chroma's `where` gives, whether
+    the kind is common, rare, or asked for in larger numbers than it has."""
+    for query in ("disk is full on a node", "what happened last time payments timed out"):
+        vector = sample_kb.embedder.embed_query(query)
+        ours = sample_kb.dense_search(vector, n=n, kind=kind)
+        chroma = sample_kb._dense_query(vector, n=n, where=kind)
+        assert [cid for cid, _ in ours] == [cid for cid, _, _ in chroma]
+        assert ours, query
+        assert {c.kind for c in sample_kb.chunks([cid for cid, _ in ours]).values()} == {kind}
