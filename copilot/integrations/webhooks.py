@@ -20,18 +20,39 @@ attempt (connection error, timeout, 408, 429 or 5xx) is retried with exponential
 (`COPILOT_WEBHOOK_BACKOFF_S`, doubling, capped at a minute, honouring Retry-After) up to
 `COPILOT_WEBHOOK_MAX_ATTEMPTS`; any other status is final. Redirects are not followed.
 
-Payloads carry the incident's title and a published update's text: point webhooks only at
-systems you trust with them.
+Durability: deliveries go through an outbox, `data_dir/webhooks.sqlite` (WAL). The incident
+store's listener (`on_change`) writes one row per delivery and URL, in one transaction, before
+waking the URL's worker; the worker sends the oldest pending row of its URL (waiting out its
+backoff, so later rows never overtake it) and records it delivered, failed (with the last error:
+a status or a connection error, never the URL) or pending again with its next attempt time. On
+start, rows a previous process left pending are tried again at once, with the same delivery id
+and the attempt count carried on; delivered and failed rows older than seven days are pruned. A
+URL holds at most `MAX_PENDING` pending rows; past that a delivery is dropped, logged and counted.
+Rows name a URL by its SHA-256 and host only, so a token in the URL stays out of the file (and
+the pending rows of a URL dropped from the settings wait, untouched, until it comes back). One
+dispatcher at a time delivers from an outbox (it holds `webhooks.sqlite.lock`); another process
+over the same data dir still writes its rows, and takes over when the first one stops.
+
+What is still not guaranteed: the listener runs after the incident change commits, so a crash
+between that commit and the outbox write loses that change's events. Delivery is at least once:
+a crash after a receiver answered but before the row was marked sends it again (same delivery
+id, next attempt number).
+
+Payloads carry the incident's title and a published update's text, and the outbox keeps them
+for a week after delivery: point webhooks only at systems you trust with them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import hmac
 import json
 import logging
-import queue
+import os
 import random
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -41,6 +62,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -63,7 +85,10 @@ EVENTS = (
 SIGNATURE_VERSION = "v1"
 MAX_AGE_S = 5 * 60
 MAX_BACKOFF_S = 60.0
-QUEUE_SIZE = 1000
+MAX_PENDING = 10_000  # pending rows per URL in the outbox
+KEEP_S = 7 * 24 * 3600  # how long delivered and failed rows are kept
+OUTBOX_NAME = "webhooks.sqlite"
+OUTBOX_POLL_S = 2.0
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 DELIVERIES = Counter(
@@ -175,6 +200,239 @@ def build_delivery(
     return Delivery(delivery_id, name, body)
 
 
+# -- the outbox -------------------------------------------------------------------------------
+
+_OUTBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    host TEXT NOT NULL,
+    event TEXT NOT NULL,
+    body BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (delivery_id, target)
+);
+CREATE INDEX IF NOT EXISTS ix_deliveries_queue ON deliveries (target, state, seq);
+CREATE INDEX IF NOT EXISTS ix_deliveries_done ON deliveries (state, updated_at);
+"""
+OUTBOX_SCHEMA_VERSION = 1
+
+
+def target_key(url: str) -> str:
+    """How the outbox names a URL: its SHA-256, so a token in the URL is not written down."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    seq: int
+    delivery: Delivery
+    attempts: int
+    next_attempt_at: float
+
+
+class Outbox:
+    """The delivery rows in `webhooks.sqlite`: one connection, shared by this process's threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=5
+            )
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_OUTBOX_SCHEMA)
+                conn.execute(f"PRAGMA user_version={OUTBOX_SCHEMA_VERSION}")
+                self.path.chmod(0o600)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error)."""
+        with self._lock:
+            conn = self._open()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def add(
+        self, deliveries: Sequence[Delivery], urls: Sequence[str], *, limit: int
+    ) -> list[tuple[str, Delivery]]:
+        """Write a pending row per delivery and URL, in one transaction; returns those dropped
+        because their URL already has `limit` pending rows."""
+        now = time.time()
+        dropped: list[tuple[str, Delivery]] = []
+        with self.transaction() as conn:
+            for url in urls:
+                key = target_key(url)
+                (pending,) = conn.execute(
+                    "SELECT COUNT(*) FROM deliveries WHERE target = ? AND state = 'pending'",
+                    (key,),
+                ).fetchone()
+                for delivery in deliveries:
+                    if pending >= limit:
+                        dropped.append((url, delivery))
+                        continue
+                    conn.execute(
+                        "INSERT INTO deliveries (delivery_id, target, host, event, body, "
+                        "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            delivery.id,
+                            key,
+                            _host(url),
+                            delivery.event,
+                            delivery.body,
+                            now,
+                            now,
+                            now,
+                        ),
+                    )
+                    pending += 1
+        return dropped
+
+    def head(self, url: str) -> OutboxRow | None:
+        """The oldest pending row of `url`: the only one its worker may send."""
+        with self._lock:
+            row = (
+                self._open()
+                .execute(
+                    "SELECT seq, delivery_id, event, body, attempts, next_attempt_at "
+                    "FROM deliveries WHERE target = ? AND state = 'pending' ORDER BY seq LIMIT 1",
+                    (target_key(url),),
+                )
+                .fetchone()
+            )
+        if row is None:
+            return None
+        return OutboxRow(row[0], Delivery(row[1], row[2], bytes(row[3])), row[4], row[5])
+
+    def record_attempt(self, seq: int, attempt: int) -> None:
+        """Count an attempt before it is sent, so a crash mid-send does not reuse its number."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET attempts = ?, updated_at = ? WHERE seq = ?",
+                (attempt, time.time(), seq),
+            )
+
+    def settle(
+        self, seq: int, state: str, *, error: str | None = None, next_at: float | None = None
+    ) -> None:
+        """Mark a row delivered or failed, or (`state="pending"`) reschedule it for `next_at`."""
+        now = time.time()
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET state = ?, last_error = ?, updated_at = ?, "
+                "next_attempt_at = COALESCE(?, next_attempt_at) WHERE seq = ?",
+                (state, error, now, next_at, seq),
+            )
+
+    def resume(self, urls: Sequence[str]) -> tuple[int, int]:
+        """Make the pending rows of `urls` due now; returns (resumed, pending for other URLs)."""
+        now = time.time()
+        keys = [target_key(url) for url in urls]
+        marks = ", ".join("?" * len(keys))
+        with self.transaction() as conn:
+            resumed = conn.execute(
+                "UPDATE deliveries SET next_attempt_at = MIN(next_attempt_at, ?) "
+                f"WHERE state = 'pending' AND target IN ({marks})",
+                (now, *keys),
+            ).rowcount
+            (elsewhere,) = conn.execute(
+                "SELECT COUNT(*) FROM deliveries "
+                f"WHERE state = 'pending' AND target NOT IN ({marks})",
+                keys,
+            ).fetchone()
+        return resumed, elsewhere
+
+    def prune(self, older_than_s: float = KEEP_S) -> int:
+        """Delete delivered and failed rows last touched more than `older_than_s` ago."""
+        with self.transaction() as conn:
+            return conn.execute(
+                "DELETE FROM deliveries WHERE state IN ('delivered', 'failed') AND updated_at < ?",
+                (time.time() - older_than_s,),
+            ).rowcount
+
+    def pending(self, urls: Sequence[str], *, due_by: float | None = None) -> int:
+        """Pending rows of `urls`; with `due_by`, only URLs whose oldest one is due by then."""
+        count = 0
+        for url in urls:
+            if due_by is None:
+                with self._lock:
+                    (n,) = (
+                        self._open()
+                        .execute(
+                            "SELECT COUNT(*) FROM deliveries "
+                            "WHERE target = ? AND state = 'pending'",
+                            (target_key(url),),
+                        )
+                        .fetchone()
+                    )
+                count += n
+            else:
+                head = self.head(url)
+                count += head is not None and head.next_attempt_at <= due_by
+        return count
+
+
+class _OutboxLock:
+    """An exclusive flock beside the outbox: one dispatcher at a time delivers from it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
 # -- sending ----------------------------------------------------------------------------------
 
 
@@ -221,27 +479,30 @@ class Stats:
 
 
 class _Target:
-    """One receiving URL: its queue and its worker thread."""
+    """One receiving URL: its worker thread and the event that wakes it for a new row."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.queue: queue.Queue[Delivery | None] = queue.Queue(maxsize=QUEUE_SIZE)
+        self.wake = threading.Event()
         self.thread: threading.Thread | None = None
 
 
 class WebhookDispatcher:
-    """Queue deliveries per URL and send them on background threads, retrying with backoff."""
+    """Write deliveries to the outbox and send them on a background thread per URL, retrying
+    with backoff."""
 
     def __init__(
         self,
         urls: Sequence[str],
         secret: str,
         *,
+        outbox: Path,
         events: Sequence[str] = (),
         timeout_s: float = 5.0,
         max_attempts: int = 6,
         backoff_s: float = 1.0,
         max_backoff_s: float = MAX_BACKOFF_S,
+        max_pending: int = MAX_PENDING,
         public_url: str | None = None,
     ) -> None:
         if not secret:
@@ -262,105 +523,193 @@ class WebhookDispatcher:
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.max_pending = max_pending
         self.public_url = public_url
         self.stats = Stats()
+        self.outbox = Outbox(outbox)
+        self._outbox_lock = _OutboxLock(outbox.with_name(outbox.name + ".lock"))
         self._targets = [_Target(url) for url in dict.fromkeys(urls)]
+        self._urls = [target.url for target in self._targets]
+        self._standby: threading.Thread | None = None
         self._stopping = threading.Event()
         self._opener = urllib.request.build_opener(_NoRedirects())
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Take the outbox (resume what a previous process left, prune old rows) and start the
+        workers; if another dispatcher holds it, wait on a thread for it to let go."""
+        if self._standby is not None or any(t.thread is not None for t in self._targets):
+            return
+        self._stopping.clear()
+        if self._outbox_lock.try_acquire():
+            self._take_over()
+            return
+        log.warning(
+            "webhook outbox %s is in use by another process; deliveries wait until it stops",
+            self.outbox.path,
+        )
+        self._standby = threading.Thread(
+            target=self._wait_for_outbox, name="copilot-webhook-standby", daemon=True
+        )
+        self._standby.start()
+
+    def _wait_for_outbox(self) -> None:
+        while not self._stopping.wait(OUTBOX_POLL_S):
+            if self._outbox_lock.try_acquire():
+                try:
+                    self._take_over()
+                except Exception:
+                    log.exception("webhook outbox %s could not be resumed", self.outbox.path)
+                return
+
+    def _take_over(self) -> None:
+        try:
+            pruned = self.outbox.prune()
+            resumed, elsewhere = self.outbox.resume(self._urls)
+        except BaseException:
+            self._outbox_lock.release()
+            raise
+        if pruned:
+            log.info("webhook outbox: pruned %d deliveries older than 7 days", pruned)
+        if resumed:
+            log.info("webhook outbox: resuming %d pending deliveries", resumed)
+        if elsewhere:
+            log.warning(
+                "webhook outbox: %d pending deliveries are for URLs no longer configured; "
+                "they stay pending",
+                elsewhere,
+            )
         for target in self._targets:
-            if target.thread is None:
-                target.thread = threading.Thread(
-                    target=self._work, args=(target,), name="copilot-webhook", daemon=True
-                )
-                target.thread.start()
+            target.thread = threading.Thread(
+                target=self._work, args=(target,), name="copilot-webhook", daemon=True
+            )
+            target.thread.start()
 
     def stop(self, drain_s: float = 5.0) -> None:
-        """Send what is queued for up to `drain_s` seconds, then give up on the rest."""
+        """Send what is due for up to `drain_s` seconds; what is left stays in the outbox for
+        the next start."""
         deadline = time.monotonic() + drain_s
-        for target in self._targets:
-            with contextlib.suppress(queue.Full):
-                target.queue.put(None, timeout=max(0.0, deadline - time.monotonic()))
-        for target in self._targets:
-            if target.thread is not None:
-                target.thread.join(max(0.0, deadline - time.monotonic()))
+        if self._outbox_lock.held:
+            due_by = time.time() + drain_s  # a row backing off past the deadline is not waited for
+            with contextlib.suppress(sqlite3.Error):
+                while self.outbox.pending(self._urls, due_by=due_by):
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.01)
         self._stopping.set()  # cuts short any backoff still waiting
+        for target in self._targets:
+            target.wake.set()
+        if self._standby is not None:  # first, so it starts no worker behind our back
+            self._standby.join(self.timeout_s + 1)
+            self._standby = None
         for target in self._targets:
             if target.thread is not None:
                 target.thread.join(self.timeout_s + 1)
                 target.thread = None
+        self._outbox_lock.release()
+        self.outbox.close()
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every queue is empty and its delivery done (for tests and shutdown)."""
+        """Wait until no delivery to these URLs is pending in the outbox (for tests)."""
         deadline = time.monotonic() + timeout_s
-        for target in self._targets:
-            while target.queue.unfinished_tasks:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(0.01)
+        while self.outbox.pending(self._urls):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
         return True
 
     # -- producing ---------------------------------------------------------------------------
 
     def on_change(self, incident: s.Incident, written: Sequence[s.Event]) -> None:
-        """The incident store's listener: queue a delivery per event and URL, never block."""
-        for name, fields in events_for(written):
-            if name not in self.events:
-                continue
-            delivery = build_delivery(name, incident, fields, self.public_url)
-            for target in self._targets:
-                try:
-                    target.queue.put_nowait(delivery)
-                except queue.Full:
-                    self.stats.add(dropped=1)
-                    DELIVERIES.labels("dropped").inc()
-                    log.error("webhook queue for %s is full; %s dropped", _host(target.url), name)
+        """The incident store's listener: write a delivery per event and URL to the outbox and
+        wake the workers; never waits for a receiver."""
+        deliveries = [
+            build_delivery(name, incident, fields, self.public_url)
+            for name, fields in events_for(written)
+            if name in self.events
+        ]
+        if not deliveries or not self._targets:
+            return
+        try:
+            dropped = self.outbox.add(deliveries, self._urls, limit=self.max_pending)
+        except sqlite3.Error as exc:
+            dropped = [(url, d) for url in self._urls for d in deliveries]
+            log.error(
+                "webhook outbox %s could not be written (%s); %d deliveries dropped",
+                self.outbox.path,
+                exc,
+                len(dropped),
+            )
+        else:
+            for url, delivery in dropped:
+                log.error(
+                    "webhook outbox for %s holds %d pending deliveries; %s dropped",
+                    _host(url),
+                    self.max_pending,
+                    delivery.event,
+                )
+        if dropped:
+            self.stats.add(dropped=len(dropped))
+            DELIVERIES.labels("dropped").inc(len(dropped))
+        for target in self._targets:
+            target.wake.set()
 
     # -- consuming ---------------------------------------------------------------------------
 
     def _work(self, target: _Target) -> None:
-        while True:
-            delivery = target.queue.get()
+        while not self._stopping.is_set():
             try:
-                if delivery is None:
-                    return
-                self._deliver(target.url, delivery)
-            except Exception:  # a bug here must not kill the worker and strand the queue
+                self._step(target)
+            except Exception:  # a bug or a broken outbox must not kill the worker
                 log.exception("webhook worker for %s failed", _host(target.url))
-            finally:
-                target.queue.task_done()
+                self._stopping.wait(OUTBOX_POLL_S)
 
-    def _deliver(self, url: str, delivery: Delivery) -> None:
-        outcome = Outcome(None, "not attempted")
-        for attempt in range(1, self.max_attempts + 1):
-            if self._stopping.is_set():
-                break
-            outcome = self.send(url, delivery, attempt)
-            self.stats.add(attempts=1)
-            if outcome.ok:
-                self.stats.add(delivered=1)
-                DELIVERIES.labels("delivered").inc()
-                return
-            if not outcome.retryable or attempt == self.max_attempts:
-                break
-            DELIVERIES.labels("retried").inc()
-            delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-            delay = delay * (0.8 + 0.4 * random.random())  # jitter: receivers recover unherded
-            if outcome.retry_after is not None:
-                delay = min(self.max_backoff_s, max(delay, outcome.retry_after))
-            if self._stopping.wait(delay):
-                break
+    def _step(self, target: _Target) -> None:
+        """Send the oldest pending row of the target once it is due, and record what happened."""
+        target.wake.clear()  # before looking, so a row written meanwhile is not slept through
+        row = self.outbox.head(target.url)
+        if row is None:
+            # Polls too, for rows another process over this data dir wrote.
+            target.wake.wait(OUTBOX_POLL_S)
+            return
+        delay = row.next_attempt_at - time.time()
+        if delay > 0:
+            self._stopping.wait(delay)
+            return
+        attempt = row.attempts + 1
+        if attempt > self.max_attempts:  # a crash cut the last attempt short
+            self._give_up(target.url, row, f"gave up after {row.attempts} attempts")
+            return
+        self.outbox.record_attempt(row.seq, attempt)
+        outcome = self.send(target.url, row.delivery, attempt)
+        self.stats.add(attempts=1)
+        if outcome.ok:
+            self.outbox.settle(row.seq, "delivered")
+            self.stats.add(delivered=1)
+            DELIVERIES.labels("delivered").inc()
+            return
+        error = outcome.error or f"HTTP {outcome.status}"
+        if not outcome.retryable or attempt >= self.max_attempts:
+            self._give_up(target.url, row, error)
+            return
+        DELIVERIES.labels("retried").inc()
+        delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+        delay = delay * (0.8 + 0.4 * random.random())  # jitter: receivers recover unherded
+        if outcome.retry_after is not None:
+            delay = min(self.max_backoff_s, max(delay, outcome.retry_after))
+        self.outbox.settle(row.seq, "pending", error=error, next_at=time.time() + delay)
+
+    def _give_up(self, url: str, row: OutboxRow, error: str) -> None:
+        self.outbox.settle(row.seq, "failed", error=error)
         self.stats.add(failed=1)
         DELIVERIES.labels("failed").inc()
         log.warning(
             "webhook %s %s to %s not delivered: %s",
-            delivery.event,
-            delivery.id,
+            row.delivery.event,
+            row.delivery.id,
             _host(url),
-            outcome.error or f"HTTP {outcome.status}",
+            error,
         )
 
     def send(self, url: str, delivery: Delivery, attempt: int) -> Outcome:
@@ -390,7 +739,9 @@ class WebhookDispatcher:
             return Outcome(exc.code, retry_after=retry_after)
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            return Outcome(None, f"{type(exc).__name__}: {reason}"[:200])
+            # The error is logged and kept in the outbox: it names the host, never the URL.
+            error = f"{type(exc).__name__}: {reason}".replace(url, _host(url))
+            return Outcome(None, error[:200])
 
 
 def _host(url: str) -> str:
@@ -409,6 +760,7 @@ def from_settings(settings: Settings) -> WebhookDispatcher | None:
     return WebhookDispatcher(
         settings.webhook_urls,
         secret,
+        outbox=settings.data_dir / OUTBOX_NAME,
         events=settings.webhook_events,
         timeout_s=settings.webhook_timeout_s,
         max_attempts=settings.webhook_max_attempts,

@@ -30,7 +30,9 @@ SECRET = "whsec-test-3b1f"
 class Receiver:
     """A webhook endpoint: records each request, answers with the scripted statuses first."""
 
-    def __init__(self, statuses: list[int] | None = None, delay_s: float = 0.0) -> None:
+    def __init__(
+        self, statuses: list[int] | None = None, delay_s: float = 0.0, *, down: bool = False
+    ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses = list(statuses or [])
         self.delay_s = delay_s
@@ -62,16 +64,26 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Bound at once, so the URL is known; while `down` nothing listens and a connection
+        # to it is refused, until `up()`.
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        self.server.server_bind()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/copilot?token=abc"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.down = down
+
+    def up(self) -> None:
+        self.server.server_activate()
+        self.thread.start()
 
     def __enter__(self) -> Receiver:
-        self.thread.start()
+        if not self.down:
+            self.up()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
 
     def events(self) -> list[str]:
@@ -218,7 +230,13 @@ def test_failed_deliveries_are_retried_with_backoff(client_for: Any) -> None:
 
 def test_a_client_error_is_not_retried_and_attempts_are_bounded(tmp_path: Path) -> None:
     with Receiver(statuses=[410]) as gone, Receiver(statuses=[500] * 10) as down:
-        dispatcher = WebhookDispatcher([gone.url, down.url], SECRET, max_attempts=3, backoff_s=0.01)
+        dispatcher = WebhookDispatcher(
+            [gone.url, down.url],
+            SECRET,
+            outbox=tmp_path / "webhooks.sqlite",
+            max_attempts=3,
+            backoff_s=0.01,
+        )
         dispatcher.start()
         store = IncidentStore(f"sqlite:///{tmp_path / 'i.sqlite'}")
         store.listeners.append(dispatcher.on_change)
