@@ -36,9 +36,10 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     candidates: int = Field(40, ge=5, le=500)
     # Fusion: a document's score is a weighted mean of its best dense and best keyword section,
-    # each rescaled over the query's candidates. Tuned on evals/datasets (see evals/README.md).
-    dense_weight: float = Field(0.4, ge=0.0)
-    keyword_weight: float = Field(0.6, ge=0.0)
+    # each rescaled over the query's candidates. Tuned on evals/datasets (see evals/README.md);
+    # equal since titles are embedded with CamelCase alert names split into words.
+    dense_weight: float = Field(0.5, ge=0.0)
+    keyword_weight: float = Field(0.5, ge=0.0)
 
     # Incident store: SQLite in data_dir unless a SQLAlchemy URL is given.
     database_url: str | None = None

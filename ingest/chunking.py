@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.store import split_camel
 from ingest.markdown import ParsedDocument, Section
 
 OVERVIEW = "Overview"
+# A name joined from several words: a lower-case letter or digit runs into a capital. "ADSync"
+# or "OAuth" (one acronym and a word) stay whole.
+_JOINED_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*")
+
+
+def readable(text: str) -> str:
+    """Text with CamelCase names split into words, as the embedding model reads them best.
+
+    Runbooks named after their alert often have "KubePodCrashLooping" as title or heading;
+    the model sees "Kube Pod Crash Looping".
+    """
+    return _JOINED_NAME.sub(lambda m: split_camel(m.group(0)), text)
 
 
 def section_label(section: Section, title: str) -> str:
@@ -80,7 +94,7 @@ def chunk_document(
             # The first window of a section is cited from its heading line.
             if part_index == 0:
                 line_start = section.line_start
-            embed_text = f"{doc.title}\n{label}\n{text}"
+            embed_text = f"{readable(doc.title)}\n{readable(label)}\n{text}"
             seen[embed_text] += 1
             digest = hashlib.sha256(
                 f"{source}\x00{embed_text}\x00{seen[embed_text]}".encode()

@@ -116,3 +116,12 @@ def test_chunk_ids_are_deterministic_and_embed_title_and_heading_path() -> None:
     deeper = next(c for c in first if c.section == "Diagnosis > Deeper")
     assert deeper.embed_text.startswith("Orders DB failover\nDiagnosis > Deeper\n")
     assert first[0].section == "Overview"
+
+
+def test_embedded_titles_and_headings_split_camel_case_alert_names() -> None:
+    text = "# KubePodCrashLooping\n\n## Meaning\n\nA container restarts over and over.\n"
+    doc = parse_markdown(text, fallback_title="x", default_kind="runbook")
+    (chunk,) = chunk_document(doc, source="k.md", max_words=160, overlap_words=30)
+    assert chunk.title == "KubePodCrashLooping" and chunk.section == "Meaning"
+    assert chunk.embed_text.startswith("Kube Pod Crash Looping\nMeaning\n")
+    assert chunk.text == "A container restarts over and over."
