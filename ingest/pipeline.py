@@ -16,6 +16,7 @@ import numpy as np
 from copilot import metrics
 from copilot.knowledge.models import Chunk, Kind
 from copilot.knowledge.store import KnowledgeBase
+from ingest import chunking
 from ingest.chunking import chunk_document
 from ingest.markdown import ParseError, parse_markdown
 
@@ -75,6 +76,11 @@ def _fault_point(name: str) -> None:
     """Crash-safety tests kill the process here (COPILOT_FAULT_POINT); nothing else sets it."""
     if os.environ.get("COPILOT_FAULT_POINT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fingerprint(data: bytes) -> str:
+    """What decides "unchanged": the file's bytes and the chunk format that indexed them."""
+    return hashlib.sha256(f"chunks-v{chunking.CHUNK_FORMAT}\x00".encode() + data).hexdigest()
 
 
 def discover(root: Path) -> list[Path]:
@@ -158,7 +164,7 @@ def ingest_paths(
             seen_sources[source] = root_key
             try:
                 data = _read_bytes(path)
-                sha = hashlib.sha256(data).hexdigest()
+                sha = fingerprint(data)
                 record = known.get(source)
                 if record is not None and record.sha256 == sha and record.root == root_key:
                     report.unchanged.append(source)

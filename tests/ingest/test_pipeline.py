@@ -9,6 +9,7 @@ from copilot.errors import StoreLocked, StoreMismatch
 from copilot.knowledge import retrieval
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
+from ingest import chunking
 from ingest.pipeline import ingest_paths
 from tests.conftest import write
 
@@ -63,6 +64,20 @@ def test_incremental_ingest_adds_skips_replaces_and_removes(
         texts = [c.text for c in kb.all_chunks()]
         assert any("--older-than 3d" in t for t in texts)
         assert not any("--older-than 7d" in t for t in texts)
+
+
+def test_a_new_chunk_format_re_ingests_unchanged_files_once(
+    tmp_path: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "runbooks/disk.md", RUNBOOK)
+    with _kb(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        monkeypatch.setattr(chunking, "CHUNK_FORMAT", chunking.CHUNK_FORMAT + 1)
+        upgraded = ingest_paths(kb, [root], progress=False)
+        assert upgraded.updated == ["runbooks/disk.md"] and not upgraded.unchanged
+        again = ingest_paths(kb, [root], progress=False)
+        assert again.unchanged == ["runbooks/disk.md"] and not again.updated
 
 
 def test_unreadable_files_are_named_and_skipped_while_the_rest_goes_in(
