@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from copilot import metrics
 from copilot.errors import InvalidInput
+from copilot.knowledge import vocabulary
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase
 
@@ -93,15 +94,16 @@ def search(
 
     dense: list[tuple[str, float]] = []
     keyword: list[tuple[str, float]] = []
+    searched = vocabulary.spell_out(query)
     # The keyword search runs while the query is embedded: both release the GIL, and the
     # embedding is most of a search's time.
     pending = (
-        _POOL.submit(kb.keyword_search, query, n=pool, kind=kind)
+        _POOL.submit(kb.keyword_search, searched, n=pool, kind=kind)
         if mode in ("hybrid", "keyword")
         else None
     )
     if mode in ("hybrid", "dense"):
-        dense = kb.dense_search(kb.embedder.embed_query(query), n=pool, kind=kind)
+        dense = kb.dense_search(kb.embedder.embed_query(searched), n=pool, kind=kind)
     if pending is not None:
         keyword = pending.result()
 

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from copilot.embedding import Embedder
 from copilot.errors import InvalidInput
-from copilot.knowledge import retrieval
+from copilot.knowledge import retrieval, vocabulary
 from copilot.knowledge.store import KnowledgeBase, keyword_terms
+from copilot.settings import Settings
+from ingest.pipeline import ingest_paths
+from tests.conftest import write
 
 
 def test_symptom_finds_the_runbook_section_with_citation(sample_kb: KnowledgeBase) -> None:
@@ -68,3 +74,27 @@ def test_kind_filtered_dense_search_matches_chromas_filter(
         assert [cid for cid, _ in ours] == [cid for cid, _, _ in chroma]
         assert ours, query
         assert {c.kind for c in sample_kb.chunks([cid for cid, _ in ours]).values()} == {kind}
+
+
+def test_kubectl_short_names_are_spelled_out_beside_the_query_words() -> None:
+    spelled = vocabulary.spell_out("sts stuck at 2/3, PVC full; deploy next")
+    assert spelled == (
+        "sts (StatefulSet) stuck at 2/3, PVC (PersistentVolumeClaim) full; deploy next"
+    )
+    # Only whole words: "status" and "hpas" are not "sts" or "hpa".
+    assert vocabulary.spell_out("status of hpas") == "status of hpas"
+
+
+def test_a_short_name_finds_the_runbook_written_with_the_long_one(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "kb"
+    # Two runbooks alike but for the object's name: only the spelled-out name tells them apart.
+    write(root, "ds.md", "# DaemonSet replicas not ready\n\n## Mitigation\n\nDescribe them.\n")
+    write(root, "sts.md", "# StatefulSet replicas not ready\n\n## Mitigation\n\nDescribe them.\n")
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        for mode in ("keyword", "hybrid"):
+            hits = retrieval.search(kb=kb, query="sts replicas not ready", top_k=2, mode=mode)
+            scores = {h.chunk.source: h.score for h in hits}
+            assert scores["sts.md"] > scores.get("ds.md", 0.0), mode

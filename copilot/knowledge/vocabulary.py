@@ -1,0 +1,40 @@
+"""Short names responders type for Kubernetes objects, spelled out for search.
+
+A tired engineer writes "sts stuck at 2/3"; the runbook says StatefulSet. These are kubectl's own
+documented short names (`kubectl api-resources`) and a few ubiquitous abbreviations, not words
+taken from any query set. A query keeps its own words; the long form is added beside them.
+"""
+
+from __future__ import annotations
+
+import re
+
+SHORT_NAMES: dict[str, str] = {
+    "cm": "ConfigMap",
+    "crd": "CustomResourceDefinition",
+    "crds": "CustomResourceDefinitions",
+    "cj": "CronJob",
+    "csr": "CertificateSigningRequest",
+    "ds": "DaemonSet",
+    "ep": "Endpoints",
+    "hpa": "HorizontalPodAutoscaler",
+    "ing": "Ingress",
+    "k8s": "Kubernetes",
+    "ksm": "kube-state-metrics",
+    "mcp": "MachineConfigPool",
+    "netpol": "NetworkPolicy",
+    "pdb": "PodDisruptionBudget",
+    "pv": "PersistentVolume",
+    "pvc": "PersistentVolumeClaim",
+    "pvcs": "PersistentVolumeClaims",
+    "rs": "ReplicaSet",
+    "sa": "ServiceAccount",
+    "sts": "StatefulSet",
+    "svc": "Service",
+}
+_SHORT = re.compile(r"\b(" + "|".join(map(re.escape, SHORT_NAMES)) + r")\b", re.IGNORECASE)
+
+
+def spell_out(query: str) -> str:
+    """The query with each short name followed by its long form: "sts (StatefulSet) ..."."""
+    return _SHORT.sub(lambda m: f"{m.group(0)} ({SHORT_NAMES[m.group(0).lower()]})", query)
