@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 _AI = r"(?:ai|a\.i\.|llms?|assistants?|copilots?|chat ?bots?|bots?|language models?|models?|agents?|gpt)"
@@ -45,6 +47,29 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             rf"\bif you are an? {_AI}\b|\bas an? {_AI}\b,? you\b|\b(?:ai|{_AI})[- _]instructions?\b|"
             rf"\bwhen (?:an? |the |any )?{_AI} (?:summari[sz]es|reads|answers|processes|sees|is asked)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "addressed_to_ai",
+        re.compile(
+            rf"\b(?:to|for)\s+(?:the|any|an?|every)\s+(?:automated\s+)?{_AI_NAMED}\s+(?:that\s+|who\s+)?"
+            rf"(?:is\s+)?(?:reading|reads|processing|processes|parsing|summari[sz]ing|ingesting|"
+            rf"answering)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        # The same override in the languages a runbook is most often written in besides English.
+        "override_instructions",
+        re.compile(
+            r"\b(?:ignorier\w*|vergiss|missachte)\b[^.\n]{0,40}?\b(?:anweisungen|regeln|"
+            r"vorgaben|instruktionen)\b|"
+            r"\b(?:ignora|ignore|ignorez|olvida|oublie[zr]?|esquece|dimentica|negeer|vergeet)\b"
+            r"[^.\n]{0,40}?\b(?:instrucciones|instructions|instruções|instrucoes|istruzioni|"
+            r"instructies|reglas|règles|regras|regole|regels|consignes)\b|"
+            r"\b(?:du bist (?:jetzt|nun)|ahora eres|vous êtes maintenant|tu es maintenant|"
+            r"agora você é|ora sei|je bent nu)\b",
             re.IGNORECASE,
         ),
     ),
@@ -147,9 +172,35 @@ def _decoded_payloads(text: str) -> list[str]:
     return out
 
 
+# Letters from other scripts that look like Latin ones ("Іgnore" with a Cyrillic І).
+_CONFUSABLES = str.maketrans(
+    "АВЕКМНОРСТХУЅІЈаеорсхуѕіјԁһӏαβεικνορτυχ",
+    "ABEKMHOPCTXYSIJaeopcxysijdhlabeiknoptux",
+)
+_LEET = str.maketrans("013457@$", "oieastas")
+# Words written with a space between letters: "i g n o r e".
+_SPACED = re.compile(r"\b(?:[A-Za-z] ){3,}[A-Za-z]\b")
+
+
+def _variants(text: str) -> list[str]:
+    """The text, and the spellings an attack hides behind: look-alike letters, letters spaced
+    apart, digits for letters, ROT13. Matched with the same rules."""
+    plain = unicodedata.normalize("NFKC", text).translate(_CONFUSABLES)
+    plain = "".join(
+        ch for ch in unicodedata.normalize("NFKD", plain) if not unicodedata.combining(ch)
+    )
+    joined = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), plain)
+    out = [text, plain, joined, joined.translate(_LEET), codecs.encode(text, "rot13")]
+    return list(dict.fromkeys(out))
+
+
 def reasons_for(text: str) -> list[str]:
     """Why a piece of text reads as instructions to an AI; empty when it does not."""
-    found = [name for name, pattern in _RULES if pattern.search(text)]
+    found = [
+        name
+        for name, pattern in _RULES
+        if any(pattern.search(variant) for variant in _variants(text))
+    ]
     for decoded in _decoded_payloads(text):
         if any(pattern.search(decoded) for _, pattern in _RULES):
             found.append("encoded_payload")
