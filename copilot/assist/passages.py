@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from copilot.guardrails.injection import isolate
 from copilot.guardrails.redact import redact
+from copilot.guardrails.verify import hosts_in, strip_hosts
 from copilot.knowledge.models import Chunk
 
 HIDDEN_INSTRUCTIONS = "hidden_instructions"
@@ -25,6 +26,8 @@ class Passage:
     suspected: bool = False
     reasons: list[str] = field(default_factory=list)
     redactions: int = 0
+    # Hosts named by the instructions removed from this section: the attacker's, by assumption.
+    tainted_hosts: tuple[str, ...] = ()
 
     @property
     def phase(self) -> str | None:
@@ -65,15 +68,17 @@ def section_phase(section: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _screen(text: str) -> tuple[str, int, bool, tuple[str, ...]]:
+def _screen(text: str) -> tuple[str, int, bool, tuple[str, ...], tuple[str, ...]]:
     """Redact then isolate a section's text; chunk texts repeat, so this is cached."""
     redacted = redact(text)
     isolated = isolate(redacted.text)
-    return isolated.text, redacted.total, isolated.suspected, tuple(isolated.reasons)
+    tainted = tuple(sorted(hosts_in("\n".join(isolated.removed))))
+    text = strip_hosts(isolated.text, set(tainted)) if tainted else isolated.text
+    return text, redacted.total, isolated.suspected, tuple(isolated.reasons), tainted
 
 
 def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | None) -> Passage:
-    text, redactions, flagged, found = _screen(chunk.text)
+    text, redactions, flagged, found, tainted = _screen(chunk.text)
     suspected = flagged or HIDDEN_INSTRUCTIONS in chunk.sanitized
     reasons = list(found)
     if HIDDEN_INSTRUCTIONS in chunk.sanitized:
@@ -87,4 +92,26 @@ def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | 
         suspected=suspected,
         reasons=reasons,
         redactions=redactions,
+        tainted_hosts=tainted,
     )
+
+
+def untaint(passages: list[Passage]) -> set[str]:
+    """Remove, from every passage of a document, the links to hosts that the document's hidden
+    instructions named (a reference-style link keeps its URL away from the text that uses it).
+    Returns the hosts."""
+    by_source: dict[str, set[str]] = {}
+    for p in passages:
+        by_source.setdefault(p.chunk.source, set()).update(p.tainted_hosts)
+    tainted = set().union(*by_source.values()) if by_source else set()
+    for p in passages:
+        hosts = by_source.get(p.chunk.source)
+        if not hosts:
+            continue
+        cleaned = strip_hosts(p.text, hosts)
+        if cleaned != p.text:
+            p.text = cleaned
+            p.suspected = True
+            if "tainted_link" not in p.reasons:
+                p.reasons.append("tainted_link")
+    return tainted

@@ -14,7 +14,7 @@ from copilot.assist.compose import (
     Draft,
     ExtractiveComposer,
 )
-from copilot.assist.passages import Passage, make_passage
+from copilot.assist.passages import Passage, make_passage, untaint
 from copilot.errors import ProviderError
 from copilot.guardrails.injection import reasons_for, screen_question
 from copilot.guardrails.redact import redact
@@ -85,6 +85,7 @@ def _similar_incidents(
         passages = [
             make_passage(i, c, score=hit.score, similarity=None) for i, c in enumerate(chunks)
         ]
+        untaint(passages)
         if any(p.suspected for p in passages):
             suspected.add(hit.chunk.source)
         # Shared with the postmortem draft (copilot.postmortem.past).
@@ -192,6 +193,7 @@ def ask(
         )
 
     passages = _passages_for(kb, hits)
+    tainted = untaint(passages)
     for p in passages:
         guard.redactions += p.redactions
         if p.suspected:
@@ -204,7 +206,7 @@ def ask(
         max_steps=settings.max_steps,
     )
     allowed = {p.id: p.text for p in passages}
-    known_hosts = kb.known_hosts()
+    known_hosts = kb.known_hosts() - tainted
     context = f"{question_text}\n{incident_text}"
 
     fallback: str | None = None
@@ -226,7 +228,12 @@ def ask(
         verdict = verify(draft.steps, allowed, known_hosts, context=context)
     guard.blocked.extend(verdict.blocked)
 
-    answer = strip_links(draft.answer, known_hosts, guard.blocked)
+    answer = strip_links(
+        draft.answer,
+        known_hosts,
+        guard.blocked,
+        allowed="\n".join(allowed.values()) + "\n" + context,
+    )
     invented = unsupported_details(answer, "\n".join(allowed.values()) + "\n" + context)
     if reasons_for(answer) or invented:
         guard.blocked.append(

@@ -37,8 +37,8 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "addressed_to_ai",
         re.compile(
-            rf"(?:^|\n)\s*(?:[-*+]|\d+[.)])?\s*(?:\*\*|__)?(?:dear\s+|hey\s+)?(?:ai\s+)?{_AI_NAMED}\s*"
-            rf"(?:\*\*|__)?\s*[:,]",
+            rf"(?:^|\n)(?:\s*>)*\s*(?:[-*+]|\d+[.)])?\s*(?:\*\*|__)?(?:dear\s+|hey\s+)?(?:ai\s+)?"
+            rf"{_AI_NAMED}\s*(?:\*\*|__)?\s*[:,]|(?:^|\n)(?:\s*>)*\s*(?:\*\*|__){_AI_NAMED}\s*:",
             re.IGNORECASE,
         ),
     ),
@@ -56,6 +56,38 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             rf"\b(?:to|for)\s+(?:the|any|an?|every)\s+(?:automated\s+)?{_AI_NAMED}\s+(?:that\s+|who\s+)?"
             rf"(?:is\s+)?(?:reading|reads|processing|processes|parsing|summari[sz]ing|ingesting|"
             rf"answering)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "addressed_to_ai",
+        re.compile(
+            r"\b(?:any|every|all|automated|ai|llm)\s+tools?\s+(?:that\s+|which\s+)?(?:is\s+|are\s+)?"
+            r"(?:answer\w*|summari[sz]\w*|read\w*|process\w*|pars\w*|ingest\w*|quot\w*)\b|"
+            r"\b(?:KI|IA)[- ](?:Assistent\w*|asistente\w*|assistant\w*|assistente\w*|Modell\w*|"
+            r"modelo\w*|mod[eè]le\w*|Agent\w*|agente\w*)\b|"
+            r"\b(?:für|an)\s+(?:alle\s+|die\s+)?KI\b|\b(?:para|pour|per)\s+(?:la\s+|l'|el\s+)?IA\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        # Text that declares the other steps void and puts its own in their place.
+        "supersede_steps",
+        re.compile(
+            r"\b(?:steps?|instructions?|sections?|procedures?|commands?)\b[^.\n]{0,40}?\b(?:above|below|"
+            r"earlier|previous|before)\b[^.\n]{0,40}?\b(?:are|is)\s+(?:now\s+)?(?:deprecated|obsolete|"
+            r"outdated|superseded|void|no longer (?:valid|supported|used))\b|"
+            r"\b(?:supersedes|replaces|overrides)\s+(?:all\s+)?(?:the\s+)?(?:steps|instructions|"
+            r"procedure|commands)\s+(?:above|below|in this (?:runbook|page|document))\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        # Link text is a few words; a sentence that carries a URL of its own, in the part of a
+        # link a reader skims, is hiding something.
+        "hidden_in_link_text",
+        re.compile(
+            r"\[(?=[^\]]{0,400}https?://)(?:[^\]\s]+\s+){6,}[^\]]*\]\s*[\[(]",
             re.IGNORECASE,
         ),
     ),

@@ -45,7 +45,37 @@ _RISKY_COMMAND: list[tuple[str, re.Pattern[str]]] = [
     ("disk write", re.compile(r"\bmkfs\b|\bdd\s+if=|\bfdisk\b|\bparted\b")),
     ("firewall flush", re.compile(r"\biptables\s+-F\b|\bufw\s+disable\b")),
     ("reset", re.compile(r"\breset\s+--hard\b|\bresetpassword\b|\breset\b", re.I)),
+    (
+        "skips a safety check",
+        re.compile(
+            r"--(?:skip|no|disable|bypass|ignore)-[\w-]*(?:check|checks|validation|validate|verify|"
+            r"verification|confirm|confirmation|notify|notification|auth|fraud|hooks?)\b|"
+            r"--insecure\b|(?:^|\s)--yes\b|--force-[\w-]+",
+            re.I,
+        ),
+    ),
+    ("acts on everything", re.compile(r"(?:^|\s)--all(?![\w-])|--replace-all\b|--drop-[\w-]+")),
+    (
+        "runs a downloaded script",
+        re.compile(
+            r"\b(?:curl|wget|fetch)\b[^|\n]*\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|<\(\s*(?:curl|wget)\b"
+        ),
+    ),
 ]
+
+# Commands no runbook needs a copilot to suggest: they send credentials off the machine.
+_EXFILTRATION = re.compile(
+    r"\b(?:curl|wget|nc|ncat|netcat|scp|rsync|http|https)\b[^\n]*(?:@/var/run/secrets|/etc/shadow|"
+    r"\.aws/credentials|\.kube/config|id_rsa|id_ed25519|\$\((?:env|printenv)\)|serviceaccount/token)|"
+    r"\b(?:get\s+secrets?|printenv|env)\b[^|\n]*\|[^\n]*\b(?:curl|wget|nc|ncat|netcat)\b",
+    re.I,
+)
+
+
+def exfiltrates(command: str) -> bool:
+    """A command that sends credentials or the environment to another machine."""
+    return bool(_EXFILTRATION.search(command))
+
 
 # Step wording that names a disruptive action, or says approval is needed.
 _RISKY_TEXT = re.compile(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from copilot.guardrails.injection import reasons_for
-from copilot.guardrails.risk import requires_approval
+from copilot.guardrails.risk import exfiltrates, requires_approval
 
 _URL = re.compile(r"(?:https?|ftp)://[^\s)<>\]\"'`]+", re.IGNORECASE)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -33,6 +33,14 @@ class Verified:
 class Verdict:
     steps: list[Verified] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+
+
+def host_of(url: str) -> str:
+    """The lower-cased host of a URL; empty when there is none or the URL is malformed."""
+    try:
+        return (urlparse(url).hostname or "").lower()
+    except ValueError:  # "http://[" and other broken URLs, from any document
+        return ""
 
 
 def _norm(text: str) -> str:
@@ -61,12 +69,26 @@ def unsupported_details(text: str, allowed: str) -> list[str]:
     return out
 
 
+def strip_hosts(text: str, hosts: set[str]) -> str:
+    """Replace every URL on one of `hosts` with a marker."""
+
+    def _link(match: re.Match[str]) -> str:
+        host = host_of(match.group(0))
+        return "[link removed]" if host in hosts else match.group(0)
+
+    return _URL.sub(_link, text)
+
+
 def hosts_in(text: str) -> set[str]:
-    return {(urlparse(u).hostname or "").lower() for u in _URL.findall(text)} - {""}
+    return {host_of(u) for u in _URL.findall(text)} - {""}
 
 
-def strip_links(text: str, known_hosts: set[str], blocked: list[str]) -> str:
-    """Remove images, and links to hosts the knowledge base never mentions."""
+def strip_links(
+    text: str, known_hosts: set[str], blocked: list[str], *, allowed: str | None = None
+) -> str:
+    """Remove images, links to hosts the knowledge base never mentions and, given the text the
+    composer was allowed to use, links that text does not hold verbatim."""
+    grounded = _norm(allowed).lower() if allowed is not None else None
 
     def _image(match: re.Match[str]) -> str:
         blocked.append(f"image removed: {match.group(0)[:120]}")
@@ -74,7 +96,10 @@ def strip_links(text: str, known_hosts: set[str], blocked: list[str]) -> str:
 
     def _link(match: re.Match[str]) -> str:
         url = match.group(0)
-        host = (urlparse(url).hostname or "").lower()
+        host = host_of(url)
+        if grounded is not None and url.rstrip(".,;:").lower() not in grounded:
+            blocked.append(f"link not in the sources removed: {host or url[:60]}")
+            return "[link removed]"
         if host in known_hosts:
             return url
         blocked.append(f"link to unknown host removed: {host or url[:60]}")
@@ -119,13 +144,19 @@ def verify(
                     f"command not found verbatim in cited passages: {command[:160]}"
                 )
             continue
+        exfil = [c for c in commands if exfiltrates(c)]
+        if exfil:
+            verdict.blocked.append(f"command sending credentials off the machine: {exfil[0][:160]}")
+            continue
         invented = unsupported_details(text, cited_text + "\n" + context)
         if invented:
             verdict.blocked.append(
                 f"step with details not in its sources dropped: {', '.join(invented)[:160]}"
             )
             continue
-        text = strip_links(text, known_hosts, verdict.blocked)
+        # A link survives only if its passage holds it verbatim (a path or query can carry what
+        # an attacker wants out) and its host is one the knowledge base names.
+        text = strip_links(text, known_hosts, verdict.blocked, allowed=cited_text + "\n" + context)
         key = (_norm(text).lower(), _norm(step.command) if step.command else None)
         if key in seen:
             continue

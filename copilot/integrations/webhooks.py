@@ -508,8 +508,12 @@ class WebhookDispatcher:
         if not secret:
             raise ConfigError("webhooks need a signing secret: set COPILOT_WEBHOOK_SECRET")
         for url in urls:
-            parsed = urlparse(url)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            try:
+                parsed = urlparse(url)
+                valid = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+            except ValueError:  # "http://[" and other malformed URLs
+                valid = False
+            if not valid:
                 raise ConfigError(f"COPILOT_WEBHOOK_URLS: {url[:100]!r} is not an http(s) URL")
         unknown = sorted(set(events) - set(EVENTS))
         if unknown:
@@ -746,7 +750,10 @@ class WebhookDispatcher:
 
 def _host(url: str) -> str:
     # Logs name the host only: a webhook URL often carries a token in its path or query.
-    return urlparse(url).hostname or "?"
+    try:
+        return urlparse(url).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 # -- wiring -----------------------------------------------------------------------------------

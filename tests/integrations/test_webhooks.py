@@ -307,6 +307,7 @@ def test_a_failing_listener_does_not_fail_the_write(tmp_path: Path) -> None:
     [
         ({"webhook_secret": None}, "COPILOT_WEBHOOK_SECRET"),
         ({"webhook_urls": ["ftp://example.com/x"]}, r"not an http\(s\) URL"),
+        ({"webhook_urls": ["https://[status.example.com/hook"]}, r"not an http\(s\) URL"),
         ({"webhook_events": ["incident.exploded"]}, "unknown event"),
     ],
 )
