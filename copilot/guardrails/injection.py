@@ -226,13 +226,49 @@ def _variants(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# Words every rule above turns on. A disguised spelling is matched with the rules only when it
+# shows one of them that the text as written does not: most text has none, and stays cheap.
+_TRIGGERS = (
+    "ignor",
+    "disregard",
+    "forget",
+    "overrid",
+    "instruc",
+    "anweisung",
+    "istruz",
+    "assistant",
+    "assistent",
+    "asistente",
+    "copilot",
+    " ai",
+    "ai ",
+    " ki",
+    " ia",
+    "llm",
+    "model",
+    "system",
+    "prompt",
+    "pretend",
+    "jailbreak",
+    "developer mode",
+    "reveal",
+    "secret",
+    "password",
+    "you are",
+)
+
+
+def _new_triggers(variant: str, original: str) -> bool:
+    return any(word in variant and word not in original for word in _TRIGGERS)
+
+
 def reasons_for(text: str) -> list[str]:
     """Why a piece of text reads as instructions to an AI; empty when it does not."""
-    found = [
-        name
-        for name, pattern in _RULES
-        if any(pattern.search(variant) for variant in _variants(text))
-    ]
+    found = [name for name, pattern in _RULES if pattern.search(text)]
+    original = text.lower()
+    for variant in _variants(text)[1:]:
+        if _new_triggers(variant.lower(), original):
+            found += [name for name, pattern in _RULES if pattern.search(variant)]
     for decoded in _decoded_payloads(text):
         if any(pattern.search(decoded) for _, pattern in _RULES):
             found.append("encoded_payload")
