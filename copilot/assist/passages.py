@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -94,6 +95,14 @@ def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | 
         redactions=redactions,
         tainted_hosts=tainted,
     )
+
+
+def document_passages(chunks: Sequence[Chunk], *, score: float) -> list[Passage]:
+    """Every section of one document, screened, with the links its hidden instructions named
+    removed from all of them."""
+    passages = [make_passage(i, c, score=score, similarity=None) for i, c in enumerate(chunks)]
+    untaint(passages)
+    return passages
 
 
 def untaint(passages: list[Passage]) -> set[str]:

@@ -14,7 +14,7 @@ from copilot.assist.compose import (
     Draft,
     ExtractiveComposer,
 )
-from copilot.assist.passages import Passage, make_passage, untaint
+from copilot.assist.passages import Passage, document_passages, make_passage, untaint
 from copilot.errors import ProviderError
 from copilot.guardrails.injection import reasons_for, screen_question
 from copilot.guardrails.redact import redact
@@ -82,10 +82,7 @@ def _similar_incidents(
         if hit.score < SIMILAR_RATIO * hits[0].score:
             continue
         chunks = kb.document_chunks(hit.chunk.source)
-        passages = [
-            make_passage(i, c, score=hit.score, similarity=None) for i, c in enumerate(chunks)
-        ]
-        untaint(passages)
+        passages = document_passages(chunks, score=hit.score)
         if any(p.suspected for p in passages):
             suspected.add(hit.chunk.source)
         # Shared with the postmortem draft (copilot.postmortem.past).

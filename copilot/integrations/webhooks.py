@@ -72,6 +72,7 @@ from copilot import __version__
 from copilot.errors import ConfigError
 from copilot.incidents import schemas as s
 from copilot.settings import Settings
+from copilot.sqlitefile import SQLiteFile
 
 log = logging.getLogger("copilot.webhooks")
 
@@ -237,50 +238,11 @@ class OutboxRow:
     next_attempt_at: float
 
 
-class Outbox:
+class Outbox(SQLiteFile):
     """The delivery rows in `webhooks.sqlite`: one connection, shared by this process's threads."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=5
-            )
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_OUTBOX_SCHEMA)
-                conn.execute(f"PRAGMA user_version={OUTBOX_SCHEMA_VERSION}")
-                self.path.chmod(0o600)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
-        return self._conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """The connection inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error)."""
-        with self._lock:
-            conn = self._open()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        super().__init__(path, schema=_OUTBOX_SCHEMA, version=OUTBOX_SCHEMA_VERSION, timeout_s=5)
 
     def add(
         self, deliveries: Sequence[Delivery], urls: Sequence[str], *, limit: int
@@ -319,16 +281,12 @@ class Outbox:
 
     def head(self, url: str) -> OutboxRow | None:
         """The oldest pending row of `url`: the only one its worker may send."""
-        with self._lock:
-            row = (
-                self._open()
-                .execute(
-                    "SELECT seq, delivery_id, event, body, attempts, next_attempt_at "
-                    "FROM deliveries WHERE target = ? AND state = 'pending' ORDER BY seq LIMIT 1",
-                    (target_key(url),),
-                )
-                .fetchone()
-            )
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT seq, delivery_id, event, body, attempts, next_attempt_at "
+                "FROM deliveries WHERE target = ? AND state = 'pending' ORDER BY seq LIMIT 1",
+                (target_key(url),),
+            ).fetchone()
         if row is None:
             return None
         return OutboxRow(row[0], Delivery(row[1], row[2], bytes(row[3])), row[4], row[5])
@@ -384,16 +342,11 @@ class Outbox:
         count = 0
         for url in urls:
             if due_by is None:
-                with self._lock:
-                    (n,) = (
-                        self._open()
-                        .execute(
-                            "SELECT COUNT(*) FROM deliveries "
-                            "WHERE target = ? AND state = 'pending'",
-                            (target_key(url),),
-                        )
-                        .fetchone()
-                    )
+                with self.reading() as conn:
+                    (n,) = conn.execute(
+                        "SELECT COUNT(*) FROM deliveries WHERE target = ? AND state = 'pending'",
+                        (target_key(url),),
+                    ).fetchone()
                 count += n
             else:
                 head = self.head(url)

@@ -2,7 +2,7 @@
 
 Shared by ask (its "similar incidents") and the postmortem draft. Everything returned is text of
 the postmortem's own sections, redacted and with instruction-carrying units isolated (through
-`make_passage`), together with the section and line range it came from.
+`document_passages`), together with the section and line range it came from.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from copilot.assist.passages import Passage, make_passage
+from copilot.assist.passages import Passage, document_passages
 from copilot.knowledge.store import KnowledgeBase
 
 _FIXED = re.compile(
@@ -195,7 +195,7 @@ def read(kb: KnowledgeBase, source: str, *, max_items: int = 5) -> PastIncident 
     chunks = kb.document_chunks(source)
     if not chunks:
         return None
-    passages = [make_passage(i, c, score=0.0, similarity=None) for i, c in enumerate(chunks)]
+    passages = document_passages(chunks, score=0.0)
     first = chunks[0]
     day, year = date_of(first.title, source)
     past = PastIncident(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -238,6 +239,29 @@ def _where(chunk: Chunk) -> str:
     return f"{chunk.source}:{chunk.line_start}-{chunk.line_end}"
 
 
+def _at_step(
+    action: Literal["add_step", "change_step"],
+    chunk: Chunk,
+    *,
+    event_id: int,
+    similarity: float | None,
+    overlap: float | None,
+    text: str,
+) -> RunbookSuggestion:
+    """A suggestion about one runbook section, from the timeline event `event_id`."""
+    return RunbookSuggestion(
+        action=action,
+        runbook=chunk.source,
+        title=chunk.title,
+        section=chunk.section,
+        lines=(chunk.line_start, chunk.line_end),
+        event_id=event_id,
+        similarity=similarity,
+        overlap=overlap,
+        text=text,
+    )
+
+
 def suggest(
     kb: KnowledgeBase,
     *,
@@ -270,12 +294,9 @@ def suggest(
                 closest, overlap = found.in_play, found.in_play_overlap
             if closest is not None and overlap >= COVERED_WORDS:
                 out.append(
-                    RunbookSuggestion(
-                        action="change_step",
-                        runbook=closest.source,
-                        title=closest.title,
-                        section=closest.section,
-                        lines=(closest.line_start, closest.line_end),
+                    _at_step(
+                        "change_step",
+                        closest,
                         event_id=event_id,
                         similarity=found.similarity,
                         overlap=overlap,
@@ -302,12 +323,9 @@ def suggest(
             else "no runbook section comes close"
         )
         out.append(
-            RunbookSuggestion(
-                action="add_step",
-                runbook=chunk.source,
-                title=chunk.title,
-                section=chunk.section,
-                lines=(chunk.line_start, chunk.line_end),
+            _at_step(
+                "add_step",
+                chunk,
                 event_id=event_id,
                 similarity=found.similarity,
                 overlap=found.overlap,

@@ -6,11 +6,9 @@ mode with a busy timeout, and nothing is cached that another process could chang
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from copilot.sqlitefile import SQLiteFile
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -39,51 +37,8 @@ CREATE INDEX IF NOT EXISTS ix_audit_log_incident ON audit_log (incident_id, id);
 """
 
 
-class SecurityDB:
+class SecurityDB(SQLiteFile):
     """A lazily opened connection to `security.sqlite`, shared by the threads of one process."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def exists(self) -> bool:
-        return self._conn is not None or self.path.exists()
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=10
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self.path.chmod(0o600)
-            self._conn = conn
-        return self._conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """The connection inside BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error)."""
-        with self._lock:
-            conn = self._open()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._open()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        super().__init__(path, schema=_SCHEMA, version=SCHEMA_VERSION, timeout_s=10)

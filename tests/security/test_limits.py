@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import select
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from copilot.api.app import create_app
 from copilot.incidents.db import IncidentStore
 from copilot.security.limits import TokenBuckets
+from tests.conftest import LiveServer
 from tests.security.conftest import bearer, make_settings, new_key
 
 LIMIT = 4096
@@ -64,19 +62,11 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
     settings = make_settings(tmp_path, max_body_bytes=LIMIT)
     store = IncidentStore(settings.sqlalchemy_url)
     app = create_app(settings, incident_store=store, load_knowledge=False, bind_host="127.0.0.1")
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield "127.0.0.1", port
-    server.should_exit = True
-    thread.join(10)
-    store.close()
+    try:
+        with LiveServer(app) as server:
+            yield "127.0.0.1", server.port
+    finally:
+        store.close()
 
 
 def _chunked_request(address: tuple[str, int], body_chunks: list[bytes], *, finish: bool) -> bytes:
