@@ -10,7 +10,7 @@ from importlib import resources
 from string import Template
 
 from copilot.assist import steps as step_mod
-from copilot.assist.passages import Passage
+from copilot.assist.passages import PHASE_ORDER, Passage
 from copilot.errors import ProviderError
 from copilot.guardrails.verify import Proposed
 from copilot.llm.base import ChatModel
@@ -74,7 +74,14 @@ class ExtractiveComposer(Composer):
         skipped: list[str] = []
         per_phase: dict[str, int] = {}
         seen: set[str] = set()
-        for cand in step_mod.order(candidates):
+        # The best runbook fills each phase first: a second runbook close behind adds steps
+        # only where the first has too few, never crowding out the first one's own steps.
+        rank = {src: i for i, src in enumerate(dict.fromkeys(p.chunk.source for p in ctx.passages))}
+        by_doc = sorted(
+            step_mod.order(candidates),
+            key=lambda c: (PHASE_ORDER.get(c.phase, 9), rank[c.passage.chunk.source]),
+        )
+        for cand in by_doc:
             key = step_mod.normalise(cand.command or cand.text)
             if key in seen:
                 continue

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from copilot.assist.compose import AskContext, ExtractiveComposer
+from copilot.assist.passages import Passage, make_passage
+from copilot.knowledge.models import Chunk
+
+
+def _mitigation(source: str, ordinal: int, steps: list[str], score: float, index: int) -> Passage:
+    text = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+    chunk = Chunk(
+        id=f"{source}#{ordinal}",
+        source=source,
+        ordinal=ordinal,
+        title=source,
+        section="Mitigation",
+        kind="runbook",
+        line_start=1,
+        line_end=1 + len(steps),
+        text=text,
+        embed_text=text,
+    )
+    return make_passage(index, chunk, score=score, similarity=0.8)
+
+
+def test_the_best_runbook_fills_a_phase_before_a_second_one() -> None:
+    """A runbook close behind the best adds steps only where the best has room left: its safe
+    steps do not push out the best runbook's own steps that need approval."""
+    best = [
+        'Pause the archiver: `kubectl -n orders patch cronjob archiver -p \'{"spec":{"suspend":true}}\'`',
+        "Drain the queue: `kubectl -n orders scale deploy/worker --replicas=8`",
+        "Terminate stuck sessions: `kubectl -n orders delete pod -l app=pool --force`",
+    ]
+    second = [f"Shift traffic step {n}: `lark flags set shift.{n} --value 1`" for n in range(5)]
+    passages = [
+        _mitigation("best.md", 1, best, 1.3, 1),
+        _mitigation("second.md", 1, second, 1.1, 2),
+    ]
+    draft = ExtractiveComposer().compose(AskContext(question="q", passages=passages, max_steps=10))
+    cited = [(step.citations[0], step.command) for step in draft.steps]
+    best_commands = [c for p, c in cited if p == "P1"]
+    # All three of the best runbook's steps, the one needing approval included, then two of the
+    # second runbook's to fill the phase's five.
+    assert len(best_commands) == 3
+    assert any("--force" in (c or "") for c in best_commands)
+    assert sum(p == "P2" for p, _ in cited) == 2
