@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # equal since titles are embedded with CamelCase alert names split into words.
     dense_weight: float = Field(0.5, ge=0.0)
     keyword_weight: float = Field(0.5, ge=0.0)
+    # Added to a document of the kind the query asks for, times the share of the query's words
+    # the document mentions anywhere: separates near-twin runbooks (see evals/README.md).
+    coverage_weight: float = Field(0.4, ge=0.0)
 
     # Incident store: SQLite in data_dir unless a SQLAlchemy URL is given.
     database_url: str | None = None

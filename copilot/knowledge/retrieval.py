@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense and BM25 candidates fused by reciprocal rank, exact names boosted."""
+"""Hybrid retrieval: dense and BM25 sections fused per document, exact names boosted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from copilot import metrics
 from copilot.errors import InvalidInput
 from copilot.knowledge import vocabulary
 from copilot.knowledge.models import Chunk, Hit
-from copilot.knowledge.store import KnowledgeBase
+from copilot.knowledge.store import KnowledgeBase, keyword_terms, stem
 
 MAX_QUERY_CHARS = 2000
 # An exact alert name or document title in the query is the strongest signal a responder can
@@ -132,9 +132,16 @@ def search(
         weight = 1.0 if _SYMPTOM_SECTION.search(chunk.section) else OTHER_SECTION_KEYWORD
         doc_keyword[chunk.source] = max(doc_keyword.get(chunk.source, 0.0), value * weight)
 
+    # Of two documents that match about as well, the one that mentions more of the query's words
+    # anywhere (not only in its best section) is more often the answer: near-twin runbooks such
+    # as "replicas mismatch" and "update not rolled out" differ in the words a symptom names.
+    # Only documents of the wanted kind earn it: a long postmortem mentions many words.
+    # The single-signal modes stay pure: they are the eval's baselines.
+    query_stems = {stem(t) for t in keyword_terms(searched)} if mode == "hybrid" else set()
+    stems = kb.document_terms(doc_dense.keys() | doc_keyword.keys()) if query_stems else {}
     query_tokens = {t.lower() for t in _TOKEN.findall(query)}
     query_lower = query.lower()
-    preferred = wanted_kind(query)
+    preferred = kind or wanted_kind(query)
     dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
     keyword_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
     similarity = dict(dense)
@@ -148,12 +155,17 @@ def search(
         src = chunk.source
         if src not in doc_score:
             boost, reasons = _exact_boost(chunk, query_tokens, query_lower)
-            prior = KIND_PRIOR if chunk.kind == preferred else 0.0
+            prior, coverage = 0.0, 0.0
+            if chunk.kind == preferred:
+                prior = KIND_PRIOR
+                mentioned = query_stems & stems.get(src, frozenset())
+                coverage = settings.coverage_weight * len(mentioned) / (len(query_stems) or 1)
             doc_score[src] = (
                 alpha * doc_dense.get(src, 0.0)
                 + (1 - alpha) * doc_keyword.get(src, 0.0)
                 + boost
                 + prior
+                + coverage
             )
             doc_reasons[src] = reasons
         section_score = alpha * dense_norm.get(cid, 0.0) + (1 - alpha) * keyword_norm.get(cid, 0.0)

@@ -100,12 +100,40 @@ def keyword_terms(text: str) -> list[str]:
     """Lower-cased content words of a query, CamelCase names split into their parts too."""
     terms: list[str] = []
     for word in _WORD.findall(text):
-        parts = [word] + (split_camel(word).split() if _CAMEL.search(word) else [])
-        for part in parts:
+        for part in _parts(word):
             low = part.lower()
             if low not in _STOPWORDS and (len(low) > 1 or low.isdigit()) and low not in terms:
                 terms.append(low)
     return terms
+
+
+_SUFFIXES = ("ions", "ion", "ures", "ure", "ing", "es", "ed", "er", "s")
+
+
+def stem(word: str) -> str:
+    """A light stem for matching query words to document words: "failing" and "failed" meet.
+
+    Deliberately crude (one suffix off, at most six letters kept): it only has to make the same
+    word family collide, and a collision between unrelated words costs little in a coverage score.
+    """
+    low = word.lower()
+    for suffix in _SUFFIXES:
+        if low.endswith(suffix) and len(low) - len(suffix) >= 4:
+            return low[: -len(suffix)][:6]
+    return low[:6]
+
+
+def stems_of(chunks: Iterable[Chunk]) -> frozenset[str]:
+    """Stems of every word a document shows: titles, headings, alert names, tags and text."""
+    terms: set[str] = set()
+    for chunk in chunks:
+        text = " ".join((chunk.title, chunk.section, _keywords_field(chunk), chunk.text))
+        terms.update(stem(part) for word in _WORD.findall(text) for part in _parts(word))
+    return frozenset(terms)
+
+
+def _parts(word: str) -> list[str]:
+    return [word] + (split_camel(word).split() if _CAMEL.search(word) else [])
 
 
 def _keywords_field(chunk: Chunk) -> str:
@@ -164,6 +192,8 @@ class KnowledgeBase:
         self._chunk_cache: dict[str, Chunk] = {}
         # Share of the live chunks of each kind, likewise cleared by every write.
         self._kind_shares: dict[str, float] | None = None
+        # Word stems of each live document, likewise.
+        self._terms_cache: dict[str, frozenset[str]] = {}
         if self._lock is not None:
             self._lock.acquire()
         try:
@@ -283,6 +313,7 @@ class KnowledgeBase:
         with self._mutex:
             self._chunk_cache.clear()
             self._kind_shares = None
+            self._terms_cache.clear()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -443,6 +474,16 @@ class KnowledgeBase:
                 "SELECT body FROM chunks WHERE source = ? ORDER BY rowid", (source,)
             ).fetchall()
         return sorted((_chunk_from_json(r[0]) for r in rows), key=lambda c: c.ordinal)
+
+    def document_terms(self, sources: Iterable[str]) -> dict[str, frozenset[str]]:
+        """Word stems of each named live document (read-through cache)."""
+        with self._mutex:
+            out: dict[str, frozenset[str]] = {}
+            for source in sources:
+                if source not in self._terms_cache:
+                    self._terms_cache[source] = stems_of(self.document_chunks(source))
+                out[source] = self._terms_cache[source]
+            return out
 
     def known_hosts(self) -> set[str]:
         """Host names in links of the knowledge base, outside text aimed at an AI (cached)."""

@@ -7,7 +7,7 @@ import pytest
 from copilot.embedding import Embedder
 from copilot.errors import InvalidInput
 from copilot.knowledge import retrieval, vocabulary
-from copilot.knowledge.store import KnowledgeBase, keyword_terms
+from copilot.knowledge.store import KnowledgeBase, keyword_terms, stem
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
 from tests.conftest import write
@@ -98,3 +98,82 @@ def test_a_short_name_finds_the_runbook_written_with_the_long_one(
             hits = retrieval.search(kb=kb, query="sts replicas not ready", top_k=2, mode=mode)
             scores = {h.chunk.source: h.score for h in hits}
             assert scores["sts.md"] > scores.get("ds.md", 0.0), mode
+
+
+def test_light_stem_joins_a_word_family() -> None:
+    assert {stem(w) for w in ("failing", "failed", "fails", "failure", "failures")} == {"fail"}
+    assert stem("Compactions") == stem("compacting")
+    assert stem("disk") != stem("dns")
+
+
+_TWINS = {
+    # Near twins: the first says the symptom in one section, the second names more of the
+    # query's words, but spread over its sections, so no single section of it matches better.
+    "checkout-pending.md": (
+        "# Checkout pods pending\n\n## Meaning\n\nCheckout pods stay pending and are not "
+        "scheduled.\n\n## Mitigation\n\nAdd nodes.\n"
+    ),
+    "checkout-capacity.md": (
+        "# Checkout capacity\n\n## Meaning\n\nCheckout pods wait for capacity.\n\n"
+        "## Diagnosis\n\nThe namespace quota is exhausted.\n\n## Notes\n\nImage pulls are "
+        "slow under node disk pressure.\n"
+    ),
+}
+_TWIN_QUERY = "checkout pods pending, quota exhausted, slow image pulls"
+
+
+def _top(tmp_path: Path, embedder: Embedder, name: str, weight: float) -> str:
+    settings = Settings(data_dir=tmp_path / name, coverage_weight=weight, _env_file=None)  # type: ignore[call-arg]
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [tmp_path / "kb"], progress=False)
+        return retrieval.search(kb=kb, query=_TWIN_QUERY, top_k=2)[0].chunk.source
+
+
+def test_the_twin_that_mentions_more_of_the_query_wins(tmp_path: Path, embedder: Embedder) -> None:
+    for name, text in _TWINS.items():
+        write(tmp_path / "kb", name, text)
+    assert _top(tmp_path, embedder, "without", 0.0) == "checkout-pending.md"
+    assert _top(tmp_path, embedder, "with", 0.4) == "checkout-capacity.md"
+
+
+def test_coverage_follows_a_changed_document(tmp_path: Path, embedder: Embedder) -> None:
+    """The document's stems are cached per process and forgotten when a document changes."""
+    for name, text in _TWINS.items():
+        write(tmp_path / "kb", name, text)
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [tmp_path / "kb"], progress=False)
+        assert retrieval.search(kb=kb, query=_TWIN_QUERY)[0].chunk.source == "checkout-capacity.md"
+        short = _TWINS["checkout-capacity.md"].split("## Diagnosis")[0]
+        write(tmp_path / "kb", "checkout-capacity.md", short)
+        ingest_paths(kb, [tmp_path / "kb"], progress=False)
+        assert retrieval.search(kb=kb, query=_TWIN_QUERY)[0].chunk.source == "checkout-pending.md"
+
+
+def test_a_long_postmortem_earns_no_coverage_on_a_runbook_question(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "runbooks/disk.md", "# Disk full on a node\n\n## Mitigation\n\nRotate logs.\n")
+    write(
+        root,
+        "postmortems/2026-01-02-disk.md",
+        "# Disk full on a node\n\n## Timeline\n\nLogs filled the disk of node-3 after a deploy; "
+        "rotation was off and the kubelet evicted pods.\n",
+    )
+    query = "node disk full of logs after deploy, pods evicted"
+    scores = {}
+    for weight in (0.0, 0.4):
+        settings = Settings(
+            data_dir=tmp_path / f"data-{weight}", coverage_weight=weight, _env_file=None
+        )  # type: ignore[call-arg]
+        with KnowledgeBase(settings, embedder) as kb:
+            ingest_paths(kb, [root], progress=False)
+            hits = retrieval.search(kb=kb, query=query, top_k=4)
+            scores[weight] = {h.chunk.source: h.score for h in hits}
+    # The postmortem mentions every word and the runbook few; only the runbook is the kind a
+    # symptom asks for, so only its score moves.
+    assert scores[0.4]["runbooks/disk.md"] > scores[0.0]["runbooks/disk.md"]
+    assert scores[0.4]["postmortems/2026-01-02-disk.md"] == pytest.approx(
+        scores[0.0]["postmortems/2026-01-02-disk.md"]
+    )
