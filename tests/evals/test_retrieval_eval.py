@@ -12,8 +12,9 @@ from evals import retrieval as retrieval_eval
 from evals.common import load_jsonl
 from tests.conftest import REPO, write
 
-# Measured 2026-11-26 on evals/datasets/runbooks.jsonl: hit@1 0.95, hit@5 1.0, MRR@10 0.97.
-FLOORS = {"hit@1": 0.90, "hit@3": 0.97, "hit@5": 0.98, "mrr@10": 0.94}
+# Measured 2026-11-27 on evals/datasets/runbooks.jsonl: hit@1 0.984, hit@5 1.0, MRR@10 0.992
+# (0.95 / 1.0 / 0.97 before the coverage signal). Floors leave three queries of margin.
+FLOORS = {"hit@1": 0.93, "hit@3": 0.97, "hit@5": 0.98, "mrr@10": 0.96}
 
 
 def test_retriever_meets_floors_and_beats_both_baselines(sample_kb: KnowledgeBase) -> None:
