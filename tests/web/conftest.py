@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REPO = Path(__file__).resolve().parents[2]
+# How long actions and expect() assertions wait for the page.
+EXPECT_TIMEOUT_MS = 15_000
 # Where screenshots go: a temporary folder, or docs/screenshots with `make screenshots`.
 SCREENSHOT_ENV = "COPILOT_SCREENSHOT_DIR"
 
@@ -52,9 +54,12 @@ def browser() -> Iterator[Any]:
             "(apt-get install chromium)"
         )
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _no_browser("the playwright package is not installed: run `make test` (dev extras)")
+    # expect() waits 5 s by default, whatever the context's timeout: too short for a page's
+    # fetch and render on a busy 2-core machine running the whole suite.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
@@ -126,7 +131,7 @@ def page(browser: Any, live: LiveServer, js_errors: PageErrors) -> Iterator[Any]
         accept_downloads=True,
         color_scheme="light",
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     opened = js_errors.watch(context.new_page())
     yield opened
     context.close()

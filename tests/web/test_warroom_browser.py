@@ -114,7 +114,16 @@ def test_declare_an_incident_from_the_list_with_the_keyboard(
 def test_timeline_notes_status_and_roles(
     page: Any, live: LiveServer, screens: Screens, js_errors: PageErrors
 ) -> None:
-    incident = declare(live)
+    # The metrics below are exact to the second, so the declaration time is pinned too: left to
+    # the server's clock it is "now" when the POST lands, and on a loaded machine that can be
+    # over half a second after detected_at was computed here, so "12 min 00 s" reads "12 min 01 s".
+    declared = datetime.now(UTC)
+    incident = declare(
+        live,
+        started_at=(declared - timedelta(minutes=20)).isoformat(),
+        detected_at=(declared - timedelta(minutes=12)).isoformat(),
+        declared_at=declared.isoformat(),
+    )
     page.goto(f"/incidents/{incident['id']}")
     expect(page.locator("#inc-title")).to_have_text(incident["title"])
     page.evaluate("localStorage.setItem('copilot.name', 'Sam')")
@@ -139,6 +148,9 @@ def test_timeline_notes_status_and_roles(
         "Status: triage -> mitigating: rollback in progress"
     )
 
+    # Focused, as a user's choice is: the page's periodic refresh puts an unfocused severity
+    # picker back to the incident's severity, and select_option does not move the focus.
+    page.focus("#c-severity")
     page.select_option("#c-severity", "SEV1")
     page.click("#severity-form button")
     expect(page.locator("#inc-severity")).to_have_text("SEV1 · Critical")
