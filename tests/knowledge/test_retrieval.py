@@ -177,3 +177,71 @@ def test_a_long_postmortem_earns_no_coverage_on_a_runbook_question(
     assert scores[0.4]["postmortems/2026-01-02-disk.md"] == pytest.approx(
         scores[0.0]["postmortems/2026-01-02-disk.md"]
     )
+
+
+def test_exact_in_memory_search_agrees_with_chroma(sample_kb: KnowledgeBase) -> None:
+    """The embedded store answers dense queries from an in-memory copy of the live vectors;
+    Chroma's own index gives the same neighbours in the same order."""
+    for query in ("disk is full on a node", "card payments time out at the processor"):
+        vector = sample_kb.embedder.embed_query(query)
+        for kind in (None, "runbook", "postmortem"):
+            ours = sample_kb.dense_search(vector, n=10, kind=kind)
+            chroma = sample_kb._dense_query(vector, n=10, where=kind)
+            assert [c for c, _ in ours] == [c for c, _, _ in chroma], (query, kind)
+            for (_, mine), (_, theirs, _) in zip(ours, chroma, strict=True):
+                assert mine == pytest.approx(theirs, abs=1e-4)
+
+
+def _dense_sources(kb: KnowledgeBase, query: str) -> list[str]:
+    found = kb.dense_search(kb.embedder.embed_query(query), n=5)
+    return [kb.chunks([cid])[cid].source for cid, _ in found if kb.chunks([cid])]
+
+
+def test_exact_search_sees_every_write(tmp_path: Path, embedder: Embedder) -> None:
+    root = tmp_path / "kb"
+    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        assert _dense_sources(kb, "kafka consumer lag") == ["disk.md"]
+        write(root, "kafka.md", "# Kafka consumer lag\n\n## Mitigation\n\nAdd consumers.\n")
+        ingest_paths(kb, [root], progress=False)
+        assert _dense_sources(kb, "kafka consumer lag")[0] == "kafka.md"
+        (root / "kafka.md").unlink()
+        ingest_paths(kb, [root], progress=False)
+        assert _dense_sources(kb, "kafka consumer lag") == ["disk.md"]
+
+
+def test_a_copy_built_across_a_write_is_used_once_not_kept(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
+    write(root, "kafka.md", "# Kafka consumer lag\n\n## Mitigation\n\nAdd consumers.\n")
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        fetch = kb.vectors_for
+
+        def fetch_while_a_write_lands(ids: list[str]) -> dict[str, object]:
+            found = fetch(ids)
+            kb.remove_document("kafka.md")  # lands after the copy read the catalog
+            monkeypatch.setattr(kb, "vectors_for", fetch)
+            return found  # type: ignore[return-value]
+
+        monkeypatch.setattr(kb, "vectors_for", fetch_while_a_write_lands)
+        vector = kb.embedder.embed_query("kafka consumer lag")
+        assert len(kb.dense_search(vector, n=5)) == 2  # this query used the older copy
+        assert [cid for cid, _ in kb.dense_search(vector, n=5)] == [
+            c.id for c in kb.document_chunks("disk.md")
+        ]
+
+
+def test_without_the_in_memory_copy_chroma_answers(tmp_path: Path, embedder: Embedder) -> None:
+    root = tmp_path / "kb"
+    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
+    settings = Settings(data_dir=tmp_path / "data", exact_search_max_chunks=0, _env_file=None)  # type: ignore[call-arg]
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        assert kb._exact_index() is None
+        assert _dense_sources(kb, "disk full") == ["disk.md"]
