@@ -75,6 +75,8 @@ def create_app(
                     settings.embedding_model, batch_size=settings.embed_batch_size
                 )
                 owned = KnowledgeBase(settings, model)
+                # The first responder's search should not pay for loading the index.
+                owned.warm()
                 app.state.kb = owned
             with webhooks.running(dispatcher, app.state.incidents):
                 yield

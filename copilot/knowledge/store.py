@@ -545,6 +545,11 @@ class KnowledgeBase:
             mine = [(cid, sim) for cid, sim, _ in self._dense_query(vector, n=n, where=kind)]
         return mine[:n]
 
+    def warm(self) -> None:
+        """Load what the first search would otherwise build (vectors in memory, word stems)."""
+        self._exact_index()
+        self.document_terms(())
+
     def _exact_index(self) -> tuple[list[str], np.ndarray, np.ndarray] | None:
         """The in-memory copy of the live vectors, built on first use after a write."""
         with self._exact_lock:

@@ -245,3 +245,20 @@ def test_without_the_in_memory_copy_chroma_answers(tmp_path: Path, embedder: Emb
         ingest_paths(kb, [root], progress=False)
         assert kb._exact_index() is None
         assert _dense_sources(kb, "disk full") == ["disk.md"]
+
+
+def test_warm_loads_what_the_first_search_needs(tmp_path: Path, embedder: Embedder) -> None:
+    root = tmp_path / "kb"
+    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+    with KnowledgeBase(settings, embedder) as kb:
+        calls: list[int] = []
+        fetch = kb.vectors_for
+        kb.vectors_for = lambda ids: calls.append(len(ids)) or fetch(ids)  # type: ignore[method-assign]
+        kb.warm()
+        assert calls == [1]
+        assert _dense_sources(kb, "disk full") == ["disk.md"]
+        assert calls == [1]  # the search used the warmed copy
+        assert kb.document_terms(["disk.md"])["disk.md"] >= {"disk", "prune"}
