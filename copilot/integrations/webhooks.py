@@ -45,12 +45,10 @@ for a week after delivery: point webhooks only at systems you trust with them.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
 import logging
-import os
 import random
 import sqlite3
 import threading
@@ -70,6 +68,7 @@ from prometheus_client import Counter
 
 from copilot import __version__
 from copilot.errors import ConfigError
+from copilot.filelock import FileLock
 from copilot.incidents import schemas as s
 from copilot.settings import Settings
 from copilot.sqlitefile import SQLiteFile
@@ -354,38 +353,6 @@ class Outbox(SQLiteFile):
         return count
 
 
-class _OutboxLock:
-    """An exclusive flock beside the outbox: one dispatcher at a time delivers from it."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
-    def try_acquire(self) -> bool:
-        if self._fd is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
 # -- sending ----------------------------------------------------------------------------------
 
 
@@ -484,7 +451,8 @@ class WebhookDispatcher:
         self.public_url = public_url
         self.stats = Stats()
         self.outbox = Outbox(outbox)
-        self._outbox_lock = _OutboxLock(outbox.with_name(outbox.name + ".lock"))
+        # An exclusive flock beside the outbox: one dispatcher at a time delivers from it.
+        self._outbox_lock = FileLock(outbox.with_name(outbox.name + ".lock"))
         self._targets = [_Target(url) for url in dict.fromkeys(urls)]
         self._urls = [target.url for target in self._targets]
         self._standby: threading.Thread | None = None

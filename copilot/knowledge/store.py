@@ -9,9 +9,7 @@ document visible, never half of one; vectors that a crash orphaned are swept on 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import re
 import sqlite3
 import threading
@@ -26,6 +24,7 @@ from chromadb.api.types import Embeddable, EmbeddingFunction, Embeddings, Space
 
 from copilot.embedding import Embedder, Vectors
 from copilot.errors import ConfigError, StoreLocked, StoreMismatch
+from copilot.filelock import FileLock
 from copilot.knowledge.models import Chunk, Kind
 from copilot.settings import Settings
 
@@ -34,6 +33,8 @@ SCHEMA_VERSION = 1
 BM25_WEIGHTS = (4.0, 1.5, 3.0, 1.0)
 DISTANCE = "cosine"
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['_.][A-Za-z0-9]+)*")
+# An in-memory copy of live vectors: chunk ids, unit-length rows, kinds.
+_Exact = tuple[list[str], np.ndarray, np.ndarray]
 # A kind-filtered dense search first asks Chroma for this many times the neighbours, unfiltered.
 DENSE_OVERFETCH = 3
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -49,37 +50,17 @@ _STOPWORDS = frozenset(
 )
 
 
-class FileLock:
-    """An exclusive, non-blocking lock on a file, held for the life of the owner."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
+class StoreLock(FileLock):
+    """The lock of a knowledge base's persist directory, held for the life of its owner."""
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-            os.close(fd)
+        if not self.try_acquire():
             raise StoreLocked(
-                f"the knowledge base in {self.path.parent} is in use by process {holder}; "
+                f"the knowledge base in {self.path.parent} is in use by process {self.holder()}; "
                 "one process owns a store at a time. If that is `copilot serve`, ingest through "
                 'it: POST /v1/admin/ingest {"paths": [...]} with an admin key (`copilot keys '
                 "create NAME --scope admin`); otherwise stop it and try again."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+            )
 
 
 @dataclass(frozen=True)
@@ -185,7 +166,7 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, embedder: Embedder, *, lock: bool = True) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._lock = FileLock(settings.lock_path) if lock else None
+        self._lock = StoreLock(settings.lock_path) if lock else None
         self._mutex = threading.RLock()
         self._hosts_cache: tuple[tuple[Any, ...], set[str]] | None = None
         # Live chunks by id, read-through; every write clears it (this process is the only writer).
@@ -195,7 +176,7 @@ class KnowledgeBase:
         # Live vectors in memory for exact search (ids, unit-length rows, kinds), or False when
         # the store is too large for it or not embedded; None until first needed, and again
         # after every write.
-        self._exact: tuple[list[str], np.ndarray, np.ndarray] | bool | None = None
+        self._exact: _Exact | bool | None = None
         self._exact_lock = threading.Lock()
         self._writes = 0  # counts catalog writes, so a copy built across one is not kept
         # Word stems of each live document: loaded in one scan when first asked for, then kept
@@ -364,7 +345,7 @@ class KnowledgeBase:
     ) -> list[str]:
         """Make `chunks` the live content of `source` atomically; return ids no longer used."""
         new_ids = [c.id for c in chunks]
-        with self._mutex, self._transaction() as db:
+        with self._transaction() as db:
             old = db.execute("SELECT id FROM chunks WHERE source = ?", (source,)).fetchall()
             self._delete_rows(db, source)
             db.executemany(
@@ -387,7 +368,7 @@ class KnowledgeBase:
         return [r[0] for r in old if r[0] not in keep]
 
     def remove_document(self, source: str) -> list[str]:
-        with self._mutex, self._transaction() as db:
+        with self._transaction() as db:
             old = [r[0] for r in db.execute("SELECT id FROM chunks WHERE source = ?", (source,))]
             self._delete_rows(db, source)
             db.execute("DELETE FROM files WHERE source = ?", (source,))
@@ -440,7 +421,7 @@ class KnowledgeBase:
 
     def rebuild(self) -> None:
         """Drop everything indexed so far, and the identity check with it."""
-        with self._mutex, self._transaction() as db:
+        with self._transaction() as db:
             self._terms_cache = None
             for table in ("files", "chunks", "chunks_fts", "meta"):
                 db.execute(f"DELETE FROM {table}")
@@ -550,7 +531,7 @@ class KnowledgeBase:
         self._exact_index()
         self.document_terms(())
 
-    def _exact_index(self) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    def _exact_index(self) -> _Exact | None:
         """The in-memory copy of the live vectors, built on first use after a write."""
         with self._exact_lock:
             built = self._exact
@@ -562,7 +543,7 @@ class KnowledgeBase:
                         self._exact = built
             return built if isinstance(built, tuple) else None
 
-    def _build_exact(self) -> tuple[list[str], np.ndarray, np.ndarray] | bool:
+    def _build_exact(self) -> _Exact | bool:
         if self.settings.chroma_url:
             return False
         with self._mutex:
@@ -631,7 +612,7 @@ class KnowledgeBase:
 
 
 def _exact_top(
-    index: tuple[list[str], np.ndarray, np.ndarray], vector: Vectors, *, n: int, kind: str | None
+    index: _Exact, vector: Vectors, *, n: int, kind: str | None
 ) -> list[tuple[str, float]]:
     """The n rows of the index most similar to `vector` (cosine), optionally of one kind."""
     ids, matrix, kinds = index
