@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +109,21 @@ def test_light_stem_joins_a_word_family() -> None:
     assert stem("disk") != stem("dns")
 
 
+@contextmanager
+def _ingested(
+    tmp_path: Path, embedder: Embedder, docs: dict[str, str], data: str = "data", **settings: Any
+) -> Iterator[KnowledgeBase]:
+    """A knowledge base in tmp_path/`data` with `docs` (name: markdown) written and ingested."""
+    root = tmp_path / "kb"
+    for name, text in docs.items():
+        write(root, name, text)
+    with KnowledgeBase(
+        Settings(data_dir=tmp_path / data, _env_file=None, **settings), embedder
+    ) as kb:
+        ingest_paths(kb, [root], progress=False)
+        yield kb
+
+
 _TWINS = {
     # Near twins: the first says the symptom in one section, the second names more of the
     # query's words, but spread over its sections, so no single section of it matches better.
@@ -123,26 +141,18 @@ _TWIN_QUERY = "checkout pods pending, quota exhausted, slow image pulls"
 
 
 def _top(tmp_path: Path, embedder: Embedder, name: str, weight: float) -> str:
-    settings = Settings(data_dir=tmp_path / name, coverage_weight=weight, _env_file=None)  # type: ignore[call-arg]
-    with KnowledgeBase(settings, embedder) as kb:
-        ingest_paths(kb, [tmp_path / "kb"], progress=False)
+    with _ingested(tmp_path, embedder, _TWINS, name, coverage_weight=weight) as kb:
         return retrieval.search(kb=kb, query=_TWIN_QUERY, top_k=2)[0].chunk.source
 
 
 def test_the_twin_that_mentions_more_of_the_query_wins(tmp_path: Path, embedder: Embedder) -> None:
-    for name, text in _TWINS.items():
-        write(tmp_path / "kb", name, text)
     assert _top(tmp_path, embedder, "without", 0.0) == "checkout-pending.md"
     assert _top(tmp_path, embedder, "with", 0.4) == "checkout-capacity.md"
 
 
 def test_coverage_follows_a_changed_document(tmp_path: Path, embedder: Embedder) -> None:
-    """The document's stems are cached per process and forgotten when a document changes."""
-    for name, text in _TWINS.items():
-        write(tmp_path / "kb", name, text)
-    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    with KnowledgeBase(settings, embedder) as kb:
-        ingest_paths(kb, [tmp_path / "kb"], progress=False)
+    """The document's stems are held in memory and kept current by every write."""
+    with _ingested(tmp_path, embedder, _TWINS) as kb:
         assert retrieval.search(kb=kb, query=_TWIN_QUERY)[0].chunk.source == "checkout-capacity.md"
         short = _TWINS["checkout-capacity.md"].split("## Diagnosis")[0]
         write(tmp_path / "kb", "checkout-capacity.md", short)
@@ -153,22 +163,17 @@ def test_coverage_follows_a_changed_document(tmp_path: Path, embedder: Embedder)
 def test_a_long_postmortem_earns_no_coverage_on_a_runbook_question(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    root = tmp_path / "kb"
-    write(root, "runbooks/disk.md", "# Disk full on a node\n\n## Mitigation\n\nRotate logs.\n")
-    write(
-        root,
-        "postmortems/2026-01-02-disk.md",
-        "# Disk full on a node\n\n## Timeline\n\nLogs filled the disk of node-3 after a deploy; "
-        "rotation was off and the kubelet evicted pods.\n",
-    )
+    docs = {
+        "runbooks/disk.md": "# Disk full on a node\n\n## Mitigation\n\nRotate logs.\n",
+        "postmortems/2026-01-02-disk.md": (
+            "# Disk full on a node\n\n## Timeline\n\nLogs filled the disk of node-3 after a "
+            "deploy; rotation was off and the kubelet evicted pods.\n"
+        ),
+    }
     query = "node disk full of logs after deploy, pods evicted"
     scores = {}
     for weight in (0.0, 0.4):
-        settings = Settings(
-            data_dir=tmp_path / f"data-{weight}", coverage_weight=weight, _env_file=None
-        )  # type: ignore[call-arg]
-        with KnowledgeBase(settings, embedder) as kb:
-            ingest_paths(kb, [root], progress=False)
+        with _ingested(tmp_path, embedder, docs, f"data-{weight}", coverage_weight=weight) as kb:
             hits = retrieval.search(kb=kb, query=query, top_k=4)
             scores[weight] = {h.chunk.source: h.score for h in hits}
     # The postmortem mentions every word and the runbook few; only the runbook is the kind a
@@ -192,6 +197,10 @@ def test_exact_in_memory_search_agrees_with_chroma(sample_kb: KnowledgeBase) -> 
                 assert mine == pytest.approx(theirs, abs=1e-4)
 
 
+_DISK = {"disk.md": "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n"}
+_KAFKA = {"kafka.md": "# Kafka consumer lag\n\n## Mitigation\n\nAdd consumers.\n"}
+
+
 def _dense_sources(kb: KnowledgeBase, query: str) -> list[str]:
     found = kb.dense_search(kb.embedder.embed_query(query), n=5)
     return [kb.chunks([cid])[cid].source for cid, _ in found if kb.chunks([cid])]
@@ -199,12 +208,9 @@ def _dense_sources(kb: KnowledgeBase, query: str) -> list[str]:
 
 def test_exact_search_sees_every_write(tmp_path: Path, embedder: Embedder) -> None:
     root = tmp_path / "kb"
-    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
-    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    with KnowledgeBase(settings, embedder) as kb:
-        ingest_paths(kb, [root], progress=False)
+    with _ingested(tmp_path, embedder, _DISK) as kb:
         assert _dense_sources(kb, "kafka consumer lag") == ["disk.md"]
-        write(root, "kafka.md", "# Kafka consumer lag\n\n## Mitigation\n\nAdd consumers.\n")
+        write(root, "kafka.md", _KAFKA["kafka.md"])
         ingest_paths(kb, [root], progress=False)
         assert _dense_sources(kb, "kafka consumer lag")[0] == "kafka.md"
         (root / "kafka.md").unlink()
@@ -215,12 +221,7 @@ def test_exact_search_sees_every_write(tmp_path: Path, embedder: Embedder) -> No
 def test_a_copy_built_across_a_write_is_used_once_not_kept(
     tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "kb"
-    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
-    write(root, "kafka.md", "# Kafka consumer lag\n\n## Mitigation\n\nAdd consumers.\n")
-    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    with KnowledgeBase(settings, embedder) as kb:
-        ingest_paths(kb, [root], progress=False)
+    with _ingested(tmp_path, embedder, {**_DISK, **_KAFKA}) as kb:
         fetch = kb.vectors_for
 
         def fetch_while_a_write_lands(ids: list[str]) -> dict[str, object]:
@@ -238,21 +239,14 @@ def test_a_copy_built_across_a_write_is_used_once_not_kept(
 
 
 def test_without_the_in_memory_copy_chroma_answers(tmp_path: Path, embedder: Embedder) -> None:
-    root = tmp_path / "kb"
-    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
-    settings = Settings(data_dir=tmp_path / "data", exact_search_max_chunks=0, _env_file=None)  # type: ignore[call-arg]
-    with KnowledgeBase(settings, embedder) as kb:
-        ingest_paths(kb, [root], progress=False)
+    with _ingested(tmp_path, embedder, _DISK, exact_search_max_chunks=0) as kb:
         assert kb._exact_index() is None
         assert _dense_sources(kb, "disk full") == ["disk.md"]
 
 
 def test_warm_loads_what_the_first_search_needs(tmp_path: Path, embedder: Embedder) -> None:
-    root = tmp_path / "kb"
-    write(root, "disk.md", "# Disk full on build agents\n\n## Mitigation\n\nPrune workspaces.\n")
-    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    with KnowledgeBase(settings, embedder) as kb:
-        ingest_paths(kb, [root], progress=False)
+    with _ingested(tmp_path, embedder, _DISK) as first:
+        settings = first.settings
     with KnowledgeBase(settings, embedder) as kb:
         calls: list[int] = []
         fetch = kb.vectors_for
