@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_QUESTION_CHARS = 4000
 
 
 class AskRequest(BaseModel):
+    # A misspelt field (`topk`) is an error, not a silently ignored one.
+    model_config = ConfigDict(extra="forbid")
+
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     incident_id: str | None = Field(None, max_length=40)
     top_k: int = Field(5, ge=1, le=20)
