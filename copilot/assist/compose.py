@@ -10,9 +10,9 @@ from importlib import resources
 from string import Template
 
 from copilot.assist import steps as step_mod
-from copilot.assist.passages import PHASE_ORDER, Passage
 from copilot.errors import ProviderError
 from copilot.guardrails.verify import Proposed
+from copilot.knowledge.passages import PHASE_ORDER, Passage
 from copilot.llm.base import ChatModel
 
 # A responder reads about ten steps mid-incident: enough checks to locate the fault, enough

@@ -14,15 +14,15 @@ from copilot.assist.compose import (
     Draft,
     ExtractiveComposer,
 )
-from copilot.assist.passages import Passage, document_passages, make_passage, untaint
 from copilot.errors import ProviderError
 from copilot.guardrails.injection import reasons_for, screen_question
 from copilot.guardrails.redact import redact
 from copilot.guardrails.verify import strip_links, unsupported_details, verify
+from copilot.knowledge import past as past_postmortems
 from copilot.knowledge import retrieval
 from copilot.knowledge.models import Chunk, Hit
+from copilot.knowledge.passages import Passage, document_passages, make_passage, untaint
 from copilot.knowledge.store import KnowledgeBase
-from copilot.postmortem import past as past_postmortems
 from copilot.security.audit import is_audit_event
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def _similar_incidents(
         passages = document_passages(chunks, score=hit.score)
         if any(p.suspected for p in passages):
             suspected.add(hit.chunk.source)
-        # Shared with the postmortem draft (copilot.postmortem.past).
+        # Shared with the postmortem draft (copilot.knowledge.past).
         happened = past_postmortems.what_happened(passages)
         fixed = past_postmortems.what_fixed_it(passages)
         out.append(

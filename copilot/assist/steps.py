@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from copilot.assist.passages import PHASE_ORDER, Passage
 from copilot.guardrails.injection import units
 from copilot.guardrails.risk import requires_approval
+from copilot.knowledge.passages import PHASE_ORDER, Passage
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
 _FENCE = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)\n\s*(?:```|~~~)\s*$", re.DOTALL)

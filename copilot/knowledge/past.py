@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from copilot.assist.passages import Passage, document_passages
+from copilot.knowledge.passages import Passage, document_passages
 from copilot.knowledge.store import KnowledgeBase
 
 _FIXED = re.compile(

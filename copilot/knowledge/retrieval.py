@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from copilot import metrics
 from copilot.errors import InvalidInput
+from copilot.knowledge import sections as section_roles
 from copilot.knowledge import vocabulary
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase, keyword_terms, stem
@@ -142,6 +145,10 @@ def search(
     query_tokens = {t.lower() for t in _TOKEN.findall(query)}
     query_lower = query.lower()
     preferred = kind or wanted_kind(query)
+    # Which section of a document leads: the one that matches best, weighted by what the
+    # question wants to read (a symptom: meaning, diagnosis, mitigation; never a link list).
+    intent = section_roles.query_intent(query, history=preferred == "postmortem")
+    role_weight: dict[str, float] = {}
     dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
     keyword_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
     similarity = dict(dense)
@@ -169,6 +176,10 @@ def search(
             )
             doc_reasons[src] = reasons
         section_score = alpha * dense_norm.get(cid, 0.0) + (1 - alpha) * keyword_norm.get(cid, 0.0)
+        if chunk.section not in role_weight:
+            role = section_roles.section_role(chunk.section)
+            role_weight[chunk.section] = section_roles.section_weight(role, intent, query)
+        section_score *= role_weight[chunk.section]
         by_doc.setdefault(src, []).append((section_score, chunk))
 
     # Best section of every document first, in document order; then second-best sections, and
@@ -201,6 +212,34 @@ def search(
             break
         depth += 1
     return hits
+
+
+# A score a person reads lies in 0..1. The fused score (about 0..2.9: fusion, prior, coverage and
+# exact-name boosts) is squashed monotonically, so the order is the retriever's; then the whole
+# response is scaled by how close its best match is in meaning, so an off-topic question shows
+# low scores instead of a confident 0.9.
+FULL_MATCH_MARGIN = 0.2
+
+
+def display_score(score: float) -> float:
+    return 1.0 - math.exp(-max(score, 0.0))
+
+
+@dataclass(frozen=True)
+class MatchStrength:
+    no_match: bool
+    best_similarity: float
+    scale: float
+
+
+def match_strength(hits: Sequence[Hit], *, floor: float) -> MatchStrength:
+    """Whether anything passes the similarity floor (an exact alert name or title always does),
+    and the factor a response's scores are scaled by."""
+    best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
+    if any(h.reasons for h in hits):
+        return MatchStrength(no_match=False, best_similarity=best, scale=1.0)
+    scale = min(1.0, max(0.0, best) / (floor + FULL_MATCH_MARGIN)) if floor > 0 else 1.0
+    return MatchStrength(no_match=best < floor, best_similarity=best, scale=scale)
 
 
 def _min_max(pairs: list[tuple[str, float]]) -> dict[str, float]:

@@ -11,7 +11,6 @@ from copilot.knowledge.schemas import (
     IngestResponse,
     SearchRequest,
     SearchResponse,
-    SearchResult,
 )
 
 router = APIRouter(prefix="/v1", tags=["knowledge"])
@@ -19,6 +18,7 @@ router = APIRouter(prefix="/v1", tags=["knowledge"])
 
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, kb: KnowledgeBaseDep) -> SearchResponse:
+    """Best sections for the query; `no_match` when nothing passes the similarity floor."""
     hits = retrieval.search(
         kb=kb,
         query=body.query,
@@ -27,7 +27,7 @@ def search(body: SearchRequest, kb: KnowledgeBaseDep) -> SearchResponse:
         services=body.services,
         tags=body.tags,
     )
-    return SearchResponse(query=body.query, results=[SearchResult.from_hit(h) for h in hits])
+    return SearchResponse.build(body.query, hits, floor=kb.settings.abstain_below)
 
 
 @router.post("/admin/ingest", response_model=IngestResponse, tags=["admin"])

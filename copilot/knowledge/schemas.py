@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from copilot.knowledge.models import Hit
-from copilot.knowledge.retrieval import MAX_QUERY_CHARS
+from copilot.knowledge.retrieval import MAX_QUERY_CHARS, display_score, match_strength
 
 KindName = Literal["runbook", "postmortem"]
 
@@ -33,21 +33,26 @@ class SearchRequest(BaseModel):
 class SearchResult(BaseModel):
     source: str
     title: str
-    section: str
+    section: str = Field(description="heading path of the section shown, e.g. 'Mitigation'")
     kind: KindName
-    score: float
+    score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="0..1: the retriever's rank score squashed into 0..1, scaled down when even "
+        "the best match is semantically far from the query; comparable within one response",
+    )
     lines: tuple[int, int]
     text: str
 
     @classmethod
-    def from_hit(cls, hit: Hit) -> SearchResult:
+    def from_hit(cls, hit: Hit, *, scale: float = 1.0) -> SearchResult:
         c = hit.chunk
         return cls(
             source=c.source,
             title=c.title,
             section=c.section,
             kind=c.kind,
-            score=round(hit.score, 6),
+            score=round(display_score(hit.score) * scale, 6),
             lines=(c.line_start, c.line_end),
             text=c.text,
         )
@@ -56,6 +61,19 @@ class SearchResult(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     results: list[SearchResult]
+    no_match: bool = Field(
+        False,
+        description="nothing passed the similarity floor: the results are only the closest ones",
+    )
+
+    @classmethod
+    def build(cls, query: str, hits: list[Hit], *, floor: float) -> SearchResponse:
+        verdict = match_strength(hits, floor=floor)
+        return cls(
+            query=query,
+            results=[SearchResult.from_hit(h, scale=verdict.scale) for h in hits],
+            no_match=verdict.no_match,
+        )
 
 
 class IngestRequest(BaseModel):

@@ -17,10 +17,10 @@ from typing import Literal
 
 import numpy as np
 
-from copilot.assist.passages import section_phase
 from copilot.errors import InvalidInput
 from copilot.knowledge import retrieval
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.passages import section_phase
 from copilot.knowledge.store import KnowledgeBase
 from copilot.postmortem.schemas import RunbookSuggestion
 

@@ -19,9 +19,9 @@ from copilot.guardrails.redact import redact
 from copilot.incidents import schemas as inc
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
+from copilot.knowledge import past as past_mod
 from copilot.knowledge import retrieval
 from copilot.knowledge.store import KnowledgeBase
-from copilot.postmortem import past as past_mod
 from copilot.postmortem import runbooks
 from copilot.postmortem import schemas as s
 from copilot.postmortem.compose import (

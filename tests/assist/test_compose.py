@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from copilot.assist.compose import AskContext, ExtractiveComposer
-from copilot.assist.passages import Passage, make_passage
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.passages import Passage, make_passage
 
 
 def _mitigation(source: str, ordinal: int, steps: list[str], score: float, index: int) -> Passage:

@@ -4,9 +4,9 @@ import base64
 
 import pytest
 
-from copilot.assist.passages import make_passage, untaint
 from copilot.guardrails.injection import isolate, reasons_for
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.passages import make_passage, untaint
 from copilot.knowledge.store import KnowledgeBase
 
 ATTACKS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from copilot.knowledge import past
 from copilot.knowledge.store import KnowledgeBase
-from copilot.postmortem import past
 from tests.conftest import SAMPLE_KB
 
 PGBOUNCER = "postmortems/2026-02-03-checkout-outage-pgbouncer-pool-exhaustion.md"
