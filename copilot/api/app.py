@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from html.parser import HTMLParser
+from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import Histogram
 
 from copilot import __version__
@@ -38,6 +46,90 @@ REQUEST_SECONDS = Histogram(
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+# Swagger UI and ReDoc as the fastapi-offline package ships them: /docs works air-gapped.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_PATH = "/docs/assets"
+
+
+class _InlineCode(HTMLParser):
+    """The text of each inline <script> and <style> of a page, to allow exactly those by hash."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: str | None = None
+        self.found: dict[str, list[str]] = {"script": [], "style": []}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.found and not dict(attrs).get("src"):
+            self.open = tag
+            self.found[tag].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self.open:
+            self.open = None
+
+    def handle_data(self, data: str) -> None:
+        if self.open is not None:
+            self.found[self.open][-1] += data
+
+
+def docs_policy(html: str) -> str:
+    """A Content-Security-Policy for a docs page: this server's files and its own inline script.
+
+    Swagger UI and ReDoc set styles at run time, so styles may be inline; scripts may not,
+    except the page's own start-up script, allowed by its hash.
+    """
+    parser = _InlineCode()
+    parser.feed(html)
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
+        for code in parser.found["script"]
+    )
+    return (
+        f"default-src 'self'; script-src 'self' {hashes}".rstrip()
+        + "; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+        "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def _with_policy(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = docs_policy(bytes(page.body).decode())
+    page.headers["X-Content-Type-Options"] = "nosniff"
+    page.headers["Referrer-Policy"] = "same-origin"
+    return page
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve /docs (Swagger UI) and /redoc from this server's own copy of their assets."""
+    app.mount(DOCS_ASSETS_PATH, StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return _with_policy(
+            get_swagger_ui_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{app.title} - Swagger UI",
+                swagger_js_url=f"{root}{DOCS_ASSETS_PATH}/swagger-ui-bundle.js",
+                swagger_css_url=f"{root}{DOCS_ASSETS_PATH}/swagger-ui.css",
+                swagger_favicon_url=f"{root}{DOCS_ASSETS_PATH}/favicon.png",
+            )
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return _with_policy(
+            get_redoc_html(
+                openapi_url=f"{root}{app.openapi_url}",
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{root}{DOCS_ASSETS_PATH}/redoc.standalone.js",
+                redoc_favicon_url=f"{root}{DOCS_ASSETS_PATH}/favicon.png",
+                with_google_fonts=False,
+            )
+        )
 
 
 def create_app(
@@ -94,6 +186,9 @@ def create_app(
         version=__version__,
         description="Grounded runbook search and incident assistance.",
         lifespan=lifespan,
+        # Served by install_docs from local assets, not FastAPI's CDN-hosted pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.kb = kb
@@ -128,5 +223,6 @@ def create_app(
     app.include_router(web_routes.api)
     app.include_router(web_routes.pages)
     web_routes.mount_static(app)
+    install_docs(app)
     install_openapi(app)
     return app
