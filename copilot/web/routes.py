@@ -3,8 +3,10 @@
 The pages carry no incident or knowledge-base data. Their script (`static/warroom.js`) fetches it
 from the /v1 API with the API key the responder saved in the page, so the page is exactly as
 protected as the API: a page route answers anyone, a data request needs a key once keys exist.
-Everything the script shows is written with `textContent`, never parsed as HTML, and the pages
-send a Content-Security-Policy that allows only this server's own script and style.
+The script writes text with `textContent`; the only HTML it inserts is markdown rendered and
+sanitised here (`copilot.render`: markdown-it-py, then nh3), in the `html` fields of the reads
+below. The pages send a Content-Security-Policy that allows only this server's own script and
+style, so even such HTML could not run a script.
 """
 
 from __future__ import annotations
@@ -18,19 +20,32 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from copilot import __version__
-from copilot.api.deps import KnowledgeBaseDep
+from copilot import __version__, render
+from copilot.api.deps import IncidentStoreDep, KnowledgeBaseDep, OptionalKnowledgeBaseDep
 from copilot.errors import InvalidInput, NotFound
 from copilot.incidents import schemas as incident_schemas
+from copilot.incidents import service as incident_service
 from copilot.incidents.models import STATUSES
 from copilot.incidents.service import canonical_id
 from copilot.incidents.severity import Taxonomy, load_taxonomy
-from copilot.web.schemas import Document, DocumentSection
+from copilot.knowledge.models import Chunk
+from copilot.knowledge.store import KnowledgeBase
+from copilot.web.schemas import (
+    Document,
+    DocumentSection,
+    Passage,
+    PassageList,
+    Rendered,
+    RenderedEvent,
+    RenderRequest,
+    Timeline,
+)
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 STATIC_PATH = "/static"
 MAX_SOURCE = 500
+MAX_PASSAGES = 20
 _LINES = re.compile(r"^\s*(\d{1,7})\s*(?:-\s*(\d{1,7}))?\s*$")
 _PARAM = re.compile(r"\{[^}]*\}")
 
@@ -54,7 +69,7 @@ SECURITY_HEADERS = {
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/v1", tags=["knowledge"])
+api = APIRouter(prefix="/v1", tags=["war room"])
 
 
 def mount_static(app: FastAPI) -> None:
@@ -176,6 +191,39 @@ def document_page(
     )
 
 
+def known_sources(kb: KnowledgeBase | None) -> frozenset[str]:
+    """The documents a link may point to: those in the knowledge base."""
+    return frozenset(kb.files()) if kb is not None else frozenset()
+
+
+def _join(first: str, second: str) -> str:
+    """Two windows of one section as one text: the lines they share appear once."""
+    head = first.split("\n")
+    tail = second.split("\n")
+    for size in range(min(len(head), len(tail)), 0, -1):
+        if [line.strip() for line in head[-size:]] == [line.strip() for line in tail[:size]]:
+            return "\n".join(head + tail[size:])
+    return f"{first}\n{second}"
+
+
+def merge_sections(chunks: list[Chunk]) -> list[tuple[str, int, int, str]]:
+    """(section, first line, last line, text) per section, from its overlapping windows.
+
+    A long section is indexed as windows that repeat ~30 words of the one before; shown one by
+    one they read as duplicate cards, and a code block cut between two renders empty.
+    """
+    merged: list[tuple[str, int, int, str]] = []
+    for chunk in chunks:
+        if merged:
+            section, start, end, text = merged[-1]
+            # The next window of the same section starts on or before the last one's end.
+            if section == chunk.section and chunk.line_start <= end:
+                merged[-1] = (section, start, max(end, chunk.line_end), _join(text, chunk.text))
+                continue
+        merged.append((chunk.section, chunk.line_start, chunk.line_end, chunk.text))
+    return merged
+
+
 @api.get("/documents/{source:path}", response_model=Document)
 def document(
     source: str,
@@ -184,24 +232,100 @@ def document(
         str | None, Query(max_length=20, description="only sections overlapping, e.g. 12-30")
     ] = None,
 ) -> Document:
-    """One ingested document's sections, as indexed (never read from disk)."""
+    """One ingested document's sections, as indexed (never read from disk), each once.
+
+    A section indexed as several overlapping windows comes back whole, with its full line
+    range; `html` is its markdown rendered and sanitised, links to other documents of the
+    knowledge base pointing to their pages.
+    """
     if len(source) > MAX_SOURCE:
         raise InvalidInput(f"source: at most {MAX_SOURCE} characters")
     wanted = parse_lines(lines)
     chunks = kb.document_chunks(source)
     if not chunks:
         raise NotFound(f"no document {source[:80]!r} in the knowledge base")
+    sections = merge_sections(chunks)
     if wanted is not None:
-        chunks = [c for c in chunks if c.line_start <= wanted[1] and c.line_end >= wanted[0]]
-        if not chunks:
-            raise NotFound(f"{source[:80]!r} has no section at lines {wanted[0]}-{wanted[1]}")
+        sections = [s for s in sections if s[1] <= wanted[1] and s[2] >= wanted[0]]
+        if not sections:
+            raise NotFound(f"the document has no section at lines {wanted[0]}-{wanted[1]}")
     first = chunks[0]
+    known = known_sources(kb)
     return Document(
         source=first.source,
         title=first.title,
         kind=first.kind,
         sections=[
-            DocumentSection(section=c.section, lines=(c.line_start, c.line_end), text=c.text)
-            for c in chunks
+            DocumentSection(
+                section=section,
+                lines=(start, end),
+                text=text,
+                html=render.to_html(text, source=first.source, known=known),
+            )
+            for section, start, end, text in sections
         ],
     )
+
+
+def _parse_ref(ref: str) -> tuple[str, int, int]:
+    source, _, span = ref.rpartition(":")
+    parsed = parse_lines(span) if source else None
+    if parsed is None or len(source) > MAX_SOURCE:
+        raise InvalidInput("ref: expected <source>:<start>-<end>, as a search result cites it")
+    return source, parsed[0], parsed[1]
+
+
+@api.get("/passages", response_model=PassageList)
+def passages(
+    kb: KnowledgeBaseDep,
+    ref: Annotated[
+        list[str],
+        Query(
+            max_length=MAX_PASSAGES,
+            description="`<source>:<start>-<end>` of a search result; repeat for several",
+        ),
+    ],
+) -> PassageList:
+    """Indexed passages (search results' `text`) as sanitised HTML, in the order asked.
+
+    A reference that names no indexed passage is left out.
+    """
+    wanted = [_parse_ref(r) for r in ref]
+    by_source: dict[str, list[Chunk]] = {}
+    known = known_sources(kb)
+    out: list[Passage] = []
+    for source, start, end in wanted:
+        if source not in by_source:
+            by_source[source] = kb.document_chunks(source) if source in known else []
+        chunk = next(
+            (c for c in by_source[source] if (c.line_start, c.line_end) == (start, end)), None
+        )
+        if chunk is not None:
+            html = render.to_html(chunk.text, source=source, known=known)
+            out.append(Passage(source=source, lines=(start, end), html=html))
+    return PassageList(passages=out)
+
+
+@api.get("/incidents/{incident_id}/timeline", response_model=Timeline)
+def timeline(incident_id: str, store: IncidentStoreDep, kb: OptionalKnowledgeBaseDep) -> Timeline:
+    """The incident's events (as `/events` lists them), each with its text rendered as HTML.
+
+    Published status updates and notes are markdown; a link in them to a document of the
+    knowledge base points to its page.
+    """
+    events = incident_service.list_events(store=store, incident_id=incident_id)
+    known = known_sources(kb)
+    return Timeline(
+        incident_id=canonical_id(incident_id),
+        events=[
+            RenderedEvent(**e.model_dump(), html=render.to_html(e.text, known=known))
+            for e in events
+        ],
+    )
+
+
+@api.post("/render", response_model=Rendered)
+def render_markdown(body: RenderRequest, kb: OptionalKnowledgeBaseDep) -> Rendered:
+    """Markdown (a postmortem draft, a status update) as sanitised HTML, for a preview."""
+    source = body.source if body.source else None
+    return Rendered(html=render.to_html(body.markdown, source=source, known=known_sources(kb)))

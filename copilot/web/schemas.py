@@ -1,16 +1,20 @@
-"""Response models of the document view (`GET /v1/documents/{source}`)."""
+"""Response models of the war-room page's reads: documents, passages, the rendered timeline."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from copilot.incidents.schemas import Event
 from copilot.knowledge.schemas import KindName
+
+HTML_NOTE = "the markdown rendered as sanitised HTML (markdown-it-py, then nh3)"
 
 
 class DocumentSection(BaseModel):
     section: str
-    lines: tuple[int, int]
+    lines: tuple[int, int] = Field(description="the whole section, however it was chunked")
     text: str
+    html: str = Field(description=HTML_NOTE)
 
 
 class Document(BaseModel):
@@ -18,3 +22,35 @@ class Document(BaseModel):
     title: str
     kind: KindName
     sections: list[DocumentSection]
+
+
+class Passage(BaseModel):
+    source: str
+    lines: tuple[int, int]
+    html: str = Field(description=HTML_NOTE)
+
+
+class PassageList(BaseModel):
+    passages: list[Passage]
+
+
+class RenderedEvent(Event):
+    html: str = Field(description=f"the event's text: {HTML_NOTE}")
+
+
+class Timeline(BaseModel):
+    incident_id: str
+    events: list[RenderedEvent]
+
+
+class RenderRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    markdown: str = Field(max_length=200_000)
+    source: str | None = Field(
+        None, max_length=500, description="the document the text is from: its links resolve there"
+    )
+
+
+class Rendered(BaseModel):
+    html: str = Field(description=HTML_NOTE)
