@@ -1,58 +1,74 @@
-"""The `copilot` command line; `python -m copilot` is the same."""
+"""The `copilot` command line; `python -m copilot` is the same.
+
+With `copilot serve` running on the data directory (its address in `DATA_DIR/server.json`), or
+with `COPILOT_URL` set, commands that read or write the knowledge base or incidents go through
+that server over HTTP (`COPILOT_API_KEY` is sent as a Bearer key) and print what they print
+locally; alone, they open the data directory themselves. Exit codes are listed in
+`copilot.cliutil`: 0 done, 1 refused or failed (not found, conflict, unavailable), 2 usage or bad
+input, 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from copilot.cliutil import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    UsageError,
+    exit_code,
+    open_kb,
+    print_json,
+    print_model,
+    server,
+)
 from copilot.errors import CopilotError
 from copilot.settings import Settings, get_settings
 
-EXIT_USAGE = 2
+__all__ = ["EXIT_USAGE", "UsageError", "build_parser", "main", "print_json"]
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-class UsageError(Exception):
-    """Bad input on the command line: printed, exit code 2."""
-
-
-def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def _open_kb(settings: Settings, *, threads: int | None = None) -> Any:
-    from copilot.embedding import Embedder, set_threads
-    from copilot.knowledge.store import KnowledgeBase
-
-    if threads:
-        set_threads(threads)
-    embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
-    return KnowledgeBase(settings, embedder)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
-    from ingest.pipeline import ingest_paths
-
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"no such file or directory: {', '.join(missing)}")
-    with _open_kb(settings, threads=os.cpu_count()) as kb:
-        report = ingest_paths(kb, paths, rebuild=args.rebuild)
-    for source, reason in report.failed:
+    remote = server(settings)
+    if remote is not None:
+        # The server owns the store: it ingests (admin scope), reading the files itself.
+        summary = remote.post(
+            "/v1/admin/ingest",
+            {"paths": [str(p.resolve()) for p in paths], "rebuild": args.rebuild},
+        )
+        failures = [(f["file"], f["reason"]) for f in summary.get("failures", [])]
+        line = (
+            f"ingest: {summary['added']} added, {summary['updated']} updated, "
+            f"{summary['unchanged']} unchanged, {summary['removed']} removed, "
+            f"{summary['failed']} failed; {summary['chunks']} chunks written "
+            f"({summary['embedded']} embedded) in {summary['seconds']:.1f}s (by {remote.url})"
+        )
+    else:
+        from ingest.pipeline import ingest_paths
+
+        with open_kb(settings, threads=os.cpu_count()) as kb:
+            report = ingest_paths(kb, paths, rebuild=args.rebuild)
+        failures, summary, line = report.failed, report.summary(), report.line()
+    for source, reason in failures:
         print(f"warning: skipped {source}: {reason}", file=sys.stderr)
     if args.json:
-        print_json(report.summary())
+        print_json(summary)
     else:
-        print(report.line())
+        print(line)
     return 0
 
 
@@ -67,11 +83,18 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         )
     if not 1 <= args.top_k <= 50:
         raise UsageError("--top-k must be between 1 and 50")
-    with _open_kb(settings, threads=settings.serve_threads) as kb:
-        hits = retrieval.search(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
-    response = SearchResponse(query=query, results=[SearchResult.from_hit(h) for h in hits])
+    remote = server(settings)
+    if remote is not None:
+        body = {"query": query, "top_k": args.top_k, "kind": args.kind}
+        response = SearchResponse.model_validate(
+            remote.post("/v1/search", {k: v for k, v in body.items() if v is not None})
+        )
+    else:
+        with open_kb(settings, threads=settings.serve_threads) as kb:
+            hits = retrieval.search(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
+        response = SearchResponse(query=query, results=[SearchResult.from_hit(h) for h in hits])
     if args.json:
-        print(response.model_dump_json(indent=2))
+        print_model(response)
         return 0
     if not response.results:
         print("no matches; is the knowledge base ingested? (copilot ingest runbooks/)")
@@ -84,36 +107,23 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from copilot.assist import service
-    from copilot.assist.schemas import MAX_QUESTION_CHARS
-    from copilot.llm.providers import build_chat_model
+    from copilot.assist.schemas import MAX_QUESTION_CHARS, AskResponse
 
     question = args.question.strip()
     if not question or len(question) > MAX_QUESTION_CHARS:
         raise UsageError(
             f"question must be 1 to {MAX_QUESTION_CHARS} characters, not {len(question)}"
         )
-    composer = service.composer_for(build_chat_model(settings))
-    incident = events = None
-    if args.incident:
-        from copilot.incidents import service as incidents
-        from copilot.incidents.db import IncidentStore
-
-        store = IncidentStore.open(settings)
-        try:
-            incident = incidents.get_incident(store=store, incident_id=args.incident)
-            events = incidents.list_events(store=store, incident_id=args.incident)
-        finally:
-            store.close()
-    with _open_kb(settings, threads=settings.serve_threads) as kb:
-        response = service.ask(
-            kb=kb, question=question, composer=composer, incident=incident, events=events or ()
-        )
-    from copilot.security.audit import record_cli_ask
-
-    record_cli_ask(settings, question=question, response=response, incident=incident)
+    remote = server(settings)
+    if remote is not None:
+        body: dict[str, Any] = {"question": question}
+        if args.incident:
+            body["incident_id"] = args.incident
+        response = AskResponse.model_validate(remote.post("/v1/ask", body))
+    else:
+        response = _ask_locally(settings, question=question, incident_id=args.incident)
     if args.json:
-        print(response.model_dump_json(indent=2))
+        print_model(response)
         return 0
     print(response.answer)
     for i, step in enumerate(response.steps, 1):
@@ -136,10 +146,33 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ask_locally(settings: Settings, *, question: str, incident_id: str | None) -> Any:
+    from copilot.assist import service
+    from copilot.llm.providers import build_chat_model
+    from copilot.security.audit import record_cli_ask
+
+    composer = service.composer_for(build_chat_model(settings))
+    incident = events = None
+    if incident_id:
+        from copilot.cliutil import incident_store
+        from copilot.incidents import service as incidents
+
+        with incident_store(settings) as store:
+            incident = incidents.get_incident(store=store, incident_id=incident_id)
+            events = incidents.list_events(store=store, incident_id=incident_id)
+    with open_kb(settings, threads=settings.serve_threads) as kb:
+        response = service.ask(
+            kb=kb, question=question, composer=composer, incident=incident, events=events or ()
+        )
+    record_cli_ask(settings, question=question, response=response, incident=incident)
+    return response
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from copilot.api.app import create_app
+    from copilot.client import remove_server_file, url_for, write_server_file
     from copilot.security.auth import check_bind
     from copilot.security.keys import KeyStore
     from copilot.security.logs import configure_logging
@@ -157,14 +190,37 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             args.host,
         )
     app = create_app(settings, bind_host=args.host)
+
+    class RecordedServer(uvicorn.Server):
+        """Records its address in the data directory once it listens, for the CLI to find."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.should_exit or not self.servers:
+                return
+            port = args.port
+            for listener in self.servers:
+                for sock in listener.sockets:
+                    port = sock.getsockname()[1]
+                    break
+            write_server_file(settings.data_dir, url_for(args.host, port))
+
     # Our middleware writes the access log (route templates, no query strings, request ids).
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    try:
+        RecordedServer(config).run()
+    finally:
+        remove_server_file(settings.data_dir)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="copilot", description="Responder Copilot: grounded help during incidents."
+        prog="copilot",
+        description="Responder Copilot: grounded help during incidents.",
+        epilog="Exit codes: 0 done; 1 refused or failed (not found, conflict, unavailable); "
+        "2 usage or bad input. With `copilot serve` running on the data directory (or "
+        "COPILOT_URL set), commands go through the server; COPILOT_API_KEY is its key.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -190,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     p.set_defaults(handler=cmd_serve)
 
     for register in _plugins():
@@ -200,20 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[Any], None]]:
     """Sub-command groups of other domains, each a `register(subparsers)` function."""
-    registers: list[Callable[[Any], None]] = []
     from copilot.incidents.cli import register as register_incidents
-
-    registers.append(register_incidents)
+    from copilot.postmortem.cli import register as register_postmortem
     from copilot.security.cli import register as register_security
-
-    registers.append(register_security)
     from copilot.status.cli import register as register_status
 
-    registers.append(register_status)
-    from copilot.postmortem.cli import register as register_postmortem
-
-    registers.append(register_postmortem)
-    return registers
+    return [register_incidents, register_security, register_status, register_postmortem]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -236,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except CopilotError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_FAILED

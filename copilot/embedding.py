@@ -44,7 +44,14 @@ class Embedder:
 
     def __init__(self, name: str = PACKAGED_MODEL, *, batch_size: int = 64) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
+        # No "Loading weights" progress bar on every CLI call and server start: the bars of
+        # huggingface_hub and transformers are off before either is imported, and again in
+        # case one was imported already.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         self.name = name
         self.batch_size = batch_size

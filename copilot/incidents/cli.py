@@ -3,56 +3,49 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from copilot.cli import UsageError, print_json
+from copilot.cliutil import UsageError, build, fmt_time, incident_store, print_json, server
 from copilot.settings import Settings
 
-ROLE_NAMES = {
-    "commander": "incident_commander",
-    "ic": "incident_commander",
-    "incident-commander": "incident_commander",
-    "escalation-lead": "escalation_lead",
-    "scribe": "scribe",
-    "liaison": "customer_liaison",
-    "customer-liaison": "customer_liaison",
-    "responder": "responder",
-}
+if TYPE_CHECKING:
+    from copilot.client import Client
+
+# The API's role names, and the shorter or hyphenated ones the CLI also accepts.
+ROLES = ("incident_commander", "escalation_lead", "scribe", "customer_liaison", "responder")
+ROLE_ALIASES = {"commander": "incident_commander", "ic": "incident_commander"}
+ROLE_ALIASES |= {"liaison": "customer_liaison", "lead": "escalation_lead"}
 STATUSES = ("triage", "mobilized", "mitigating", "monitoring", "resolved", "closed")
 
-
-# -- helpers ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def _store(settings: Settings) -> Iterator[Any]:
-    from copilot.incidents.db import IncidentStore
-
-    store = IncidentStore.open(settings)
-    try:
-        yield store
-    finally:
-        store.close()
+_store = incident_store
+_build = build
+_time = fmt_time
 
 
-def _build(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    """Validate CLI input with the API's own request model; a problem is a usage error."""
-    try:
-        return model.model_validate({k: v for k, v in data.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+def role_name(value: str) -> str:
+    """A role as the API names it, from that name, a hyphenated one or a short alias."""
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    role = ROLE_ALIASES.get(key, key)
+    if role not in ROLES:
+        raise argparse.ArgumentTypeError(
+            f"unknown role {value!r}; expected one of {', '.join(ROLES)} "
+            "(hyphens work too, and ic, commander, liaison, lead)"
         )
-        raise UsageError(problems) from None
+    return role
 
 
-def _time(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if value else "-"
+def _path(incident_id: str, *rest: str) -> str:
+    parts = [quote(incident_id, safe=""), *(quote(p, safe="") for p in rest)]
+    return "/v1/incidents/" + "/".join(parts)
+
+
+def _body(request: BaseModel) -> Any:
+    """A validated request as the JSON the API takes (only what was given)."""
+    return request.model_dump(mode="json", exclude_unset=True)
 
 
 def _duration(seconds: float | None) -> str:
@@ -152,8 +145,12 @@ def cmd_declare(args: argparse.Namespace, settings: Settings) -> int:
             "author": args.author,
         },
     )
-    with _store(settings) as store:
-        incident = service.declare(store=store, request=request)
+    remote = server(settings)
+    if remote is not None:
+        incident = schemas.Incident.model_validate(remote.post("/v1/incidents", _body(request)))
+    else:
+        with _store(settings) as store:
+            incident = service.declare(store=store, request=request)
     if args.json:
         print(incident.model_dump_json(indent=2))
     else:
@@ -165,14 +162,27 @@ def cmd_declare(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.incidents import schemas, service
 
-    with _store(settings) as store:
-        incidents = service.list_incidents(
-            store=store,
+    if not 1 <= args.limit <= service.MAX_LIST:
+        raise UsageError(f"--limit must be between 1 and {service.MAX_LIST}")
+    remote = server(settings)
+    if remote is not None:
+        found = remote.get(
+            "/v1/incidents",
             status=args.status,
             severity=args.severity,
             service=args.service,
             limit=args.limit,
         )
+        incidents = schemas.IncidentList.model_validate(found).incidents
+    else:
+        with _store(settings) as store:
+            incidents = service.list_incidents(
+                store=store,
+                status=args.status,
+                severity=args.severity,
+                service=args.service,
+                limit=args.limit,
+            )
     if args.json:
         print(schemas.IncidentList(incidents=incidents).model_dump_json(indent=2))
         return 0
@@ -187,12 +197,26 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    from copilot.incidents import service
+def _get_incident(remote: Client | None, settings: Settings, incident_id: str) -> Any:
+    from copilot.incidents import schemas, service
 
+    if remote is not None:
+        return schemas.Incident.model_validate(remote.get(_path(incident_id)))
     with _store(settings) as store:
-        incident = service.get_incident(store=store, incident_id=args.id)
-        events = service.list_events(store=store, incident_id=args.id)
+        return service.get_incident(store=store, incident_id=incident_id)
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.incidents import schemas, service
+
+    remote = server(settings)
+    if remote is not None:
+        incident = schemas.Incident.model_validate(remote.get(_path(args.id)))
+        events = schemas.EventList.model_validate(remote.get(_path(args.id, "events"))).events
+    else:
+        with _store(settings) as store:
+            incident = service.get_incident(store=store, incident_id=args.id)
+            events = service.list_events(store=store, incident_id=args.id)
     if args.json:
         print_json(
             {
@@ -223,8 +247,12 @@ def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
             "audience": args.audience,
         },
     )
-    with _store(settings) as store:
-        row = service.add_event(store=store, incident_id=args.id, event=event)
+    remote = server(settings)
+    if remote is not None:
+        row = schemas.Event.model_validate(remote.post(_path(args.id, "events"), _body(event)))
+    else:
+        with _store(settings) as store:
+            row = service.add_event(store=store, incident_id=args.id, event=event)
     if args.json:
         print(row.model_dump_json(indent=2))
     else:
@@ -233,15 +261,23 @@ def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _patch(args: argparse.Namespace, settings: Settings, changes: dict[str, Any]) -> int:
+def _patch(
+    args: argparse.Namespace,
+    settings: Settings,
+    changes: dict[str, Any],
+    remote: Client | None = None,
+) -> int:
     from copilot.incidents import schemas, service
 
     patch = _build(
         schemas.IncidentPatch,
         {**changes, "at": args.at, "author": args.author, "reason": args.reason},
     )
-    with _store(settings) as store:
-        incident = service.update_incident(store=store, incident_id=args.id, patch=patch)
+    if remote is not None:
+        incident = schemas.Incident.model_validate(remote.patch(_path(args.id), _body(patch)))
+    else:
+        with _store(settings) as store:
+            incident = service.update_incident(store=store, incident_id=args.id, patch=patch)
     if args.json:
         print(incident.model_dump_json(indent=2))
     else:
@@ -250,15 +286,16 @@ def _patch(args: argparse.Namespace, settings: Settings, changes: dict[str, Any]
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    return _patch(args, settings, {"status": args.status})
+    return _patch(args, settings, {"status": args.status}, server(settings))
 
 
 def cmd_severity(args: argparse.Namespace, settings: Settings) -> int:
-    return _patch(args, settings, {"severity": args.severity})
+    return _patch(args, settings, {"severity": args.severity}, server(settings))
 
 
 def cmd_role(args: argparse.Namespace, settings: Settings) -> int:
-    role = ROLE_NAMES[args.role]
+    role: str = args.role
+    remote = server(settings)
     roles: dict[str, Any]
     if role == "responder":
         roles = {"remove_responders" if args.remove else "add_responders": [args.person]}
@@ -266,29 +303,35 @@ def cmd_role(args: argparse.Namespace, settings: Settings) -> int:
         roles = {role: None if args.remove else args.person}
     if args.remove and role != "responder":
         # Only the current holder can be removed; say so rather than relieve someone else.
-        from copilot.incidents import service
-
-        with _store(settings) as store:
-            current = getattr(service.get_incident(store=store, incident_id=args.id).roles, role)
+        current = getattr(_get_incident(remote, settings, args.id).roles, role)
         if current != args.person:
-            raise UsageError(f"{args.person} is not the {args.role} of {args.id}")
-    return _patch(args, settings, {"roles": roles})
+            raise UsageError(f"{args.person} is not the {role} of {args.id}")
+    return _patch(args, settings, {"roles": roles}, remote)
 
 
 def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
-    from copilot.incidents import service
+    from copilot.incidents import schemas, service
 
-    with _store(settings) as store:
-        if args.id:
-            if args.since or args.until:
-                raise UsageError("--since and --until are for the aggregate, not one incident")
-            one = service.incident_metrics(store=store, incident_id=args.id)
-            if args.json:
-                print(one.model_dump_json(indent=2))
-            else:
-                _print_metrics(one)
-            return 0
-        agg = service.aggregate_metrics(store=store, since=args.since, until=args.until)
+    if args.id and (args.since or args.until):
+        raise UsageError("--since and --until are for the aggregate, not one incident")
+    remote = server(settings)
+    if args.id:
+        if remote is not None:
+            one = schemas.IncidentMetrics.model_validate(remote.get(_path(args.id, "metrics")))
+        else:
+            with _store(settings) as store:
+                one = service.incident_metrics(store=store, incident_id=args.id)
+        if args.json:
+            print(one.model_dump_json(indent=2))
+        else:
+            _print_metrics(one)
+        return 0
+    if remote is not None:
+        found = remote.get("/v1/metrics/incidents", since=args.since, until=args.until)
+        agg = schemas.AggregateMetrics.model_validate(found)
+    else:
+        with _store(settings) as store:
+            agg = service.aggregate_metrics(store=store, since=args.since, until=args.until)
     if args.json:
         print(agg.model_dump_json(indent=2))
     else:
@@ -458,7 +501,12 @@ def register(subparsers: Any) -> None:
 
     p = add("role", cmd_role, "assign (or --remove) a role")
     p.add_argument("id")
-    p.add_argument("role", choices=sorted(ROLE_NAMES))
+    p.add_argument(
+        "role",
+        type=role_name,
+        metavar="ROLE",
+        help=f"{', '.join(ROLES)} (or with hyphens; ic, commander, liaison, lead)",
+    )
     p.add_argument("person")
     p.add_argument("--remove", action="store_true", help="relieve the person of the role")
     _change_options(p)

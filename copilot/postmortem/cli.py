@@ -7,8 +7,9 @@ import getpass
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from copilot.cli import UsageError
+from copilot.cliutil import UsageError, open_kb, server
 from copilot.settings import Settings
 
 
@@ -34,8 +35,7 @@ def _record(settings: Settings, store: Any, response: Any) -> None:
 
 def cmd_postmortem(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.errors import ConfigError
-    from copilot.incidents.db import IncidentStore
-    from copilot.postmortem import service
+    from copilot.postmortem.schemas import PostmortemResponse
     from copilot.postmortem.template import load_template
 
     if not 0 <= args.similar <= 10:
@@ -45,21 +45,14 @@ def cmd_postmortem(args: argparse.Namespace, settings: Settings) -> int:
         template = load_template(template_path)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    kb = None
-    if not args.no_kb:
-        from copilot.cli import _open_kb
-
-        kb = _open_kb(settings, threads=settings.serve_threads)
-    store = IncidentStore.open(settings)
-    try:
-        response = service.draft_postmortem(
-            store=store, incident_id=args.id, kb=kb, template=template, similar=args.similar
-        )
-        _record(settings, store, response)
-    finally:
-        store.close()
-        if kb is not None:
-            kb.close()
+    # A template of one's own is filled here; the server fills the one it is configured with.
+    remote = None if args.template else server(settings)
+    if remote is not None:
+        similar = 0 if args.no_kb else args.similar
+        path = f"/v1/incidents/{quote(args.id, safe='')}/postmortem"
+        response = PostmortemResponse.model_validate(remote.post(path, {"similar": similar}))
+    else:
+        response = _draft_locally(settings, args, template)
     if args.json:
         print(response.model_dump_json(indent=2))
     else:
@@ -72,6 +65,26 @@ def cmd_postmortem(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _draft_locally(settings: Settings, args: argparse.Namespace, template: Any) -> Any:
+    from copilot.incidents.db import IncidentStore
+    from copilot.postmortem import service
+
+    kb = None if args.no_kb else open_kb(settings, threads=settings.serve_threads)
+    try:
+        store = IncidentStore.open(settings)
+        try:
+            response = service.draft_postmortem(
+                store=store, incident_id=args.id, kb=kb, template=template, similar=args.similar
+            )
+            _record(settings, store, response)
+        finally:
+            store.close()
+    finally:
+        if kb is not None:
+            kb.close()
+    return response
 
 
 def register(subparsers: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from copilot.cli import UsageError, print_json
+from copilot.cliutil import UsageError, print_json
 from copilot.errors import InvalidInput
 from copilot.security.keys import SCOPES, KeyStore
 from copilot.settings import Settings

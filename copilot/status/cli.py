@@ -7,14 +7,15 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from pydantic import ValidationError
-
-from copilot.cli import UsageError, print_json
+from copilot.cliutil import UsageError, build, fmt_time, open_kb, print_json, server
 from copilot.settings import Settings
+
+if TYPE_CHECKING:
+    from copilot.client import Client
 
 
 @contextmanager
@@ -30,8 +31,19 @@ def _open(settings: Settings) -> Iterator[tuple[Any, Any]]:
         store.close()
 
 
-def _time(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if value else "-"
+_time = fmt_time
+
+
+def _path(incident_id: str, *rest: str) -> str:
+    parts = [quote(str(p), safe="") for p in (incident_id, "status-updates", *rest)]
+    return "/v1/incidents/" + "/".join(parts)
+
+
+def _draft(remote: Client, path: str, body: Any = None, *, post: bool = False) -> Any:
+    from copilot.status import schemas
+
+    found = remote.post(path, body) if post else remote.get(path)
+    return schemas.Draft.model_validate(found)
 
 
 def _print_draft(draft: Any) -> None:
@@ -76,29 +88,34 @@ def _record(settings: Settings, store: Any, draft: Any) -> None:
 
 def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.llm.providers import build_chat_model
-    from copilot.status import service
+    from copilot.status import schemas, service
 
-    chat = build_chat_model(settings)
-    with _open(settings) as (store, config):
-        kb = None
-        if args.runbook and args.audience == "internal":
-            from copilot.cli import _open_kb
-
-            kb = _open_kb(settings, threads=settings.serve_threads)
-        try:
-            draft = service.create_draft(
-                store=store,
-                config=config,
-                incident_id=args.id,
-                audience=args.audience,
-                chat=chat,
-                author=args.author,
-                kb=kb,
-            )
-        finally:
-            if kb is not None:
-                kb.close()
-        _record(settings, store, draft)
+    remote = server(settings)
+    if remote is not None:
+        request = build(schemas.DraftRequest, {"audience": args.audience, "author": args.author})
+        body = request.model_dump(mode="json", exclude_unset=True)
+        # The server drafts with its knowledge base whenever it has one (--runbook or not).
+        draft = _draft(remote, _path(args.id), body, post=True)
+    else:
+        chat = build_chat_model(settings)
+        with _open(settings) as (store, config):
+            kb = None
+            if args.runbook and args.audience == "internal":
+                kb = open_kb(settings, threads=settings.serve_threads)
+            try:
+                draft = service.create_draft(
+                    store=store,
+                    config=config,
+                    incident_id=args.id,
+                    audience=args.audience,
+                    chat=chat,
+                    author=args.author,
+                    kb=kb,
+                )
+            finally:
+                if kb is not None:
+                    kb.close()
+            _record(settings, store, draft)
     if args.json:
         print(draft.model_dump_json(indent=2))
         return 0
@@ -110,8 +127,13 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.status import schemas, service
 
-    with _open(settings) as (store, _config):
-        drafts = service.list_drafts(store=store, incident_id=args.id, audience=args.audience)
+    remote = server(settings)
+    if remote is not None:
+        found = remote.get(_path(args.id), audience=args.audience)
+        drafts = schemas.DraftList.model_validate(found).drafts
+    else:
+        with _open(settings) as (store, _config):
+            drafts = service.list_drafts(store=store, incident_id=args.id, audience=args.audience)
     if args.json:
         canonical = drafts[0].incident_id if drafts else args.id
         print(schemas.DraftList(incident_id=canonical, drafts=drafts).model_dump_json(indent=2))
@@ -127,8 +149,12 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.status import service
 
-    with _open(settings) as (store, _config):
-        draft = service.get_draft(store=store, incident_id=args.id, draft_id=args.draft)
+    remote = server(settings)
+    if remote is not None:
+        draft = _draft(remote, _path(args.id, args.draft))
+    else:
+        with _open(settings) as (store, _config):
+            draft = service.get_draft(store=store, incident_id=args.id, draft_id=args.draft)
     if args.json:
         print(draft.model_dump_json(indent=2))
     else:
@@ -154,19 +180,20 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.status import schemas, service
 
     data = {"title": args.title, "body": _read_body(args), "author": args.author}
-    try:
-        request = schemas.PublishRequest.model_validate(
-            {k: v for k, v in data.items() if v is not None}
-        )
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
-        )
-        raise UsageError(problems) from None
-    with _open(settings) as (store, config):
-        draft = service.publish(
-            store=store, config=config, incident_id=args.id, draft_id=args.draft, request=request
-        )
+    request = build(schemas.PublishRequest, data)
+    remote = server(settings)
+    if remote is not None:
+        body = request.model_dump(mode="json", exclude_unset=True)
+        draft = _draft(remote, _path(args.id, args.draft, "publish"), body, post=True)
+    else:
+        with _open(settings) as (store, config):
+            draft = service.publish(
+                store=store,
+                config=config,
+                incident_id=args.id,
+                draft_id=args.draft,
+                request=request,
+            )
     if args.json:
         print(draft.model_dump_json(indent=2))
         return 0
@@ -181,10 +208,16 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.status import schemas
     from copilot.status.export import export
 
-    with _open(settings) as (store, config):
-        result = export(store=store, config=config, incident_id=args.id, draft_id=args.draft)
+    remote = server(settings)
+    if remote is not None:
+        found = remote.get(_path(args.id, args.draft, "export"))
+        result = schemas.StatusExport.model_validate(found)
+    else:
+        with _open(settings) as (store, config):
+            result = export(store=store, config=config, incident_id=args.id, draft_id=args.draft)
     if args.format == "slack":
         print(result.slack)
     elif args.format == "statuspage":

@@ -120,7 +120,7 @@ def test_errors_exit_non_zero_with_a_message(capsys: pytest.CaptureFixture[str])
     assert code == 1
     assert "allowed statuses are: mobilized, mitigating, monitoring, resolved" in err
     code, _, err = run(capsys, "declare", "x", "--severity", "SEV7")
-    assert code == 1 and "severity: unknown severity 'SEV7'" in err
+    assert code == 2 and "severity: unknown severity 'SEV7'" in err  # bad input, as a 422
     code, _, err = run(capsys, "declare", "   ", "--severity", "SEV2")
     assert code == 2 and "title" in err
     code, _, err = run(capsys, "note", "INC-1", "x", "--at", "not-a-time")

@@ -125,14 +125,17 @@ def test_serve_on_loopback_runs_open_says_so_and_owns_the_store(
             assert time.monotonic() < deadline, "server did not become ready"
             time.sleep(0.25)
 
-        # A second writer is refused, naming the way through the server.
+        # `copilot ingest` beside the server goes through it (the server owns the store)...
         monkeypatch.setenv("COPILOT_DATA_DIR", str(data))
         get_settings.cache_clear()
         try:
-            code, _, err = run(capsys, "ingest", str(root))
+            code, out, _ = run(capsys, "ingest", str(root), "--json")
+            assert code == 0 and json.loads(out)["added"] == 1
+            # ...and only within the folders the server may read.
+            code, _, err = run(capsys, "ingest", str(tmp_path))
+            assert code == 1 and "outside the ingest roots" in err
         finally:
             get_settings.cache_clear()
-        assert code == 1 and "POST /v1/admin/ingest" in err
 
         request = urllib.request.Request(
             f"{base}/v1/admin/ingest",
@@ -141,7 +144,7 @@ def test_serve_on_loopback_runs_open_says_so_and_owns_the_store(
         )
         with urllib.request.urlopen(request, timeout=120) as r:
             assert r.headers["X-Request-ID"] == "ingest-1"
-            assert json.load(r)["added"] == 1
+            assert json.load(r)["unchanged"] == 1
     finally:
         server.terminate()
         server.wait(30)

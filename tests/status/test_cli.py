@@ -91,7 +91,7 @@ def test_edited_publish_list_and_show(
     code, _, err = run(
         capsys, "status", "publish", incident, str(p["id"]), "--body", p["body"] + " Ask Priya."
     )
-    assert code == 1 and "'Priya' (person)" in err
+    assert code == 2 and "'Priya' (person)" in err  # refused input (422): fix the text
 
     listed = run_json(capsys, "status", "list", incident)
     assert [(x["id"], x["state"]) for x in listed["drafts"]] == [
