@@ -1,8 +1,12 @@
-"""Flag destructive or risky commands and steps: they need a human's approval."""
+"""Flag destructive or risky commands and steps: they need a human's approval, or are withheld."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlparse
 
 _RISKY_COMMAND: list[tuple[str, re.Pattern[str]]] = [
     ("recursive or forced delete", re.compile(r"\brm\s+(?:-\w*[rRf]\w*\b|--recursive|--force)")),
@@ -92,6 +96,294 @@ def command_risks(command: str) -> list[str]:
 
 
 def requires_approval(text: str, command: str | None = None) -> bool:
-    if command and command_risks(command):
+    """A step needs a human's approval: its command, any command in its text, or its wording."""
+    if command and (command_risks(command) or scan(command)):
         return True
-    return bool(_RISKY_TEXT.search(text.strip()))
+    return bool(_RISKY_TEXT.search(text.strip())) or bool(scan(text))
+
+
+# --- Every command a reader can see -----------------------------------------------------------
+#
+# `scan` looks at inline code, fenced code blocks and prose, not only the command a composer
+# extracted: an instruction on a list item's continuation line, or a postmortem's "what fixed
+# it", reaches the responder as text.
+
+Action = Literal["approve", "withhold"]
+
+
+@dataclass(frozen=True)
+class Risk:
+    """A command-like span of a text, why it is risky, and what to do with it.
+
+    `action` is "withhold" for what no runbook needs a copilot to show unreviewed (sending
+    credentials away, running a script fetched from a host nobody vouched for), "approve" for
+    destructive commands: shown, marked `requires_approval` with `reason`.
+    """
+
+    span: str
+    reason: str
+    action: Action
+    start: int = 0
+    end: int = 0
+
+
+_SHELL = r"(?:sudo\s+(?:-\S+\s+)*)?(?:/usr)?(?:/bin/)?(?:ba|z|k|da|fi)?sh\b"
+_PIPE_TO_SHELL = re.compile(
+    rf"\b(?:curl|wget|fetch|iwr|Invoke-WebRequest)\b[^|\n]*\|\s*{_SHELL}|"
+    rf"\b(?:ba|z)?sh\s+(?:-c\s+)?[\"']?\$\(\s*(?:curl|wget)\b|"
+    rf"(?:\b(?:ba|z)?sh|\bsource|(?:^|[;&|]\s*)\.)\s+<\(\s*(?:curl|wget)\b|"
+    rf"\b(?:curl|wget)\b[^|\n]*\|\s*(?:sudo\s+)?(?:python3?|perl|ruby|node|iex)\b",
+    re.I,
+)
+# Prose that says the same: "pipe it to sh", "feed the script into bash".
+_PROSE_PIPE = re.compile(
+    r"\b(?:pipe|pipes|piping|piped|feed|pass|send)\b[^\n]{0,100}?\b(?:to|into|through|in)\s+"
+    r"(?:a\s+|the\s+|your\s+)?(?:root\s+)?(?:sudo\s+)?(?:(?:ba|z|k|da)?sh|shell|terminal)\b|"
+    r"\b(?:download|fetch|grab|curl|wget)\b[^\n]{0,100}?\b(?:and|then)\s+(?:run|execute|source)\b",
+    re.I,
+)
+_NEGATED = re.compile(r"\b(?:never|not|don't|do not|avoid|no longer|instead of)\b", re.I)
+# Files and streams whose content is a credential.
+_CREDENTIAL = (
+    r"(?:/var/run/secrets\S*|\S*serviceaccount/token|/etc/shadow|\S*\.aws/credentials|"
+    r"\S*\.kube/config|\S*kubeconfig\S*|\S*id_rsa\S*|\S*id_ed25519\S*|\S*\.pem\b|\S*\.key\b|"
+    r"\S*\.netrc|\S*\.docker/config\.json|\S*\.env\b|\S*\.npmrc|\S*\.pgpass|\S*credentials?\S*|"
+    r"\S*secrets?\S*|\S*tokens?\b\S*|\S*passw\S*)"
+)
+_UPLOAD = re.compile(
+    r"\b(?:curl|wget|http|https|xh)\b[^\n|]*?(?:\s(?:-d|--data(?:-binary|-raw|-urlencode)?|-F|"
+    r"--form|-T|--upload-file|--post-file|--body-file)[=\s]+[\"']?(?:\w+=)?@?(?P<file>[^\s\"']+))",
+    re.I,
+)
+_SECRET_SOURCE = re.compile(
+    r"\b(?:get\s+secrets?|describe\s+secrets?|secrets?\s+(?:get|read|show|list)|vault\s+(?:kv\s+)?"
+    r"read|printenv|env|cat\s+" + _CREDENTIAL + r"|config\s+view\s+--raw|aws\s+configure\s+"
+    r"export-credentials|get-secret-value|gcloud\s+auth\s+print-access-token)\b[^\n]*\|[^\n]*?"
+    r"\b(?:curl|wget|nc|ncat|netcat|socat|http|https)\b",
+    re.I,
+)
+_COPY_AWAY = re.compile(
+    r"\b(?:scp|rsync|sftp)\b[^\n]*?" + _CREDENTIAL + r"[^\n]*\s\S+@?[\w.-]+:\S*|"
+    r"\b(?:nc|ncat|netcat|socat)\b[^\n]*<\s*" + _CREDENTIAL,
+    re.I,
+)
+_DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
+    ("runs a script fetched from the network", _PIPE_TO_SHELL),
+    ("flushes every key", re.compile(r"\bFLUSH(?:ALL|DB)\b|\bflush(?:all|db)\b")),
+    (
+        "disables authentication",
+        re.compile(
+            r"--no-?auth\b|--(?:disable|skip)-auth\w*|--auth(?:entication)?[= ](?:none|false|off|"
+            r"disabled?)\b|\bauth(?:entication)?[_-]?(?:enabled)?\s*[=:]\s*[\"']?(?:false|off|no|"
+            r"none|disabled?)\b|\brequirepass\s+(?:\"\"|''|$)|--anonymous-auth[= ]true\b|"
+            r"\bprotected-mode\s+no\b|\bskip-grant-tables\b|\btrust\s+authentication\b",
+            re.I,
+        ),
+    ),
+    (
+        "deletes a namespace",
+        re.compile(r"\bdelete\s+(?:-\S+\s+)*(?:namespaces?|ns)\b|\bdelete\s+namespace\b", re.I),
+    ),
+    ("acts on everything", re.compile(r"(?:^|[\s`])--all(?![\w-])|\s-A\b(?=[^\n]*\bdelete\b)")),
+    ("forces the operation", re.compile(r"(?:^|[\s`])--force\b|\s-f\b(?=[^\n]*\bdelete\b)")),
+    (
+        "skips a safety check",
+        re.compile(
+            r"--(?:skip|no|disable|bypass|ignore)-[\w-]*(?:check|checks|validation|verify|"
+            r"verification|confirm|confirmation|preflight|hooks?|auth)\b|--no-verify\b|"
+            r"--insecure-skip-tls-verify\b",
+            re.I,
+        ),
+    ),
+    (
+        "deletes from the root",
+        re.compile(
+            r"\brm\s+(?:-\w+\s+)*-\w*[rR]\w*\s+(?:-\w+\s+)*(?:--no-preserve-root\s+)?"
+            r"(?:/|/\*|~|\$HOME|\*|/(?:etc|var|usr|home|opt|srv|data)/?)(?=[\s;&|`'\"]|$)"
+        ),
+    ),
+    ("makes files world-writable", re.compile(r"\bchmod\s+(?:-\w+\s+)*(?:0?777|a\+rwx|o\+w)\b")),
+    ("drops a table or database", re.compile(r"\bDROP\s+(?:TABLE|DATABASE|SCHEMA)\b", re.I)),
+    ("truncates a table", re.compile(r"\bTRUNCATE\b(?:\s+TABLE)?\s+[\w.\"`]+|\bTRUNCATE\b")),
+]
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_INLINE = re.compile(r"(`+)(.+?)\1", re.S)
+_URL = re.compile(r"(?:https?|ftp)://[^\s)<>\]\"'`|]+", re.I)
+_SCP_HOST = re.compile(r"(?:^|\s)(?:[\w.-]+@)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\S")
+_BARE_HOST = re.compile(
+    r"\b(?:curl|wget|http|https|nc|ncat|netcat|socat)\b(?:\s+-{1,2}[\w-]+(?:[= ](?!https?:)\S+)?)*"
+    r"\s+[\"']?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?=[:/\s\"']|$)",
+    re.I,
+)
+# A sentence ends at . ! or ? followed by white space, or at the end of a line; dots inside
+# URLs, file names and versions do not end one.
+_PROSE_SENTENCE = re.compile(r"\S.*?(?:[.!?](?=\s)|$)", re.M)
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+def _hosts(span: str) -> set[str]:
+    hosts: set[str] = set()
+    for url in _URL.findall(span):
+        try:
+            hosts.add((urlparse(url).hostname or "").lower())
+        except ValueError:
+            hosts.add("")
+    hosts |= {h.lower() for h in _SCP_HOST.findall(span)}
+    hosts |= {h.lower() for h in _BARE_HOST.findall(span) if not h.lower().endswith(".sh")}
+    return hosts
+
+
+def _allowed(host: str, allowed: Collection[str]) -> bool:
+    host = host.lower().rstrip(".")
+    if host in _LOOPBACK or host.endswith(".svc") or ".svc.cluster.local" in host:
+        return True
+    return any(host == a.lower() or host.endswith("." + a.lower().lstrip(".")) for a in allowed)
+
+
+def _foreign(span: str, allowed: Collection[str]) -> list[str]:
+    """Hosts of `span` not vouched for; a span that names no host at all counts as foreign."""
+    hosts = _hosts(span)
+    if not hosts:
+        return ["an unnamed host"]
+    return sorted(h or "a malformed URL" for h in hosts if not h or not _allowed(h, allowed))
+
+
+def _credential_upload(span: str) -> str | None:
+    if _SECRET_SOURCE.search(span):
+        return "sends secrets or the environment to another machine"
+    if _COPY_AWAY.search(span) or _EXFILTRATION.search(span):
+        return "sends credentials to another machine"
+    for match in _UPLOAD.finditer(span):
+        if re.fullmatch(_CREDENTIAL, match.group("file"), re.I):
+            return "uploads credentials"
+    if re.search(r"\$\((?:env|printenv|set|cat\s+[^)]*(?:secret|token|cred|passw|\.kube))", span):
+        return "sends secrets or the environment to another machine"
+    return None
+
+
+# Broad command rules that a specific reason already says better.
+_COVERS = {
+    "runs a script fetched from the network": ("runs a downloaded script",),
+    "flushes every key": ("flush",),
+    "deletes a namespace": ("delete",),
+    "forces the operation": ("force",),
+    "deletes from the root": ("recursive or forced delete", "delete"),
+    "drops a table or database": ("drop or truncate",),
+    "truncates a table": ("drop or truncate",),
+}
+
+# Prose holds a risky command only if it holds one of these; most sentences hold none, and
+# skipping them keeps a scan of a whole document to a few milliseconds.
+_PROSE_GATE = (
+    "|", "<(", "$(", "flush", "auth", "requirepass", "protected-mode", "grant-tables", "delete",
+    "--", "rm ", "chmod", "drop", "truncate", "pip", "feed", "pass", "send", "download", "fetch",
+    "grab", "curl", "wget", "scp", "rsync", "nc ", "socat", "secret", "token", "kube",
+)  # fmt: skip
+
+
+def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) -> Risk | None:
+    if prose:
+        lowered = span.lower()
+        if not any(word in lowered for word in _PROSE_GATE):
+            return None
+    reasons: list[str] = []
+    action: Action = "approve"
+    upload = _credential_upload(span)
+    if upload:
+        foreign = _foreign(span, allowed)
+        if foreign:
+            action = "withhold"
+            reasons.append(f"{upload} ({', '.join(foreign)})")
+        else:
+            reasons.append(upload)
+    for reason, pattern in _DESTRUCTIVE:
+        if not pattern.search(span):
+            continue
+        if pattern is _PIPE_TO_SHELL:
+            foreign = _foreign(span, allowed)
+            if foreign:
+                action = "withhold"
+                reason = f"{reason} ({', '.join(foreign)})"
+        reasons.append(reason)
+    if prose:
+        match = _PROSE_PIPE.search(span)
+        if match and not reasons and not _NEGATED.search(span[: match.start()]):
+            # Said in words: withheld when it names a host nobody vouched for; a bare "pipe it
+            # to sh" is shown, with the reason, for a human to judge.
+            named = _hosts(span)
+            foreign = [h for h in _foreign(span, allowed) if named]
+            if foreign:
+                action = "withhold"
+                reasons.append(f"says to run a script fetched from {', '.join(foreign)}")
+            elif match.group(0).lower().startswith(("pipe", "feed", "pass", "send")):
+                reasons.append("says to pipe something into a shell")
+    else:
+        # A code span also gets the broad command rules (any delete, kill, restart ...).
+        covered = {c for r in reasons for c in _COVERS.get(r.split(" (")[0], ())}
+        reasons += [r for r in command_risks(span) if r not in covered and r not in reasons]
+    if not reasons:
+        return None
+    reasons = list(dict.fromkeys(reasons))
+    return Risk(
+        span=span.strip(),
+        reason="; ".join(reasons),
+        action=action,
+        start=start,
+        end=start + len(span),
+    )
+
+
+def _code_spans(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(code spans, prose spans) with their offsets: fenced lines (continuations joined),
+    inline code, and the sentences of everything else."""
+    code: list[tuple[int, str]] = []
+    prose_mask = list(text)
+    offset = 0
+    in_fence = False
+    pending: tuple[int, str] | None = None
+    for line in text.split("\n"):
+        end = offset + len(line)
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            prose_mask[offset:end] = " " * len(line)
+        elif in_fence:
+            prose_mask[offset:end] = " " * len(line)
+            stripped = line.rstrip()
+            if pending is not None:
+                pending = (pending[0], pending[1] + " " + stripped.strip())
+            elif stripped.strip():
+                pending = (offset, stripped)
+            if pending is not None and not stripped.endswith("\\"):
+                code.append(pending)
+                pending = None
+        offset = end + 1
+    if pending is not None:
+        code.append(pending)
+    masked = "".join(prose_mask)
+    for match in _INLINE.finditer(masked):
+        code.append((match.start(2), match.group(2)))
+    masked = _INLINE.sub(lambda m: " " * len(m.group(0)), masked)
+    prose: list[tuple[int, str]] = []
+    for match in _PROSE_SENTENCE.finditer(masked):
+        prose.append((match.start(), match.group(0)))
+    return code, prose
+
+
+def scan(text: str, *, allowed_hosts: Collection[str] = ()) -> list[Risk]:
+    """Every risky command a reader of `text` can see: in inline code, fenced blocks or prose.
+
+    `allowed_hosts` are hosts a script may be fetched from, or credentials sent to (with their
+    subdomains); loopback and in-cluster service names always are. Risks come in text order.
+    """
+    if not text:
+        return []
+    code, prose = _code_spans(text)
+    out = [r for start, span in code if (r := _span_risk(span, start, allowed_hosts, prose=False))]
+    out += [r for start, span in prose if (r := _span_risk(span, start, allowed_hosts, prose=True))]
+    return sorted(out, key=lambda r: r.start)
+
+
+def withheld(text: str, *, allowed_hosts: Collection[str] = ()) -> list[Risk]:
+    """The risks of `text` that must not be shown."""
+    return [r for r in scan(text, allowed_hosts=allowed_hosts) if r.action == "withhold"]
