@@ -1,0 +1,529 @@
+"""Reader eval: what a responder reads, beyond which document is found.
+
+    python -m evals.reader [--json] [--set sample|public|offtopic|dfds|all] [--lines even|odd|all]
+
+Through the product's own entry points (`retrieval.search`, `service.ask` and the postmortem
+reader behind ask's "what fixed it"), over `evals/datasets/reader/`:
+
+- doc hit@1 of search, filtered to the question's kind;
+- section useful@1: the first result is the right document and its deepest heading is one of the
+  question's useful sections; boilerplate lead: its deepest heading is a boilerplate one;
+- step recall of ask on runbook questions (labelled fragments found in a step's text or command),
+  steps cited from boilerplate sections, answers saying they have no concrete steps;
+- false blocked: on-topic asks whose guardrails blocked something;
+- no-match: off-topic questions flagged, on-topic questions wrongly flagged;
+- fixed-by agreement on the dfds postmortems, lines cut mid-sentence, repeated sentences.
+
+`--lines even|odd` keeps the even or odd (1-based) lines of every dataset file: a change is
+decided on the even lines and checked on the odd ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copilot.assist import service
+from copilot.assist.schemas import AskResponse
+from copilot.embedding import Embedder, set_threads
+from copilot.knowledge import retrieval, schemas
+from copilot.knowledge.store import KnowledgeBase
+from copilot.settings import Settings
+from evals.common import cpu_count, temporary_kb
+from ingest.pipeline import ingest_paths
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = REPO / "evals" / "datasets" / "reader"
+CORPORA = REPO.parent / "shared" / "corpora"
+SAMPLE = "sample"
+DFDS = "dfds"
+# Where each corpus named by a dataset lives. sample.jsonl is always the shipped knowledge base.
+
+
+def corpus_roots(corpora: Path = CORPORA) -> dict[str, Path]:
+    return {
+        SAMPLE: REPO / "runbooks",
+        "prometheus-operator": corpora / "prometheus-operator-runbooks" / "content" / "runbooks",
+        "openshift": corpora / "openshift-runbooks" / "alerts",
+        DFDS: corpora / "dfds-postmortems",
+    }
+
+
+SETS = ("sample", "public", "offtopic", "dfds")
+FILES = {
+    "sample": "sample.jsonl",
+    "public": "public.jsonl",
+    "offtopic": "offtopic.jsonl",
+    "dfds": "dfds_fixed_by.jsonl",
+}
+TOP_K = 5  # the API's default
+# A section nobody acts on during an incident, whatever a dataset labels.
+BOILERPLATE = re.compile(
+    r"related|see also|references|further reading|what went well|where we got lucky|lessons",
+    re.IGNORECASE,
+)
+NO_STEPS = "no concrete steps"
+_TERMINAL = tuple(".!?:;)]\"'`»”’")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|;\s+")
+_NEW_BLOCK = re.compile(r"^\s*(?:#|\||[-*+]\s|\d{1,3}[.)]\s|```|>)")
+
+
+def norm(text: str) -> str:
+    """Whitespace collapsed, case folded: how fragments and headings are compared."""
+    return " ".join(text.split()).casefold()
+
+
+def deepest(section: str) -> str:
+    """The deepest heading of a section path such as "Mitigation > Verification"."""
+    return section.rsplit(" > ", 1)[-1].strip()
+
+
+def _heading(text: str) -> str:
+    return norm(text).strip(" #:").strip("`*_ ")
+
+
+def heading_in(section: str, headings: Iterable[str]) -> bool:
+    """Whether the deepest heading of `section` is one of `headings` (case-insensitive)."""
+    last = _heading(deepest(section))
+    return any(last == _heading(h) for h in headings)
+
+
+def is_boilerplate(section: str, labelled: Iterable[str] = ()) -> bool:
+    """A section labelled boilerplate for the question, or named like one."""
+    return heading_in(section, labelled) or bool(BOILERPLATE.search(deepest(section)))
+
+
+def _hit_source(hit: Any) -> str:
+    return str(getattr(hit, "chunk", hit).source)
+
+
+def _hit_section(hit: Any) -> str:
+    return str(getattr(hit, "chunk", hit).section)
+
+
+def search(kb: KnowledgeBase, query: str, kind: str | None) -> tuple[list[Any], bool | None]:
+    """The product's search as `POST /v1/search` runs it: its hits, and `no_match` if it has one."""
+    hits = retrieval.search(kb=kb, query=query, top_k=TOP_K, kind=kind)
+    # The response model computes no_match (older code has none: None says "not available").
+    build = getattr(schemas.SearchResponse, "build", None)
+    if build is None:
+        return hits, None
+    flag = getattr(build(query, hits, floor=kb.settings.abstain_below), "no_match", None)
+    return hits, (None if flag is None else bool(flag))
+
+
+# --- on-topic questions ---------------------------------------------------------------------
+
+
+@dataclass
+class QuestionScore:
+    corpus: str
+    kind: str
+    hit1: bool
+    useful1: bool
+    boilerplate_lead: bool
+    recall: float | None  # runbook questions with labelled steps only
+    boilerplate_steps: int
+    no_steps: bool
+    abstained: bool
+    blocked: bool
+    flagged: bool  # no-match said (or, without it, ask abstained)
+    signal: str
+
+
+def score_search(case: dict[str, Any], hits: Sequence[Any]) -> tuple[bool, bool, bool]:
+    """(doc hit@1, section useful@1, boilerplate lead) of one question's search results."""
+    if not hits:
+        return False, False, False
+    first = hits[0]
+    hit1 = _hit_source(first) == case["source"]
+    section = _hit_section(first)
+    useful = hit1 and heading_in(section, case.get("useful_sections", []))
+    lead = is_boilerplate(section, case.get("boilerplate_sections", []) if hit1 else [])
+    return hit1, useful, lead
+
+
+def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | None, int, bool]:
+    """(step recall, steps cited from boilerplate sections, says it has no concrete steps)."""
+    shown = [norm(s.text) for s in answer.steps] + [norm(s.command or "") for s in answer.steps]
+    fragments = [norm(f) for f in case.get("steps", []) if norm(f)]
+    recall = None
+    if case.get("kind", "runbook") == "runbook" and fragments:
+        recall = sum(any(f in x for x in shown) for f in fragments) / len(fragments)
+    labelled = case.get("boilerplate_sections", [])
+    boilerplate = sum(
+        any(
+            is_boilerplate(c.section, labelled if c.source == case["source"] else [])
+            for c in s.citations
+        )
+        for s in answer.steps
+    )
+    return recall, boilerplate, NO_STEPS in norm(answer.answer)
+
+
+def score_question(kb: KnowledgeBase, case: dict[str, Any], corpus: str) -> QuestionScore:
+    kind = case.get("kind", "runbook")
+    hits, no_match = search(kb, case["question"], kind)
+    hit1, useful, lead = score_search(case, hits)
+    answer = service.ask(kb=kb, question=case["question"])
+    recall, boilerplate, no_steps = score_answer(case, answer)
+    return QuestionScore(
+        corpus=corpus,
+        kind=kind,
+        hit1=hit1,
+        useful1=useful,
+        boilerplate_lead=lead,
+        recall=recall,
+        boilerplate_steps=boilerplate,
+        no_steps=no_steps,
+        abstained=answer.abstained,
+        blocked=bool(answer.guardrails.blocked),
+        flagged=answer.abstained if no_match is None else no_match,
+        signal="ask.abstained" if no_match is None else "search.no_match",
+    )
+
+
+def _share(values: Sequence[bool | float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _signal(signals: Iterable[str]) -> str:
+    return "+".join(sorted(set(signals))) or "none"
+
+
+def summarise(scores: Sequence[QuestionScore]) -> dict[str, Any]:
+    """The on-topic metrics over a list of scored questions."""
+    recalls = [s.recall for s in scores if s.recall is not None]
+    return {
+        "questions": len(scores),
+        "runbook_questions": sum(s.kind == "runbook" for s in scores),
+        "doc_hit@1": _share([s.hit1 for s in scores]),
+        "section_useful@1": _share([s.useful1 for s in scores]),
+        "boilerplate_lead": _share([s.boilerplate_lead for s in scores]),
+        "step_recall": _share(recalls),
+        "step_labelled": len(recalls),
+        "boilerplate_steps": sum(s.boilerplate_steps for s in scores),
+        "answers_with_boilerplate_steps": sum(s.boilerplate_steps > 0 for s in scores),
+        "no_concrete_steps": sum(s.no_steps for s in scores),
+        "abstained": sum(s.abstained for s in scores),
+        "false_blocked": _share([s.blocked for s in scores]),
+        "blocked": sum(s.blocked for s in scores),
+        "ontopic_wrongly_flagged": _share([s.flagged for s in scores]),
+        "no_match_signal": _signal(s.signal for s in scores),
+    }
+
+
+def evaluate_questions(
+    kb: KnowledgeBase, cases: Sequence[dict[str, Any]], corpus: str
+) -> list[QuestionScore]:
+    return [score_question(kb, case, corpus) for case in cases]
+
+
+# --- off-topic questions --------------------------------------------------------------------
+
+
+def offtopic_flag(kb: KnowledgeBase, question: str) -> tuple[bool, str]:
+    """Whether the product says nothing matches: search's no_match, else ask's abstention."""
+    _, no_match = search(kb, question, None)
+    if no_match is not None:
+        return no_match, "search.no_match"
+    return service.ask(kb=kb, question=question).abstained, "ask.abstained"
+
+
+def evaluate_offtopic(kb: KnowledgeBase, cases: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    flags = [offtopic_flag(kb, c["question"]) for c in cases]
+    return {
+        "questions": len(flags),
+        "offtopic_flagged": _share([f for f, _ in flags]),
+        "no_match_signal": _signal(s for _, s in flags),
+    }
+
+
+# --- "what fixed it" on past postmortems ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixedByReader:
+    """The product's "what fixed it" reader, and the passages it reads."""
+
+    what_fixed_it: Callable[[list[Any]], str]
+    document_passages: Callable[..., list[Any]]
+    not_stated: str
+    module: str
+
+
+def fixed_by_reader() -> FixedByReader:
+    """Find `what_fixed_it` where it lives today (it moved from postmortem/ to knowledge/)."""
+    for name in ("copilot.knowledge.past", "copilot.postmortem.past"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        fn = getattr(module, "what_fixed_it", None)
+        passages = getattr(module, "document_passages", None)
+        if callable(fn) and callable(passages):
+            not_stated = str(getattr(module, "NOT_STATED", "not stated"))
+            return FixedByReader(fn, passages, not_stated, name)
+    raise SystemExit("no what_fixed_it in copilot.knowledge.past or copilot.postmortem.past")
+
+
+def says_not_stated(output: str, not_stated: str = "not stated") -> bool:
+    return norm(not_stated) in norm(output) or "not stated" in norm(output)
+
+
+def cut_mid_sentence(output: str, source_text: str) -> bool:
+    """A part of `output` ends without punctuation where its source line runs on to the next."""
+    lines = source_text.splitlines()
+    flat = [norm(line.strip(" |-*>")) for line in lines]
+    for part in re.split(r";\s+", output):
+        part = part.strip().removesuffix("…").strip()
+        if not part or part.endswith(_TERMINAL):
+            continue
+        tail = norm(part)[-40:]
+        for i, line in enumerate(flat[:-1]):
+            nxt = lines[i + 1]
+            if line.endswith(tail) and nxt.strip() and not _NEW_BLOCK.match(nxt):
+                return True
+    return False
+
+
+def duplicated_sentences(output: str) -> bool:
+    """The same sentence (or "; "-joined part) twice in one output."""
+    parts = [norm(p).strip(" .…") for p in _SENTENCE_SPLIT.split(output)]
+    parts = [p for p in parts if len(p) >= 12]
+    return len(parts) != len(set(parts))
+
+
+def evaluate_fixed_by(
+    kb: KnowledgeBase, cases: Sequence[dict[str, Any]], root: Path
+) -> dict[str, Any]:
+    reader = fixed_by_reader()
+    stated_ok: list[bool] = []
+    unstated_ok: list[bool] = []
+    missing = cut = duplicated = truncated = 0
+    for case in cases:
+        chunks = kb.document_chunks(case["source"])
+        if not chunks:
+            missing += 1
+        passages = reader.document_passages(chunks, score=1.0)
+        output = reader.what_fixed_it(passages) if chunks else ""
+        said_not = says_not_stated(output, reader.not_stated)
+        if case["stated"]:
+            phrases = [norm(p) for p in case.get("fixed_by", []) if norm(p)]
+            stated_ok.append(not said_not and any(p in norm(output) for p in phrases))
+        else:
+            unstated_ok.append(said_not)
+        path = root / case["source"]
+        source_text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        cut += bool(output) and cut_mid_sentence(output, source_text)
+        duplicated += duplicated_sentences(output)
+        truncated += output.rstrip().endswith("…")
+    return {
+        "questions": len(cases),
+        "fixed_by_agreement": _share(stated_ok + unstated_ok),
+        "stated": len(stated_ok),
+        "stated_found": _share(stated_ok),
+        "unstated": len(unstated_ok),
+        "unstated_said_not_stated": _share(unstated_ok),
+        "cut_mid_sentence": cut,
+        "duplicated_sentences": duplicated,
+        "truncated": truncated,
+        "missing_documents": missing,
+        "extractor": f"{reader.module}.what_fixed_it",
+    }
+
+
+# --- datasets and the run -------------------------------------------------------------------
+
+
+def read_cases(path: Path, lines: str = "all") -> list[dict[str, Any]]:
+    """The JSON objects of a dataset file, keeping the even or odd (1-based) lines if asked."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if (
+            not line.strip()
+            or (lines == "even" and number % 2)
+            or (lines == "odd" and not number % 2)
+        ):
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"{path}:{number}: not JSON: {exc.msg}") from None
+    return rows
+
+
+def _corpus_of(set_name: str, case: dict[str, Any]) -> str:
+    return SAMPLE if set_name == "sample" else str(case.get("corpus", ""))
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def run(
+    sets: Sequence[str] = SETS,
+    lines: str = "all",
+    *,
+    datasets: Path = DATASETS,
+    roots: dict[str, Path] | None = None,
+    embedder: Embedder | None = None,
+) -> dict[str, Any]:
+    """Ingest each corpus the chosen sets need once, in a temporary store, and score them."""
+    roots = roots or corpus_roots()
+    loaded: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, Any] = {"lines": lines, "sets": {}}
+    for name in sets:
+        path = datasets / FILES[name]
+        if path.is_file():
+            loaded[name] = read_cases(path, lines)
+        else:
+            out["sets"][name] = {"missing": str(path)}
+    # corpus -> on-topic (set, case) pairs to score in it
+    ontopic: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name in ("sample", "public"):
+        for case in loaded.get(name, []):
+            corpus = _corpus_of(name, case)
+            if corpus not in roots:
+                _warn(f"{name}: unknown corpus {corpus!r}; question skipped")
+                continue
+            if not (roots[corpus] / case["source"]).is_file():
+                _warn(f"{name}: {corpus}/{case['source']} does not exist (scored as a miss)")
+            ontopic.setdefault(corpus, []).append((name, case))
+    corpora = list(ontopic)
+    if "offtopic" in loaded and SAMPLE not in corpora:
+        corpora.insert(0, SAMPLE)  # off-topic questions are asked of every runbook corpus loaded
+    if "dfds" in loaded:
+        corpora.append(DFDS)
+
+    scores: dict[str, list[QuestionScore]] = {"sample": [], "public": []}
+    offtopic: dict[str, dict[str, Any]] = {}
+    model = embedder or Embedder(Settings(_env_file=None).embedding_model)
+    for corpus in corpora:
+        set_threads(cpu_count())
+        with temporary_kb(embedder=model) as kb:
+            report = ingest_paths(kb, [roots[corpus]], progress=sys.stderr.isatty())
+            if report.failed:
+                _warn(f"{corpus}: {len(report.failed)} files skipped at ingest")
+            set_threads(1)
+            if corpus == DFDS:
+                out["sets"]["dfds"] = evaluate_fixed_by(kb, loaded["dfds"], roots[DFDS])
+                continue
+            for name, case in ontopic.get(corpus, []):
+                scores[name].append(score_question(kb, case, corpus))
+            if "offtopic" in loaded:
+                offtopic[corpus] = evaluate_offtopic(kb, loaded["offtopic"])
+
+    for name in ("sample", "public"):
+        if name not in loaded:
+            continue
+        summary = summarise(scores[name])
+        by_corpus = sorted({s.corpus for s in scores[name]})
+        if name == "public" and len(by_corpus) > 1:
+            summary["by_corpus"] = {
+                c: summarise([s for s in scores[name] if s.corpus == c]) for c in by_corpus
+            }
+        out["sets"][name] = summary
+    if "offtopic" in loaded:
+        n = sum(v["questions"] for v in offtopic.values()) or 1
+        out["sets"]["offtopic"] = {
+            "questions": len(loaded["offtopic"]),
+            "offtopic_flagged": round(
+                sum((v["offtopic_flagged"] or 0) * v["questions"] for v in offtopic.values()) / n, 4
+            ),
+            "no_match_signal": _signal(v["no_match_signal"] for v in offtopic.values()),
+            "by_corpus": offtopic,
+        }
+    both = scores["sample"] + scores["public"]
+    if both:
+        out["ontopic"] = {
+            "questions": len(both),
+            "false_blocked": _share([s.blocked for s in both]),
+            "ontopic_wrongly_flagged": _share([s.flagged for s in both]),
+        }
+    return out
+
+
+def _f(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value:.3f}"
+
+
+def _print_ontopic(name: str, m: dict[str, Any]) -> None:
+    print(f"{name}: {m['questions']} questions ({m['runbook_questions']} runbook)")
+    print(
+        f"  doc hit@1 {_f(m['doc_hit@1'])}   section useful@1 {_f(m['section_useful@1'])}   "
+        f"boilerplate lead {_f(m['boilerplate_lead'])}"
+    )
+    print(
+        f"  step recall {_f(m['step_recall'])} ({m['step_labelled']} labelled)   "
+        f"steps from boilerplate sections {m['boilerplate_steps']} "
+        f"(in {m['answers_with_boilerplate_steps']} answers)   "
+        f"'no concrete steps' {m['no_concrete_steps']}   abstained {m['abstained']}"
+    )
+    print(
+        f"  false blocked {_f(m['false_blocked'])} ({m['blocked']})   "
+        f"on-topic wrongly flagged no-match {_f(m['ontopic_wrongly_flagged'])} "
+        f"[{m['no_match_signal']}]"
+    )
+
+
+def print_report(result: dict[str, Any]) -> None:
+    print(f"lines: {result['lines']}")
+    for name, m in result["sets"].items():
+        if "missing" in m:
+            print(f"{name}: dataset missing ({m['missing']})")
+        elif name in ("sample", "public"):
+            _print_ontopic(name, m)
+            for corpus, sub in m.get("by_corpus", {}).items():
+                _print_ontopic(f"  {name}/{corpus}", sub)
+        elif name == "offtopic":
+            per = ", ".join(f"{c} {_f(v['offtopic_flagged'])}" for c, v in m["by_corpus"].items())
+            print(
+                f"offtopic: {m['questions']} questions: "
+                f"flagged no-match {_f(m['offtopic_flagged'])} "
+                f"[{m['no_match_signal']}] ({per})"
+            )
+        elif name == "dfds":
+            print(
+                f"dfds: {m['questions']} postmortems: "
+                f"fixed-by agreement {_f(m['fixed_by_agreement'])} "
+                f"(stated {_f(m['stated_found'])} of {m['stated']}, not stated "
+                f"{_f(m['unstated_said_not_stated'])} of {m['unstated']})   "
+                f"cut mid-sentence {m['cut_mid_sentence']}   duplicated sentences "
+                f"{m['duplicated_sentences']}   truncated {m['truncated']}   "
+                f"missing {m['missing_documents']}   [{m['extractor']}]"
+            )
+    if "ontopic" in result:
+        o = result["ontopic"]
+        print(
+            f"on-topic (sample+public, {o['questions']}): false blocked {_f(o['false_blocked'])}   "
+            f"wrongly flagged no-match {_f(o['ontopic_wrongly_flagged'])}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.reader", description=__doc__)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--set", choices=[*SETS, "all"], default="all")
+    parser.add_argument("--lines", choices=["even", "odd", "all"], default="all")
+    parser.add_argument("--datasets", type=Path, default=DATASETS, help="reader dataset folder")
+    parser.add_argument("--corpora", type=Path, default=CORPORA, help="the public corpora")
+    args = parser.parse_args(argv)
+    sets = SETS if args.set == "all" else (args.set,)
+    result = run(sets, args.lines, datasets=args.datasets, roots=corpus_roots(args.corpora))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_report(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
