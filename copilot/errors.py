@@ -8,6 +8,11 @@ class CopilotError(Exception):
 
     status_code = 500
 
+    @property
+    def public_message(self) -> str:
+        """What an HTTP response may say; `str(error)` still goes to the log and the CLI."""
+        return str(self)
+
 
 class ConfigError(CopilotError):
     status_code = 500
@@ -22,7 +27,21 @@ class StoreMismatch(ConfigError):
 
 
 class NotFound(CopilotError):
+    """`str(error)` may name what was asked for (the CLI and the log show it); `public` may not.
+
+    An HTTP response never echoes the id a client submitted, so it carries `public` ("incident
+    not found"), or a bare "not found" when the raiser gave none.
+    """
+
     status_code = 404
+
+    def __init__(self, message: str, *, public: str = "not found") -> None:
+        super().__init__(message)
+        self.public = public
+
+    @property
+    def public_message(self) -> str:
+        return self.public
 
 
 class Conflict(CopilotError):

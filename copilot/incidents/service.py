@@ -57,7 +57,10 @@ def parse_id(incident_id: str) -> int:
     """The number in `INC-42` (also `inc-42` or `42`); NotFound for anything else."""
     match = _ID.match(incident_id)
     if not match:
-        raise NotFound(f"no incident {incident_id[:40]!r}; incident ids look like INC-42")
+        raise NotFound(
+            f"no incident {incident_id[:40]!r}; incident ids look like INC-42",
+            public="incident not found; incident ids look like INC-42",
+        )
     return int(match.group(1))
 
 
@@ -143,7 +146,7 @@ def _load(session: Session, number: int, *, lock: bool = False) -> m.Incident:
         query = query.with_for_update()
     incident = session.scalars(query).one_or_none()
     if incident is None:
-        raise NotFound(f"no incident {m.ID_PREFIX}{number}")
+        raise NotFound(f"no incident {m.ID_PREFIX}{number}", public="incident not found")
     return incident
 
 

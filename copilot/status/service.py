@@ -72,13 +72,18 @@ def _describe(findings: Sequence[Finding]) -> str:
     return "; ".join(parts) + more
 
 
+_DRAFT_NOT_FOUND = "status update draft not found; draft ids are numbers"
+
+
 def _parse_draft_id(draft_id: str | int) -> int:
     try:
         value = int(str(draft_id).strip())
     except ValueError:
-        raise NotFound(f"no status update draft {str(draft_id)[:40]!r}") from None
+        raise NotFound(
+            f"no status update draft {str(draft_id)[:40]!r}", public=_DRAFT_NOT_FOUND
+        ) from None
     if not 1 <= value <= 2**31 - 1:
-        raise NotFound(f"no status update draft {value}")
+        raise NotFound(f"no status update draft {value}", public=_DRAFT_NOT_FOUND)
     return value
 
 
@@ -113,7 +118,10 @@ def _view(row: StatusDraft, incident_id: str) -> s.Draft:
 def _load(session: Any, number: int, draft_id: int) -> StatusDraft:
     row = session.get(StatusDraft, draft_id)
     if row is None or row.incident_number != number:
-        raise NotFound(f"no status update draft {draft_id} on INC-{number}")
+        raise NotFound(
+            f"no status update draft {draft_id} on INC-{number}",
+            public="status update draft not found on this incident",
+        )
     assert isinstance(row, StatusDraft)
     return row
 

@@ -52,7 +52,7 @@ def test_lower_case_and_bare_ids_are_the_same_incident(client: TestClient, worke
 def test_unknown_incident_is_404(client: TestClient, incident_id: str) -> None:
     r = client.post(f"/v1/incidents/{incident_id}/postmortem")
     assert r.status_code == 404
-    assert "no incident" in r.json()["detail"]
+    assert r.json()["detail"].startswith("incident not found")
 
 
 @pytest.mark.parametrize("body", [{"similar": 11}, {"similar": -1}, {"simlar": 2}])
