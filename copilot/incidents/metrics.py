@@ -1,10 +1,11 @@
 """Response metrics, computed from an incident's timestamps and its timeline.
 
 Per incident: time to detect (detected - started), to declare, to mitigate and to resolve (each
-from detection), the customer-impact window (impact start to mitigation), response targets met or
-missed, and update-cadence compliance: the gaps between published status updates, from the
-declaration to resolution, checked against the cadence of the severity in force at the time.
-Aggregates group these by severity and by service and name the services and tags that recur.
+from detection, or from the declaration when nobody gave a detection time: `measured_from` says
+which), the customer-impact window (impact start to mitigation), response targets met or missed,
+and update-cadence compliance: the gaps between published status updates, from the declaration to
+resolution, checked against the cadence of the severity in force at the time. Aggregates group
+these by severity and by service and name the services and tags that recur.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from copilot.errors import InvalidInput
 from copilot.incidents.schemas import (
     AggregateMetrics,
     GroupMetrics,
+    ImpactAnchor,
     ImpactWindow,
     IncidentMetrics,
+    MetricsAnchor,
     Recurrence,
     RecurringModes,
     Stat,
@@ -148,28 +151,51 @@ def cadence(snap: Snapshot, taxonomy: Taxonomy, now: datetime) -> Cadence:
     )
 
 
+def anchor(snap: Snapshot) -> tuple[datetime, MetricsAnchor]:
+    """Where response durations start: detection, else the declaration.
+
+    Detection lies between impact start and the declaration, so counting from the declaration
+    gives a lower bound; counting from impact start would blame the responders for detection lag.
+    """
+    if snap.detected_at is not None:
+        return snap.detected_at, "detected"
+    return snap.declared_at, "declared"
+
+
 def impact_window(snap: Snapshot, now: datetime) -> ImpactWindow:
-    # Impact is taken to begin at started_at, or at detection when nobody knows better, and to
-    # end at mitigation (resolution sets mitigated_at when monitoring was skipped).
-    start = snap.started_at or snap.detected_at
+    # Impact is taken to begin at started_at, or at detection when nobody knows better (at the
+    # declaration when nobody gave either: a lower bound), and to end at mitigation (resolution
+    # sets mitigated_at when monitoring was skipped).
+    begun: tuple[datetime, ImpactAnchor]
+    if snap.started_at is not None:
+        begun = snap.started_at, "started"
+    elif snap.detected_at is not None:
+        begun = snap.detected_at, "detected"
+    else:
+        begun = snap.declared_at, "declared"
+    start, start_from = begun
     end = snap.mitigated_at or snap.resolved_at
     ongoing = end is None and snap.status not in ("resolved", "closed")
     duration = seconds(start, end if end is not None else (now if ongoing else None))
-    return ImpactWindow(start=start, end=end, duration_s=duration, ongoing=ongoing)
+    return ImpactWindow(
+        start=start, end=end, duration_s=duration, ongoing=ongoing, start_from=start_from
+    )
 
 
 def incident_metrics(snap: Snapshot, taxonomy: Taxonomy, now: datetime) -> IncidentMetrics:
+    since, measured_from = anchor(snap)
     times = {
         "time_to_detect_s": seconds(snap.started_at, snap.detected_at),
         "time_to_declare_s": seconds(snap.detected_at, snap.declared_at),
-        "time_to_mitigate_s": seconds(snap.detected_at, snap.mitigated_at),
-        "time_to_resolve_s": seconds(snap.detected_at, snap.resolved_at),
+        "time_to_mitigate_s": seconds(since, snap.mitigated_at),
+        "time_to_resolve_s": seconds(since, snap.resolved_at),
     }
     goals = taxonomy.get(snap.severity).response_targets
     targets: dict[str, TargetCheck] = {}
     for name in TARGETS:
         minutes: int | None = getattr(goals, f"{name}_minutes")
-        if minutes is None or snap.detected_at is None:
+        # Time to declare counted from the declaration would always be zero: no check then.
+        if minutes is None or (name == "declare" and snap.detected_at is None):
             continue
         target_s = minutes * 60.0
         actual = times[f"time_to_{name}_s"]
@@ -177,7 +203,7 @@ def incident_metrics(snap: Snapshot, taxonomy: Taxonomy, now: datetime) -> Incid
             met: bool | None = actual <= target_s
         else:
             # Still running: missed once the target has passed, unknown until then.
-            met = False if (now - snap.detected_at).total_seconds() > target_s else None
+            met = False if (now - since).total_seconds() > target_s else None
         targets[name] = TargetCheck(target_s=target_s, actual_s=actual, met=met)
     c = cadence(snap, taxonomy, now)
     return IncidentMetrics(
@@ -185,6 +211,7 @@ def incident_metrics(snap: Snapshot, taxonomy: Taxonomy, now: datetime) -> Incid
         severity=snap.severity,
         status=cast(Status, snap.status),
         **times,
+        measured_from=measured_from,
         impact=impact_window(snap, now),
         update_cadence=UpdateCadence(
             cadence_minutes=c.cadence_minutes,

@@ -210,11 +210,21 @@ class EventList(BaseModel):
     events: list[Event]
 
 
+# What a duration counts from when the better timestamp was not given.
+MetricsAnchor = Literal["detected", "declared"]
+ImpactAnchor = Literal["started", "detected", "declared"]
+
+
 class ImpactWindow(BaseModel):
     start: datetime | None
     end: datetime | None
     duration_s: float | None
     ongoing: bool
+    start_from: ImpactAnchor | None = Field(
+        None,
+        description="which timestamp `start` is: when impact began, else detection, else the "
+        "declaration (a lower bound on the window)",
+    )
 
 
 class UpdateCadence(BaseModel):
@@ -242,6 +252,11 @@ class IncidentMetrics(BaseModel):
     time_to_declare_s: float | None
     time_to_mitigate_s: float | None
     time_to_resolve_s: float | None
+    measured_from: MetricsAnchor = Field(
+        "detected",
+        description="what time to mitigate, time to resolve and their targets count from: "
+        "detection, or the declaration when no detection time was given (a lower bound)",
+    )
     impact: ImpactWindow
     update_cadence: UpdateCadence
     targets: dict[str, TargetCheck]

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from copilot.errors import InvalidInput
-from copilot.incidents.metrics import Snapshot, cadence, due_after, parse_since, stat
+from copilot.incidents.metrics import (
+    TARGETS,
+    Snapshot,
+    cadence,
+    due_after,
+    incident_metrics,
+    parse_since,
+    stat,
+)
 from copilot.incidents.severity import load_taxonomy
 from tests.incidents.conftest import T0
 
@@ -64,6 +72,29 @@ def test_an_open_incident_is_overdue_once_the_cadence_passes() -> None:
     assert (on_time.next_update_due, on_time.overdue, on_time.breaches) == (t(90), False, 0)
     late = cadence(s, TAXONOMY, now=t(91))
     assert (late.overdue, late.intervals, late.breaches) == (True, 2, 1)
+
+
+def test_response_times_fall_back_to_the_declaration_when_detection_is_unknown() -> None:
+    s = snap(status="resolved", mitigated_at=t(25), resolved_at=t(90))
+    m = incident_metrics(s, TAXONOMY, now=t(1000))
+    assert m.measured_from == "declared"
+    assert (m.time_to_mitigate_s, m.time_to_resolve_s) == (25 * 60, 90 * 60)
+    assert (m.impact.start, m.impact.start_from, m.impact.duration_s) == (t(0), "declared", 1500)
+    assert set(m.targets) == {"mitigate", "resolve"}
+
+    known = incident_metrics(
+        snap(status="resolved", detected_at=t(-5), mitigated_at=t(25), resolved_at=t(90)),
+        TAXONOMY,
+        now=t(1000),
+    )
+    assert known.measured_from == "detected" and known.time_to_mitigate_s == 30 * 60
+    assert known.impact.start_from == "detected" and set(known.targets) == set(TARGETS)
+
+
+def test_an_open_incident_with_no_detection_time_misses_targets_counted_from_declaration() -> None:
+    m = incident_metrics(snap(severity="SEV1", initial_severity="SEV1"), TAXONOMY, now=t(61))
+    assert m.time_to_mitigate_s is None and m.impact.ongoing is True
+    assert m.targets["mitigate"].met is False  # SEV1: mitigate within 60 minutes
 
 
 def test_stat() -> None:

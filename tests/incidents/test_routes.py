@@ -571,7 +571,9 @@ def test_incident_metrics_from_a_backfilled_timeline(
         "end": "2026-03-02T10:05:00Z",
         "duration_s": 65 * 60,
         "ongoing": False,
+        "start_from": "started",
     }
+    assert m["measured_from"] == "detected"
     cadence = m["update_cadence"]
     assert cadence["updates_published"] == 2
     # declared->20 (10 min), 20->130 (110 min: late), 130->resolved 140 (10 min)
@@ -584,6 +586,33 @@ def test_incident_metrics_from_a_backfilled_timeline(
         "mitigate": True,
         "resolve": True,
     }
+
+
+def test_metrics_of_a_resolved_incident_with_no_start_or_detection_time(
+    client: TestClient, declare: Any, clock: Clock
+) -> None:
+    clock.set(300)
+    declare(started_at=None, detected_at=None)  # declared T0+10, nothing earlier known
+    patch(client, "INC-1", status="mitigating", at=at(20))
+    patch(client, "INC-1", status="monitoring", at=at(40))
+    patch(client, "INC-1", status="resolved", at=at(70))
+
+    m = client.get("/v1/incidents/INC-1/metrics").json()
+    # Counted from the declaration, and saying so, rather than shown as unknown.
+    assert m["measured_from"] == "declared"
+    assert m["time_to_mitigate_s"] == 30 * 60
+    assert m["time_to_resolve_s"] == 60 * 60
+    assert m["time_to_detect_s"] is None and m["time_to_declare_s"] is None
+    assert m["impact"]["start_from"] == "declared"
+    assert m["impact"]["duration_s"] == 30 * 60 and m["impact"]["ongoing"] is False
+    # SEV2: mitigate within 120 min, resolve within 480; no declare check without a detection.
+    assert {k: v["met"] for k, v in m["targets"].items()} == {"mitigate": True, "resolve": True}
+
+    # Once someone records when it was detected, that becomes the anchor again.
+    patch(client, "INC-1", detected_at=at(4))
+    m = client.get("/v1/incidents/INC-1/metrics").json()
+    assert (m["measured_from"], m["time_to_mitigate_s"]) == ("detected", 36 * 60)
+    assert m["impact"]["start_from"] == "detected"
 
 
 def test_metrics_of_an_open_incident(client: TestClient, declare: Any, clock: Clock) -> None:
