@@ -46,16 +46,19 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     remote = server(settings)
     if remote is not None:
         # The server owns the store: it ingests (admin scope), reading the files itself.
-        summary = remote.post(
+        from copilot.knowledge.schemas import IngestResponse
+
+        done = remote.post(
+            IngestResponse,
             "/v1/admin/ingest",
             {"paths": [str(p.resolve()) for p in paths], "rebuild": args.rebuild},
         )
-        failures = [(f["file"], f["reason"]) for f in summary.get("failures", [])]
+        summary = done.model_dump(mode="json")
+        failures = [(f.file, f.reason) for f in done.failures]
         line = (
-            f"ingest: {summary['added']} added, {summary['updated']} updated, "
-            f"{summary['unchanged']} unchanged, {summary['removed']} removed, "
-            f"{summary['failed']} failed; {summary['chunks']} chunks written "
-            f"({summary['embedded']} embedded) in {summary['seconds']:.1f}s (by {remote.url})"
+            f"ingest: {done.added} added, {done.updated} updated, {done.unchanged} unchanged, "
+            f"{done.removed} removed, {done.failed} failed; {done.chunks} chunks written "
+            f"({done.embedded} embedded) in {done.seconds:.1f}s by the server at {remote.url}"
         )
     else:
         from ingest.pipeline import ingest_paths
@@ -86,9 +89,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     remote = server(settings)
     if remote is not None:
         body = {"query": query, "top_k": args.top_k, "kind": args.kind}
-        response = SearchResponse.model_validate(
-            remote.post("/v1/search", {k: v for k, v in body.items() if v is not None})
-        )
+        body = {k: v for k, v in body.items() if v is not None}
+        response = remote.post(SearchResponse, "/v1/search", body)
     else:
         with open_kb(settings, threads=settings.serve_threads) as kb:
             hits = retrieval.search(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
@@ -119,7 +121,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         body: dict[str, Any] = {"question": question}
         if args.incident:
             body["incident_id"] = args.incident
-        response = AskResponse.model_validate(remote.post("/v1/ask", body))
+        response = remote.post(AskResponse, "/v1/ask", body)
     else:
         response = _ask_locally(settings, question=question, incident_id=args.incident)
     if args.json:
@@ -204,6 +206,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                     port = sock.getsockname()[1]
                     break
             write_server_file(settings.data_dir, url_for(args.host, port))
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            # Here, not only after run(): uvicorn re-raises SIGTERM/SIGINT once it has shut
+            # down, which ends the process before run() returns.
+            remove_server_file(settings.data_dir)
+            await super().shutdown(sockets=sockets)
 
     # Our middleware writes the access log (route templates, no query strings, request ids).
     config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)

@@ -16,7 +16,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from copilot import __version__
 from copilot.errors import CopilotError
@@ -25,6 +27,8 @@ SERVER_FILE = "server.json"
 PROBE_TIMEOUT_S = 2.0
 # Ask and drafts run retrieval and maybe a chat model on the server: give them time.
 REQUEST_TIMEOUT_S = 300.0
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class RemoteError(CopilotError):
@@ -129,24 +133,44 @@ class Client:
             return False
         return isinstance(body, dict) and body.get("status") == "ok"
 
-    def get(self, path: str, **query: Any) -> Any:
-        return self.request("GET", path, query=query)
+    def get(self, model: type[M], path: str, **query: Any) -> M:
+        return self.call(model, "GET", path, query=query)
 
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.request("POST", path, body=body)
+    def post(self, model: type[M], path: str, body: Any = None) -> M:
+        return self.call(model, "POST", path, body=body)
 
-    def patch(self, path: str, body: Any) -> Any:
-        return self.request("PATCH", path, body=body)
+    def patch(self, model: type[M], path: str, body: Any) -> M:
+        return self.call(model, "PATCH", path, body=body)
 
-    def request(
+    def call(
+        self,
+        model: type[M],
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+    ) -> M:
+        """One request, its answer parsed as JSON into the API's response model."""
+        raw = self.send(method, path, body=body, query=query)
+        try:
+            # From JSON, as any client reads a response (models may trust Python input less).
+            return model.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ServerUnavailable(
+                f"the server at {self.url} answered {method} {path.split('?')[0]} with an "
+                f"unexpected body ({exc.error_count()} problem(s)); is it the same version?"
+            ) from None
+
+    def send(
         self,
         method: str,
         path: str,
         *,
         body: Any = None,
         query: dict[str, Any] | None = None,
-    ) -> Any:
-        """Send one request; the decoded JSON answer, or RemoteError/ServerUnavailable."""
+    ) -> bytes:
+        """Send one request; the raw answer, or RemoteError/ServerUnavailable."""
         url = self.url + path
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
@@ -161,7 +185,7 @@ class Client:
         req = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT_S) as response:
-                raw = response.read()
+                raw: bytes = response.read()
         except urllib.error.HTTPError as exc:
             raise RemoteError(exc.code, self._message(exc)) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
@@ -169,10 +193,7 @@ class Client:
             raise ServerUnavailable(
                 f"cannot reach the copilot server at {self.url}: {reason}"
             ) from None
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError:
-            raise ServerUnavailable(f"the server at {self.url} did not answer with JSON") from None
+        return raw
 
     def _message(self, exc: urllib.error.HTTPError) -> str:
         try:

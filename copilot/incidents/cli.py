@@ -147,7 +147,7 @@ def cmd_declare(args: argparse.Namespace, settings: Settings) -> int:
     )
     remote = server(settings)
     if remote is not None:
-        incident = schemas.Incident.model_validate(remote.post("/v1/incidents", _body(request)))
+        incident = remote.post(schemas.Incident, "/v1/incidents", _body(request))
     else:
         with _store(settings) as store:
             incident = service.declare(store=store, request=request)
@@ -167,13 +167,14 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     remote = server(settings)
     if remote is not None:
         found = remote.get(
+            schemas.IncidentList,
             "/v1/incidents",
             status=args.status,
             severity=args.severity,
             service=args.service,
             limit=args.limit,
         )
-        incidents = schemas.IncidentList.model_validate(found).incidents
+        incidents = found.incidents
     else:
         with _store(settings) as store:
             incidents = service.list_incidents(
@@ -201,7 +202,7 @@ def _get_incident(remote: Client | None, settings: Settings, incident_id: str) -
     from copilot.incidents import schemas, service
 
     if remote is not None:
-        return schemas.Incident.model_validate(remote.get(_path(incident_id)))
+        return remote.get(schemas.Incident, _path(incident_id))
     with _store(settings) as store:
         return service.get_incident(store=store, incident_id=incident_id)
 
@@ -211,8 +212,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
     remote = server(settings)
     if remote is not None:
-        incident = schemas.Incident.model_validate(remote.get(_path(args.id)))
-        events = schemas.EventList.model_validate(remote.get(_path(args.id, "events"))).events
+        incident = remote.get(schemas.Incident, _path(args.id))
+        events = remote.get(schemas.EventList, _path(args.id, "events")).events
     else:
         with _store(settings) as store:
             incident = service.get_incident(store=store, incident_id=args.id)
@@ -249,7 +250,7 @@ def cmd_note(args: argparse.Namespace, settings: Settings) -> int:
     )
     remote = server(settings)
     if remote is not None:
-        row = schemas.Event.model_validate(remote.post(_path(args.id, "events"), _body(event)))
+        row = remote.post(schemas.Event, _path(args.id, "events"), _body(event))
     else:
         with _store(settings) as store:
             row = service.add_event(store=store, incident_id=args.id, event=event)
@@ -274,7 +275,7 @@ def _patch(
         {**changes, "at": args.at, "author": args.author, "reason": args.reason},
     )
     if remote is not None:
-        incident = schemas.Incident.model_validate(remote.patch(_path(args.id), _body(patch)))
+        incident = remote.patch(schemas.Incident, _path(args.id), _body(patch))
     else:
         with _store(settings) as store:
             incident = service.update_incident(store=store, incident_id=args.id, patch=patch)
@@ -317,7 +318,7 @@ def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
     remote = server(settings)
     if args.id:
         if remote is not None:
-            one = schemas.IncidentMetrics.model_validate(remote.get(_path(args.id, "metrics")))
+            one = remote.get(schemas.IncidentMetrics, _path(args.id, "metrics"))
         else:
             with _store(settings) as store:
                 one = service.incident_metrics(store=store, incident_id=args.id)
@@ -327,8 +328,9 @@ def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
             _print_metrics(one)
         return 0
     if remote is not None:
-        found = remote.get("/v1/metrics/incidents", since=args.since, until=args.until)
-        agg = schemas.AggregateMetrics.model_validate(found)
+        agg = remote.get(
+            schemas.AggregateMetrics, "/v1/metrics/incidents", since=args.since, until=args.until
+        )
     else:
         with _store(settings) as store:
             agg = service.aggregate_metrics(store=store, since=args.since, until=args.until)

@@ -50,7 +50,7 @@ def cmd_postmortem(args: argparse.Namespace, settings: Settings) -> int:
     if remote is not None:
         similar = 0 if args.no_kb else args.similar
         path = f"/v1/incidents/{quote(args.id, safe='')}/postmortem"
-        response = PostmortemResponse.model_validate(remote.post(path, {"similar": similar}))
+        response = remote.post(PostmortemResponse, path, {"similar": similar})
     else:
         response = _draft_locally(settings, args, template)
     if args.json:

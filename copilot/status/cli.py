@@ -42,8 +42,9 @@ def _path(incident_id: str, *rest: str) -> str:
 def _draft(remote: Client, path: str, body: Any = None, *, post: bool = False) -> Any:
     from copilot.status import schemas
 
-    found = remote.post(path, body) if post else remote.get(path)
-    return schemas.Draft.model_validate(found)
+    if post:
+        return remote.post(schemas.Draft, path, body)
+    return remote.get(schemas.Draft, path)
 
 
 def _print_draft(draft: Any) -> None:
@@ -129,8 +130,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
     remote = server(settings)
     if remote is not None:
-        found = remote.get(_path(args.id), audience=args.audience)
-        drafts = schemas.DraftList.model_validate(found).drafts
+        found = remote.get(schemas.DraftList, _path(args.id), audience=args.audience)
+        drafts = found.drafts
     else:
         with _open(settings) as (store, _config):
             drafts = service.list_drafts(store=store, incident_id=args.id, audience=args.audience)
@@ -213,8 +214,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     remote = server(settings)
     if remote is not None:
-        found = remote.get(_path(args.id, args.draft, "export"))
-        result = schemas.StatusExport.model_validate(found)
+        result = remote.get(schemas.StatusExport, _path(args.id, args.draft, "export"))
     else:
         with _open(settings) as (store, config):
             result = export(store=store, config=config, incident_id=args.id, draft_id=args.draft)

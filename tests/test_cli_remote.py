@@ -1,0 +1,222 @@
+"""The CLI beside a real `copilot serve`: it goes through the server over HTTP, same output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from copilot.client import SERVER_FILE, Client, find_server, write_server_file
+from copilot.embedding import Embedder
+from copilot.knowledge.store import KnowledgeBase
+from copilot.security.keys import KeyStore
+from copilot.settings import Settings, get_settings
+from ingest.pipeline import ingest_paths
+from tests.conftest import _CLI_ENV, REPO, SAMPLE_KB, run_cli, write
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Served:
+    url: str
+    data: Path
+    key: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _api(served: Served, method: str, path: str, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        served.url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {served.key}"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=120) as r:
+        return json.load(r)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Served]:
+    """`copilot serve` in a subprocess on a tiny ingested knowledge base, with one API key."""
+    base = tmp_path_factory.mktemp("served")
+    data, root = base / "data", base / "kb"
+    write(root, "runbooks/vault.md", (SAMPLE_KB / "runbooks/vault-sealed.md").read_text())
+    write(
+        root,
+        "runbooks/crashloop.md",
+        (SAMPLE_KB / "runbooks/kubernetes-pod-crashloop.md").read_text(),
+    )
+    with KnowledgeBase(Settings(data_dir=data, _env_file=None), embedder) as kb:  # type: ignore[call-arg]
+        assert not ingest_paths(kb, [root], progress=False).failed
+    keys = KeyStore(data / "security.sqlite")
+    _, key = keys.create("cli", ["read", "respond"])
+    keys.close()
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in _CLI_ENV and k != "COPILOT_URL"}
+    env["COPILOT_DATA_DIR"] = str(data)
+    log = base / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "copilot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    record = data / SERVER_FILE
+    try:
+        deadline = time.monotonic() + 120
+        while not record.exists():
+            assert server.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, "the server did not record its address"
+            time.sleep(0.1)
+        yield Served(url=f"http://127.0.0.1:{port}", data=data, key=key, log=log)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    # A clean shutdown takes the record away; the log never shows a model-loading bar.
+    assert not record.exists()
+    assert "Loading weights" not in log.read_text()
+
+
+@pytest.fixture
+def beside(served: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """The CLI of this process pointed at the served data directory, with the key."""
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(served.data))
+    monkeypatch.setenv("COPILOT_API_KEY", served.key)
+    for name in (*_CLI_ENV, "COPILOT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield served
+    get_settings.cache_clear()
+
+
+def test_the_server_records_its_address(served: Served) -> None:
+    record = json.loads((served.data / SERVER_FILE).read_text())
+    assert record["url"] == served.url and isinstance(record["pid"], int)
+
+
+def test_search_and_ask_json_beside_the_server_match_the_api(
+    beside: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, "search", "secrets backend sealed", "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body == _api(beside, "POST", "/v1/search", {"query": "secrets backend sealed"})
+    assert body["results"][0]["source"] == "runbooks/vault.md"
+
+    code, out, err = run_cli(capsys, "ask", "pods keep restarting after a deploy", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    api = _api(beside, "POST", "/v1/ask", {"question": "pods keep restarting after a deploy"})
+    assert answer.keys() == api.keys()
+    assert answer["citations"] == api["citations"]
+    assert any(c["source"] == "runbooks/crashloop.md" for c in answer["citations"])
+
+    code, out, err = run_cli(capsys, "search", "secrets backend sealed")
+    assert code == 0 and "runbooks/vault.md:" in out
+    assert "Loading weights" not in err and "Traceback" not in err
+    # The requests reached the server: its access log names the routes.
+    routes = {
+        json.loads(line).get("route")
+        for line in beside.log.read_text().splitlines()
+        if line.startswith("{")
+    }
+    assert {"/v1/search", "/v1/ask"} <= routes
+
+
+def test_incidents_beside_the_server(beside: Served, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(
+        capsys, "incident", "declare", "Vault sealed", "-s", "P2", "--commander", "alice", "--json"
+    )
+    assert code == 0, err
+    declared = json.loads(out)
+    assert declared == _api(beside, "GET", f"/v1/incidents/{declared['id']}")
+
+    code, out, err = run_cli(capsys, "incident", "list", "--json")
+    assert code == 0, err
+    assert declared["id"] in [i["id"] for i in json.loads(out)["incidents"]]
+
+    # The API's role names work, and the hyphenated ones; output names the API's form.
+    code, out, err = run_cli(
+        capsys, "incident", "role", declared["id"], "customer_liaison", "lee", "--json"
+    )
+    assert code == 0 and json.loads(out)["roles"]["customer_liaison"] == "lee"
+    code, _, err = run_cli(
+        capsys, "incident", "role", declared["id"], "customer-liaison", "kim", "--remove"
+    )
+    assert (code, err) == (2, f"error: kim is not the customer_liaison of {declared['id']}\n")
+
+    code, out, err = run_cli(capsys, "ask", "what next?", "--incident", declared["id"], "--json")
+    assert code == 0, err
+
+    # Server-side refusals: one line, the same exit codes as locally, no traceback.
+    code, out, err = run_cli(capsys, "incident", "show", "INC-999")
+    assert (code, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1
+    code, _, err = run_cli(capsys, "incident", "status", declared["id"], "closed")
+    assert code == 1 and "allowed statuses" in err
+    code, _, err = run_cli(capsys, "incident", "declare", "x", "--severity", "SEV7")
+    assert code == 2 and "unknown severity 'SEV7'" in err and "Traceback" not in err
+
+
+def test_a_wrong_or_missing_key_is_a_clear_error(
+    beside: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COPILOT_API_KEY", "not-a-key")
+    code, out, err = run_cli(capsys, "search", "vault sealed", "--json")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: ") and "COPILOT_API_KEY" in err and err.count("\n") == 1
+    monkeypatch.delenv("COPILOT_API_KEY")
+    code, _, err = run_cli(capsys, "incident", "list")
+    assert code == 1 and "COPILOT_API_KEY" in err and "Traceback" not in err
+
+
+def test_copilot_url_names_the_server(
+    beside: Served,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("COPILOT_URL", beside.url)
+    get_settings.cache_clear()
+    code, out, err = run_cli(capsys, "search", "secrets backend sealed", "--json", "--top-k", "1")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["source"] == "runbooks/vault.md"
+    monkeypatch.setenv("COPILOT_URL", "http://127.0.0.1:1")
+    code, _, err = run_cli(capsys, "incident", "list")
+    assert code == 1 and "cannot reach the copilot server at http://127.0.0.1:1" in err
+
+
+def test_a_stale_record_is_ignored(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env: dict[str, str] = {}
+    assert find_server(data, env) is None  # no record
+    write_server_file(data, "http://127.0.0.1:1")  # this process lives, but nothing answers
+    assert find_server(data, env) is None
+    (data / SERVER_FILE).write_text(json.dumps({"url": "http://127.0.0.1:1", "pid": 2**22 + 7}))
+    assert find_server(data, env) is None  # no such process
+    (data / SERVER_FILE).write_text("{not json")
+    assert find_server(data, env) is None
+    client = find_server(data, {"COPILOT_URL": "http://127.0.0.1:9/", "COPILOT_API_KEY": "k"})
+    assert isinstance(client, Client) and client.url == "http://127.0.0.1:9"
