@@ -1,10 +1,13 @@
 """Should we declare? Deterministic rules read from the severity taxonomy.
 
 The most severe level whose thresholds a signal reaches wins. Levels marked customer-facing-only
-need evidence that customers are affected (customer_facing, users or revenue affected); without it
-the alert falls to a lower level rather than being rated high on a guess. No incident is declared
-only when the alert is known not to face customers and every measured signal is quiet. Anything
-in between is declared at the lowest level: in doubt, declare low (and lower or close it later).
+need evidence that customers are affected (customer_facing, users or revenue affected, or a service
+or alert that names a customer-facing surface such as checkout, payments or login, or customers
+themselves); without it the alert falls to a lower level rather than being rated high on a guess.
+An explicit `customer_facing: false` always wins over what the names suggest. No incident is
+declared only when the alert is known not to face customers and every measured signal is quiet.
+Anything in between is declared at the lowest level: in doubt, declare low (and lower or close it
+later).
 """
 
 from __future__ import annotations
@@ -15,10 +18,57 @@ from copilot.incidents.schemas import TriageRequest, TriageResponse
 from copilot.incidents.severity import SeverityLevel, Taxonomy, TriageThresholds
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# CheckoutErrorRate -> Checkout Error Rate; HTTPErrors -> HTTP Errors.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+# Words in a service or alert name that mean customers use it directly. Whole words only, so
+# `search-indexer` or `object-store` do not count; a name that is not here is not evidence either
+# way (the request's customer_facing says so).
+_CUSTOMER_SURFACES = frozenset(
+    {
+        "checkout",
+        "cart",
+        "basket",
+        "payment",
+        "payments",
+        "billing",
+        "login",
+        "signin",
+        "signup",
+        "storefront",
+        "frontend",
+        "website",
+        "web",
+        "mobile",
+        "bff",
+        "cdn",
+    }
+)
+_CUSTOMER_PHRASES = ("api gateway", "user facing", "customer facing", "public api")
+_CUSTOMER_WORDS = frozenset({"customer", "customers", "shopper", "shoppers"})
 
 
 def _norm(text: str) -> str:
     return _NON_ALNUM.sub("", text.lower())
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _NON_ALNUM.split(_CAMEL.sub(" ", text).lower()) if w]
+
+
+def _customer_facing_evidence(r: TriageRequest) -> str | None:
+    """The first service or alert whose name says customers use it, as a reason; else None."""
+    for kind, names in (("service", r.services), ("alert", r.alerts)):
+        for name in names:
+            words = _words(name)
+            joined = " ".join(words)
+            if (
+                _CUSTOMER_SURFACES.intersection(words)
+                or _CUSTOMER_WORDS.intersection(words)
+                or any(phrase in joined for phrase in _CUSTOMER_PHRASES)
+            ):
+                return f"{kind} {name[:80]!r}"
+    return None
 
 
 def _num(value: float) -> str:
@@ -79,7 +129,19 @@ def triage(*, taxonomy: Taxonomy, request: TriageRequest) -> TriageResponse:
     """Suggest whether to declare and at which severity, with the reasons."""
     r = request
     affected = bool(r.users_affected) or bool(r.revenue_per_hour)
-    customers = r.customer_facing is True or affected
+    evidence = None
+    if r.customer_facing is None and not affected:
+        evidence = _customer_facing_evidence(r)
+    customers = r.customer_facing is True or affected or evidence is not None
+    # Said first, so whoever reads the suggestion can overrule the guess.
+    inferred = (
+        [
+            f"customer-facing inferred from {evidence}; send customer_facing: false if "
+            "customers cannot see it"
+        ]
+        if evidence
+        else []
+    )
     held_back: list[str] = []
     for level in taxonomy.levels:
         if level.triage is None:
@@ -93,7 +155,7 @@ def triage(*, taxonomy: Taxonomy, request: TriageRequest) -> TriageResponse:
                 f"established; raise to {level.id} if customers are affected"
             )
             continue
-        return _respond(level, [f"{level.id}: {h}" for h in hits] + held_back)
+        return _respond(level, inferred + [f"{level.id}: {h}" for h in hits] + held_back)
 
     quiet = taxonomy.triage.quiet
     measured = r.error_rate is not None or r.latency_p99_ms is not None
@@ -143,5 +205,5 @@ def triage(*, taxonomy: Taxonomy, request: TriageRequest) -> TriageResponse:
     lowest = taxonomy.lowest
     return _respond(
         lowest,
-        [f"in doubt, declare low ({lowest.id}): {d}" for d in doubts] + held_back,
+        inferred + [f"in doubt, declare low ({lowest.id}): {d}" for d in doubts] + held_back,
     )

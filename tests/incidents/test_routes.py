@@ -698,6 +698,12 @@ def test_triage_endpoint(client: TestClient) -> None:
     assert client.post("/v1/triage", json={"error_rate": 5}).status_code == 422
 
 
+def test_triage_of_checkout_errors_needs_no_customer_facing_flag(client: TestClient) -> None:
+    body = client.post("/v1/triage", json={"services": ["checkout"], "error_rate": 0.2}).json()
+    assert (body["declare"], body["severity"]) == (True, "SEV2")
+    assert body["reasons"][0].startswith("customer-facing inferred from service 'checkout'")
+
+
 # -- the app opens its own store ---------------------------------------------------------------
 
 

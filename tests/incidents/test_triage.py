@@ -74,3 +74,34 @@ def test_reasons_explain_the_decision() -> None:
 def test_triage_is_deterministic() -> None:
     signals = {"alerts": ["CheckoutErrors"], "error_rate": 0.07, "customer_facing": True}
     assert run(**signals) == run(**signals)
+
+
+@pytest.mark.parametrize(
+    ("signals", "severity"),
+    [
+        ({"services": ["checkout-api"], "error_rate": 0.2}, "SEV2"),
+        ({"services": ["payments-gateway"], "error_rate": 0.3}, "SEV1"),
+        ({"alerts": ["CheckoutErrorRateHigh"], "error_rate": 0.2}, "SEV2"),
+        ({"alerts": ["LoginFailures"], "latency_p99_ms": 4000}, "SEV2"),
+        ({"alerts": ["Customers cannot pay"], "error_rate": 0.1}, "SEV2"),
+        ({"services": ["web-storefront", "mobile-bff"], "error_rate": 0.08}, "SEV2"),
+        # Names that only look like it, and an explicit "no", stay below the customer levels.
+        ({"services": ["search-indexer"], "error_rate": 0.2}, "SEV3"),
+        ({"services": ["object-store"], "error_rate": 0.2}, "SEV3"),
+        ({"services": ["checkout-api"], "error_rate": 0.2, "customer_facing": False}, "SEV3"),
+    ],
+)
+def test_customer_facing_is_inferred_from_services_and_alerts(
+    signals: dict[str, Any], severity: str
+) -> None:
+    assert run(**signals).severity == severity
+
+
+def test_an_inferred_customer_impact_is_said_and_can_be_overruled() -> None:
+    result = run(services=["checkout-api"], error_rate=0.2)
+    assert result.reasons[0] == (
+        "customer-facing inferred from service 'checkout-api'; send customer_facing: false if "
+        "customers cannot see it"
+    )
+    assert result.reasons[1] == "SEV2: error rate 20.0% >= 5.0%"
+    assert not any("inferred" in r for r in run(error_rate=0.2).reasons)
