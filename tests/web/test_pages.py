@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,3 +176,93 @@ def test_document_view_needs_a_key_once_keys_exist(
     # The pages stay open: they hold no data.
     assert client.get("/").status_code == 200
     assert client.get("/static/warroom.js").status_code == 200
+
+
+def test_static_script_inserts_only_server_sanitised_html(client: TestClient) -> None:
+    js = client.get("/static/warroom.js").text
+    # One helper turns the server's sanitised `html` fields into nodes; nothing else parses HTML.
+    assert js.count("parseFromString") == 1
+    assert "outerHTML" not in js and "insertAdjacentHTML" not in js and "document.write" not in js
+    assert "copilotRenderMarkdown" not in js  # the old regex renderer is gone
+
+
+@pytest.mark.parametrize(
+    "source", sorted(p.relative_to(SAMPLE_KB).as_posix() for p in SAMPLE_KB.rglob("*.md"))
+)
+def test_each_section_is_shown_once_with_its_whole_line_range(
+    client: TestClient, source: str
+) -> None:
+    doc = client.get(f"/v1/documents/{source}").json()
+    file_lines = (SAMPLE_KB / source).read_text().split("\n")
+    spans = [tuple(s["lines"]) for s in doc["sections"]]
+    assert spans == sorted(spans)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end < start, (source, spans)  # no two cards share a line
+    for s in doc["sections"]:
+        start, end = s["lines"]
+        cited = [line.strip() for line in file_lines[start - 1 : end] if line.strip()]
+        shown = [line.strip() for line in s["text"].split("\n") if line.strip()]
+        if cited and cited[0].startswith("#"):
+            cited = cited[1:]  # the heading: the card's title
+        # The whole section, each word once (ingest cuts a very long line into pieces).
+        assert " ".join(shown).split() == " ".join(cited).split(), s["section"]
+
+
+def test_long_section_merged_into_one_card_with_one_code_block(client: TestClient) -> None:
+    sections = client.get(f"/v1/documents/{RUNBOOK}").json()["sections"]
+    names = [s["section"] for s in sections]
+    assert names.count("Diagnosis") == 1 and names.count("Mitigation") == 1
+    for s in sections:
+        assert "<pre><code" not in s["html"] or "<pre><code></code></pre>" not in s["html"]
+        assert s["html"].count("<pre>") == s["text"].count("```") // 2, s["section"]
+
+
+def test_related_links_point_to_the_documents_pages(client: TestClient) -> None:
+    doc = client.get("/v1/documents/runbooks/api-gateway-5xx-spike.md").json()
+    related = next(s for s in doc["sections"] if s["section"] == "Related")
+    assert 'href="/runbooks/runbooks/checkout-error-rate-high.md"' in related["html"]
+    assert "](" not in related["html"]
+    assert client.get("/runbooks/runbooks/checkout-error-rate-high.md").status_code == 200
+
+
+def test_passages_render_search_results(client: TestClient) -> None:
+    hits = client.post("/v1/search", json={"query": "pgbouncer too many clients", "top_k": 4})
+    refs = [f"{r['source']}:{r['lines'][0]}-{r['lines'][1]}" for r in hits.json()["results"]]
+    r = client.get("/v1/passages", params={"ref": [*refs, "runbooks/nope.md:1-2"]})
+    assert r.status_code == 200
+    passages = r.json()["passages"]
+    assert [f"{p['source']}:{p['lines'][0]}-{p['lines'][1]}" for p in passages] == refs
+    assert all("```" not in p["html"] for p in passages)
+    bad = client.get("/v1/passages", params={"ref": "no-range"})
+    assert bad.status_code == 422 and "ref" in str(bad.json()["detail"])
+    assert client.get("/v1/passages", params={"ref": ["a.md:1-2"] * 21}).status_code == 422
+
+
+def test_timeline_carries_rendered_markdown(client: TestClient) -> None:
+    r = client.post("/v1/incidents", json={"title": "Checkout down", "severity": "SEV2"})
+    incident_id = r.json()["id"]
+    note = "**Affected:** checkout <script>x()</script> [rollback](runbooks/deploy-rollback.md)"
+    client.post(f"/v1/incidents/{incident_id}/events", json={"kind": "note", "text": note})
+    timeline = client.get(f"/v1/incidents/{incident_id}/timeline").json()
+    plain = client.get(f"/v1/incidents/{incident_id}/events").json()
+    assert [{k: v for k, v in e.items() if k != "html"} for e in timeline["events"]] == plain[
+        "events"
+    ]
+    html = timeline["events"][-1]["html"]
+    assert "<strong>Affected:</strong>" in html
+    assert "&lt;script&gt;" in html and "<script" not in html
+    assert 'href="/runbooks/runbooks/deploy-rollback.md"' in html
+    assert client.get("/v1/incidents/INC-999/timeline").status_code == 404
+
+
+def test_render_previews_markdown(client: TestClient) -> None:
+    r = client.post("/v1/render", json={"markdown": "# Postmortem\n\n[x](javascript:alert(1))"})
+    assert r.status_code == 200
+    assert r.json()["html"].startswith("<h3>Postmortem</h3>")
+    assert "javascript" not in r.json()["html"].split("</h3>")[1].replace("[x](javascript", "")
+    assert client.post("/v1/render", json={"markdown": "x", "topk": 1}).status_code == 422
+
+
+def test_missing_incident_page_has_a_not_found_panel(client: TestClient) -> None:
+    page = client.get("/incidents/INC-404").text
+    assert 'id="not-found"' in page and "No incident INC-404" in page

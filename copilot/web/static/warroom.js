@@ -1,13 +1,16 @@
 // Responder Copilot war-room page. Plain JavaScript, no build step.
 //
 // Every piece of data comes from this server's /v1 API, sent with the API key saved in this
-// browser (Authorization: Bearer). Nothing from the server is parsed as HTML: text is written
-// with textContent, so a runbook or a timeline note cannot inject markup or script.
+// browser (Authorization: Bearer). Text is written with textContent. The one exception is
+// markdown, which the server renders and sanitises (markdown-it-py, then nh3) and sends in
+// `html` fields: only `sanitizedHtml` below turns those into nodes, so a runbook or a timeline
+// note cannot inject a script or an event handler (and the page's CSP would refuse them).
 "use strict";
 
 (() => {
   const KEY = "copilot.apiKey";
   const NAME = "copilot.name";
+  const SHOW_COPILOT = "copilot.showCopilotEntries";
   const REFRESH_MS = 20000;
   let serverOffsetMs = 0; // server clock minus browser clock, from the Date header
 
@@ -31,6 +34,15 @@
   }
 
   const now = () => Date.now() + serverOffsetMs;
+
+  // Nodes from HTML the server rendered from markdown and sanitised (an `html` field of
+  // /v1/documents, /v1/passages, /v1/incidents/{id}/timeline or /v1/render). DOMParser builds
+  // an inert document: nothing in it runs, and the nodes are moved over as they are.
+  function sanitizedHtml(node, html) {
+    const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
+    node.replaceChildren(...parsed.body.childNodes);
+    return node;
+  }
 
   function fmtTime(iso, withDate = true) {
     if (!iso) return "–";
@@ -124,6 +136,7 @@
     } catch (error) {
       throw new ApiError(0, `The copilot server cannot be reached (${error.message}).`);
     }
+    noteKeyAnswer(response.status, Boolean(key));
     const date = Date.parse(response.headers.get("Date") || "");
     if (!Number.isNaN(date)) serverOffsetMs = date - Date.now();
     const text = await response.text();
@@ -141,6 +154,19 @@
 
   // -- API key and name ------------------------------------------------------------------------
 
+  // What the API last said about keys: "open" (answered with no key), "accepted" (answered
+  // with the saved key), "refused" (401), or "" before any answer. The pop-over says the same.
+  let keyAnswer = "";
+
+  function noteKeyAnswer(status, sentKey) {
+    const before = keyAnswer;
+    if (status === 401) keyAnswer = "refused";
+    else if (status < 400 || status === 404 || status === 409 || status === 422) {
+      keyAnswer = sentKey ? "accepted" : "open";
+    }
+    if (keyAnswer !== before) document.dispatchEvent(new Event("copilot:keystate"));
+  }
+
   function askForKey(message) {
     const details = $("#settings");
     details.open = true;
@@ -154,9 +180,21 @@
     const keyInput = $("#api-key");
     const nameInput = $("#my-name");
     nameInput.value = localStorage.getItem(NAME) || "";
-    const describeKey = () => say(state, localStorage.getItem(KEY)
-      ? "A key is saved in this browser." : "No key saved: fine on an open loopback server.");
+    const describeKey = () => {
+      const saved = Boolean(localStorage.getItem(KEY));
+      if (keyAnswer === "refused") {
+        say(state, saved ? "The saved key was refused: save another one."
+          : "This server needs an API key: none is saved in this browser.", "error");
+      } else if (keyAnswer === "open" && !saved) {
+        say(state, "No key needed: this server's API answered without one.");
+      } else if (keyAnswer === "accepted" || (keyAnswer === "open" && saved)) {
+        say(state, "A key is saved in this browser and the server accepts it.");
+      } else {
+        say(state, saved ? "A key is saved in this browser." : "No key saved in this browser.");
+      }
+    };
     describeKey();
+    document.addEventListener("copilot:keystate", describeKey);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const key = keyInput.value.trim();
@@ -164,12 +202,14 @@
       const name = nameInput.value.trim();
       if (name) localStorage.setItem(NAME, name); else localStorage.removeItem(NAME);
       keyInput.value = "";
+      keyAnswer = "";
       describeKey();
       clearError();
       document.dispatchEvent(new Event("copilot:key"));
     });
     $("#forget-key").addEventListener("click", () => {
       localStorage.removeItem(KEY);
+      keyAnswer = "";
       describeKey();
     });
   }
@@ -273,7 +313,7 @@
     });
   }
 
-  // -- markdown preview (a safe subset, built as DOM nodes) ------------------------------------
+  // -- an ask answer's inline code and bold, built as DOM nodes -------------------------------
 
   function inline(text) {
     const parts = [];
@@ -288,93 +328,6 @@
     }
     if (last < text.length) parts.push(text.slice(last));
     return parts;
-  }
-
-  function renderMarkdown(container, markdown) {
-    container.replaceChildren();
-    const lines = markdown.replace(/\r\n/g, "\n").split("\n");
-    let i = 0;
-    let list = null;
-    let para = [];
-    const flush = () => {
-      if (para.length) container.append(el("p", {}, inline(para.join(" "))));
-      para = [];
-    };
-    if (lines[0] === "---") { // front matter: shown as it is, it is what ingest reads
-      const end = lines.indexOf("---", 1);
-      if (end > 0) {
-        container.append(el("details", { class: "front-matter" },
-          el("summary", {}, "Front matter (what ingest reads)"),
-          el("pre", {}, lines.slice(0, end + 1).join("\n"))));
-        i = end + 1;
-      }
-    }
-    while (i < lines.length) {
-      const line = lines[i];
-      if (line.trim().startsWith("<!--")) { // a template's comment: not part of the document
-        while (i < lines.length && !lines[i].includes("-->")) i += 1;
-        i += 1;
-        continue;
-      }
-      const fence = /^(\s*)```/.exec(line);
-      if (fence) {
-        flush(); list = null;
-        const code = [];
-        i += 1;
-        while (i < lines.length && !/^\s*```/.test(lines[i])) {
-          code.push(lines[i].startsWith(fence[1]) ? lines[i].slice(fence[1].length) : lines[i]);
-          i += 1;
-        }
-        i += 1;
-        container.append(el("pre", {}, el("code", {}, code.join("\n"))));
-        continue;
-      }
-      const heading = /^(#{1,6})\s+(.*)$/.exec(line);
-      if (heading) {
-        flush(); list = null;
-        container.append(el(`h${Math.min(6, heading[1].length + 2)}`, {}, inline(heading[2])));
-        i += 1;
-        continue;
-      }
-      if (/^\s*\|/.test(line)) {
-        flush(); list = null;
-        const rows = [];
-        while (i < lines.length && /^\s*\|/.test(lines[i])) rows.push(lines[i++]);
-        const cells = (row) => row.trim().replace(/^\||\|$/g, "").split("|").map((c) => c.trim());
-        const table = el("table", {});
-        const body = rows.filter((r) => !/^\s*\|[\s:|-]+\|\s*$/.test(r));
-        body.forEach((row, n) => {
-          const tag = n === 0 ? "th" : "td";
-          table.append(el("tr", {}, cells(row).map((c) => el(tag, n === 0 ? { scope: "col" } : {}, inline(c)))));
-        });
-        container.append(table);
-        continue;
-      }
-      const item = /^\s*(?:[-*+]|(\d+)[.)])\s+(.*)$/.exec(line);
-      if (item) {
-        flush();
-        const tag = item[1] ? "OL" : "UL";
-        if (!list || list.tagName !== tag) {
-          // A numbered list broken by a code block goes on counting where it was.
-          list = el(tag.toLowerCase(), item[1] && item[1] !== "1" ? { start: item[1] } : {});
-          container.append(list);
-        }
-        list.append(el("li", {}, inline(item[2])));
-        i += 1;
-        continue;
-      }
-      if (!line.trim()) { flush(); list = null; i += 1; continue; }
-      if (/^>\s?/.test(line)) {
-        flush(); list = null;
-        container.append(el("blockquote", {}, inline(line.replace(/^>\s?/, ""))));
-        i += 1;
-        continue;
-      }
-      list = null;
-      para.push(line.trim());
-      i += 1;
-    }
-    flush();
   }
 
   // A status draft's checks: what they took out, and why a model's draft was not used.
@@ -514,10 +467,30 @@
     if (inc.mitigated_at) fact(summary, "Mitigated", fmtTime(inc.mitigated_at));
     if (inc.resolved_at) fact(summary, "Resolved", fmtTime(inc.resolved_at));
     fact(summary, "Last status update", fmtTime(inc.last_status_update_at));
+
+    for (const [input, value] of [["#t-started", inc.started_at], ["#t-detected", inc.detected_at]]) {
+      const node = $(input);
+      if (!$("#times-form").contains(document.activeElement)) node.value = toUtcInput(value);
+    }
   }
 
-  // The copilot's own audit notes list their sources at length: fold that part away.
+  // <input type="datetime-local"> holds no zone: on this page it is always UTC.
+  function utcInput(input) {
+    return input && input.value ? `${input.value.length === 16 ? `${input.value}:00` : input.value}Z` : undefined;
+  }
+
+  function toUtcInput(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? "" : d.toISOString().slice(0, 16);
+  }
+
+  // The copilot's own audit notes list their sources at length: fold that part away. What
+  // people wrote (notes, published updates) is markdown, rendered by the server.
   function eventText(e, audit) {
+    if (!audit && typeof e.html === "string") {
+      return sanitizedHtml(el("div", { class: "text md" }), e.html);
+    }
     const cut = audit ? e.text.indexOf(" — sources: ") : -1;
     if (cut < 0) return el("span", { class: "text" }, e.text);
     return el("span", { class: "text" }, e.text.slice(0, cut), " ",
@@ -526,6 +499,11 @@
 
   function renderTimeline(events) {
     const list = $("#timeline");
+    const asked = events.filter((e) => e.data && e.data.audit).length;
+    const toggle = $("#show-copilot");
+    $("#copilot-count").textContent = String(asked);
+    toggle.closest(".toggle").hidden = !asked;
+    list.classList.toggle("hide-copilot", !toggle.checked);
     let day = "";
     list.replaceChildren(...events.map((e) => {
       const audit = e.data && e.data.audit;
@@ -610,17 +588,40 @@
     async function refresh() {
       try {
         const [inc, events, metrics] = await Promise.all([
-          api("GET", base), api("GET", `${base}/events`), api("GET", `${base}/metrics`)]);
+          api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/metrics`)]);
         incident = inc;
         renderIncident(inc);
         renderTimeline(events.events);
+        showFound(true);
         renderMetrics(metrics);
         tick();
       } catch (error) {
-        if (error.status === 404) say("#inc-title", "not found");
+        if (error.status === 404) {
+          showFound(false);
+          return;
+        }
         showError(error.message);
       }
     }
+
+    // A missing incident: say so, and offer none of the forms that would act on it.
+    function showFound(found) {
+      for (const node of document.querySelectorAll(".incident-head .badges, #clock, .jump, .layout")) {
+        node.hidden = !found;
+      }
+      $("#not-found").hidden = found;
+      if (!found) {
+        say("#inc-title", "not found");
+        incident = null;
+      }
+    }
+
+    const showCopilot = $("#show-copilot");
+    showCopilot.checked = localStorage.getItem(SHOW_COPILOT) === "yes";
+    showCopilot.addEventListener("change", () => {
+      localStorage.setItem(SHOW_COPILOT, showCopilot.checked ? "yes" : "no");
+      $("#timeline").classList.toggle("hide-copilot", !showCopilot.checked);
+    });
 
     tick = startClock(() => incident);
     refresh();
@@ -647,8 +648,27 @@
     onSubmit($("#status-form"), $("#change-state"), async () => {
       const reason = $("#c-status-reason").value.trim();
       const status = $("#c-status").value;
-      await patch({ status, reason: reason || undefined }, `Status is now ${status}.`);
+      const at = utcInput($("#c-status-at"));
+      const when = at ? ` (at ${fmtTime(at)} UTC)` : "";
+      await patch({ status, reason: reason || undefined, at }, `Status is now ${status}${when}.`);
       $("#c-status-reason").value = "";
+      $("#c-status-at").value = "";
+    });
+    onSubmit($("#times-form"), $("#times-state"), async () => {
+      const body = {};
+      for (const [field, input] of [["started_at", "#t-started"], ["detected_at", "#t-detected"]]) {
+        const value = utcInput($(input));
+        if (value) body[field] = value;
+      }
+      if (!Object.keys(body).length) {
+        say("#times-state", "Enter a time first.", "error");
+        return;
+      }
+      const reason = $("#t-reason").value.trim();
+      await api("PATCH", base, { ...body, reason: reason || undefined, author: author() });
+      $("#t-reason").value = "";
+      say("#times-state", "Times saved.");
+      await refresh();
     });
     onSubmit($("#severity-form"), $("#change-state"), async () => {
       const reason = $("#c-severity-reason").value.trim();
@@ -732,7 +752,12 @@
       try {
         const data = await api("POST", `${base}/postmortem`, {});
         markdown = data.markdown || "";
-        renderMarkdown(preview, markdown);
+        try {
+          const shown = await api("POST", "/v1/render", { markdown });
+          sanitizedHtml(preview, shown.html);
+        } catch {
+          preview.replaceChildren(el("pre", {}, markdown)); // as text, never as markup
+        }
         renderGuardrails($("#pm-guardrails"), data.guardrails);
         preview.hidden = false;
         download.disabled = !markdown;
@@ -768,11 +793,31 @@
       if ($("#s-kind").value) body.kind = $("#s-kind").value;
       const data = await api("POST", "/v1/search", body);
       history.replaceState(null, "", `/search?q=${encodeURIComponent(query)}`);
-      results.replaceChildren(...data.results.map((r) => el("li", { class: "result" },
-        el("h2", {}, sourceLink(r.source, r.lines, `${r.title} › ${r.section}`)),
-        el("p", { class: "hint" }, `${r.kind} · ${r.source} lines ${r.lines[0]}–${r.lines[1]} · score ${r.score.toFixed(2)}`),
-        el("p", { class: "snippet" }, r.text.length > 600 ? `${r.text.slice(0, 600)}…` : r.text))));
+      const snippets = new Map();
+      results.replaceChildren(...data.results.map((r) => {
+        const ref = `${r.source}:${r.lines[0]}-${r.lines[1]}`;
+        // Shown as text until the rendered passage arrives (or if it cannot).
+        const snippet = el("div", { class: "snippet" }, r.text.length > 600 ? `${r.text.slice(0, 600)}…` : r.text);
+        snippets.set(ref, snippet);
+        return el("li", { class: "result" },
+          el("h2", {}, sourceLink(r.source, r.lines, `${r.title} › ${r.section}`)),
+          el("p", { class: "hint" }, `${r.kind} · ${r.source} lines ${r.lines[0]}–${r.lines[1]} · score ${r.score.toFixed(2)}`),
+          snippet);
+      }));
       say("#search-state", data.results.length ? `${data.results.length} sections, best first.` : "Nothing matched.");
+      if (snippets.size) {
+        const query = new URLSearchParams();
+        for (const ref of snippets.keys()) query.append("ref", ref);
+        try {
+          const shown = await api("GET", `/v1/passages?${query}`);
+          for (const p of shown.passages) {
+            const node = snippets.get(`${p.source}:${p.lines[0]}-${p.lines[1]}`);
+            if (node) sanitizedHtml(node, p.html).classList.add("markdown", "rendered");
+          }
+        } catch {
+          // The plain text stays: still readable.
+        }
+      }
     };
     onSubmit(form, $("#search-state"), run);
     if (input.value.trim()) run().catch((error) => say("#search-state", error.message, "error"));
@@ -793,8 +838,7 @@
       let first = null;
       container.replaceChildren(...doc.sections.map((s) => {
         const cited = lineStart !== "" && s.lines[0] <= end && s.lines[1] >= start;
-        const text = el("div", { class: "markdown doc-text" });
-        renderMarkdown(text, s.text);
+        const text = sanitizedHtml(el("div", { class: "markdown doc-text" }), s.html);
         const node = el("section", { class: cited ? "doc-section cited" : "doc-section", id: `L${s.lines[0]}`, tabindex: "-1" },
           el("h2", {}, s.section),
           el("p", { class: "hint" }, `lines ${s.lines[0]}–${s.lines[1]}`, cited ? " · cited" : ""),
@@ -822,7 +866,4 @@
     else if (page === "search") initSearch();
     else if (page === "runbook") initDocument();
   });
-
-  // Exposed for tests of the markdown preview; nothing calls it from outside otherwise.
-  window.copilotRenderMarkdown = renderMarkdown;
 })();
