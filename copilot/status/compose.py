@@ -33,6 +33,7 @@ PHASE_OF = {
 }
 PHASE_EXEC = {
     "investigating": "investigating; the cause is not known yet.",
+    # Replaced below while mitigating with no cause on the timeline (see `cause_known`).
     "identified": "the cause is understood and a fix is in progress.",
     "monitoring": "a fix is in place; we are watching to confirm recovery.",
     "resolved": "resolved.",
@@ -53,10 +54,29 @@ _DECISION_NEEDED = re.compile(
     re.I,
 )
 MAX_LISTED = 10
+# An event that says what the cause is ("root cause: ...", "caused by ...", "the cause was ..."),
+# not one that says it is still unknown ("root cause is not known yet").
+_CAUSE_STATED = re.compile(
+    r"\b(?:root[- ]cause|the cause)(?:\s*:|\s+(?:is|was|found|identified|confirmed)\b)"
+    r"(?!\s*(?:not\b|still\b|unknown|unclear|tbd|under investigation|\?|$))|\bcaused by\b",
+    re.I,
+)
+# Event kinds that put a cause on the table: a working hypothesis, or a decision taken on one.
+CAUSE_KINDS = ("hypothesis", "decision")
+CAUSE_IDENTIFIED = "cause identified"
+CAUSE_OPEN = "cause under investigation"
 
 
 def phase_of(status: str) -> str:
     return PHASE_OF.get(status, "investigating")
+
+
+def cause_known(events: Sequence[Any]) -> bool:
+    """Whether the timeline names a cause: a hypothesis, a decision or a stated root cause.
+
+    Mitigating is not enough: a rollback often stops the bleeding before anyone knows why.
+    """
+    return any(e.kind in CAUSE_KINDS or _CAUSE_STATED.search(e.text) for e in events)
 
 
 def is_audit(event: Any) -> bool:
@@ -279,6 +299,10 @@ def build_context(
         and (last_decision is None or e.at >= last_decision)
     ]
     etas = [e for e in evs if _ETA.search(e.text)]
+    cause = CAUSE_IDENTIFIED if cause_known(evs) else CAUSE_OPEN
+    phase_exec = PHASE_EXEC[phase]
+    if phase == "identified" and cause == CAUSE_OPEN:
+        phase_exec = "a fix is in progress; the cause is still under investigation."
 
     r = incident.roles
     roles = [f"{label}: {getattr(r, key) or '(unassigned)'}" for key, label in ROLE_LABELS]
@@ -354,7 +378,8 @@ def build_context(
         "severity_definition": level.definition,
         "status": incident.status,
         "phase": phase,
-        "phase_exec": PHASE_EXEC[phase],
+        "phase_exec": phase_exec,
+        "cause": cause,
         "impact": impact,
         "components": phrase,
         "components_cap": phrase[0].upper() + phrase[1:],
