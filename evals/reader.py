@@ -302,9 +302,13 @@ def duplicated_sentences(output: str) -> bool:
 
 
 def evaluate_fixed_by(
-    kb: KnowledgeBase, cases: Sequence[dict[str, Any]], root: Path
+    kb: KnowledgeBase,
+    cases: Sequence[dict[str, Any]],
+    root: Path,
+    reader: FixedByReader | None = None,
 ) -> dict[str, Any]:
-    reader = fixed_by_reader()
+    """Score the product's "what fixed it" of each labelled postmortem under `root`."""
+    reader = reader or fixed_by_reader()
     stated_ok: list[bool] = []
     unstated_ok: list[bool] = []
     missing = cut = duplicated = truncated = 0
