@@ -136,8 +136,8 @@ def triage(*, taxonomy: Taxonomy, request: TriageRequest) -> TriageResponse:
     # Said first, so whoever reads the suggestion can overrule the guess.
     inferred = (
         [
-            f"customer-facing inferred from {evidence}; send customer_facing: false if "
-            "customers cannot see it"
+            f"customer-facing inferred from {evidence}; if customers cannot see it, say so "
+            "(customer_facing: false, or --internal)"
         ]
         if evidence
         else []

@@ -100,8 +100,8 @@ def test_customer_facing_is_inferred_from_services_and_alerts(
 def test_an_inferred_customer_impact_is_said_and_can_be_overruled() -> None:
     result = run(services=["checkout-api"], error_rate=0.2)
     assert result.reasons[0] == (
-        "customer-facing inferred from service 'checkout-api'; send customer_facing: false if "
-        "customers cannot see it"
+        "customer-facing inferred from service 'checkout-api'; if customers cannot see it, say "
+        "so (customer_facing: false, or --internal)"
     )
     assert result.reasons[1] == "SEV2: error rate 20.0% >= 5.0%"
     assert not any("inferred" in r for r in run(error_rate=0.2).reasons)
