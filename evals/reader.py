@@ -25,6 +25,7 @@ import importlib
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,7 @@ class QuestionScore:
     no_steps: bool
     abstained: bool
     blocked: bool
+    blocked_reasons: tuple[str, ...]
     flagged: bool  # no-match said (or, without it, ask abstained)
     signal: str
 
@@ -168,6 +170,11 @@ def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | Non
     return recall, boilerplate, NO_STEPS in norm(answer.answer)
 
 
+def reason_kind(blocked: str) -> str:
+    """What kind of thing was blocked, without the document or question text it quotes."""
+    return re.split(r"[:(\[{'\"`]", blocked, maxsplit=1)[0].strip()[:60]
+
+
 def score_question(kb: KnowledgeBase, case: dict[str, Any], corpus: str) -> QuestionScore:
     kind = case.get("kind", "runbook")
     hits, no_match = search(kb, case["question"], kind)
@@ -185,6 +192,7 @@ def score_question(kb: KnowledgeBase, case: dict[str, Any], corpus: str) -> Ques
         no_steps=no_steps,
         abstained=answer.abstained,
         blocked=bool(answer.guardrails.blocked),
+        blocked_reasons=tuple(reason_kind(b) for b in answer.guardrails.blocked),
         flagged=answer.abstained if no_match is None else no_match,
         signal="ask.abstained" if no_match is None else "search.no_match",
     )
@@ -215,6 +223,9 @@ def summarise(scores: Sequence[QuestionScore]) -> dict[str, Any]:
         "abstained": sum(s.abstained for s in scores),
         "false_blocked": _share([s.blocked for s in scores]),
         "blocked": sum(s.blocked for s in scores),
+        "blocked_reasons": dict(
+            Counter(r for s in scores for r in set(s.blocked_reasons)).most_common(5)
+        ),
         "ontopic_wrongly_flagged": _share([s.flagged for s in scores]),
         "no_match_signal": _signal(s.signal for s in scores),
     }
@@ -472,7 +483,7 @@ def _print_ontopic(name: str, m: dict[str, Any]) -> None:
         f"'no concrete steps' {m['no_concrete_steps']}   abstained {m['abstained']}"
     )
     print(
-        f"  false blocked {_f(m['false_blocked'])} ({m['blocked']})   "
+        f"  false blocked {_f(m['false_blocked'])} ({m['blocked']}: {m['blocked_reasons']})   "
         f"on-topic wrongly flagged no-match {_f(m['ontopic_wrongly_flagged'])} "
         f"[{m['no_match_signal']}]"
     )
