@@ -113,6 +113,8 @@ def test_section_useful_needs_the_right_document_and_its_deepest_heading() -> No
     # The deepest heading decides: "Mitigation > Verification" is a check list, not the fix.
     nested = [_hit("runbooks/disk-full.md", "Mitigation > Verification")]
     assert reader.score_search(case, nested) == (True, False, False)
+    deep = _case(useful_sections=["Verification"])
+    assert reader.score_search(deep, nested) == (True, True, False)
     # The right heading in the wrong document is a miss.
     assert reader.score_search(case, [_hit("runbooks/dns-failures.md", "Mitigation")]) == (
         False,
@@ -155,11 +157,13 @@ def test_step_recall_and_boilerplate_steps() -> None:
             _step("Restart the log shipper so it releases deleted files.", "Mitigation"),
             _step("Check the filesystem.", "Diagnosis", command="df -h"),
             _step("See the inode exhaustion runbook.", "Mitigation > Related"),
+            # Not labelled for this question, but named like a link list.
+            _step("Read the kernel documentation.", "Further reading"),
         ]
     )
     recall, boilerplate, no_steps = reader.score_answer(case, answer)
     assert recall == pytest.approx(2 / 3)
-    assert boilerplate == 1 and not no_steps
+    assert boilerplate == 2 and not no_steps
     said = _answer([], answer="It has no concrete steps for this; read the cited sections.")
     assert reader.score_answer(case, said) == (0.0, 0, True)
     # Postmortem questions and questions without labelled steps carry no recall.
