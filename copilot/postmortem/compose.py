@@ -900,11 +900,13 @@ class Drafter:
     def metrics(self) -> str:
         m = self.m
         rows = ["| Measure | Value | Measured between | Target |", "|---|---|---|---|"]
+        # With no detection time, the metrics count from the declaration: say so.
+        since = "detection" if m.measured_from == "detected" else "declaration"
         spans = (
             ("Time to detect", m.time_to_detect_s, "impact start → detection", None),
             ("Time to declare", m.time_to_declare_s, "detection → declaration", "declare"),
-            ("Time to mitigate", m.time_to_mitigate_s, "detection → mitigation", "mitigate"),
-            ("Time to resolve", m.time_to_resolve_s, "detection → resolution", "resolve"),
+            ("Time to mitigate", m.time_to_mitigate_s, f"{since} → mitigation", "mitigate"),
+            ("Time to resolve", m.time_to_resolve_s, f"{since} → resolution", "resolve"),
         )
         for label, value, between, target_name in spans:
             target = m.targets.get(target_name) if target_name else None
