@@ -15,7 +15,7 @@ import numpy as np
 
 from copilot import metrics
 from copilot.knowledge.models import Chunk, Kind
-from copilot.knowledge.store import KnowledgeBase
+from copilot.knowledge.store import FileRecord, KnowledgeBase
 from ingest import chunking
 from ingest.chunking import chunk_document
 from ingest.markdown import ParseError, parse_markdown
@@ -129,6 +129,60 @@ def _decode(data: bytes) -> str:
         raise ParseError("file is not UTF-8 text") from None
 
 
+@dataclass(frozen=True)
+class _Located:
+    """Where an indexed document's file is: by the path it was reached by, and for real."""
+
+    base: Path  # the folder its `source` is relative to
+    path: Path  # base / source
+    real: Path  # path with every symlink resolved: the file's identity
+
+
+def _locate(record: FileRecord) -> _Located:
+    root = Path(record.root)
+    # A file ingested on its own has its name as source, relative to its folder.
+    if "/" not in record.source and root.name == record.source and not root.is_dir():
+        base = root.parent
+    else:
+        base = root
+    path = base / record.source
+    return _Located(base, path, Path(os.path.realpath(path)))
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
+def _identity(
+    path: Path,
+    root_key: str,
+    base: Path,
+    owners: list[str],
+    known: dict[str, FileRecord],
+    located: dict[str, _Located],
+    bases: list[Path],
+) -> tuple[str, str]:
+    """The (source, root) a file is indexed under: one per file, however it is reached.
+
+    A file already indexed keeps its source, relative to the folder it was ingested from, when
+    it is reached again from the same folder, a folder inside it, by another path to it (a
+    relative path, a symlink) or as a single file. Reached from a folder that contains the one
+    it was ingested from, its source becomes relative to that wider folder, so a knowledge base
+    ingested first in parts and then whole reads as the whole. A new file inside a folder
+    already ingested is named relative to that folder, like its neighbours.
+    """
+    if owners:
+        best = min(owners, key=lambda s: (len(located[s].base.parts), s))
+        best_base = located[best].base
+        if base == best_base or not best_base.is_relative_to(base):
+            return best, known[best].root
+        return path.relative_to(base).as_posix(), root_key
+    for outer in bases:  # outermost first
+        if outer != base and base.is_relative_to(outer):
+            return path.relative_to(outer).as_posix(), str(outer)
+    return path.relative_to(base).as_posix(), root_key
+
+
 def ingest_paths(
     kb: KnowledgeBase,
     roots: list[Path],
@@ -136,61 +190,109 @@ def ingest_paths(
     progress: bool | None = None,
     rebuild: bool = False,
 ) -> IngestReport:
-    """Bring the knowledge base in line with the markdown under `roots`."""
+    """Bring the knowledge base in line with the markdown under `roots`.
+
+    A file is one document whatever path reaches it (see `_identity`). Documents whose files
+    are gone from the given paths are removed, as are second copies of one file indexed under
+    two sources (by versions before this rule); documents elsewhere are left alone. With
+    `rebuild`, the index starts empty and `removed` lists what was indexed before and is not now.
+    """
     started = time.perf_counter()
     report = IngestReport()
     settings = kb.settings
+    before = kb.files() if rebuild else {}
     if rebuild:
         kb.rebuild()
     known = kb.files()
+    located = {source: _locate(record) for source, record in known.items()}
+    owners_of: dict[Path, list[str]] = {}
+    for source, where in located.items():
+        owners_of.setdefault(where.real, []).append(source)
+    # The folders documents were ingested from, outermost first.
+    bases = sorted(
+        {w.base for w in located.values() if w.base.is_dir()}, key=lambda b: len(b.parts)
+    )
     pending: list[_Pending] = []
-    seen_sources: dict[str, str] = {}
+    claimed: dict[Path, str] = {}  # real path -> the source it is indexed under in this run
+    claimed_by: dict[str, Path] = {}  # source -> real path, once it is taken
+    walked: list[Path] = []
 
-    for raw_root in roots:
-        root = raw_root.resolve()
+    resolved = [(raw, raw.resolve()) for raw in roots]
+    # Wider folders first: a file reached again from a folder inside one is the same document.
+    resolved.sort(key=lambda pair: len(pair[1].parts))
+    found: list[tuple[Path, Path, str, str]] = []  # path, real path, source, root
+    for raw_root, root in resolved:
         if not root.exists():
             report.failed.append((str(raw_root), "path does not exist"))
             continue
+        walked.append(root)
         base = root.parent if root.is_file() else root
-        root_key = str(root)
-        present: set[str] = set()
         for path in discover(root):
-            rel = path.relative_to(base)
-            source = rel.as_posix()
-            present.add(source)
-            if source in seen_sources and seen_sources[source] != root_key:
-                report.failed.append((source, f"also found under {seen_sources[source]}"))
-                continue
-            seen_sources[source] = root_key
-            try:
-                data = _read_bytes(path)
-                sha = fingerprint(data)
-                record = known.get(source)
-                if record is not None and record.sha256 == sha and record.root == root_key:
-                    report.unchanged.append(source)
-                    continue
-                text = _decode(data)
-                doc = parse_markdown(
-                    text, fallback_title=path.stem.replace("-", " "), default_kind=default_kind(rel)
-                )
-                chunks = chunk_document(
-                    doc,
-                    source=source,
-                    max_words=settings.chunk_max_words,
-                    overlap_words=settings.chunk_overlap_words,
-                )
-            except (OSError, ParseError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                log.warning("skipped %s: %s", source, reason)
-                report.failed.append((source, reason))
-                continue
-            pending.append(
-                _Pending(source, root_key, sha, doc.kind, doc.title, chunks, record is None)
+            real = Path(os.path.realpath(path))
+            if real in claimed:
+                continue  # the same file again (nested paths, a symlink): one document
+            source, record_root = _identity(
+                path, str(root), base, owners_of.get(real, []), known, located, bases
             )
-        for source, record in known.items():
-            if record.root == root_key and source not in present:
-                kb.delete_vectors(kb.remove_document(source))
-                report.removed.append(source)
+            claimed[real] = source
+            found.append((path, real, source, record_root))
+
+    for path, real, source, record_root in found:
+        if source in claimed_by:
+            report.failed.append((source, f"also found as {claimed_by[source]}"))
+            continue
+        occupant = located.get(source)
+        if (
+            occupant is not None
+            and occupant.real != real
+            # ...and that file keeps this name (it is not re-indexed under another one now)
+            and claimed.get(occupant.real, source) == source
+            and occupant.real.is_file()
+        ):
+            root_of = known[source].root
+            report.failed.append(
+                (source, f"another file is indexed under this name, from {root_of}")
+            )
+            continue
+        claimed_by[source] = real
+        try:
+            data = _read_bytes(path)
+            sha = fingerprint(data)
+            record = known.get(source)
+            if record is not None and record.sha256 == sha and record.root == record_root:
+                report.unchanged.append(source)
+                continue
+            text = _decode(data)
+            doc = parse_markdown(
+                text,
+                fallback_title=path.stem.replace("-", " "),
+                default_kind=default_kind(Path(source)),
+            )
+            chunks = chunk_document(
+                doc,
+                source=source,
+                max_words=settings.chunk_max_words,
+                overlap_words=settings.chunk_overlap_words,
+            )
+        except (OSError, ParseError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            log.warning("skipped %s: %s", source, reason)
+            report.failed.append((source, reason))
+            continue
+        pending.append(
+            _Pending(source, record_root, sha, doc.kind, doc.title, chunks, record is None)
+        )
+
+    # Indexed documents under the walked paths that no file claimed: their file is gone, or
+    # it is indexed under another source (a copy from before files had one identity).
+    indexed = set(claimed_by.values())
+    stale = [
+        source
+        for source, where in located.items()
+        if source not in claimed_by
+        and any(_under(where.path, root) for root in walked)
+        and (where.real in indexed or not where.path.is_file())
+    ]
 
     all_chunks = [c for p in pending for c in p.chunks]
     reuse = kb.existing_vector_ids([c.id for c in all_chunks])
@@ -203,7 +305,7 @@ def ingest_paths(
     for number, item in enumerate(pending):
         if number == len(pending) // 2:
             _fault_point("mid_documents")
-        stale = kb.replace_document(
+        stale_ids = kb.replace_document(
             source=item.source,
             root=item.root,
             sha256=item.sha256,
@@ -212,9 +314,18 @@ def ingest_paths(
             chunks=item.chunks,
         )
         _fault_point("before_stale_delete")
-        kb.delete_vectors(stale)
+        kb.delete_vectors(stale_ids)
         (report.added if item.is_new else report.updated).append(item.source)
         report.chunks += len(item.chunks)
+
+    # Removed after the writes: a crash in between leaves a copy for the next run to remove,
+    # never a document missing.
+    for source in stale:
+        kb.delete_vectors(kb.remove_document(source))
+        report.removed.append(source)
+    if rebuild:
+        written = {p.source for p in pending}
+        report.removed.extend(sorted(s for s in before if s not in written))
 
     if pending or report.removed or rebuild:
         _fault_point("before_sweep")

@@ -161,3 +161,133 @@ def test_rebuild_starts_from_empty(tmp_path: Path, settings: Settings, embedder:
         report = ingest_paths(kb, [root], progress=False, rebuild=True)
         assert report.added == ["disk.md"]
         assert kb.counts()["vectors"] == kb.counts()["chunks"] == 2
+
+
+# -- one identity per file --------------------------------------------------------------------
+
+OUTAGE = "# Outage\n\n## Summary\n\nThe queue stalled.\n"
+
+
+def _two_folders(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    write(root, "runbooks/disk.md", RUNBOOK)
+    write(root, "postmortems/2026-01-01-outage.md", OUTAGE)
+    return root
+
+
+def test_a_subfolder_ingested_again_updates_the_same_documents(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = _two_folders(tmp_path)
+    with _kb(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        counts = kb.counts()
+
+        again = ingest_paths(kb, [root / "runbooks"], progress=False)
+        assert again.unchanged == ["runbooks/disk.md"]
+        assert not (again.added or again.updated or again.removed or again.failed)
+        assert kb.counts() == counts
+
+        write(root, "runbooks/disk.md", RUNBOOK.replace("7d", "3d"))
+        write(root, "runbooks/queue.md", "# Queue stalled\n\n## Mitigation\n\nRestart it.\n")
+        changed = ingest_paths(kb, [root / "runbooks"], progress=False)
+        assert changed.updated == ["runbooks/disk.md"]
+        # A new file beside them is named like its neighbours, from the folder first ingested.
+        assert changed.added == ["runbooks/queue.md"]
+        assert sorted(kb.files()) == [
+            "postmortems/2026-01-01-outage.md",
+            "runbooks/disk.md",
+            "runbooks/queue.md",
+        ]
+        # Only files gone from the path ingested are removed.
+        (root / "postmortems/2026-01-01-outage.md").unlink()
+        (root / "runbooks/queue.md").unlink()
+        gone = ingest_paths(kb, [root / "runbooks"], progress=False)
+        assert gone.removed == ["runbooks/queue.md"]
+        assert "postmortems/2026-01-01-outage.md" in kb.files()
+        assert ingest_paths(kb, [root], progress=False).removed == [
+            "postmortems/2026-01-01-outage.md"
+        ]
+        counts = kb.counts()
+        assert counts["files"] == 1 and counts["vectors"] == counts["chunks"]
+
+
+def test_the_same_folder_by_another_path_is_the_same_documents(
+    tmp_path: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _two_folders(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(root, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    with _kb(settings, embedder) as kb:
+        first = ingest_paths(kb, [Path("kb")], progress=False)
+        assert len(first.added) == 2
+        files = kb.files()
+        for other in (Path("./kb/"), root, link, link / "runbooks", link / "runbooks" / "disk.md"):
+            report = ingest_paths(kb, [other], progress=False)
+            assert report.unchanged and not (report.added or report.updated or report.removed)
+        # Both at once, one inside the other: still one document each.
+        both = ingest_paths(kb, [root / "runbooks", link], progress=False)
+        assert sorted(both.unchanged) == sorted(files) and not both.failed
+        assert kb.files() == files
+
+
+def test_a_folder_ingested_after_its_subfolder_takes_its_documents_over(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = _two_folders(tmp_path)
+    with _kb(settings, embedder) as kb:
+        assert ingest_paths(kb, [root / "runbooks"], progress=False).added == ["disk.md"]
+        wider = ingest_paths(kb, [root], progress=False)
+        # Sources are relative to the folder ingested: the whole now, not the part.
+        assert sorted(wider.added) == ["postmortems/2026-01-01-outage.md", "runbooks/disk.md"]
+        assert wider.removed == ["disk.md"]
+        assert sorted(kb.files()) == ["postmortems/2026-01-01-outage.md", "runbooks/disk.md"]
+        counts = kb.counts()
+        assert counts["vectors"] == counts["chunks"]
+        hits = retrieval.search(kb=kb, query="prune old workspaces", top_k=5)
+        assert {h.chunk.source for h in hits} <= set(kb.files())
+
+
+def test_copies_indexed_before_files_had_one_identity_are_removed(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    from ingest.markdown import parse_markdown
+
+    root = _two_folders(tmp_path)
+    with _kb(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        # What `copilot ingest kb/runbooks` wrote before: the same file as a second document.
+        doc = parse_markdown(RUNBOOK, fallback_title="disk", default_kind="runbook")
+        chunks = chunking.chunk_document(doc, source="disk.md", max_words=200, overlap_words=20)
+        kb.upsert_vectors(chunks, embedder.embed([c.embed_text for c in chunks]))
+        kb.replace_document(
+            source="disk.md",
+            root=str(root / "runbooks"),
+            sha256="old",
+            kind="runbook",
+            title=doc.title,
+            chunks=chunks,
+        )
+        report = ingest_paths(kb, [root / "runbooks"], progress=False)
+        assert report.removed == ["disk.md"] and report.unchanged == ["runbooks/disk.md"]
+        assert sorted(kb.files()) == ["postmortems/2026-01-01-outage.md", "runbooks/disk.md"]
+        counts = kb.counts()
+        assert counts["vectors"] == counts["chunks"]
+
+
+def test_rebuild_reports_what_it_removed(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = _two_folders(tmp_path)
+    with _kb(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        ingest_paths(kb, [root / "runbooks"], progress=False)
+        same = ingest_paths(kb, [root], progress=False, rebuild=True)
+        assert sorted(same.added) == sorted(kb.files()) and not same.removed
+
+        (root / "postmortems/2026-01-01-outage.md").unlink()
+        fewer = ingest_paths(kb, [root], progress=False, rebuild=True)
+        assert fewer.added == ["runbooks/disk.md"]
+        assert fewer.removed == ["postmortems/2026-01-01-outage.md"]
+        assert "1 removed" in fewer.line()
