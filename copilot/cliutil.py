@@ -84,12 +84,20 @@ def server(settings: Settings) -> Client | None:
 def open_kb(settings: Settings, *, threads: int | None = None) -> KnowledgeBase:
     """Open the knowledge base of the data directory in this process (it takes the store lock)."""
     from copilot.embedding import Embedder, set_threads
+    from copilot.errors import StoreLocked
     from copilot.knowledge.store import KnowledgeBase
 
     if threads:
         set_threads(threads)
     embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
-    return KnowledgeBase(settings, embedder)
+    try:
+        return KnowledgeBase(settings, embedder)
+    except StoreLocked as exc:
+        # A server that is still loading has not recorded its address yet.
+        raise StoreLocked(
+            f"{exc} Commands go through a running `copilot serve` by themselves once it "
+            "listens: if one is starting, run this again in a moment (or set COPILOT_URL)."
+        ) from None
 
 
 @contextmanager

@@ -34,7 +34,9 @@ def test_ingest_then_search_json(
     assert "1 unchanged" in capsys.readouterr().out
 
     assert main(["search", "secrets backend sealed", "--json", "--top-k", "2"]) == 0
-    body = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr()
+    assert "Loading weights" not in out.err  # no progress bar from loading the model
+    body = json.loads(out.out)
     assert body["query"] == "secrets backend sealed"
     assert len(body["results"]) == 2
     assert body["results"][0]["source"] == "runbooks/queue.md"

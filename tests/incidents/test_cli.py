@@ -142,3 +142,33 @@ def test_triage_command(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0
     assert out.startswith("declare: no\n")
+
+
+def test_role_names_are_the_apis_or_hyphenated(capsys: pytest.CaptureFixture[str]) -> None:
+    run_json(capsys, *DECLARE)
+    for name, role, person in (
+        ("incident_commander", "incident_commander", "bob"),
+        ("escalation-lead", "escalation_lead", "eve"),
+        ("Customer_Liaison", "customer_liaison", "lee"),
+        ("commander", "incident_commander", "carol"),
+    ):
+        assert run_json(capsys, "role", "INC-1", name, person)["roles"][role] == person
+    code, _, err = run(capsys, "role", "INC-1", "escalation-lead", "zed", "--remove")
+    assert (code, err) == (2, "error: zed is not the escalation_lead of INC-1\n")
+    with pytest.raises(SystemExit) as caught:
+        main(["incident", "role", "INC-1", "chief", "x"])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown role 'chief'" in err and "incident_commander" in err
+
+
+def test_the_same_kind_of_error_has_the_same_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    """Not found or refused: 1. Bad input, whether the CLI or the service finds it: 2."""
+    run_json(capsys, *DECLARE)
+    assert run(capsys, "show", "INC-9")[0] == 1
+    assert run(capsys, "metrics", "INC-9")[0] == 1
+    assert run(capsys, "note", "INC-9", "x")[0] == 1
+    assert run(capsys, "severity", "INC-1", "SEV9")[0] == 2  # found by the taxonomy
+    assert run(capsys, "declare", "x", "--severity", "SEV9")[0] == 2
+    assert run(capsys, "declare", "", "--severity", "SEV2")[0] == 2  # found by the schema
+    assert run(capsys, "list", "--limit", "0")[0] == 2
