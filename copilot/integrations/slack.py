@@ -17,6 +17,12 @@ Commands (`/incident <subcommand> ...`):
     bind INC-n              bind this channel to an existing incident
     help                    usage
 
+Text is Slack mrkdwn: what the copilot wrote in markdown (answers, steps, status drafts,
+postmortem summaries) is converted by `copilot.render.to_mrkdwn` from markdown-it's tokens
+(`**b**` as `*b*`, links as `<url|text>`, headings bold, code kept); what people typed (titles,
+notes) is shown as they typed it. Both escape `&`, `<` and `>` as Slack asks, so no text can
+mention `@channel`, a user, or open a link it does not show.
+
 Which incident: a leading `INC-n` on note, ask, status or postmortem names it. Otherwise the
 channel's incident is used: the incident most recently declared in or bound to the channel that
 is not closed. The binding is a timeline note (with `data["slack_channel"]`), so it is visible
@@ -39,6 +45,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from copilot import render
 from copilot.api.deps import get_status_config
 from copilot.assist import service as assist
 from copilot.assist.compose import Composer
@@ -142,11 +149,23 @@ def verify(
 
 def escape(text: str) -> str:
     """Text safe inside mrkdwn: no accidental links, mentions or @channel."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return render.slack_escape(text)
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """At most `limit` characters; a cut never splits an escape, a link or a code block."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 4]
+    # An entity (`&amp;`) or a link (`<url|label>`) cut in two would show as garbage.
+    amp, semi = cut.rfind("&"), cut.rfind(";")
+    if amp > semi:
+        cut = cut[:amp]
+    opened, closed = cut.rfind("<"), cut.rfind(">")
+    if opened > closed:
+        cut = cut[:opened]
+    cut = cut.rstrip() + "…"
+    return cut + "```" if cut.count("```") % 2 else cut
 
 
 def header(text: str) -> dict[str, Any]:
@@ -177,14 +196,20 @@ def context(*parts: str) -> dict[str, Any]:
 def link(url: str | None, label: str) -> str:
     if not url:
         return escape(label)
-    return f"<{url.replace('|', '%7C').replace('>', '%3E')}|{escape(label).replace('|', '¦')}>"
+    return render.slack_link(url, label)
 
 
-def message(text: str, blocks: list[dict[str, Any]], *, public: bool = False) -> dict[str, Any]:
-    """A slash-command reply: `public` shows it to the channel, otherwise only to the caller."""
+def message(
+    text: str, blocks: list[dict[str, Any]], *, public: bool = False, formatted: bool = False
+) -> dict[str, Any]:
+    """A slash-command reply: `public` shows it to the channel, otherwise only to the caller.
+
+    `text` is the notification's fallback, escaped here unless it is `formatted` mrkdwn
+    already: Slack reads it as mrkdwn too, so `<!channel>` there would ping the channel.
+    """
     return {
         "response_type": "in_channel" if public else "ephemeral",
-        "text": _clip(text, SECTION_LIMIT),
+        "text": _clip(text if formatted else escape(text), SECTION_LIMIT),
         "blocks": blocks[:MAX_BLOCKS],
     }
 
@@ -236,6 +261,7 @@ class Context:
     record: Callable[..., Any] | None = None  # the audit recorder, when security is installed
     status_drafter: Callable[..., status_schemas.Draft] | None = None
     postmortem_drafter: Callable[..., PostmortemResponse] | None = None
+    known_sources: frozenset[str] | None = None  # read once per command, when first needed
 
     def incidents(self) -> IncidentStore:
         if self.store is None:
@@ -250,6 +276,20 @@ class Context:
     def url(self, path: str) -> str | None:
         base = self.settings.public_url
         return f"{base.rstrip('/')}{path}" if base else None
+
+    def mrkdwn(self, markdown: str, *, source: str | None = None) -> str:
+        """Markdown the copilot wrote, as mrkdwn; links to runbooks open their war-room page."""
+        if self.known_sources is None:
+            self.known_sources = frozenset(self.kb.files()) if self.kb is not None else frozenset()
+        on_page = render.page_links(source, self.known_sources)
+
+        def target(href: str) -> str | None:
+            where = on_page(href)
+            if where is not None and where.startswith(render.DOCUMENT_PATH):
+                return self.url(where)  # a page of this server: only with a public URL
+            return where
+
+        return render.to_mrkdwn(markdown, links=target)
 
 
 def incident_path(incident_id: str) -> str:
@@ -403,7 +443,7 @@ def cmd_note(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
 
 
 def _step_text(ctx: Context, number: int, step: Any) -> str:
-    lines = [f"*{number}.* {escape(step.text)}"]
+    lines = [f"*{number}.* {ctx.mrkdwn(step.text)}"]
     if step.command:
         lines.append(f"```{escape(step.command)}```")
     if step.requires_approval:
@@ -449,14 +489,15 @@ def cmd_ask(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
     about = f" ({incident_id})" if incident_id else ""
     blocks = [header(f"Copilot{about}: {redact(question).text}")]
     if answer.abstained:
-        blocks.append(section(f":grey_question: {escape(answer.answer)}"))
-        return message(answer.answer, blocks, public=True)
-    blocks.append(section(escape(answer.answer)))
+        blocks.append(section(f":grey_question: {ctx.mrkdwn(answer.answer)}"))
+        return message(ctx.mrkdwn(answer.answer), blocks, public=True, formatted=True)
+    blocks.append(section(ctx.mrkdwn(answer.answer)))
     for number, step in enumerate(answer.steps[:MAX_STEPS], start=1):
         blocks.append(section(_step_text(ctx, number, step)))
     if answer.similar_incidents:
         similar = "\n".join(
-            f"• {link(ctx.url(source_path(s.source, s.lines)), s.title)}: {escape(s.what_fixed_it)}"
+            f"• {link(ctx.url(source_path(s.source, s.lines)), s.title)}: "
+            + ctx.mrkdwn(s.what_fixed_it, source=s.source).replace("\n", " ")
             for s in answer.similar_incidents[:3]
         )
         blocks.append(section(f"*Similar past incidents*\n{similar}"))
@@ -467,7 +508,7 @@ def cmd_ask(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
     if g.injection_suspected:
         notes.append(f"AI-aimed instructions ignored in {len(g.injection_suspected)} source(s)")
     blocks.append(context(escape(" · ".join(notes))))
-    return message(answer.answer, blocks, public=True)
+    return message(ctx.mrkdwn(answer.answer), blocks, public=True, formatted=True)
 
 
 def cmd_status(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
@@ -481,7 +522,7 @@ def cmd_status(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
     due = f" · next update by {draft.next_update_by:%H:%M} UTC" if draft.next_update_by else ""
     blocks = [
         header(f"Draft {audience} update · {incident_id}"),
-        section(f"*{escape(draft.title)}*\n{escape(draft.body)}"),
+        section(f"*{escape(draft.title)}*\n{ctx.mrkdwn(draft.body)}"),
     ]
     removed = draft.guardrails.removed
     if removed:
@@ -494,7 +535,7 @@ def cmd_status(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
             + escape(due)
         )
     )
-    return message(f"{draft.title}\n{draft.body}", blocks)
+    return message(f"{escape(draft.title)}\n{ctx.mrkdwn(draft.body)}", blocks, formatted=True)
 
 
 def cmd_postmortem(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
@@ -505,7 +546,7 @@ def cmd_postmortem(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]
     blocks = [header(f"Postmortem draft · {incident_id}: {draft.title}")]
     summary = draft.sections.get("summary", "").strip()
     if summary:
-        blocks.append(section(f"*Summary*\n{escape(summary)}"))
+        blocks.append(section(f"*Summary*\n{ctx.mrkdwn(summary)}"))
     facts = [f"{len(draft.timeline)} timeline entries", f"{len(draft.action_items)} action items"]
     if draft.similar_incidents:
         facts.append(f"{len(draft.similar_incidents)} similar past incidents")

@@ -338,3 +338,69 @@ def test_status_and_postmortem_commands(send: Send, client: TestClient) -> None:
         assert "does not pre-fill postmortems yet" in text_of(postmortem)
     wrong = reply(send("status shareholders"))
     assert "audience must be one of internal, executive, public" in text_of(wrong)
+
+
+# -- markdown as Slack mrkdwn -----------------------------------------------------------------
+
+
+def test_status_draft_is_mrkdwn_not_raw_markdown(send: Send, client: TestClient) -> None:
+    if not served(client.app, *FEATURES["status_updates"]):  # type: ignore[arg-type]
+        pytest.skip("this build does not draft status updates")
+    reply(send("declare Checkout failing SEV2"))
+    body = reply(send("status executive"))
+    draft = body["blocks"][1]["text"]["text"]
+    assert "*Affected:*" in draft and "**" not in draft
+    assert "**" not in body["text"] and "*Affected:*" in body["text"]
+
+
+def test_ask_answer_and_steps_are_mrkdwn(send: Send) -> None:
+    reply(send("declare Checkout failing SEV1"))
+    body = reply(send("ask checkout failing, pgbouncer says too many clients"))
+    shown = text_of(body)
+    assert "**" not in shown
+    # Inline code survives as code; nothing the runbooks hold can mention anyone.
+    assert "<!" not in shown and "<@" not in shown
+    for block in body["blocks"]:
+        text = block.get("text", {}).get("text", "")
+        assert text.count("```") % 2 == 0, text
+
+
+def test_fallback_text_is_escaped(send: Send) -> None:
+    reply(send("declare Outage SEV3"))
+    body = reply(send("note <!channel> look & see"))
+    assert "<!channel>" not in body["text"]
+    assert "&lt;!channel&gt; look &amp; see" in body["text"]
+
+
+def test_links_and_clipping_keep_mrkdwn_whole() -> None:
+    assert slack.link("https://x.example/a?b=<c>|d", "a|b <c>") == (
+        "<https://x.example/a?b=%3Cc%3E%7Cd|a¦b &lt;c&gt;>"
+    )
+    assert slack.link(None, "<b>") == "&lt;b&gt;"
+    text = "x" * 2990 + " &amp; more"
+    clipped = slack._clip(text, 3000)
+    assert len(clipped) <= 3000 and clipped.endswith("…") and "&am…" not in clipped
+    linked = "y" * 2980 + " <https://example.com/a|a link>"
+    assert slack._clip(linked, 3000) == "y" * 2980 + "…"
+    code = "```" + "z" * 3100 + "```"
+    clipped = slack._clip(code, 3000)
+    assert len(clipped) <= 3000 and clipped.endswith("…```")
+
+
+def test_runbook_links_in_mrkdwn_open_the_war_room(app_parts: Any) -> None:
+    client, store = app_parts
+    state = client.app.state
+    ctx = slack.Context(
+        settings=state.settings,
+        store=store,
+        kb=state.kb,
+        composer=None,  # type: ignore[arg-type]
+    )
+    out = ctx.mrkdwn(
+        "See [Deploy rollback](deploy-rollback.md), [Nope](nope.md) and [docs](https://k8s.io).",
+        source="runbooks/api-gateway-5xx-spike.md",
+    )
+    assert out == (
+        "See <https://copilot.example.com/runbooks/runbooks/deploy-rollback.md|Deploy rollback>,"
+        " Nope and <https://k8s.io|docs>."
+    )
