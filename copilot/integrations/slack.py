@@ -14,6 +14,9 @@ Commands (`/incident <subcommand> ...`):
     ask <question>          grounded next steps, in the context of the channel's incident if any
     status <audience>       draft a status update (internal, executive, public) for review
     postmortem              pre-fill the postmortem
+    times started=T detected=T
+                            when impact started and when it was detected (T: `HH:MM` today
+                            UTC, or an ISO 8601 time such as `2026-05-01T14:05Z`)
     bind INC-n              bind this channel to an existing incident
     help                    usage
 
@@ -38,6 +41,8 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from datetime import time as clock
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -89,6 +94,8 @@ USAGE = (
     "• `ask [INC-n] <question>` grounded next steps from the runbooks\n"
     "• `status [INC-n] internal|executive|public` draft a status update\n"
     "• `postmortem [INC-n]` pre-fill the postmortem\n"
+    "• `times [INC-n] started=HH:MM detected=HH:MM` when impact started and was detected "
+    "(UTC today, or ISO 8601 such as `2026-05-01T14:05Z`)\n"
     "• `bind INC-n` make INC-n this channel's incident\n"
     "Without `INC-n`, the channel's incident is used: the one last declared in or bound to "
     "this channel that is not closed."
@@ -568,8 +575,59 @@ def cmd_postmortem(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]
     return message(f"Postmortem draft for {incident_id}: {draft.title}", blocks)
 
 
+TIME_FIELDS = {"started": "started_at", "detected": "detected_at"}
+
+
+def parse_time(value: str, *, today: datetime) -> datetime:
+    """`HH:MM` (today, UTC) or an ISO 8601 time (UTC unless it says otherwise)."""
+    text = value.strip()
+    try:
+        if len(text) <= 5 and ":" in text:
+            return datetime.combine(today.date(), clock.fromisoformat(text.zfill(5)), UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{value[:40]!r} is not a time: use HH:MM (UTC today) or 2026-05-01T14:05Z"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def cmd_times(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
+    incident_id, rest = resolve_incident(ctx, cmd, text)
+    store = ctx.incidents()
+    changes: dict[str, datetime] = {}
+    for word in rest.split():
+        name, sep, value = word.partition("=")
+        if not sep or name.lower() not in TIME_FIELDS:
+            raise InvalidInput(
+                "which time? `/incident times started=HH:MM detected=HH:MM` (UTC); mitigated "
+                "and resolved are the times of those status changes, set in the war room"
+            )
+        changes[TIME_FIELDS[name.lower()]] = parse_time(value, today=store.now())
+    if not changes:
+        raise InvalidInput("set which time? `/incident times started=HH:MM detected=HH:MM`")
+    patch = incident_schemas.IncidentPatch.model_validate({**changes, "author": cmd.who})
+    incident = incidents.update_incident(store=store, incident_id=incident_id, patch=patch)
+    shown = ", ".join(
+        f"{name} {getattr(incident, field):%Y-%m-%d %H:%M} UTC"
+        for name, field in TIME_FIELDS.items()
+        if field in changes
+    )
+    summary = f"{incident.id}: {shown}"
+    return message(
+        summary,
+        [
+            section(f":clock3: {escape(summary)} (set by {escape(cmd.who)})"),
+            context(link(ctx.url(incident_path(incident.id)), "Metrics in the war room")),
+        ],
+        public=True,
+    )
+
+
 def cmd_help(_ctx: Context, _cmd: SlashCommand, _text: str) -> dict[str, Any]:
-    return message("Usage: /incident declare|note|ask|status|postmortem|bind", [section(USAGE)])
+    return message(
+        "Usage: /incident declare|note|ask|status|postmortem|times|bind", [section(USAGE)]
+    )
 
 
 COMMANDS: dict[str, Callable[[Context, SlashCommand, str], dict[str, Any]]] = {
@@ -578,6 +636,7 @@ COMMANDS: dict[str, Callable[[Context, SlashCommand, str], dict[str, Any]]] = {
     "ask": cmd_ask,
     "status": cmd_status,
     "postmortem": cmd_postmortem,
+    "times": cmd_times,
     "bind": cmd_bind,
     "help": cmd_help,
 }

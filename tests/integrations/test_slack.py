@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -403,4 +404,34 @@ def test_runbook_links_in_mrkdwn_open_the_war_room(app_parts: Any) -> None:
     assert out == (
         "See <https://copilot.example.com/runbooks/runbooks/deploy-rollback.md|Deploy rollback>,"
         " Nope and <https://k8s.io|docs>."
+    )
+
+
+def test_times_sets_when_impact_started_and_was_detected(send: Send, client: TestClient) -> None:
+    reply(send("declare Checkout failing SEV2"))
+    incident = client.get("/v1/incidents/INC-1").json()
+    declared = incident["declared_at"][:10]
+    body = reply(send(f"times started={declared}T00:01Z detected={declared}T00:02"))
+    assert body["response_type"] == "in_channel"
+    assert f"INC-1: started {declared} 00:01 UTC, detected {declared} 00:02 UTC" in text_of(body)
+    after = client.get("/v1/incidents/INC-1").json()
+    assert after["started_at"].startswith(f"{declared}T00:01")
+    assert after["detected_at"].startswith(f"{declared}T00:02")
+    for wrong, expected in {
+        "times": "set which time?",
+        "times resolved=10:00": "which time?",
+        "times started=soon": "'soon' is not a time",
+        "times detected=2999-01-01T00:00Z": "in the future",
+    }.items():
+        refused = reply(send(wrong))
+        assert refused["response_type"] == "ephemeral"
+        assert expected in text_of(refused), (wrong, text_of(refused))
+
+
+def test_parse_time() -> None:
+    today = datetime(2026, 5, 1, 23, 0, tzinfo=UTC)
+    assert slack.parse_time("14:05", today=today) == datetime(2026, 5, 1, 14, 5, tzinfo=UTC)
+    assert slack.parse_time("9:05", today=today) == datetime(2026, 5, 1, 9, 5, tzinfo=UTC)
+    assert slack.parse_time("2026-04-30T10:00+02:00", today=today) == datetime(
+        2026, 4, 30, 8, 0, tzinfo=UTC
     )
