@@ -161,7 +161,7 @@
   function noteKeyAnswer(status, sentKey) {
     const before = keyAnswer;
     if (status === 401) keyAnswer = "refused";
-    else if (status < 400 || status === 404 || status === 409 || status === 422) {
+    else if (status < 400 || [403, 404, 409, 422].includes(status)) {
       keyAnswer = sentKey ? "accepted" : "open";
     }
     if (keyAnswer !== before) document.dispatchEvent(new Event("copilot:keystate"));
