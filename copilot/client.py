@@ -201,9 +201,8 @@ class Client:
         except (OSError, ValueError, AttributeError):
             detail = None
         text = describe(detail) or f"HTTP {exc.code} {exc.reason}"
-        if exc.code in (401, 403):
-            hint = "set COPILOT_API_KEY to a valid key" if exc.code == 401 else "check its scopes"
-            text = f"{text} ({self.url}; {hint})"
+        if exc.code == 401:
+            text = f"{text} (the server at {self.url}: set COPILOT_API_KEY to a valid key)"
         return text
 
 

@@ -8,11 +8,17 @@ from typing import Any
 
 from copilot.cliutil import UsageError, print_json
 from copilot.errors import InvalidInput
-from copilot.security.keys import SCOPES, KeyStore
 from copilot.settings import Settings
+
+# Imported when a command runs, not when the parser is built: every `copilot` call builds it.
+SCOPE_HELP = (
+    "read (search, ask, view), respond (incident writes, drafts), admin (ingest, keys); repeatable"
+)
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.security.keys import KeyStore
+
     keys = KeyStore(settings.security_path)
     try:
         record, key = keys.create(args.name, args.scope)
@@ -29,6 +35,8 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.security.keys import KeyStore
+
     keys = KeyStore(settings.security_path)
     try:
         found = keys.list(include_revoked=args.all)
@@ -46,6 +54,8 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.security.keys import KeyStore
+
     keys = KeyStore(settings.security_path)
     try:
         record = keys.revoke(args.name)
@@ -98,9 +108,8 @@ def register(subparsers: Any) -> None:
         "--scope",
         action="append",
         required=True,
-        choices=SCOPES,
-        help="read (search, ask, view), respond (incident writes, drafts), admin (ingest, keys); "
-        "repeatable",
+        metavar="SCOPE",
+        help=SCOPE_HELP,
     )
     p = add("list", cmd_keys_list, "list keys (never the keys themselves)")
     p.add_argument("--all", action="store_true", help="include revoked keys")
