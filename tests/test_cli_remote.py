@@ -170,6 +170,18 @@ def test_incidents_beside_the_server(beside: Served, capsys: pytest.CaptureFixtu
     code, out, err = run_cli(capsys, "ask", "what next?", "--incident", declared["id"], "--json")
     assert code == 0, err
 
+    # Status updates and the postmortem draft, through the server too.
+    code, out, err = run_cli(capsys, "status", "draft", declared["id"], "-a", "internal", "--json")
+    assert code == 0, err
+    draft = json.loads(out)
+    path = f"/v1/incidents/{declared['id']}/status-updates/{draft['id']}"
+    assert draft == _api(beside, "GET", path)
+    code, out, err = run_cli(capsys, "status", "publish", declared["id"], str(draft["id"]))
+    assert code == 0 and "published internal update" in out, err
+    code, out, err = run_cli(capsys, "postmortem", declared["id"], "--json", "--similar", "0")
+    assert code == 0, err
+    assert json.loads(out)["incident_id"] == declared["id"]
+
     # Server-side refusals: one line, the same exit codes as locally, no traceback.
     code, out, err = run_cli(capsys, "incident", "show", "INC-999")
     assert (code, out) == (1, "") and err.startswith("error: ") and err.count("\n") == 1
