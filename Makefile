@@ -12,7 +12,7 @@ export COPILOT_DATA_DIR ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run serve ingest test lint format typecheck eval bench audit clean browser-deps screenshots
+.PHONY: run serve ingest test lint format typecheck eval bench audit clean browser-deps postgres-deps screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ ingest: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(BIN)/copilot serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev browser-deps
+test: $(VENV)/.installed-dev browser-deps postgres-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -53,6 +53,22 @@ browser-deps:
 	else \
 		echo "browser-deps: $(CHROMIUM) is missing and installing it needs root and apt-get;" \
 			"the browser tests will skip"; \
+	fi
+
+# The storage tests run on SQLite and on a real PostgreSQL: tests/db/postgres.py initialises a
+# throwaway cluster in a temp dir on 127.0.0.1 (as the postgres user when run as root). Debian's
+# postgresql is installed here when no pg_ctl is found and we are root; otherwise the PostgreSQL
+# tests skip and say why (on CI a missing PostgreSQL fails them instead).
+postgres-deps:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1; then \
+		exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "postgres-deps: installing Debian's postgresql for the database tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+			|| echo "postgres-deps: apt-get could not install postgresql; the PostgreSQL tests will skip"; \
+	else \
+		echo "postgres-deps: pg_ctl is missing and installing postgresql needs root and apt-get;" \
+			"the PostgreSQL tests will skip"; \
 	fi
 
 # Re-take the README's screenshots of the war-room page (docs/screenshots/*.png).

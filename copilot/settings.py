@@ -48,7 +48,11 @@ class Settings(BaseSettings):
     # the document mentions anywhere: separates near-twin runbooks (see evals/README.md).
     coverage_weight: float = Field(0.4, ge=0.0)
 
-    # Incident store: SQLite in data_dir unless a SQLAlchemy URL is given.
+    # The one relational database (incidents, timeline, status drafts, API keys, audit log,
+    # webhook outbox; see copilot/db): the SQLite file data_dir/incidents.sqlite unless a
+    # SQLAlchemy URL is given, e.g. postgresql+psycopg://user:pass@host:5432/copilot, shared by
+    # replicas. The file keeps the name it had when it held incidents only, so existing
+    # installs upgrade in place.
     database_url: str | None = None
     # Severity taxonomy: the packaged copilot/incidents/severity.yaml unless a team's file is given.
     severity_file: Path | None = None
@@ -67,7 +71,7 @@ class Settings(BaseSettings):
     abstain_below: float = Field(0.30, ge=0.0, le=1.0)
     max_steps: int = Field(10, ge=1, le=30)
 
-    # Security. API keys live hashed in data_dir/security.sqlite (`copilot keys create`).
+    # Security. API keys live hashed in the database (`copilot keys create`).
     # Request bodies larger than this are refused with 413, counted on the bytes received.
     max_body_bytes: int = Field(1024 * 1024, ge=1024, le=1024**3)
     # Token bucket per API key (per client address when no keys exist): the sustained rate in
@@ -113,6 +117,10 @@ class Settings(BaseSettings):
 
     @property
     def security_path(self) -> Path:
+        """Where older copilots kept keys and the audit log (imported once, see copilot.db).
+
+        `KeyStore(settings.security_path)` still works: it means the database of this data dir.
+        """
         return self.data_dir / "security.sqlite"
 
     @property
@@ -122,6 +130,7 @@ class Settings(BaseSettings):
 
     @property
     def sqlalchemy_url(self) -> str:
+        """The database URL: `database_url`, else the SQLite file in the data dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'incidents.sqlite'}"
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import uvicorn
@@ -19,6 +21,7 @@ from copilot.embedding import Embedder
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings, get_settings
 from ingest.pipeline import ingest_paths
+from tests.db.postgres import PostgresCluster, find_bindir
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KB = REPO / "runbooks"
@@ -133,3 +136,42 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
+
+
+# -- the database: SQLite and a real PostgreSQL ----------------------------------------------
+
+
+def _no_postgres(reason: str) -> NoReturn:
+    """Skip, saying why; on CI (where `make test` installs PostgreSQL) fail instead."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; on CI `make test` installs it (make postgres-deps)")
+    pytest.skip(f"{reason}; `make postgres-deps` installs it (as root, with apt-get)")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for the whole session (see tests/db)."""
+    bindir = find_bindir()
+    if bindir is None:
+        _no_postgres("PostgreSQL is not installed (no pg_ctl under /usr/lib/postgresql/*/bin)")
+    cluster = PostgresCluster(bindir)
+    try:
+        cluster.start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        cluster.stop()
+        _no_postgres(f"PostgreSQL did not start: {str(exc)[:500]}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database, once on SQLite (a file in tmp_path) and once on PostgreSQL
+    (a database of its own in the session's cluster, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db' / 'copilot.sqlite'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url)

@@ -211,6 +211,10 @@ def create_app(
         return response
 
     install_security(app, settings, bind_host=bind_host)
+    # The key store and audit log install_security made name the data dir's database; these
+    # settings may name another (COPILOT_DATABASE_URL given in code rather than the environment).
+    app.state.keys.use(settings)
+    app.state.audit.use(settings)
 
     app.include_router(health.router)
     app.include_router(knowledge_routes.router)

@@ -20,18 +20,25 @@ attempt (connection error, timeout, 408, 429 or 5xx) is retried with exponential
 (`COPILOT_WEBHOOK_BACKOFF_S`, doubling, capped at a minute, honouring Retry-After) up to
 `COPILOT_WEBHOOK_MAX_ATTEMPTS`; any other status is final. Redirects are not followed.
 
-Durability: deliveries go through an outbox, `data_dir/webhooks.sqlite` (WAL). The incident
+Durability: deliveries go through an outbox, the `webhook_outbox` table of the copilot database
+(copilot.db: the SQLite file in the data dir, or PostgreSQL shared by replicas). The incident
 store's listener (`on_change`) writes one row per delivery and URL, in one transaction, before
 waking the URL's worker; the worker sends the oldest pending row of its URL (waiting out its
 backoff, so later rows never overtake it) and records it delivered, failed (with the last error:
 a status or a connection error, never the URL) or pending again with its next attempt time. On
-start, rows a previous process left pending are tried again at once, with the same delivery id
-and the attempt count carried on; delivered and failed rows older than seven days are pruned. A
-URL holds at most `MAX_PENDING` pending rows; past that a delivery is dropped, logged and counted.
-Rows name a URL by its SHA-256 and host only, so a token in the URL stays out of the file (and
-the pending rows of a URL dropped from the settings wait, untouched, until it comes back). One
-dispatcher at a time delivers from an outbox (it holds `webhooks.sqlite.lock`); another process
-over the same data dir still writes its rows, and takes over when the first one stops.
+start, pending rows are made due at once, with the same delivery id and the attempt count
+carried on; delivered and failed rows older than seven days are pruned. A URL holds at most
+`MAX_PENDING` pending rows; past that a delivery is dropped, logged and counted. Rows name a URL
+by its SHA-256 and host only, so a token in the URL stays out of the database (and the pending
+rows of a URL dropped from the settings wait, untouched, until it comes back).
+
+Several dispatchers (replicas, or a server and a CLI) may share one outbox. Before each attempt a
+worker claims its URL's head row: it takes the row (`SELECT ... FOR UPDATE SKIP LOCKED` on
+PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises the claim), checks nobody holds a lease on it,
+counts the attempt and leases the row for the attempt's timeout plus `LEASE_MARGIN_S`, then
+commits and sends. Another dispatcher skips a leased head (and so the rows behind it: order per
+URL holds); a lease left by a process that died mid-send runs out and the row is sent again with
+the same delivery id and the next attempt number.
 
 What is still not guaranteed: the listener runs after the incident change commits, so a crash
 between that commit and the outbox write loses that change's events. Delivery is at least once:
@@ -50,7 +57,6 @@ import hmac
 import json
 import logging
 import random
-import sqlite3
 import threading
 import time
 import urllib.error
@@ -60,18 +66,33 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
 from prometheus_client import Counter
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    case,
+    func,
+    select,
+)
+from sqlalchemy.exc import SQLAlchemyError
 
 from copilot import __version__
-from copilot.errors import ConfigError
-from copilot.filelock import FileLock
+from copilot.db import DatabaseSource, LazyDatabase
+from copilot.errors import ConfigError, CopilotError
 from copilot.incidents import schemas as s
 from copilot.settings import Settings
-from copilot.sqlitefile import SQLiteFile
 
 log = logging.getLogger("copilot.webhooks")
 
@@ -87,8 +108,9 @@ MAX_AGE_S = 5 * 60
 MAX_BACKOFF_S = 60.0
 MAX_PENDING = 10_000  # pending rows per URL in the outbox
 KEEP_S = 7 * 24 * 3600  # how long delivered and failed rows are kept
-OUTBOX_NAME = "webhooks.sqlite"
+OUTBOX_NAME = "webhooks.sqlite"  # where older copilots kept the outbox (imported once)
 OUTBOX_POLL_S = 2.0
+LEASE_MARGIN_S = 30.0  # a claim outlives the attempt's timeout by this much
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 DELIVERIES = Counter(
@@ -202,26 +224,32 @@ def build_delivery(
 
 # -- the outbox -------------------------------------------------------------------------------
 
-_OUTBOX_SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    delivery_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    host TEXT NOT NULL,
-    event TEXT NOT NULL,
-    body BLOB NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
-    last_error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    UNIQUE (delivery_id, target)
-);
-CREATE INDEX IF NOT EXISTS ix_deliveries_queue ON deliveries (target, state, seq);
-CREATE INDEX IF NOT EXISTS ix_deliveries_done ON deliveries (state, updated_at);
-"""
-OUTBOX_SCHEMA_VERSION = 1
+metadata = MetaData()
+
+# Migration 0004 creates it (it was `deliveries` in webhooks.sqlite).
+outbox_table = Table(
+    "webhook_outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("delivery_id", String(64), nullable=False),
+    Column("target", String(64), nullable=False),  # target_key(url)
+    Column("host", String(255), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Float, nullable=False),  # Unix seconds, as are the times below
+    Column("leased_until", Float, nullable=True),
+    Column("state", String(10), nullable=False, server_default="pending"),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    CheckConstraint("state IN ('pending', 'delivered', 'failed')", name="ck_webhook_outbox_state"),
+    UniqueConstraint("delivery_id", "target", name="uq_webhook_outbox_delivery_target"),
+    Index("ix_webhook_outbox_queue", "target", "state", "seq"),
+    Index("ix_webhook_outbox_done", "state", "updated_at"),
+    sqlite_autoincrement=True,
+)
+_t = outbox_table.c
 
 
 def target_key(url: str) -> str:
@@ -235,13 +263,24 @@ class OutboxRow:
     delivery: Delivery
     attempts: int
     next_attempt_at: float
+    leased_until: float | None = None
 
 
-class Outbox(SQLiteFile):
-    """The delivery rows in `webhooks.sqlite`: one connection, shared by this process's threads."""
+class Outbox:
+    """The delivery rows in the copilot database's `webhook_outbox` table.
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, schema=_OUTBOX_SCHEMA, version=OUTBOX_SCHEMA_VERSION, timeout_s=5)
+    Give it the Database, the settings, a URL, or (as before) a file in the data dir.
+    """
+
+    def __init__(self, source: DatabaseSource) -> None:
+        self.db = LazyDatabase(source)
+
+    @property
+    def label(self) -> str:
+        return self.db.label
+
+    def close(self) -> None:
+        self.db.close()
 
     def add(
         self, deliveries: Sequence[Delivery], urls: Sequence[str], *, limit: int
@@ -250,107 +289,164 @@ class Outbox(SQLiteFile):
         because their URL already has `limit` pending rows."""
         now = time.time()
         dropped: list[tuple[str, Delivery]] = []
-        with self.transaction() as conn:
+        with self.db.get().begin() as conn:
             for url in urls:
                 key = target_key(url)
-                (pending,) = conn.execute(
-                    "SELECT COUNT(*) FROM deliveries WHERE target = ? AND state = 'pending'",
-                    (key,),
-                ).fetchone()
+                pending = conn.execute(
+                    select(func.count())
+                    .select_from(outbox_table)
+                    .where(_t.target == key, _t.state == "pending")
+                ).scalar_one()
+                rows = []
                 for delivery in deliveries:
                     if pending >= limit:
                         dropped.append((url, delivery))
                         continue
-                    conn.execute(
-                        "INSERT INTO deliveries (delivery_id, target, host, event, body, "
-                        "next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            delivery.id,
-                            key,
-                            _host(url),
-                            delivery.event,
-                            delivery.body,
-                            now,
-                            now,
-                            now,
-                        ),
+                    rows.append(
+                        {
+                            "delivery_id": delivery.id,
+                            "target": key,
+                            "host": _host(url),
+                            "event": delivery.event,
+                            "body": delivery.body,
+                            "attempts": 0,
+                            "state": "pending",
+                            "next_attempt_at": now,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
                     )
                     pending += 1
+                if rows:
+                    conn.execute(outbox_table.insert(), rows)
         return dropped
 
     def head(self, url: str) -> OutboxRow | None:
-        """The oldest pending row of `url`: the only one its worker may send."""
-        with self.reading() as conn:
+        """The oldest pending row of `url`: the only one its workers may send."""
+        if not self.db.exists():
+            return None
+        with self.db.get().reading() as conn:
             row = conn.execute(
-                "SELECT seq, delivery_id, event, body, attempts, next_attempt_at "
-                "FROM deliveries WHERE target = ? AND state = 'pending' ORDER BY seq LIMIT 1",
-                (target_key(url),),
-            ).fetchone()
+                select(
+                    _t.seq,
+                    _t.delivery_id,
+                    _t.event,
+                    _t.body,
+                    _t.attempts,
+                    _t.next_attempt_at,
+                    _t.leased_until,
+                )
+                .where(_t.target == target_key(url), _t.state == "pending")
+                .order_by(_t.seq)
+                .limit(1)
+            ).first()
         if row is None:
             return None
-        return OutboxRow(row[0], Delivery(row[1], row[2], bytes(row[3])), row[4], row[5])
+        return OutboxRow(
+            row.seq,
+            Delivery(row.delivery_id, row.event, bytes(row.body)),
+            row.attempts,
+            row.next_attempt_at,
+            row.leased_until,
+        )
+
+    def claim(self, row: OutboxRow, *, lease_s: float) -> bool:
+        """Count the next attempt of `row` and lease it for `lease_s`, unless another dispatcher
+        has claimed it since `row` was read; the attempt is counted before it is sent, so a
+        crash mid-send does not reuse its number."""
+        now = time.time()
+        with self.db.get().begin() as conn:
+            current = conn.execute(
+                select(_t.state, _t.attempts, _t.leased_until)
+                .where(_t.seq == row.seq)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if (
+                current is None  # locked by a claim under way elsewhere (or gone)
+                or current.state != "pending"
+                or current.attempts != row.attempts
+                or (current.leased_until is not None and current.leased_until > now)
+            ):
+                return False
+            conn.execute(
+                outbox_table.update()
+                .where(_t.seq == row.seq)
+                .values(attempts=row.attempts + 1, leased_until=now + lease_s, updated_at=now)
+            )
+        return True
 
     def record_attempt(self, seq: int, attempt: int) -> None:
-        """Count an attempt before it is sent, so a crash mid-send does not reuse its number."""
-        with self.transaction() as conn:
+        """Set a row's attempt count (without a lease)."""
+        with self.db.get().begin() as conn:
             conn.execute(
-                "UPDATE deliveries SET attempts = ?, updated_at = ? WHERE seq = ?",
-                (attempt, time.time(), seq),
+                outbox_table.update()
+                .where(_t.seq == seq)
+                .values(attempts=attempt, updated_at=time.time())
             )
 
     def settle(
         self, seq: int, state: str, *, error: str | None = None, next_at: float | None = None
     ) -> None:
-        """Mark a row delivered or failed, or (`state="pending"`) reschedule it for `next_at`."""
-        now = time.time()
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET state = ?, last_error = ?, updated_at = ?, "
-                "next_attempt_at = COALESCE(?, next_attempt_at) WHERE seq = ?",
-                (state, error, now, next_at, seq),
-            )
+        """Mark a row delivered or failed, or (`state="pending"`) reschedule it for `next_at`;
+        its lease ends."""
+        values: dict[str, Any] = {
+            "state": state,
+            "last_error": error,
+            "updated_at": time.time(),
+            "leased_until": None,
+        }
+        if next_at is not None:
+            values["next_attempt_at"] = next_at
+        with self.db.get().begin() as conn:
+            conn.execute(outbox_table.update().where(_t.seq == seq).values(**values))
 
     def resume(self, urls: Sequence[str]) -> tuple[int, int]:
         """Make the pending rows of `urls` due now; returns (resumed, pending for other URLs)."""
         now = time.time()
         keys = [target_key(url) for url in urls]
-        marks = ", ".join("?" * len(keys))
-        with self.transaction() as conn:
+        with self.db.get().begin() as conn:
             resumed = conn.execute(
-                "UPDATE deliveries SET next_attempt_at = MIN(next_attempt_at, ?) "
-                f"WHERE state = 'pending' AND target IN ({marks})",
-                (now, *keys),
+                outbox_table.update()
+                .where(_t.state == "pending", _t.target.in_(keys))
+                .values(
+                    next_attempt_at=case((_t.next_attempt_at > now, now), else_=_t.next_attempt_at)
+                )
             ).rowcount
-            (elsewhere,) = conn.execute(
-                "SELECT COUNT(*) FROM deliveries "
-                f"WHERE state = 'pending' AND target NOT IN ({marks})",
-                keys,
-            ).fetchone()
+            elsewhere = conn.execute(
+                select(func.count())
+                .select_from(outbox_table)
+                .where(_t.state == "pending", _t.target.not_in(keys))
+            ).scalar_one()
         return resumed, elsewhere
 
     def prune(self, older_than_s: float = KEEP_S) -> int:
         """Delete delivered and failed rows last touched more than `older_than_s` ago."""
-        with self.transaction() as conn:
+        with self.db.get().begin() as conn:
             return conn.execute(
-                "DELETE FROM deliveries WHERE state IN ('delivered', 'failed') AND updated_at < ?",
-                (time.time() - older_than_s,),
+                outbox_table.delete().where(
+                    _t.state.in_(("delivered", "failed")),
+                    _t.updated_at < time.time() - older_than_s,
+                )
             ).rowcount
 
     def pending(self, urls: Sequence[str], *, due_by: float | None = None) -> int:
         """Pending rows of `urls`; with `due_by`, only URLs whose oldest one is due by then."""
-        count = 0
-        for url in urls:
-            if due_by is None:
-                with self.reading() as conn:
-                    (n,) = conn.execute(
-                        "SELECT COUNT(*) FROM deliveries WHERE target = ? AND state = 'pending'",
-                        (target_key(url),),
-                    ).fetchone()
-                count += n
-            else:
+        if not self.db.exists():
+            return 0
+        if due_by is not None:
+            count = 0
+            for url in urls:
                 head = self.head(url)
                 count += head is not None and head.next_attempt_at <= due_by
-        return count
+            return count
+        with self.db.get().reading() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(outbox_table)
+                    .where(_t.state == "pending", _t.target.in_([target_key(u) for u in urls]))
+                ).scalar_one()
+            )
 
 
 # -- sending ----------------------------------------------------------------------------------
@@ -405,6 +501,9 @@ class _Target:
         self.url = url
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
+        # The head row as this worker last left it (pending, backing off): read again only
+        # when a claim on it fails, which saves a query per retry.
+        self.known: OutboxRow | None = None
 
 
 class WebhookDispatcher:
@@ -416,7 +515,7 @@ class WebhookDispatcher:
         urls: Sequence[str],
         secret: str,
         *,
-        outbox: Path,
+        outbox: DatabaseSource,
         events: Sequence[str] = (),
         timeout_s: float = 5.0,
         max_attempts: int = 6,
@@ -451,50 +550,22 @@ class WebhookDispatcher:
         self.public_url = public_url
         self.stats = Stats()
         self.outbox = Outbox(outbox)
-        # An exclusive flock beside the outbox: one dispatcher at a time delivers from it.
-        self._outbox_lock = FileLock(outbox.with_name(outbox.name + ".lock"))
         self._targets = [_Target(url) for url in dict.fromkeys(urls)]
         self._urls = [target.url for target in self._targets]
-        self._standby: threading.Thread | None = None
+        self._started = False
         self._stopping = threading.Event()
         self._opener = urllib.request.build_opener(_NoRedirects())
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Take the outbox (resume what a previous process left, prune old rows) and start the
-        workers; if another dispatcher holds it, wait on a thread for it to let go."""
-        if self._standby is not None or any(t.thread is not None for t in self._targets):
+        """Resume what a previous process left (prune old rows, make pending ones due) and start
+        a worker per URL; other dispatchers over the same database may run at the same time."""
+        if self._started:
             return
         self._stopping.clear()
-        if self._outbox_lock.try_acquire():
-            self._take_over()
-            return
-        log.warning(
-            "webhook outbox %s is in use by another process; deliveries wait until it stops",
-            self.outbox.path,
-        )
-        self._standby = threading.Thread(
-            target=self._wait_for_outbox, name="copilot-webhook-standby", daemon=True
-        )
-        self._standby.start()
-
-    def _wait_for_outbox(self) -> None:
-        while not self._stopping.wait(OUTBOX_POLL_S):
-            if self._outbox_lock.try_acquire():
-                try:
-                    self._take_over()
-                except Exception:
-                    log.exception("webhook outbox %s could not be resumed", self.outbox.path)
-                return
-
-    def _take_over(self) -> None:
-        try:
-            pruned = self.outbox.prune()
-            resumed, elsewhere = self.outbox.resume(self._urls)
-        except BaseException:
-            self._outbox_lock.release()
-            raise
+        pruned = self.outbox.prune()
+        resumed, elsewhere = self.outbox.resume(self._urls)
         if pruned:
             log.info("webhook outbox: pruned %d deliveries older than 7 days", pruned)
         if resumed:
@@ -505,6 +576,7 @@ class WebhookDispatcher:
                 "they stay pending",
                 elsewhere,
             )
+        self._started = True
         for target in self._targets:
             target.thread = threading.Thread(
                 target=self._work, args=(target,), name="copilot-webhook", daemon=True
@@ -515,9 +587,9 @@ class WebhookDispatcher:
         """Send what is due for up to `drain_s` seconds; what is left stays in the outbox for
         the next start."""
         deadline = time.monotonic() + drain_s
-        if self._outbox_lock.held:
+        if self._started:
             due_by = time.time() + drain_s  # a row backing off past the deadline is not waited for
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(SQLAlchemyError, CopilotError):
                 while self.outbox.pending(self._urls, due_by=due_by):
                     if time.monotonic() >= deadline:
                         break
@@ -525,14 +597,11 @@ class WebhookDispatcher:
         self._stopping.set()  # cuts short any backoff still waiting
         for target in self._targets:
             target.wake.set()
-        if self._standby is not None:  # first, so it starts no worker behind our back
-            self._standby.join(self.timeout_s + 1)
-            self._standby = None
         for target in self._targets:
             if target.thread is not None:
                 target.thread.join(self.timeout_s + 1)
                 target.thread = None
-        self._outbox_lock.release()
+        self._started = False
         self.outbox.close()
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
@@ -558,12 +627,12 @@ class WebhookDispatcher:
             return
         try:
             dropped = self.outbox.add(deliveries, self._urls, limit=self.max_pending)
-        except sqlite3.Error as exc:
+        except (SQLAlchemyError, CopilotError) as exc:
             dropped = [(url, d) for url in self._urls for d in deliveries]
             log.error(
-                "webhook outbox %s could not be written (%s); %d deliveries dropped",
-                self.outbox.path,
-                exc,
+                "webhook outbox in %s could not be written (%s); %d deliveries dropped",
+                self.outbox.label,
+                getattr(exc, "orig", None) or exc,
                 len(dropped),
             )
         else:
@@ -593,20 +662,28 @@ class WebhookDispatcher:
     def _step(self, target: _Target) -> None:
         """Send the oldest pending row of the target once it is due, and record what happened."""
         target.wake.clear()  # before looking, so a row written meanwhile is not slept through
-        row = self.outbox.head(target.url)
+        row, target.known = target.known or self.outbox.head(target.url), None
         if row is None:
-            # Polls too, for rows another process over this data dir wrote.
+            # Polls too, for rows another process (replica, CLI) wrote to the database.
             target.wake.wait(OUTBOX_POLL_S)
             return
-        delay = row.next_attempt_at - time.time()
+        now = time.time()
+        if row.leased_until is not None and row.leased_until > now:
+            # Another dispatcher is sending it: look again when its lease runs out.
+            self._stopping.wait(min(OUTBOX_POLL_S, row.leased_until - now))
+            return
+        delay = row.next_attempt_at - now
         if delay > 0:
-            self._stopping.wait(delay)
+            # Capped, so a row another dispatcher settles meanwhile is not waited on for long.
+            target.known = row
+            target.wake.wait(min(delay, OUTBOX_POLL_S * 5))
             return
         attempt = row.attempts + 1
         if attempt > self.max_attempts:  # a crash cut the last attempt short
             self._give_up(target.url, row, f"gave up after {row.attempts} attempts")
             return
-        self.outbox.record_attempt(row.seq, attempt)
+        if not self.outbox.claim(row, lease_s=self.timeout_s + LEASE_MARGIN_S):
+            return  # another dispatcher claimed it first
         outcome = self.send(target.url, row.delivery, attempt)
         self.stats.add(attempts=1)
         if outcome.ok:
@@ -623,7 +700,9 @@ class WebhookDispatcher:
         delay = delay * (0.8 + 0.4 * random.random())  # jitter: receivers recover unherded
         if outcome.retry_after is not None:
             delay = min(self.max_backoff_s, max(delay, outcome.retry_after))
-        self.outbox.settle(row.seq, "pending", error=error, next_at=time.time() + delay)
+        next_at = time.time() + delay
+        self.outbox.settle(row.seq, "pending", error=error, next_at=next_at)
+        target.known = OutboxRow(row.seq, row.delivery, attempt, next_at)
 
     def _give_up(self, url: str, row: OutboxRow, error: str) -> None:
         self.outbox.settle(row.seq, "failed", error=error)
@@ -688,7 +767,7 @@ def from_settings(settings: Settings) -> WebhookDispatcher | None:
     return WebhookDispatcher(
         settings.webhook_urls,
         secret,
-        outbox=settings.data_dir / OUTBOX_NAME,
+        outbox=settings,
         events=settings.webhook_events,
         timeout_s=settings.webhook_timeout_s,
         max_attempts=settings.webhook_max_attempts,

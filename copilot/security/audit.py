@@ -17,12 +17,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from copilot import metrics
+from copilot.db import DatabaseSource
 from copilot.guardrails.redact import redact
-from copilot.security.db import SecurityDB
+from copilot.security.db import SecurityDB, audit_log
 
 log = logging.getLogger("copilot.audit")
 
@@ -70,10 +72,15 @@ def source_refs(citations: Iterable[Any]) -> list[str]:
 
 
 class AuditLog:
-    """The audit table of one data directory."""
+    """The audit table in the copilot database (the settings', a URL's, or `security_path`'s)."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = SecurityDB(path)
+    def __init__(self, source: DatabaseSource) -> None:
+        self.db = SecurityDB(source)
+
+    def use(self, source: DatabaseSource) -> None:
+        """Point this store at another database (the app does, once, before serving)."""
+        old, self.db = self.db, SecurityDB(source)
+        old.close()
 
     def close(self) -> None:
         self.db.close()
@@ -95,32 +102,43 @@ class AuditLog:
         # Redacted here whatever the caller did: the audit log must not become a secret store.
         text = redact(question).text[:MAX_QUESTION]
         refs = [redact(s).text for s in sources][:MAX_SOURCES]
-        with self.db.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO audit_log (at, who, action, incident_id, question, sources, "
-                "request_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (when, who, action, incident_id, text, json.dumps(refs), request_id),
+        with self.db.get().begin() as conn:
+            result = conn.execute(
+                audit_log.insert().values(
+                    at=when,
+                    who=who,
+                    action=action,
+                    incident_id=incident_id,
+                    question=text,
+                    sources=json.dumps(refs),
+                    request_id=request_id,
+                )
             )
-            row_id = int(cursor.lastrowid or 0)
+            key = result.inserted_primary_key
+            row_id = int(key[0]) if key else 0
         return AuditRecord(row_id, when, who, action, incident_id, text, refs, request_id)
 
     def list(self, *, incident_id: str | None = None, limit: int = 100) -> list[AuditRecord]:
         """The latest records, newest first."""
         if not self.db.exists():
             return []
-        sql = (
-            "SELECT id, at, who, action, incident_id, question, sources, request_id FROM audit_log"
-        )
-        params: list[Any] = []
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if incident_id is not None:
-            sql += " WHERE incident_id = ?"
-            params.append(incident_id)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        with self.db.reading() as conn:
-            rows = conn.execute(sql, params).fetchall()
+            query = query.where(audit_log.c.incident_id == incident_id)
+        with self.db.get().reading() as conn:
+            rows = conn.execute(query).all()
         return [
-            AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows
+            AuditRecord(
+                r.id,
+                r.at,
+                r.who,
+                r.action,
+                r.incident_id,
+                r.question,
+                json.loads(r.sources),
+                r.request_id,
+            )
+            for r in rows
         ]
 
 
@@ -246,7 +264,7 @@ def record_cli_ask(settings: Any, *, question: str, response: Any, incident: Any
     from copilot.incidents.db import IncidentStore
 
     incident_id = incident.id if incident is not None else None
-    audit = AuditLog(settings.security_path)
+    audit = AuditLog(settings)
     store = IncidentStore.open(settings) if incident_id else None
     try:
         record_output(

@@ -1,44 +1,59 @@
-"""The security database: one SQLite file in the data dir holding API keys and the audit log.
+"""The security tables of the copilot database: API keys and the audit log.
 
-Several processes use it at once (the server, `copilot keys ...`), so each connection runs in WAL
-mode with a busy timeout, and nothing is cached that another process could change.
+They were a file of their own (`security.sqlite`) before the one database; migration 0004
+creates them and copilot.db.legacy imports an old file's rows once. Several processes use them at
+once (the server's replicas, `copilot keys ...`), so nothing is cached that another could change.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, text
 
-from copilot.sqlitefile import SQLiteFile
+from copilot.db import DatabaseSource, LazyDatabase
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    key_id TEXT NOT NULL UNIQUE,
-    key_hash TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS ix_api_keys_active_name
-    ON api_keys (name) WHERE revoked_at IS NULL;
-CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    who TEXT NOT NULL,
-    action TEXT NOT NULL,
-    incident_id TEXT,
-    question TEXT NOT NULL,
-    sources TEXT NOT NULL,
-    request_id TEXT
-);
-CREATE INDEX IF NOT EXISTS ix_audit_log_incident ON audit_log (incident_id, id);
-"""
+metadata = MetaData()
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("key_id", String(12), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("scopes", Text, nullable=False),  # a JSON list
+    Column("created_at", String(40), nullable=False),  # ISO 8601, UTC, to the second
+    Column("revoked_at", String(40), nullable=True),
+    Index(
+        "ix_api_keys_active_name",
+        "name",
+        unique=True,
+        sqlite_where=text("revoked_at IS NULL"),
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(40), nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("incident_id", String(40), nullable=True),
+    Column("question", Text, nullable=False),
+    Column("sources", Text, nullable=False),  # a JSON list
+    Column("request_id", String(100), nullable=True),
+    Index("ix_audit_log_incident", "incident_id", "id"),
+    sqlite_autoincrement=True,
+)
 
 
-class SecurityDB(SQLiteFile):
-    """A lazily opened connection to `security.sqlite`, shared by the threads of one process."""
+class SecurityDB(LazyDatabase):
+    """The database holding the security tables, opened on first use.
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, schema=_SCHEMA, version=SCHEMA_VERSION, timeout_s=10)
+    Give it the Database, the settings, a URL, or (as before) `settings.security_path`.
+    """
+
+    def __init__(self, source: DatabaseSource) -> None:
+        super().__init__(source)

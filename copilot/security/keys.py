@@ -15,11 +15,14 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from copilot.db import DatabaseSource
 from copilot.errors import Conflict, InvalidInput, NotFound
-from copilot.security.db import SecurityDB
+from copilot.security.db import SecurityDB, api_keys
 
 Scope = Literal["read", "respond", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)
@@ -79,14 +82,35 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class KeyStore:
-    """The API keys of one data directory."""
+def _record(row: Any) -> ApiKey:
+    return ApiKey(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4])
 
-    def __init__(self, path: Path) -> None:
-        self.db = SecurityDB(path)
+
+_PUBLIC = (
+    api_keys.c.name,
+    api_keys.c.key_id,
+    api_keys.c.scopes,
+    api_keys.c.created_at,
+    api_keys.c.revoked_at,
+)
+
+
+class KeyStore:
+    """The API keys in the copilot database (the settings', a URL's, or `security_path`'s)."""
+
+    def __init__(self, source: DatabaseSource) -> None:
+        self.db = SecurityDB(source)
+
+    def use(self, source: DatabaseSource) -> None:
+        """Point this store at another database (the app does, once, before serving)."""
+        old, self.db = self.db, SecurityDB(source)
+        old.close()
 
     def close(self) -> None:
         self.db.close()
+
+    def _taken(self, name: str) -> Conflict:
+        return Conflict(f"a key named {name!r} exists; revoke it first or pick another name")
 
     def create(self, name: str, scopes: Iterable[str]) -> tuple[ApiKey, str]:
         """A new key named `name`; returns the record and the key, which is not kept."""
@@ -95,42 +119,53 @@ class KeyStore:
         key_id = secrets.token_hex(6)
         key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         record = ApiKey(name=name, key_id=key_id, scopes=ordered, created_at=_now())
-        with self.db.transaction() as conn:
-            taken = conn.execute(
-                "SELECT 1 FROM api_keys WHERE name = ? AND revoked_at IS NULL", (name,)
-            ).fetchone()
-            if taken:
-                raise Conflict(f"a key named {name!r} exists; revoke it first or pick another name")
-            conn.execute(
-                "INSERT INTO api_keys (name, key_id, key_hash, scopes, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (name, key_id, hash_key(key), json.dumps(ordered), record.created_at),
-            )
+        try:
+            with self.db.get().begin() as conn:
+                taken = conn.execute(
+                    select(api_keys.c.id).where(
+                        api_keys.c.name == name, api_keys.c.revoked_at.is_(None)
+                    )
+                ).first()
+                if taken:
+                    raise self._taken(name)
+                conn.execute(
+                    api_keys.insert().values(
+                        name=name,
+                        key_id=key_id,
+                        key_hash=hash_key(key),
+                        scopes=json.dumps(ordered),
+                        created_at=record.created_at,
+                    )
+                )
+        except IntegrityError:
+            # Two creates of one name at once (PostgreSQL): the partial unique index decides.
+            raise self._taken(name) from None
         return record, key
 
     def list(self, *, include_revoked: bool = False) -> list[ApiKey]:
         if not self.db.exists():
             return []
-        sql = "SELECT name, key_id, scopes, created_at, revoked_at FROM api_keys"
+        query = select(*_PUBLIC).order_by(api_keys.c.id)
         if not include_revoked:
-            sql += " WHERE revoked_at IS NULL"
-        with self.db.reading() as conn:
-            rows = conn.execute(sql + " ORDER BY id").fetchall()
-        return [ApiKey(r[0], r[1], tuple(json.loads(r[2])), r[3], r[4]) for r in rows]
+            query = query.where(api_keys.c.revoked_at.is_(None))
+        with self.db.get().reading() as conn:
+            return [_record(r) for r in conn.execute(query)]
 
     def revoke(self, name: str) -> ApiKey:
         """Revoke the active key called `name`; it stops working on the next request."""
-        with self.db.transaction() as conn:
+        with self.db.get().begin() as conn:
             row = conn.execute(
-                "SELECT name, key_id, scopes, created_at FROM api_keys "
-                "WHERE name = ? AND revoked_at IS NULL",
-                (name,),
-            ).fetchone()
+                select(*_PUBLIC)
+                .where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
+                .with_for_update()
+            ).first()
             if row is None:
                 raise NotFound(f"no active key named {name[:64]!r}")
             revoked_at = _now()
             conn.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", (revoked_at, row[1])
+                api_keys.update()
+                .where(api_keys.c.key_id == row.key_id)
+                .values(revoked_at=revoked_at)
             )
         return ApiKey(row[0], row[1], tuple(json.loads(row[2])), row[3], revoked_at)
 
@@ -138,9 +173,11 @@ class KeyStore:
         """Whether any active key exists (then every /v1 request needs one)."""
         if not self.db.exists():
             return False
-        with self.db.reading() as conn:
-            row = conn.execute("SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1")
-            return row.fetchone() is not None
+        with self.db.get().reading() as conn:
+            row = conn.execute(
+                select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None)).limit(1)
+            ).first()
+            return row is not None
 
     def verify(self, presented: str) -> ApiKey | None:
         """The active key `presented` is, or None."""
@@ -148,13 +185,13 @@ class KeyStore:
         key_id = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else ""
         row = None
         if key_id and self.db.exists():
-            with self.db.reading() as conn:
+            with self.db.get().reading() as conn:
                 row = conn.execute(
-                    "SELECT name, key_id, scopes, created_at, key_hash FROM api_keys "
-                    "WHERE key_id = ? AND revoked_at IS NULL",
-                    (key_id,),
-                ).fetchone()
-        stored = row[4] if row else _DUMMY_HASH
+                    select(*_PUBLIC, api_keys.c.key_hash).where(
+                        api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)
+                    )
+                ).first()
+        stored = row.key_hash if row is not None else _DUMMY_HASH
         matches = hmac.compare_digest(hash_key(presented), stored)
         if row is None or not matches:
             return None

@@ -1,13 +1,13 @@
 """The webhook outbox: deliveries survive a stop or a crash, in order, and old rows are pruned.
 
-Real SQLite outbox files in tmp_path, real receivers on 127.0.0.1 (see test_webhooks.Receiver).
+The outbox is a table of the copilot database: every test runs on SQLite (a file in tmp_path)
+and on PostgreSQL (see `database_url`), with real receivers on 127.0.0.1 (test_webhooks.Receiver).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -17,36 +17,41 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from copilot.db import Database
 from copilot.incidents import schemas as s
 from copilot.incidents import service
 from copilot.incidents.db import IncidentStore
 from copilot.integrations import webhooks
 from copilot.integrations.webhooks import Delivery, Outbox, WebhookDispatcher
+from tests.db.postgres import PostgresCluster
 from tests.integrations.test_webhooks import SECRET, Receiver, check_signed
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def outbox_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "webhooks.sqlite"
+def outbox_url(database_url: str) -> str:
+    # Migrated once here, so that the dispatchers and stores below only open it.
+    Database(database_url).close()
+    return database_url
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[IncidentStore]:
-    opened = IncidentStore(f"sqlite:///{tmp_path / 'incidents.sqlite'}")
+def store(outbox_url: str) -> Iterator[IncidentStore]:
+    opened = IncidentStore(outbox_url)
     yield opened
     opened.close()
 
 
 @pytest.fixture
-def dispatchers(outbox_path: Path) -> Iterator[Callable[..., WebhookDispatcher]]:
+def dispatchers(outbox_url: str) -> Iterator[Callable[..., WebhookDispatcher]]:
     made: list[WebhookDispatcher] = []
 
     def _make(urls: list[str], **extra: Any) -> WebhookDispatcher:
         options: dict[str, Any] = {"backoff_s": 0.01, "timeout_s": 2.0, **extra}
-        dispatcher = WebhookDispatcher(urls, SECRET, outbox=outbox_path, **options)
+        dispatcher = WebhookDispatcher(urls, SECRET, outbox=outbox_url, **options)
         made.append(dispatcher)
         return dispatcher
 
@@ -55,14 +60,24 @@ def dispatchers(outbox_path: Path) -> Iterator[Callable[..., WebhookDispatcher]]
         dispatcher.stop(drain_s=0)
 
 
-def rows(path: Path) -> list[dict[str, Any]]:
+def rows(url: str) -> list[dict[str, Any]]:
     """The outbox as another process sees it."""
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
+    engine = create_engine(url)
     try:
-        return [dict(r) for r in conn.execute("SELECT * FROM deliveries ORDER BY seq")]
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT * FROM webhook_outbox ORDER BY seq")).mappings()
+            return [{k: bytes(v) if k == "body" else v for k, v in r.items()} for r in found]
     finally:
-        conn.close()
+        engine.dispose()
+
+
+def execute(url: str, statement: str, **params: Any) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement), params)
+    finally:
+        engine.dispose()
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
@@ -78,18 +93,18 @@ def declare(store: IncidentStore, dispatcher: WebhookDispatcher, title: str) -> 
 
 
 def test_a_pending_delivery_survives_a_stop_and_is_sent_once_by_the_next_dispatcher(
-    outbox_path: Path, store: IncidentStore, dispatchers: Callable[..., WebhookDispatcher]
+    outbox_url: str, store: IncidentStore, dispatchers: Callable[..., WebhookDispatcher]
 ) -> None:
     with Receiver(down=True) as receiver:
         first = dispatchers([receiver.url], backoff_s=60)
         first.start()
         declare(store, first, "Receiver down")
         wait_until(
-            lambda: rows(outbox_path)[0]["attempts"] == 1 and rows(outbox_path)[0]["last_error"]
+            lambda: rows(outbox_url)[0]["attempts"] == 1 and rows(outbox_url)[0]["last_error"]
         )
         first.stop()  # the retry is a minute off: stop does not wait for it
 
-        [row] = rows(outbox_path)
+        [row] = rows(outbox_url)
         assert row["state"] == "pending" and row["attempts"] == 1
         assert row["event"] == "incident.declared"
         assert "refused" in row["last_error"].lower()
@@ -109,7 +124,7 @@ def test_a_pending_delivery_survives_a_stop_and_is_sent_once_by_the_next_dispatc
     assert receiver.payloads()[0]["id"] == row["delivery_id"]
     assert request["headers"]["x-copilot-attempt"] == "2"  # carried on from the first process
     assert request["body"] == row["body"]
-    [done] = rows(outbox_path)
+    [done] = rows(outbox_url)
     assert (done["state"], done["attempts"], done["last_error"]) == ("delivered", 2, None)
     assert second.stats.delivered == 1 and second.stats.attempts == 1
 
@@ -117,15 +132,14 @@ def test_a_pending_delivery_survives_a_stop_and_is_sent_once_by_the_next_dispatc
 KILLED_CHILD = textwrap.dedent(
     """
     import sys, time
-    from pathlib import Path
     from copilot.incidents import schemas as s, service
     from copilot.incidents.db import IncidentStore
     from copilot.integrations.webhooks import WebhookDispatcher
 
-    outbox, url, incidents, secret = sys.argv[1:5]
-    dispatcher = WebhookDispatcher([url], secret, outbox=Path(outbox), backoff_s=60)
+    database, url, secret = sys.argv[1:4]
+    dispatcher = WebhookDispatcher([url], secret, outbox=database, backoff_s=60)
     dispatcher.start()
-    store = IncidentStore(f"sqlite:///{incidents}")
+    store = IncidentStore(database)
     store.listeners.append(dispatcher.on_change)
     service.declare(store=store, request=s.IncidentCreate(title="Killed", severity="SEV4"))
     print("queued", flush=True)
@@ -135,7 +149,7 @@ KILLED_CHILD = textwrap.dedent(
 
 
 def test_a_sigkilled_process_leaves_a_pending_row_the_next_dispatcher_delivers(
-    tmp_path: Path, outbox_path: Path, dispatchers: Callable[..., WebhookDispatcher]
+    outbox_url: str, dispatchers: Callable[..., WebhookDispatcher]
 ) -> None:
     with Receiver(down=True) as receiver:
         child = subprocess.Popen(
@@ -143,9 +157,8 @@ def test_a_sigkilled_process_leaves_a_pending_row_the_next_dispatcher_delivers(
                 sys.executable,
                 "-c",
                 KILLED_CHILD,
-                str(outbox_path),
+                outbox_url,
                 receiver.url,
-                str(tmp_path / "child-incidents.sqlite"),
                 SECRET,
             ],
             cwd=REPO,
@@ -156,12 +169,12 @@ def test_a_sigkilled_process_leaves_a_pending_row_the_next_dispatcher_delivers(
             assert child.stdout is not None
             assert child.stdout.readline().strip() == "queued"
             # The child tried once, failed (nothing listens) and waits a minute to retry.
-            wait_until(lambda: rows(outbox_path)[0]["attempts"] == 1)
+            wait_until(lambda: rows(outbox_url)[0]["last_error"] is not None)
         finally:
             os.kill(child.pid, signal.SIGKILL)
             child.wait()
         assert child.returncode == -signal.SIGKILL
-        [row] = rows(outbox_path)
+        [row] = rows(outbox_url)
         assert row["state"] == "pending"
 
         receiver.up()
@@ -175,11 +188,11 @@ def test_a_sigkilled_process_leaves_a_pending_row_the_next_dispatcher_delivers(
     assert request["headers"]["x-copilot-delivery"] == row["delivery_id"]
     assert request["headers"]["x-copilot-attempt"] == "2"
     assert receiver.payloads()[0]["incident"]["title"] == "Killed"
-    assert rows(outbox_path)[0]["state"] == "delivered"
+    assert rows(outbox_url)[0]["state"] == "delivered"
 
 
 def test_order_per_url_holds_across_a_restart(
-    outbox_path: Path, store: IncidentStore, dispatchers: Callable[..., WebhookDispatcher]
+    outbox_url: str, store: IncidentStore, dispatchers: Callable[..., WebhookDispatcher]
 ) -> None:
     with Receiver(down=True) as receiver, Receiver() as other:
         first = dispatchers([receiver.url, other.url], backoff_s=60)
@@ -187,9 +200,9 @@ def test_order_per_url_holds_across_a_restart(
         for n in range(3):
             declare(store, first, f"Outage {n}")
         other.wait_for(3)  # a down receiver holds up only its own URL
-        wait_until(lambda: rows(outbox_path)[0]["attempts"] == 1)
+        wait_until(lambda: rows(outbox_url)[0]["attempts"] == 1)
         first.stop()
-        pending = [r for r in rows(outbox_path) if r["state"] == "pending"]
+        pending = [r for r in rows(outbox_url) if r["state"] == "pending"]
         assert [r["attempts"] for r in pending] == [1, 0, 0]  # the head waited, the rest queued
 
         receiver.up()
@@ -209,7 +222,7 @@ def test_order_per_url_holds_across_a_restart(
 
 
 def test_a_delivery_failed_after_max_attempts_is_recorded_and_not_retried_after_restart(
-    outbox_path: Path, store: IncidentStore, dispatchers: Callable[..., WebhookDispatcher]
+    outbox_url: str, store: IncidentStore, dispatchers: Callable[..., WebhookDispatcher]
 ) -> None:
     with Receiver(statuses=[500, 503]) as receiver:
         first = dispatchers([receiver.url], max_attempts=2)
@@ -218,7 +231,7 @@ def test_a_delivery_failed_after_max_attempts_is_recorded_and_not_retried_after_
         receiver.wait_for(2)
         assert first.wait_idle()
         first.stop()
-        [failed] = rows(outbox_path)
+        [failed] = rows(outbox_url)
         assert (failed["state"], failed["attempts"], failed["last_error"]) == (
             "failed",
             2,
@@ -237,44 +250,43 @@ def test_a_delivery_failed_after_max_attempts_is_recorded_and_not_retried_after_
     last = receiver.requests[-1]
     assert last["headers"]["x-copilot-delivery"] != failed["delivery_id"]
     assert receiver.payloads()[-1]["incident"]["title"] == "After the restart"
-    assert [r["state"] for r in rows(outbox_path)] == ["failed", "delivered"]
+    assert [r["state"] for r in rows(outbox_url)] == ["failed", "delivered"]
 
 
 def test_old_delivered_and_failed_rows_are_pruned_at_start(
-    outbox_path: Path,
+    outbox_url: str,
     dispatchers: Callable[..., WebhookDispatcher],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     url = "http://127.0.0.1:9/hook?token=abc"
     gone_url = "http://127.0.0.1:9/removed?token=abc"
-    outbox = Outbox(outbox_path)
+    outbox = Outbox(outbox_url)
     made = [Delivery(f"d{n}", "incident.declared", b"{}") for n in range(4)]
     outbox.add(made, [url], limit=10)
     outbox.add([Delivery("orphan", "incident.declared", b"{}")], [gone_url], limit=10)
-    by_id = {r["delivery_id"]: r["seq"] for r in rows(outbox_path)}
+    by_id = {r["delivery_id"]: r["seq"] for r in rows(outbox_url)}
     outbox.settle(by_id["d0"], "delivered")
     outbox.settle(by_id["d1"], "failed", error="HTTP 410")
     outbox.settle(by_id["d2"], "delivered")
     outbox.settle(by_id["d3"], "delivered")
     outbox.close()
     eight_days_ago = time.time() - 8 * 24 * 3600
-    conn = sqlite3.connect(outbox_path)
-    with conn:
-        conn.execute(
-            "UPDATE deliveries SET updated_at = ?, created_at = ? "
-            "WHERE delivery_id IN ('d0', 'd1', 'd2', 'orphan')",
-            (eight_days_ago, eight_days_ago),
-        )
-        conn.execute(  # d2 was touched six days ago: kept
-            "UPDATE deliveries SET updated_at = ? WHERE delivery_id = 'd2'",
-            (time.time() - 6 * 24 * 3600,),
-        )
-    conn.close()
+    execute(
+        outbox_url,
+        "UPDATE webhook_outbox SET updated_at = :t, created_at = :t "
+        "WHERE delivery_id IN ('d0', 'd1', 'd2', 'orphan')",
+        t=eight_days_ago,
+    )
+    execute(  # d2 was touched six days ago: kept
+        outbox_url,
+        "UPDATE webhook_outbox SET updated_at = :t WHERE delivery_id = 'd2'",
+        t=time.time() - 6 * 24 * 3600,
+    )
 
     dispatcher = dispatchers([url])
     with caplog.at_level("INFO", logger="copilot.webhooks"):
         dispatcher.start()
-    left = {r["delivery_id"]: r["state"] for r in rows(outbox_path)}
+    left = {r["delivery_id"]: r["state"] for r in rows(outbox_url)}
     # An old pending row is never pruned, even for a URL no longer configured.
     assert left == {"d2": "delivered", "d3": "delivered", "orphan": "pending"}
     logged = "\n".join(r.getMessage() for r in caplog.records)
@@ -285,7 +297,7 @@ def test_old_delivered_and_failed_rows_are_pruned_at_start(
 
 
 def test_a_full_outbox_drops_with_an_error_and_counts_it(
-    outbox_path: Path,
+    outbox_url: str,
     store: IncidentStore,
     dispatchers: Callable[..., WebhookDispatcher],
     caplog: pytest.LogCaptureFixture,
@@ -294,33 +306,92 @@ def test_a_full_outbox_drops_with_an_error_and_counts_it(
         dispatcher = dispatchers([receiver.url], max_pending=2)  # not started: nothing is sent
         for n in range(3):
             declare(store, dispatcher, f"Outage {n}")
-    assert [r["state"] for r in rows(outbox_path)] == ["pending", "pending"]
+    assert [r["state"] for r in rows(outbox_url)] == ["pending", "pending"]
     assert dispatcher.stats.dropped == 1
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "127.0.0.1" in errors[0] and "dropped" in errors[0]
     assert "token=abc" not in errors[0]
 
 
-def test_one_dispatcher_delivers_from_an_outbox_at_a_time(
-    outbox_path: Path,
+def test_two_dispatchers_on_one_outbox_send_each_delivery_once_in_order(
+    outbox_url: str,
+    store: IncidentStore,
+    dispatchers: Callable[..., WebhookDispatcher],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Replicas share the outbox: a head row claimed by one is skipped by the other."""
+    monkeypatch.setattr(webhooks, "OUTBOX_POLL_S", 0.02)
+    with Receiver(down=True) as receiver:
+        first = dispatchers([receiver.url], backoff_s=0.2)
+        second = dispatchers([receiver.url], backoff_s=0.2)
+        first.start()
+        second.start()
+        for n in range(6):
+            declare(store, (first, second)[n % 2], f"Outage {n}")
+        wait_until(lambda: rows(outbox_url)[0]["attempts"] >= 1)
+        receiver.up()
+        receiver.wait_for(6)
+        assert first.wait_idle() and second.wait_idle()
+
+    titles = [p["incident"]["title"] for p in receiver.payloads()]
+    ids = [r["headers"]["x-copilot-delivery"] for r in receiver.requests]
+    assert len(ids) == len(set(ids)) == 6  # each delivered once, by one of them
+    assert titles == [f"Outage {n}" for n in range(6)]
+    assert first.stats.delivered + second.stats.delivered == 6
+    assert {r["state"] for r in rows(outbox_url)} == {"delivered"}
+
+
+def test_a_row_leased_by_a_dispatcher_that_died_mid_send_is_sent_again_after_the_lease(
+    outbox_url: str,
     store: IncidentStore,
     dispatchers: Callable[..., WebhookDispatcher],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(webhooks, "OUTBOX_POLL_S", 0.02)
-    with Receiver(down=True) as receiver:
-        first = dispatchers([receiver.url], backoff_s=60)
-        first.start()
-        declare(store, first, "First")
-        wait_until(lambda: rows(outbox_path)[0]["attempts"] == 1)
-        second = dispatchers([receiver.url], backoff_s=60)
-        second.start()  # the outbox is taken: it waits
-        declare(store, second, "Second")  # but its rows are written
-        receiver.up()
-        assert len(rows(outbox_path)) == 2
-        first.stop()  # lets go: the second takes over and resumes both, in order
-        receiver.wait_for(2)
-        assert second.wait_idle()
+    url = "http://127.0.0.1:9/hook"
+    outbox = Outbox(outbox_url)
+    outbox.add([Delivery("d-crashed", "incident.declared", b"{}")], [url], limit=10)
+    head = outbox.head(url)
+    assert head is not None
+    assert outbox.claim(head, lease_s=0.5)  # as a dispatcher does right before it sends ...
+    assert not outbox.claim(head, lease_s=0.5)  # ... and nobody else may meanwhile
+    outbox.close()  # ... and then it died
 
-    assert [p["incident"]["title"] for p in receiver.payloads()] == ["First", "Second"]
-    assert [r["headers"]["x-copilot-attempt"] for r in receiver.requests] == ["2", "1"]
+    with Receiver() as receiver:
+        # The receiver's URL stands in for the dead one's: point the row at it.
+        execute(
+            outbox_url,
+            "UPDATE webhook_outbox SET target = :t",
+            t=webhooks.target_key(receiver.url),
+        )
+        dispatcher = dispatchers([receiver.url])
+        dispatcher.start()
+        receiver.wait_for(1)
+        assert dispatcher.wait_idle()
+    [request] = receiver.requests
+    assert request["headers"]["x-copilot-delivery"] == "d-crashed"
+    assert request["headers"]["x-copilot-attempt"] == "2"
+
+
+def test_on_postgresql_a_claim_skips_a_row_another_replica_is_claiming(
+    postgres_cluster: PostgresCluster,
+) -> None:
+    """`FOR UPDATE SKIP LOCKED`: a claim never waits on (or takes) a row another one holds."""
+    url = postgres_cluster.create_database()
+    try:
+        outbox = Outbox(url)
+        hook = "http://127.0.0.1:9/hook"
+        outbox.add([Delivery("d1", "incident.declared", b"{}")], [hook], limit=10)
+        head = outbox.head(hook)
+        assert head is not None
+        engine = create_engine(url)
+        with engine.begin() as other:  # another replica, mid-claim
+            other.execute(text("SELECT seq FROM webhook_outbox FOR UPDATE"))
+            started = time.monotonic()
+            assert not outbox.claim(head, lease_s=30)
+            assert time.monotonic() - started < 5
+        assert outbox.claim(head, lease_s=30)  # free again: now it is ours
+        engine.dispose()
+        outbox.close()
+    finally:
+        postgres_cluster.drop_database(url)

@@ -153,3 +153,27 @@ def test_cli_asks_are_audited_and_listed(
     assert records[0]["who"].startswith("cli:")
     assert AWS_KEY not in records[0]["question"]
     assert any(s.startswith("runbooks/vault.md:") for s in records[0]["sources"])
+
+
+def test_the_audit_log_stores_redacted_records_newest_first(database_url: str) -> None:
+    """The audit table on SQLite and on PostgreSQL: ids, filters, redaction, limits."""
+    audit = AuditLog(database_url)
+    assert audit.list() == []
+    first = audit.append(
+        who="alice",
+        action="ask",
+        question=f"token {AWS_KEY}",
+        sources=["runbooks/a.md:1-9"],
+        incident_id="INC-1",
+        request_id="r-1",
+    )
+    second = audit.append(who="bob", action="postmortem", question="draft it", sources=[])
+    assert second.id > first.id
+    assert AWS_KEY not in first.question and "[REDACTED:aws_access_key]" in first.question
+    reader = AuditLog(database_url)  # another process's view
+    assert [r.id for r in reader.list()] == [second.id, first.id]
+    assert reader.list(incident_id="INC-1") == [first]
+    assert reader.list(limit=1) == [second]
+    assert reader.list()[1].sources == ["runbooks/a.md:1-9"]
+    audit.close()
+    reader.close()
