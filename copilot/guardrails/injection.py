@@ -9,9 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from copilot.guardrails import semantic
+
+log = logging.getLogger(__name__)
+# The reason given for a unit only the semantic detector flagged.
+SEMANTIC = "semantic"
 
 _AI = r"(?:ai|a\.i\.|llms?|assistants?|copilots?|chat ?bots?|bots?|language models?|models?|agents?|gpt)"
 # At the start of a line, "agent:" or "model:" is usually a log field, not an address.
@@ -328,12 +335,39 @@ def screen_question(text: str) -> Isolation:
     return result
 
 
-def isolate(text: str) -> Isolation:
-    """Drop the units of a passage that address an AI; keep the rest in order."""
+def screen_units(parts: list[str], *, use_semantic: bool = True) -> list[list[str]]:
+    """Why each unit reads as instructions to an AI (empty: it does not).
+
+    The patterns look at every unit; the semantic detector (when a model is loaded) scores the
+    sentences of all the others in one batch, and a unit it flags gets the reason "semantic".
+    """
+    found = [reasons_for(unit) for unit in parts]
+    chosen = semantic.detector() if use_semantic else None
+    if chosen is None:
+        return found
+    rest = [i for i, why in enumerate(found) if not why]
+    try:
+        hits = chosen.flag([parts[i] for i in rest])
+    except Exception:  # a failing model must not stop screening: the patterns stand
+        log.warning(
+            "semantic injection detector failed; screening with patterns only", exc_info=True
+        )
+        return found
+    for i, sentences in zip(rest, hits, strict=True):
+        if sentences:
+            found[i] = [SEMANTIC]
+    return found
+
+
+def isolate(text: str, *, use_semantic: bool = True) -> Isolation:
+    """Drop the units of a passage that address an AI; keep the rest in order.
+
+    A unit is dropped when the patterns or the semantic detector flag it (reason "semantic");
+    `use_semantic=False` screens with the patterns only."""
+    parts = units(text)
     kept: list[str] = []
     result = Isolation(text="")
-    for unit in units(text):
-        why = reasons_for(unit)
+    for unit, why in zip(parts, screen_units(parts, use_semantic=use_semantic), strict=True):
         if why:
             result.removed.append(unit)
             result.reasons.extend(r for r in why if r not in result.reasons)

@@ -1,0 +1,315 @@
+"""Recognise text addressed to an AI by what it says, not by how it is worded.
+
+The patterns in `injection.py` know phrasings; an attacker has more of them. This detector embeds
+each sentence of a unit with the sentence model the app already runs (MiniLM) and scores it with
+a logistic regression trained, at first use, on two sets of exemplars written for this project
+(`exemplars/injection.txt`: instructions planted for a model that reads the page, in many
+forms and languages; `exemplars/benign.txt`: runbook and postmortem sentences, many of them hard
+cases that mention AI, chatbots, "ignore the previous alert", uploads, approvals and `curl | jq`).
+Exemplar vectors are computed once per process; sentence scores are cached by text.
+
+Threshold (`THRESHOLD`): chosen on one half of the exemplars and checked on the other. The
+exemplars are split by line parity (`split_exemplars`); a model trained on the even lines
+scores the odd ones and the threshold is the lowest probability that keeps held-out benign false
+positives at about 1% while recall on held-out injections stays high; the swapped split (train
+on odd, score even) then checks it. `python -m evals.guardrails_fp --calibrate` prints both
+folds. False positives on the public corpora (`../shared/corpora`) were read on one half of
+its files (even-numbered in sorted order) only; the other half is the check.
+
+With no model (none loaded in this process, or the model fails), screening is patterns only.
+Tests inject a detector with `installed(...)`; the app's model is found without loading a second
+copy: `use_embedder()` names it, otherwise the live `copilot.embedding.Embedder` is used.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+# Probability above which a sentence reads as instructions to a model (see the module docstring).
+THRESHOLD = 0.88
+# The lower bar for a sentence that names a model as who it speaks to or about ("assistant",
+# "language models", "whoever or whatever"): the model judges the intent, the word only says
+# who is addressed, so the word alone never flags anything.
+ADDRESSED_THRESHOLD = 0.75
+_ADDRESSEE = re.compile(
+    r"\b(?:ai|a\.i\.|llms?|gpt|assistants?|copilots?|chat ?bots?|bots?|(?:language )?models?|"
+    r"summari[sz]\w*|automated|machines?|whoever|whatever|non-human|ki|ia|modèle|modelo|"
+    r"sprachmodell\w*)\b",
+    re.IGNORECASE,
+)
+# Sentences shorter than this carry no instruction worth the cost of embedding them.
+MIN_WORDS = 4
+# The model reads 256 word pieces at most; longer sentences cost time for nothing.
+MAX_CHARS = 600
+CACHE_SIZE = 100_000
+
+
+class Encoder(Protocol):
+    """What the detector needs from a sentence model: normalised vectors for texts."""
+
+    def embed(self, texts: list[str], *, batch_size: int | None = None) -> Vectors: ...
+
+
+@cache
+def load_exemplars() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(injection sentences, benign sentences) shipped with the package."""
+    folder = resources.files("copilot.guardrails") / "exemplars"
+
+    def lines(name: str) -> tuple[str, ...]:
+        text = (folder / name).read_text(encoding="utf-8")
+        return tuple(
+            normalise(line.strip())
+            for line in text.splitlines()
+            if line.strip() and not line.startswith("#")
+        )
+
+    return lines("injection.txt"), lines("benign.txt")
+
+
+def split_exemplars(items: Sequence[str], half: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(dev, check): half 0 trains on the even lines and holds out the odd ones; 1 swaps."""
+    dev = tuple(t for i, t in enumerate(items) if i % 2 == half)
+    check = tuple(t for i, t in enumerate(items) if i % 2 != half)
+    return dev, check
+
+
+def train(
+    positive: Vectors, negative: Vectors, *, l2: float = 1e-3, steps: int = 400
+) -> tuple[Vectors, float]:
+    """A class-balanced, L2-regularised logistic regression fitted by gradient descent."""
+    x = np.vstack([positive, negative]).astype(np.float64)
+    y = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))])
+    weight = np.where(y == 1, 0.5 / max(len(positive), 1), 0.5 / max(len(negative), 1))
+    w = np.zeros(x.shape[1])
+    b = 0.0
+    rate = 4.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        error = (p - y) * weight
+        w -= rate * (x.T @ error + l2 * w)
+        b -= rate * float(error.sum())
+    return w.astype(np.float32), float(b)
+
+
+def over(
+    sentence: str,
+    probability: float,
+    threshold: float = THRESHOLD,
+    addressed: float = ADDRESSED_THRESHOLD,
+) -> bool:
+    """Whether a scored sentence is flagged: above the threshold, or above the lower one when
+    it names a model."""
+    return probability >= threshold or (
+        probability >= addressed and bool(_ADDRESSEE.search(sentence))
+    )
+
+
+def probabilities(vectors: Vectors, w: Vectors, b: float) -> npt.NDArray[np.float64]:
+    logits = vectors.astype(np.float64) @ w.astype(np.float64) + b
+    result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-logits))
+    return result
+
+
+_FENCE_LINE = re.compile(r"^\s{0,3}(?:```|~~~)")
+_COMMENT = re.compile(r"^\s*(?:#+|//|--|;)\s+(.*)$")
+_TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"<!--|-->|\*\*|__|^\s{0,3}(?:>\s*)+|^\s{0,3}#{1,6}\s+", re.MULTILINE)
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", re.MULTILINE)
+_CODE = re.compile(r"(`+)[^`\n]+?\1")
+_URL = re.compile(r"(?:https?|ftp)://\S+", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\s*[\n;]\s*(?=\S)")
+
+
+def normalise(text: str) -> str:
+    """What a command or a URL says is topic, not intent: the model reads "a command"."""
+    return _URL.sub("a link", _CODE.sub("a command", text))
+
+
+def pieces(unit: str) -> list[str]:
+    """The sentences of a unit (paragraph, list item, table, fenced block) worth scoring.
+
+    Markup is removed (link targets, emphasis, quote and list markers); a fenced block
+    contributes only its comments; each table row is read on its own.
+    """
+    lines = unit.split("\n")
+    if lines and _FENCE_LINE.match(lines[0]):
+        texts = [m.group(1) for line in lines[1:] if (m := _COMMENT.match(line))]
+    elif sum(line.lstrip().startswith("|") for line in lines) >= 2:
+        texts = [
+            " ; ".join(c.strip() for c in line.strip().strip("|").split("|"))
+            for line in lines
+            if not _TABLE_RULE.match(line)
+        ]
+    else:
+        texts = [" ".join(_ITEM.sub("", unit).split("\n"))]
+    out: list[str] = []
+    for text in texts:
+        plain = normalise(_MARKUP.sub(" ", _LINK.sub(r"\1", text)))
+        for sentence in _SENTENCE_END.split(plain):
+            sentence = " ".join(sentence.split())
+            # Counted without the placeholders: "Safe and instant: a command." says nothing.
+            words = re.findall(r"[^\W\d_]{2,}", re.sub(r"\ba (?:command|link)\b", "", sentence))
+            if len(words) >= MIN_WORDS or (words and not sentence.isascii()):
+                out.append(sentence[:MAX_CHARS])
+    return list(dict.fromkeys(out))
+
+
+class SemanticDetector:
+    """Scores sentences against the exemplars; flags units with any sentence above threshold."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        threshold: float = THRESHOLD,
+        addressed_threshold: float = ADDRESSED_THRESHOLD,
+        injections: Sequence[str] | None = None,
+        benign: Sequence[str] | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.threshold = threshold
+        self.addressed_threshold = addressed_threshold
+        shipped = load_exemplars()
+        self._injections = list(injections if injections is not None else shipped[0])
+        self._benign = list(benign if benign is not None else shipped[1])
+        self._model: tuple[Vectors, float] | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, float] = OrderedDict()
+
+    def _fitted(self) -> tuple[Vectors, float]:
+        with self._lock:
+            if self._model is None:
+                vectors = self.encoder.embed(self._injections + self._benign)
+                n = len(self._injections)
+                self._model = train(vectors[:n], vectors[n:])
+            return self._model
+
+    def warm(self) -> None:
+        """Embed the exemplars and fit now, not on the first screened document."""
+        self._fitted()
+
+    def scores(self, sentences: Sequence[str]) -> list[float]:
+        """Probability, per sentence, that it is an instruction planted for a model."""
+        w, b = self._fitted()
+        with self._lock:
+            todo = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        if todo:
+            fresh = probabilities(self.encoder.embed(todo), w, b)
+            with self._lock:
+                for sentence, p in zip(todo, fresh, strict=True):
+                    self._cache[sentence] = float(p)
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            return [self._cache.get(s, 0.0) for s in sentences]
+
+    def flag(self, units: Sequence[str]) -> list[list[str]]:
+        """For each unit, its sentences that score above threshold (empty: not flagged).
+
+        All sentences of all units go to the model in one batch."""
+        per_unit = [pieces(u) for u in units]
+        flat = [s for ss in per_unit for s in ss]
+        if not flat:
+            return [[] for _ in units]
+        scored = dict(zip(flat, self.scores(flat), strict=True))
+        return [
+            [s for s in ss if over(s, scored[s], self.threshold, self.addressed_threshold)]
+            for ss in per_unit
+        ]
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.installed: SemanticDetector | None = None
+        self.explicit = False
+        self.embedder: weakref.ref[Any] | None = None
+        self.auto: SemanticDetector | None = None
+        self.last_scan = -1e9
+
+
+_state = _State()
+# A process with no model loaded looks again at most this often (a scan takes ~40 ms).
+_RESCAN_SECONDS = 30.0
+
+
+def use_embedder(embedder: Encoder | None) -> None:
+    """Name the model the app loaded (the composition root may call this); None forgets it,
+    and the next screening looks for a live one again."""
+    with _state.lock:
+        _state.embedder = weakref.ref(embedder) if embedder is not None else None
+        _state.auto = None
+        _state.last_scan = -1e9
+
+
+def _live_embedder() -> Encoder | None:
+    """The app's model: the one named by `use_embedder`, else a live `Embedder`, if any.
+
+    Guardrails sit below the knowledge base, so they cannot ask it for its model; looking for
+    the instance already in memory avoids loading a second copy."""
+    named = _state.embedder() if _state.embedder is not None else None
+    if named is not None:
+        return named  # type: ignore[no-any-return]
+    module = sys.modules.get("copilot.embedding")
+    if module is None or time.monotonic() - _state.last_scan < _RESCAN_SECONDS:
+        return None
+    _state.last_scan = time.monotonic()
+    cls = module.Embedder
+    live = [obj for obj in gc.get_referrers(cls) if isinstance(obj, cls)]
+    if not live:
+        return None
+    chosen = live[0]
+    _state.embedder = weakref.ref(chosen)
+    return chosen  # type: ignore[no-any-return]
+
+
+def detector() -> SemanticDetector | None:
+    """The detector screening uses now; None means patterns only."""
+    with _state.lock:
+        if _state.explicit:
+            return _state.installed
+        encoder = _live_embedder()
+        if encoder is None:
+            return None
+        if _state.auto is None or _state.auto.encoder is not encoder:
+            _state.auto = SemanticDetector(encoder)
+        return _state.auto
+
+
+@contextmanager
+def installed(chosen: SemanticDetector | None) -> Iterator[None]:
+    """Screen with `chosen` (None: patterns only) inside the block; for tests and evals."""
+    with _state.lock:
+        previous = (_state.explicit, _state.installed)
+        _state.explicit, _state.installed = True, chosen
+    try:
+        yield
+    finally:
+        with _state.lock:
+            _state.explicit, _state.installed = previous
+
+
+def warm() -> bool:
+    """Fit the detector now (at start-up), not on the first screened document; False: no model."""
+    chosen = detector()
+    if chosen is None:
+        return False
+    chosen.warm()
+    return True
