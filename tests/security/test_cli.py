@@ -175,3 +175,38 @@ def test_with_a_key_any_address_may_be_served(tmp_path: Path) -> None:
     keys.create("ops", ["read"])
     assert check_bind(keys, "0.0.0.0") is False and check_bind(keys, "::") is False
     keys.close()
+
+
+def test_a_key_made_by_the_cli_works_on_every_replica_of_the_database(
+    database_url: str,
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`copilot keys create` against COPILOT_DATABASE_URL; two apps over that database, each
+    with its own data dir, take the key and refuse a request without one."""
+    from fastapi.testclient import TestClient
+
+    from copilot.api.app import create_app
+    from copilot.settings import Settings
+
+    monkeypatch.setenv("COPILOT_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        code, out, _ = run(capsys, "keys", "create", "replica-bot", "--scope", "read", "--json")
+    finally:
+        get_settings.cache_clear()
+    assert code == 0
+    key = json.loads(out)["key"]
+    monkeypatch.delenv("COPILOT_DATABASE_URL")
+
+    for n in (1, 2):
+        settings = Settings(  # type: ignore[call-arg]
+            data_dir=tmp_path / f"replica-{n}", database_url=database_url, _env_file=None
+        )
+        app = create_app(settings, load_knowledge=False, bind_host="0.0.0.0")
+        with TestClient(app) as client:
+            assert client.get("/v1/incidents").status_code == 401
+            ok = client.get("/v1/incidents", headers={"Authorization": f"Bearer {key}"})
+            assert ok.status_code == 200, ok.text
