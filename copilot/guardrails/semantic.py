@@ -8,13 +8,17 @@ forms and languages; `exemplars/benign.txt`: runbook and postmortem sentences, m
 cases that mention AI, chatbots, "ignore the previous alert", uploads, approvals and `curl | jq`).
 Exemplar vectors are computed once per process; sentence scores are cached by text.
 
-Threshold (`THRESHOLD`): chosen on one half of the exemplars and checked on the other. The
-exemplars are split by line parity (`split_exemplars`); a model trained on the even lines
-scores the odd ones and the threshold is the lowest probability that keeps held-out benign false
-positives at about 1% while recall on held-out injections stays high; the swapped split (train
-on odd, score even) then checks it. `python -m evals.guardrails_fp --calibrate` prints both
-folds. False positives on the public corpora (`../shared/corpora`) were read on one half of
-its files (even-numbered in sorted order) only; the other half is the check.
+Thresholds: a sentence is flagged at probability >= `THRESHOLD` (0.88), or >=
+`ADDRESSED_THRESHOLD` (0.75) when it names a model as its addressee. Both were chosen on one
+half of the data and checked on the other. Exemplars are split by line parity
+(`split_exemplars`): trained on even lines and scored on the odd ones, and the other way round,
+the shipped rule flags 34-36% of held-out injections at 0-0.4% held-out benign false positives
+(`python -m evals.guardrails_fp --calibrate`). The public corpora (`../shared/corpora`) were
+split by file (even-numbered in sorted order = dev): thresholds and the benign exemplars were
+adjusted while reading what the dev half flagged (lowest thresholds that flag at most 2 dev
+files); the odd half was only measured. Result on all 879 files: 12 flagged by this detector
+(2 of them in the dev half), 1 by the patterns. Figures are for MiniLM-L6; another model gets
+the same exemplars but no tuning.
 
 With no model (none loaded in this process, or the model fails), screening is patterns only.
 Tests inject a detector with `installed(...)`; the app's model is found without loading a second
