@@ -166,18 +166,20 @@ def to_html(
     source: str | None = None,
     known: Container[str] | None = None,
     heading_offset: int = 2,
+    inline: bool = False,
 ) -> str:
     """Sanitised HTML for `markdown`.
 
     `source` is the document the text comes from (its relative links resolve against it);
     `known` the knowledge base's sources (a link to anything else is shown as text). Headings
     move down `heading_offset` levels (# becomes h3), under the page's own h1 and h2.
+    `inline` renders one line of text (a step) without a paragraph around it.
     """
     text = markdown[:MAX_CHARS].replace("\r\n", "\n")
-    front, body = _front_matter(text)
+    front, body = (None, text) if inline else _front_matter(text)
     md = _parser()
     env: dict[str, Any] = {}
-    tokens = md.parse(body, env)
+    tokens = md.parseInline(body, env) if inline else md.parse(body, env)
     _rewrite_links(tokens, page_links(source, known))
     _shift_headings(tokens, heading_offset)
     html = md.renderer.render(tokens, md.options, env)

@@ -326,6 +326,10 @@ def timeline(incident_id: str, store: IncidentStoreDep, kb: OptionalKnowledgeBas
 
 @api.post("/render", response_model=Rendered)
 def render_markdown(body: RenderRequest, kb: OptionalKnowledgeBaseDep) -> Rendered:
-    """Markdown (a postmortem draft, a status update) as sanitised HTML, for a preview."""
+    """Markdown (a postmortem draft, an answer and its steps) as sanitised HTML, to show."""
     source = body.source if body.source else None
-    return Rendered(html=render.to_html(body.markdown, source=source, known=known_sources(kb)))
+    known = known_sources(kb)
+    return Rendered(
+        html=render.to_html(body.markdown, source=source, known=known) if body.markdown else "",
+        inline=[render.to_html(t, source=source, known=known, inline=True) for t in body.inline],
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from copilot.incidents.schemas import Event
@@ -46,11 +48,15 @@ class Timeline(BaseModel):
 class RenderRequest(BaseModel):
     model_config = {"extra": "forbid"}
 
-    markdown: str = Field(max_length=200_000)
+    markdown: str = Field("", max_length=200_000, description="a document: blocks, headings")
+    inline: list[Annotated[str, Field(max_length=8000)]] = Field(
+        [], max_length=60, description="lines (an answer, its steps), each rendered on its own"
+    )
     source: str | None = Field(
         None, max_length=500, description="the document the text is from: its links resolve there"
     )
 
 
 class Rendered(BaseModel):
-    html: str = Field(description=HTML_NOTE)
+    html: str = Field(description=f"`markdown`: {HTML_NOTE}")
+    inline: list[str] = Field(description="each of `inline` as HTML, without a paragraph")

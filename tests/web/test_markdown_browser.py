@@ -75,6 +75,20 @@ def test_search_results_show_rendered_passages(
     assert js_errors.errors == []
 
 
+def test_ask_answer_steps_show_code_not_backticks(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    page.goto("/search")
+    page.fill("#ask-question", "checkout failing, pgbouncer says too many clients")
+    page.press("#ask-question", "Control+Enter")
+    steps = page.locator("#ask-result .steps > li > span")
+    expect(steps.first).to_be_visible(timeout=90_000)  # an answer on a busy 2-core machine
+    expect(page.locator("#ask-result .steps > li > span code").first).to_be_visible()
+    for text in steps.all_inner_texts():
+        assert "`" not in text and "**" not in text, text
+    assert js_errors.errors == []
+
+
 def test_missing_incident_says_not_found_and_offers_no_forms(
     page: Any, live: LiveServer, js_errors: PageErrors
 ) -> None:

@@ -261,6 +261,14 @@ def test_render_previews_markdown(client: TestClient) -> None:
     assert r.json()["html"].startswith("<h3>Postmortem</h3>")
     assert "javascript" not in r.json()["html"].split("</h3>")[1].replace("[x](javascript", "")
     assert client.post("/v1/render", json={"markdown": "x", "topk": 1}).status_code == 422
+    lines = client.post(
+        "/v1/render", json={"inline": ["Run `SHOW POOLS;` **now**", "1. <i>x</i>"]}
+    ).json()
+    assert lines["html"] == ""
+    assert lines["inline"] == [
+        "Run <code>SHOW POOLS;</code> <strong>now</strong>",
+        "1. &lt;i&gt;x&lt;/i&gt;",
+    ]
 
 
 def test_missing_incident_page_has_a_not_found_panel(client: TestClient) -> None:

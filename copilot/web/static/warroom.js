@@ -250,7 +250,9 @@
       container.append(el("p", { class: "notice" }, data.answer));
       return;
     }
-    container.append(el("p", { class: "answer-text" }, inline(data.answer)));
+    // Shown as text at once; the server then renders their markdown (inline code, bold, links).
+    const lines = [[el("p", { class: "answer-text" }, data.answer), data.answer]];
+    container.append(lines[0][0]);
     if (data.steps && data.steps.length) {
       const list = el("ol", { class: "steps" });
       for (const step of data.steps) {
@@ -258,7 +260,9 @@
         if (step.requires_approval) {
           item.append(el("strong", { class: "badge danger" }, "Requires approval"), " ");
         }
-        item.append(el("span", {}, inline(step.text)));
+        const text = el("span", {}, step.text);
+        lines.push([text, step.text]);
+        item.append(text);
         if (step.command) item.append(el("pre", { class: "command" }, el("code", {}, step.command)));
         if (step.citations && step.citations.length) {
           const cites = el("p", { class: "cites" }, "Source: ");
@@ -295,6 +299,20 @@
     if (g.blocked && g.blocked.length) notes.push(`${g.blocked.length} unsupported item(s) removed`);
     if (data.fallback) notes.push(`fallback: ${data.fallback}`);
     container.append(el("p", { class: "hint" }, notes.join(" · ")));
+    renderInline(lines);
+  }
+
+  // [node, markdown] pairs: each node gets its line as sanitised HTML from /v1/render, or keeps
+  // its plain text when that cannot be had (a key without the `respond` scope).
+  async function renderInline(lines) {
+    try {
+      const shown = await api("POST", "/v1/render", { inline: lines.map(([, text]) => text) });
+      lines.forEach(([node], i) => {
+        if (typeof shown.inline[i] === "string") sanitizedHtml(node, shown.inline[i]);
+      });
+    } catch {
+      // The plain text stays: still readable.
+    }
   }
 
   function initAsk(incidentId) {
@@ -311,23 +329,6 @@
       renderAnswer(result, data);
       if (incidentId) document.dispatchEvent(new Event("copilot:changed"));
     });
-  }
-
-  // -- an ask answer's inline code and bold, built as DOM nodes -------------------------------
-
-  function inline(text) {
-    const parts = [];
-    const re = /(`[^`]+`|\*\*[^*]+\*\*)/g;
-    let last = 0;
-    let match;
-    while ((match = re.exec(text)) !== null) {
-      if (match.index > last) parts.push(text.slice(last, match.index));
-      const token = match[0];
-      parts.push(token.startsWith("`") ? el("code", {}, token.slice(1, -1)) : el("strong", {}, token.slice(2, -2)));
-      last = match.index + token.length;
-    }
-    if (last < text.length) parts.push(text.slice(last));
-    return parts;
   }
 
   // A status draft's checks: what they took out, and why a model's draft was not used.
