@@ -1,4 +1,9 @@
-"""The war-room page: HTML shells at `/`, and the one JSON read they need that /v1 lacked.
+"""The war-room page: HTML shells at `/`, and the /v1 reads they need that other packages lack.
+
+Those reads: a document's sections (`/v1/documents/...`, overlapping chunks merged), search
+results' passages (`/v1/passages`), an incident's timeline (`/v1/incidents/{id}/timeline`), each
+with its markdown as sanitised HTML, and `POST /v1/render` for what the page already holds (a
+postmortem draft, an answer's steps; it needs the `respond` scope, as a POST under /v1 does).
 
 The pages carry no incident or knowledge-base data. Their script (`static/warroom.js`) fetches it
 from the /v1 API with the API key the responder saved in the page, so the page is exactly as
