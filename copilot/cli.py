@@ -77,7 +77,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.knowledge import retrieval
-    from copilot.knowledge.schemas import SearchResponse, SearchResult
+    from copilot.knowledge.schemas import SearchResponse
 
     query = args.query.strip()
     if not query or len(query) > retrieval.MAX_QUERY_CHARS:
@@ -94,12 +94,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     else:
         with open_kb(settings, threads=settings.serve_threads) as kb:
             hits = retrieval.search(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
-        response = SearchResponse(query=query, results=[SearchResult.from_hit(h) for h in hits])
+            response = SearchResponse.build(query, hits, floor=settings.abstain_below)
     if args.json:
         print_model(response)
         return 0
     if not response.results:
         print("no matches; is the knowledge base ingested? (copilot ingest runbooks/)")
+    elif response.no_match:
+        print("nothing in the knowledge base matches this closely; the closest are:")
     for i, r in enumerate(response.results, 1):
         print(f"{i}. {r.title} — {r.section}  [{r.kind}, score {r.score:.4f}]")
         print(f"   {r.source}:{r.lines[0]}-{r.lines[1]}")

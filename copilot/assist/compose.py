@@ -13,16 +13,12 @@ from copilot.assist import steps as step_mod
 from copilot.errors import ProviderError
 from copilot.guardrails.verify import Proposed
 from copilot.knowledge.passages import PHASE_ORDER, Passage
+from copilot.knowledge.store import keyword_terms, stem
 from copilot.llm.base import ChatModel
 
-# A responder reads about ten steps mid-incident: enough checks to locate the fault, enough
-# mitigations to choose from, one way to confirm recovery and one way up.
-_PHASE_CAPS = {"diagnose": 4, "mitigate": 5, "verify": 1, "escalate": 1}
-
-
-def phase_cap(phase: str, max_steps: int) -> int:
-    """Steps allowed per phase, scaled with the step budget (10 by default)."""
-    return max(1, -(-_PHASE_CAPS.get(phase, 1) * max_steps // 10))
+# Phases a responder reads first; the cap on steps applies per answer, after ranking.
+_PHASES = ("diagnose", "mitigate", "verify", "escalate")
+_PHASE_WEIGHT = {"diagnose": 0.3, "mitigate": 0.3, "verify": 0.1, "escalate": 0.05}
 
 
 @dataclass
@@ -32,6 +28,8 @@ class AskContext:
     incident_text: str = ""
     done: list[str] = field(default_factory=list)
     max_steps: int = 8
+    # "fix" when the question asks how to fix (mitigation steps rank first), else "symptom".
+    intent: str = "symptom"
 
 
 @dataclass
@@ -40,6 +38,8 @@ class Draft:
     steps: list[Proposed]
     provider: str
     skipped_done: list[str] = field(default_factory=list)
+    done_by: list[str] = field(default_factory=list)
+    more: int = 0
 
 
 class Composer(ABC):
@@ -70,39 +70,43 @@ class ExtractiveComposer(Composer):
 
     def compose(self, ctx: AskContext) -> Draft:
         candidates = [c for p in ctx.passages for c in step_mod.extract(p)]
-        chosen: list[step_mod.Candidate] = []
-        skipped: list[str] = []
-        per_phase: dict[str, int] = {}
-        seen: set[str] = set()
-        # The best runbook fills each phase first: a second runbook close behind adds steps
-        # only where the first has too few, never crowding out the first one's own steps.
         rank = {src: i for i, src in enumerate(dict.fromkeys(p.chunk.source for p in ctx.passages))}
-        by_doc = sorted(
-            step_mod.order(candidates),
-            key=lambda c: (PHASE_ORDER.get(c.phase, 9), rank[c.passage.chunk.source]),
-        )
-        for cand in by_doc:
+        terms = {stem(t) for t in keyword_terms(ctx.question)}
+        kept: list[step_mod.Candidate] = []
+        skipped: list[step_mod.Candidate] = []
+        seen: set[str] = set()
+        for cand in step_mod.order(candidates):
             key = step_mod.normalise(cand.command or cand.text)
             if key in seen:
                 continue
             seen.add(key)
-            if step_mod.already_done(cand, ctx.done):
-                skipped.append(cand.text)
+            cand.done_by = step_mod.already_done(cand, ctx.done)
+            if cand.done_by:
+                skipped.append(cand)
                 continue
-            if per_phase.get(cand.phase, 0) >= phase_cap(cand.phase, ctx.max_steps):
-                continue
-            per_phase[cand.phase] = per_phase.get(cand.phase, 0) + 1
-            chosen.append(cand)
-        chosen = step_mod.order(chosen)[: ctx.max_steps]
+            cand.relevance = _relevance(cand, terms, rank, ctx.intent)
+            kept.append(cand)
+        # Every step is a candidate; the cap keeps the most relevant ones, never the first ones.
+        best = sorted(kept, key=lambda c: -c.relevance)[: ctx.max_steps]
+        chosen = step_mod.order(best)
+        chosen.sort(key=lambda c: (PHASE_ORDER.get(c.phase, 9), rank[c.passage.chunk.source]))
+        more = len(kept) - len(chosen)
         return Draft(
-            answer=self._answer(ctx, chosen, skipped),
+            answer=self._answer(ctx, chosen, skipped, more),
             steps=[Proposed(c.text, c.command, [c.passage.id]) for c in chosen],
             provider=self.name,
-            skipped_done=skipped,
+            skipped_done=[c.text for c in skipped],
+            done_by=[c.done_by or "" for c in skipped],
+            more=more,
         )
 
     @staticmethod
-    def _answer(ctx: AskContext, chosen: list[step_mod.Candidate], skipped: list[str]) -> str:
+    def _answer(
+        ctx: AskContext,
+        chosen: list[step_mod.Candidate],
+        skipped: list[step_mod.Candidate],
+        more: int,
+    ) -> str:
         if not ctx.passages:
             return "I don't know: nothing in the knowledge base matches this."
         top = ctx.passages[0].chunk
@@ -112,7 +116,18 @@ class ExtractiveComposer(Composer):
         parts = [f"Closest runbook: {top.title} ({top.source})."]
         if overview and overview.text.strip():
             parts.append(_first_sentence(overview.text))
-        counts = {ph: sum(1 for c in chosen if c.phase == ph) for ph in _PHASE_CAPS}
+        counts = {ph: sum(1 for c in chosen if c.phase == ph) for ph in _PHASES}
+        own = [c for c in chosen if c.passage.chunk.source == top.source]
+        if not own:
+            parts.append(
+                f"{top.title} has no concrete steps (it may be a stub); "
+                + (
+                    "the steps below come from the next closest runbook."
+                    if chosen
+                    else "read the cited sections and the similar incidents, and escalate to the "
+                    "owning team."
+                )
+            )
         if chosen:
             plan = []
             if counts["diagnose"]:
@@ -125,14 +140,25 @@ class ExtractiveComposer(Composer):
             risky = sum(1 for c in chosen if c.requires_approval)
             if risky:
                 parts.append(f"{risky} step(s) change production and need approval first.")
-        else:
-            parts.append(
-                "It has no concrete steps for this; read the cited sections and escalate to the "
-                "owning team."
-            )
+        if more:
+            parts.append(f"{more} more step(s) in the cited sections are not listed.")
         if skipped:
             parts.append(f"Left out {len(skipped)} step(s) the timeline records as done.")
         return " ".join(parts)
+
+
+def _relevance(
+    cand: step_mod.Candidate, terms: set[str], rank: dict[str, int], intent: str
+) -> float:
+    """How much a step is worth a place in a capped answer: its document's rank, its phase
+    (mitigation first when the question asks how to fix), the question's words it names."""
+    doc = 1.0 if rank[cand.passage.chunk.source] == 0 else 0.55
+    phase = _PHASE_WEIGHT.get(cand.phase, 0.0)
+    if intent == "fix" and cand.phase == "mitigate":
+        phase += 0.15
+    words = {stem(t) for t in keyword_terms(f"{cand.text} {cand.command or ''}")}
+    overlap = len(terms & words) / (len(terms) or 1)
+    return doc + phase + 0.4 * overlap + (0.05 if cand.command else 0.0)
 
 
 class ChatComposer(Composer):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from copilot.guardrails.screened import ScreenedStr
+
 MAX_QUESTION_CHARS = 4000
 
 
@@ -32,29 +34,52 @@ class Citation(BaseModel):
 
 
 class Step(BaseModel):
-    text: str
-    command: str | None = None
+    text: ScreenedStr
+    command: ScreenedStr | None = None
     requires_approval: bool = False
+    approval_reason: str | None = Field(None, description="why the step needs approval")
     citations: list[Citation]
 
 
 class SimilarIncident(BaseModel):
-    title: str
+    title: ScreenedStr
     source: str
-    what_happened: str
-    what_fixed_it: str
+    what_happened: ScreenedStr
+    what_fixed_it: ScreenedStr
     lines: tuple[int, int]
+    happened_lines: tuple[int, int] | None = Field(None, description="where what_happened is")
+    fixed_lines: tuple[int, int] | None = Field(None, description="where what_fixed_it is")
     score: float
+
+
+class Removal(BaseModel):
+    """A part of a document withheld from what is shown, and why."""
+
+    source: str
+    section: str
+    lines: tuple[int, int]
+    reasons: list[str]
 
 
 class Guardrails(BaseModel):
     redactions: int = 0
     injection_suspected: list[str] = Field(default_factory=list)
-    blocked: list[str] = Field(default_factory=list)
+    blocked: list[str] = Field(
+        default_factory=list,
+        description="what was withheld from you for a safety reason (empty when nothing was)",
+    )
+    removed: list[Removal] = Field(
+        default_factory=list, description="parts of documents cut before composing, and where"
+    )
+
+
+class DoneStep(BaseModel):
+    text: ScreenedStr
+    done_by: ScreenedStr = Field(description="the timeline entry that records it")
 
 
 class AskResponse(BaseModel):
-    answer: str
+    answer: ScreenedStr
     steps: list[Step]
     citations: list[Citation]
     similar_incidents: list[SimilarIncident]
@@ -68,3 +93,7 @@ class AskResponse(BaseModel):
     skipped_done: list[str] = Field(
         default_factory=list, description="Runbook steps left out: the timeline records them done."
     )
+    done: list[DoneStep] = Field(
+        default_factory=list, description="the same steps, each with the timeline entry cited"
+    )
+    more_steps: int = Field(0, description="further steps in the cited sections not listed")

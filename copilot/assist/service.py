@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from copilot.assist import schemas as s
+from copilot.assist import steps as step_mod
 from copilot.assist.compose import (
     AskContext,
     ChatComposer,
@@ -17,11 +18,20 @@ from copilot.assist.compose import (
 from copilot.errors import ProviderError
 from copilot.guardrails.injection import reasons_for, screen_question
 from copilot.guardrails.redact import redact
+from copilot.guardrails.screened import ours, screen, screened
 from copilot.guardrails.verify import strip_links, unsupported_details, verify
 from copilot.knowledge import past as past_postmortems
 from copilot.knowledge import retrieval
+from copilot.knowledge.links import defers, linked_sources
 from copilot.knowledge.models import Chunk, Hit
-from copilot.knowledge.passages import Passage, document_passages, make_passage, untaint
+from copilot.knowledge.passages import (
+    Passage,
+    document_passages,
+    make_passage,
+    merge_windows,
+    untaint,
+)
+from copilot.knowledge.sections import query_intent
 from copilot.knowledge.store import KnowledgeBase
 from copilot.security.audit import is_audit_event
 
@@ -65,7 +75,7 @@ def _incident_text(incident: Any, events: Sequence[Any]) -> tuple[str, list[str]
             continue  # the copilot's own record of an answer is not something anyone did
         lines.append(f"{event.at:%Y-%m-%d %H:%M}Z {event.kind}: {event.text}")
         if event.kind in DONE_KINDS:
-            done.append(event.text)
+            done.append(f"{event.at:%H:%M}Z {event.kind}: {event.text}")
     redacted = redact("\n".join(lines))
     done_redacted = [redact(d).text for d in done]
     return redacted.text, done_redacted, redacted.total
@@ -74,35 +84,58 @@ def _incident_text(incident: Any, events: Sequence[Any]) -> tuple[str, list[str]
 def _similar_incidents(
     kb: KnowledgeBase, query: str, threshold: float, suspected: set[str]
 ) -> list[s.SimilarIncident]:
-    hits = retrieval.search(kb=kb, query=query, top_k=3, kind="postmortem")
+    """One entry per past postmortem: what happened and what fixed it, screened whole sentences
+    with the lines they came from."""
+    hits = retrieval.search(kb=kb, query=query, top_k=6, kind="postmortem")
     out: list[s.SimilarIncident] = []
     for hit in hits:
+        if any(entry.source == hit.chunk.source for entry in out) or len(out) == 3:
+            continue
         if hit.similarity is not None and hit.similarity < threshold and not hit.reasons:
             continue
         if hit.score < SIMILAR_RATIO * hits[0].score:
             continue
-        chunks = kb.document_chunks(hit.chunk.source)
-        passages = document_passages(chunks, score=hit.score)
+        passages = document_passages(kb.document_chunks(hit.chunk.source), score=hit.score)
         if any(p.suspected for p in passages):
             suspected.add(hit.chunk.source)
-        # Shared with the postmortem draft (copilot.knowledge.past).
-        happened = past_postmortems.what_happened(passages)
-        fixed = past_postmortems.what_fixed_it(passages)
+        happened = past_postmortems.happened_excerpt(passages)
+        fixed = past_postmortems.fixed_excerpt(passages)
         out.append(
             s.SimilarIncident(
-                title=hit.chunk.title,
+                title=screened(hit.chunk.title),
                 source=hit.chunk.source,
-                what_happened=happened,
-                what_fixed_it=fixed[:500],
+                what_happened=screened(happened.text if happened else ""),
+                what_fixed_it=screened(fixed.text if fixed else past_postmortems.NOT_STATED),
                 lines=(hit.chunk.line_start, hit.chunk.line_end),
+                happened_lines=happened.lines if happened else None,
+                fixed_lines=fixed.lines if fixed else None,
                 score=round(hit.score, 4),
             )
         )
     return out
 
 
+def _document_passages(
+    kb: KnowledgeBase, source: str, score: float, by_section: dict[tuple[str, str], Hit], n: int
+) -> list[Passage]:
+    out: list[Passage] = []
+    for chunk in merge_windows(kb.document_chunks(source)):
+        seen = by_section.get((chunk.source, chunk.section))
+        out.append(
+            make_passage(
+                n + len(out) + 1,
+                chunk,
+                score=seen.score if seen else score,
+                similarity=seen.similarity if seen else None,
+            )
+        )
+    return out
+
+
 def _passages_for(kb: KnowledgeBase, hits: list[Hit]) -> list[Passage]:
-    """Every section of the best runbook, and of a second one close behind it."""
+    """Every section of the best runbook, and of a second one close behind it; the runbooks
+    they hand their steps to ("See [X](x.md) for mitigation"); and, when the best runbook has
+    no steps at all (a stub), the next one."""
     docs: list[Hit] = []
     for hit in hits:
         if hit.chunk.source in {d.chunk.source for d in docs}:
@@ -111,19 +144,35 @@ def _passages_for(kb: KnowledgeBase, hits: list[Hit]) -> list[Passage]:
             docs.append(hit)
         if len(docs) == 2:
             break
-    by_id = {h.chunk.id: h for h in hits}
+    by_section: dict[tuple[str, str], Hit] = {}
+    for hit in hits:
+        by_section.setdefault((hit.chunk.source, hit.chunk.section), hit)
     passages: list[Passage] = []
     for doc in docs:
-        for chunk in kb.document_chunks(doc.chunk.source):
-            seen = by_id.get(chunk.id)
-            passages.append(
-                make_passage(
-                    len(passages) + 1,
-                    chunk,
-                    score=seen.score if seen else doc.score,
-                    similarity=seen.similarity if seen else None,
+        passages += _document_passages(kb, doc.chunk.source, doc.score, by_section, len(passages))
+    best = docs[0].chunk.source
+    own = [p for p in passages if p.chunk.source == best]
+    # A section that defers to another runbook brings that runbook's action sections.
+    followed = {p.chunk.source for p in passages}
+    for p in own:
+        if p.phase not in ("diagnose", "mitigate") or not defers(p.text):
+            continue
+        for _, target in linked_sources(kb, best, p.text):
+            if target in followed:
+                continue
+            followed.add(target)
+            passages += [
+                q
+                for q in _document_passages(kb, target, docs[0].score * 0.9, {}, len(passages))
+                if q.phase is not None
+            ]
+    if not any(step_mod.extract(p) for p in own):
+        for hit in hits:
+            if hit.chunk.source not in followed:
+                passages += _document_passages(
+                    kb, hit.chunk.source, hit.score, by_section, len(passages)
                 )
-            )
+                break
     return passages
 
 
@@ -154,9 +203,9 @@ def ask(
     guard = s.Guardrails(redactions=asked.total + incident_redactions)
     # A question can carry an attack too: the parts of it addressed to the assistant are
     # neither searched for, nor shown to a model, nor accepted as grounds for a detail.
-    screened = screen_question(asked.text)
-    question_text = screened.text.strip()
-    if screened.suspected:
+    question_screen = screen_question(asked.text)
+    question_text = question_screen.text.strip()
+    if question_screen.suspected:
         guard.blocked.append("instructions in the question to the assistant ignored")
     searchable = question_text or asked.text
     query = searchable if incident is None else f"{searchable}\n{redact(incident.title).text}"
@@ -175,7 +224,7 @@ def ask(
         closest = [_citation(h.chunk, h.score) for h in hits[:top_k]]
         guard.injection_suspected = sorted(suspected)
         return s.AskResponse(
-            answer=(
+            answer=ours(
                 "I don't know: nothing in the knowledge base matches this closely enough to "
                 "suggest steps. Escalate to the owning team's on-call, and check the closest "
                 "matches listed in citations."
@@ -195,12 +244,21 @@ def ask(
         guard.redactions += p.redactions
         if p.suspected:
             suspected.add(p.chunk.source)
+            guard.removed.append(
+                s.Removal(
+                    source=p.chunk.source,
+                    section=p.chunk.section,
+                    lines=(p.chunk.line_start, p.chunk.line_end),
+                    reasons=p.reasons,
+                )
+            )
     ctx = AskContext(
         question=question_text or "(withheld: the question carried instructions to the assistant)",
         passages=passages,
         incident_text=incident_text,
         done=done,
         max_steps=settings.max_steps,
+        intent=query_intent(question_text, history=False),
     )
     allowed = {p.id: p.text for p in passages}
     known_hosts = kb.known_hosts() - tainted
@@ -225,35 +283,52 @@ def ask(
         verdict = verify(draft.steps, allowed, known_hosts, context=context)
     guard.blocked.extend(verdict.blocked)
 
-    answer = strip_links(
-        draft.answer,
-        known_hosts,
-        guard.blocked,
-        allowed="\n".join(allowed.values()) + "\n" + context,
-    )
-    invented = unsupported_details(answer, "\n".join(allowed.values()) + "\n" + context)
-    if reasons_for(answer) or invented:
-        guard.blocked.append(
-            "answer text replaced: "
-            + ("it carried instructions" if reasons_for(answer) else f"unsupported {invented[:3]}")
-        )
-        answer = extractive.compose(ctx).answer
+    # The extractive answer is our template around the runbook's own first sentence; a model's
+    # answer must hold nothing the sources do not (an instruction, a name, a link).
+    answer = draft.answer
+    if draft.provider != extractive.name:
+        grounds = "\n".join(allowed.values()) + "\n" + context
+        answer = strip_links(answer, known_hosts, guard.blocked, allowed=grounds)
+        invented = unsupported_details(answer, grounds)
+        if reasons_for(answer) or invented:
+            guard.blocked.append(
+                "model's answer withheld: "
+                + (
+                    "it carried instructions"
+                    if reasons_for(answer)
+                    else f"unsupported {invented[:3]}"
+                )
+            )
+            answer = extractive.compose(ctx).answer
     if fallback:
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
+    answer_screen = screen(answer, allowed_hosts=known_hosts)
+    if answer_screen.removed:
+        guard.blocked.append("instructions removed from the answer")
 
     by_id = {p.id: p for p in passages}
-    verdict.steps = verdict.steps[: settings.max_steps]
-    steps = [
-        s.Step(
-            text=v.text,
-            command=v.command,
-            requires_approval=v.requires_approval,
-            citations=[_citation(by_id[c].chunk, by_id[c].score) for c in v.citations],
+    steps = []
+    for v in verdict.steps[: settings.max_steps]:
+        text, command = screen(v.text, allowed_hosts=known_hosts), None
+        if v.command is not None:
+            command = screen(v.command, allowed_hosts=known_hosts)
+            if command.removed:
+                guard.blocked.append(f"step withheld: {command.reasons[0]}")
+                continue
+        if text.removed:
+            guard.blocked.append(f"part of a step withheld: {text.reasons[0]}")
+        approvals = text.approvals + (command.approvals if command else [])
+        steps.append(
+            s.Step(
+                text=text.text,
+                command=command.text if command else None,
+                requires_approval=v.requires_approval or bool(approvals),
+                approval_reason=approvals[0] if approvals else None,
+                citations=[_citation(by_id[c].chunk, by_id[c].score) for c in v.citations],
+            )
         )
-        for v in verdict.steps
-    ]
     cited: dict[str, s.Citation] = {}
     for step in steps:
         for c in step.citations:
@@ -263,7 +338,7 @@ def ask(
     guard.injection_suspected = sorted(suspected)
     guard.blocked = list(dict.fromkeys(guard.blocked))
     return s.AskResponse(
-        answer=answer,
+        answer=answer_screen.text,
         steps=steps,
         citations=list(cited.values()),
         similar_incidents=similar,
@@ -273,6 +348,11 @@ def ask(
         provider=composer.name if fallback is None else extractive.name,
         fallback=fallback,
         skipped_done=draft.skipped_done,
+        done=[
+            s.DoneStep(text=screened(t), done_by=screened(d))
+            for t, d in zip(draft.skipped_done, draft.done_by, strict=False)
+        ],
+        more_steps=draft.more,
     )
 
 

@@ -1,28 +1,49 @@
-"""Pick concrete steps (list items, checks, commands) out of runbook passages."""
+"""Pick concrete steps (list items with their sub-items, checks, commands, queries) out of
+runbook passages, and decide which the timeline already records as done."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from copilot.guardrails.injection import units
 from copilot.guardrails.risk import requires_approval
 from copilot.knowledge.passages import PHASE_ORDER, Passage
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
-_FENCE = re.compile(r"^\s*(```|~~~)[^\n]*\n(.*?)\n\s*(?:```|~~~)\s*$", re.DOTALL)
+_FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _SQL = re.compile(r"^(?:select|show|explain|update|delete|insert|alter|vacuum|analyze)\b", re.I)
 _CLI = re.compile(r"^(?:\$\s*)?(?:sudo\s+)?[a-z][a-z0-9_.-]*(?:\s|$)")
+# PromQL: a function call over a selector, a selector with matchers, or a comparison.
+_PROMQL = re.compile(
+    r"\b(?:rate|irate|sum|avg|max|min|count|increase|histogram_quantile|topk|bottomk|absent|"
+    r"delta|deriv|predict_linear|avg_over_time|max_over_time|min_over_time|label_replace)\s*"
+    r"(?:by\s*\([^)]*\)\s*|without\s*\([^)]*\)\s*)?\(|^[a-zA-Z_:][\w:]*\{[^}]*=[^}]*\}|"
+    r"^[a-zA-Z_:][\w:]*(?:\{[^}]*\})?\s*(?:==|!=|>=|<=|>|<)\s*\S"
+)
 _IMPERATIVE = re.compile(
     r"^(?:\*\*)?(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|scale|fail over|"
     r"failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|cordon|page|escalate|"
     r"notify|inspect|compare|watch|query|find|identify|list|review|switch|route|block|purge|flush|"
     r"delete|remove|add|apply|set|move|stop|start|kill|promote|re-?run|re-?index|rebuild|clear|"
-    r"post|tell|ask|wait|monitor|capture|collect|search|grep|tail|describe|get|make sure|ensure)\b",
+    r"post|tell|ask|wait|monitor|capture|collect|search|grep|tail|describe|get|make sure|ensure|"
+    r"use|try|contact|investigate|examine|determine|validate|edit|update|patch|upgrade|delete|"
+    r"silence|adjust|tune|resize|expand|extend)\b",
     re.IGNORECASE,
 )
-MAX_STEP_CHARS = 400
+# Prose that names a check without being phrased as an order.
+_CHECK_PROSE = re.compile(
+    r"\bcan be used to (?:check|see|find|confirm|verify|identify|inspect|determine)|"
+    r"\b(?:shows?|will show|lists?|reports?) (?:the|which|whether|if|any|all|what|how)\b|"
+    r"\bto (?:check|see|find out|confirm|verify|determine|identify) "
+    r"(?:the|which|whether|if|what|how)\b|"
+    r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
+    r"(?:the|whether|if|that|for|which)\b|"
+    r"\b(?:you (?:can|should|may|need to|must)|we (?:can|should)|it is (?:recommended|advised))\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
+MAX_STEP_CHARS = 600
 
 
 @dataclass
@@ -32,6 +53,8 @@ class Candidate:
     phase: str
     passage: Passage
     position: int
+    relevance: float = 0.0
+    done_by: str | None = None
 
     @property
     def requires_approval(self) -> bool:
@@ -48,17 +71,24 @@ _KNOWN_CLIS = frozenset(
     for while rm mv cp chmod chown mkdir touch tar istioctl linkerd velero stern sort uniq wc xargs
     opensearch-cli elasticsearch-cli kafka-topics kafka-consumer-groups rabbitmqctl pg_dump
     pg_restore patronictl pgbouncer mc s3cmd rclone openstack virsh mount umount sysctl dmesg
+    cmctl chronyc timedatectl ntpq hwclock gitlab-rake gitlab-ctl
     """.split()
 )
 _TOOL_SUFFIX = re.compile(r"^[a-z][a-z0-9-]*(?:ctl|cli|adm)$")
 
 
+def looks_like_query(code: str) -> bool:
+    """Whether inline code is a PromQL query (or SQL) a responder can paste."""
+    code = code.strip()
+    return len(code) >= 4 and (bool(_SQL.match(code)) or bool(_PROMQL.search(code)))
+
+
 def looks_like_command(code: str) -> bool:
-    """Whether inline code is something to run, not a name, a value or a log message."""
+    """Whether inline code is something to run or query, not a name, a value or a log message."""
     code = code.strip().removeprefix("$ ")
     if len(code) < 4 or ("\n" in code and len(code) > 600):
         return False
-    if _SQL.match(code):
+    if looks_like_query(code):
         return True
     if " " not in code or not _CLI.match(code):
         return False
@@ -68,18 +98,103 @@ def looks_like_command(code: str) -> bool:
     return first in _KNOWN_CLIS or bool(_TOOL_SUFFIX.match(first)) or first.startswith(("./", "/"))
 
 
-def _clean(text: str) -> str:
-    text = _LIST_MARKER.sub("", text.strip(), count=1)
-    text = " ".join(line.strip() for line in text.split("\n"))
-    if len(text) > MAX_STEP_CHARS:
-        cut = text[:MAX_STEP_CHARS]
-        text = cut[: cut.rfind(" ")] + " …" if " " in cut else cut
-    return text
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
-def _fenced(unit: str) -> str | None:
-    match = _FENCE.match(unit.strip())
-    return match.group(2).strip() if match else None
+def _cut(text: str) -> str:
+    if len(text) <= MAX_STEP_CHARS:
+        return text
+    cut = text[:MAX_STEP_CHARS]
+    return cut[: cut.rfind(" ")] + " …" if " " in cut else cut
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+@dataclass
+class _Block:
+    kind: str  # "item", "code", "para", "row"
+    head: list[str] = field(default_factory=list)  # the item's own lines / paragraph lines
+    subs: list[str] = field(default_factory=list)  # nested items, folded into the parent
+    code: list[str] = field(default_factory=list)  # fenced blocks inside, one string each
+
+
+def blocks(text: str) -> list[_Block]:
+    """Top-level list items (with their continuation lines, sub-items and code blocks),
+    top-level code blocks, paragraphs and table rows, in order."""
+    out: list[_Block] = []
+    lines = text.split("\n")
+    i = 0
+    current: _Block | None = None
+    item_indent = 0
+    while i < len(lines):
+        line = lines[i]
+        if _FENCE_LINE.match(line):
+            fence = _FENCE_LINE.match(line).group(1)  # type: ignore[union-attr]
+            body: list[str] = []
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith(fence):
+                body.append(lines[i])
+                i += 1
+            i += 1  # the closing fence
+            code = "\n".join(b.strip() for b in body).strip()
+            inside = current is not None and current.kind == "item" and _indent(line) > item_indent
+            if inside and current is not None:
+                if code:
+                    current.code.append(code)
+            else:
+                current = None
+                out.append(_Block("code", code=[code] if code else []))
+            continue
+        stripped = line.strip()
+        if not stripped:
+            # A blank line ends a paragraph; an item goes on while what follows is indented.
+            nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
+            if current is not None and (current.kind != "item" or _indent(nxt) <= item_indent):
+                current = None
+            i += 1
+            continue
+        if stripped.startswith("|"):
+            current = None
+            out.append(_Block("row", head=[stripped]))
+            i += 1
+            continue
+        if _LIST_MARKER.match(line):
+            if current is not None and current.kind == "item" and _indent(line) > item_indent:
+                current.subs.append(_flat(_LIST_MARKER.sub("", line, count=1)))
+            else:
+                current = _Block("item", head=[_LIST_MARKER.sub("", line, count=1).strip()])
+                item_indent = _indent(line)
+                out.append(current)
+            i += 1
+            continue
+        if current is not None and current.kind == "item":
+            if current.subs and _indent(line) > item_indent + 2:
+                current.subs[-1] = f"{current.subs[-1]} {stripped}"
+            else:
+                current.head.append(stripped)
+        elif current is not None and current.kind == "para":
+            current.head.append(stripped)
+        else:
+            current = _Block("para", head=[stripped])
+            out.append(current)
+        i += 1
+    return out
+
+
+def _commands_in(text: str) -> list[str]:
+    return [c for c in _INLINE_CODE.findall(text) if looks_like_command(c)]
+
+
+def _item_text(block: _Block) -> str:
+    head = _flat(" ".join(block.head))
+    subs = [s for s in block.subs if s]
+    if subs:
+        joined = "; ".join(s.rstrip(".;") for s in subs)
+        head = f"{head.rstrip()} {joined}." if head.endswith(":") else f"{head} ({joined})"
+    return _cut(head)
 
 
 def extract(passage: Passage) -> list[Candidate]:
@@ -87,29 +202,52 @@ def extract(passage: Passage) -> list[Candidate]:
     phase = passage.phase
     if phase is None or passage.chunk.kind != "runbook":
         return []
-    parts = units(passage.text)
     out: list[Candidate] = []
-    for i, unit in enumerate(parts):
-        block = _fenced(unit)
-        if block is not None:
-            if not block:
+    parts = blocks(passage.text)
+    for i, block in enumerate(parts):
+        if block.kind == "code":
+            if not block.code:
                 continue
             # A code block belongs to the step that introduces it, if that step has no command.
             if out and out[-1].command is None and out[-1].position == i - 1:
-                out[-1].command = block
-            else:
-                intro = _clean(parts[i - 1]) if i and _fenced(parts[i - 1]) is None else ""
-                text = intro if intro and not intro.startswith("|") else "Run:"
-                out.append(Candidate(text, block, phase, passage, i))
+                out[-1].command = block.code[0]
+                continue
+            intro = ""
+            if i and parts[i - 1].kind == "para":
+                sentences = _SENTENCE.split(_flat(" ".join(parts[i - 1].head)))
+                intro = sentences[-1] if sentences else ""
+            out.append(Candidate(_cut(intro) or "Run:", block.code[0], phase, passage, i))
             continue
-        is_item = bool(_LIST_MARKER.match(unit))
-        text = _clean(unit)
-        if not text or text.startswith("|"):
+        if block.kind == "item":
+            text = _item_text(block)
+            if not text.strip(" :"):
+                continue
+            command = "\n".join(block.code) if block.code else None
+            if command is None:
+                codes = _commands_in(" ".join(block.head)) or _commands_in(" ".join(block.subs))
+                command = codes[0] if codes else None
+            if text.endswith(":") and command is None and not block.subs:
+                continue  # an introduction whose content is elsewhere
+            out.append(Candidate(text, command, phase, passage, i))
             continue
-        codes = [c for c in _INLINE_CODE.findall(unit) if looks_like_command(c)]
-        if not is_item and not codes and not _IMPERATIVE.match(text):
+        if block.kind == "row":
+            cells = [c.strip() for c in block.head[0].strip("|").split("|")]
+            if all(set(c) <= set("-: ") for c in cells):
+                continue
+            codes = _commands_in(block.head[0])
+            row = " — ".join(c for c in cells if c)
+            if codes or _IMPERATIVE.match(cells[-1] if cells else ""):
+                out.append(Candidate(_cut(row), codes[0] if codes else None, phase, passage, i))
             continue
-        out.append(Candidate(text, codes[0] if codes else None, phase, passage, i))
+        # A paragraph: each sentence that runs, queries or names a check is a step.
+        for sentence in _SENTENCE.split(_flat(" ".join(block.head))):
+            codes = _commands_in(sentence)
+            if codes or _IMPERATIVE.match(sentence) or _CHECK_PROSE.search(sentence):
+                if sentence.endswith(":") and not codes:
+                    continue  # introduces a code block: that block's step carries it
+                out.append(
+                    Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
+                )
     return out
 
 
@@ -132,21 +270,72 @@ def normalise(text: str) -> str:
 
 
 _WORDS = re.compile(r"[a-z0-9]+")
+# Canonical actions, as a timeline records them ("Rolled back checkout-api") and as a runbook
+# orders them ("roll back", `kubectl rollout undo`).
+_ACTIONS: dict[str, re.Pattern[str]] = {
+    "rollback": re.compile(
+        r"\broll(?:ed|ing)?[ -]?back\b|\brollback\b|\brevert\w*|rollout undo", re.I
+    ),
+    "restart": re.compile(r"\brestart\w*|\bbounc(?:e|ed|ing)\b|\brecycl\w*", re.I),
+    "failover": re.compile(r"\bfail(?:ed|ing)?[ -]?over\b|\bpromot(?:e|ed|ing)\b", re.I),
+    "flush": re.compile(r"\bflush\w*|\bpurg\w*", re.I),
+    "drain": re.compile(r"\bcordon\w*|\bdrain\w*", re.I),
+    "pause": re.compile(r"\bpaus(?:e|ed|ing)\b|\bsuspend\w*", re.I),
+    "terminate": re.compile(r"\bterminat\w*|\bpg_terminate_backend\b", re.I),
+    "renew": re.compile(r"\brenew\w*|\brotat(?:e|ed|ing)\b|\breissu\w*", re.I),
+    "scale": re.compile(r"\bscal(?:e|ed|ing) (?:up|out)\b|\badd(?:ed)? (?:more )?replicas\b", re.I),
+}
+_CONDITION = re.compile(r"^\*\*[^*]{1,120}:\*\*\s*|^[^:]{1,80}:\s+(?=[a-z])")
+# Names of things: hyphenated or dotted identifiers, not placeholders like <service>.
+_ENTITY = re.compile(r"(?<![<\w])[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+(?![>\w])")
 
 
-def already_done(candidate: Candidate, done: list[str]) -> bool:
-    """Whether the timeline records this step (its command, or most of its words)."""
+_LINK_TARGET = re.compile(r"\]\([^)\s]*\)|\S+\.md\b")
+
+
+def _things(text: str) -> set[str]:
+    """Named things a step or an entry acts on (link targets and file names are not)."""
+    return set(_ENTITY.findall(_LINK_TARGET.sub("]", text.lower())))
+
+
+def _action_part(candidate: Candidate) -> str:
+    """The part of a step that says what to do: past a leading condition, first words only."""
+    text = _CONDITION.sub("", candidate.text.strip(), count=1)
+    words = text.split()[:14]
+    return " ".join(words) + ("\n" + candidate.command if candidate.command else "")
+
+
+def _actions(text: str) -> set[str]:
+    return {name for name, pattern in _ACTIONS.items() if pattern.search(text)}
+
+
+def already_done(candidate: Candidate, done: list[str]) -> str | None:
+    """The timeline entry that records this step as done (its command, most of its words, or
+    the same action on the same thing), or None."""
     if not done:
-        return False
+        return None
     if candidate.command:
         command = normalise(candidate.command)
-        if any(command in normalise(d) for d in done):
-            return True
+        for entry in done:
+            if command in normalise(entry):
+                return entry
     words = set(_WORDS.findall(candidate.text.lower())) - {"the", "a", "an", "to", "and", "of"}
-    if len(words) < 3:
-        return False
+    if len(words) >= 3:
+        for entry in done:
+            entry_words = set(_WORDS.findall(entry.lower()))
+            if len(words & entry_words) / len(words) >= 0.7:
+                return entry
+    wanted = _actions(_action_part(candidate))
+    if not wanted:
+        return None
+    # A runbook names the thing a step acts on in code: `orders-service`, not "pre-approved".
+    step_things = _things(" ".join(_INLINE_CODE.findall(candidate.text)))
     for entry in done:
-        entry_words = set(_WORDS.findall(entry.lower()))
-        if len(words & entry_words) / len(words) >= 0.7:
-            return True
-    return False
+        if not wanted & _actions(entry):
+            continue
+        done_things = _things(entry)
+        # "Roll back a recent orders-service deploy" is not done by "Rolled back checkout-api".
+        if step_things and done_things and not step_things & done_things:
+            continue
+        return entry
+    return None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from copilot.guardrails.injection import isolate
 from copilot.guardrails.redact import redact
+from copilot.guardrails.screened import cut_sentences
 from copilot.guardrails.verify import hosts_in, strip_hosts
 from copilot.knowledge.models import Chunk
 
@@ -72,7 +73,11 @@ def section_phase(section: str) -> str | None:
 def _screen(text: str) -> tuple[str, int, bool, tuple[str, ...], tuple[str, ...]]:
     """Redact then isolate a section's text; chunk texts repeat, so this is cached."""
     redacted = redact(text)
-    isolated = isolate(redacted.text)
+    removed: list[str] = []
+    reasons: list[str] = []
+    isolated = isolate(cut_sentences(redacted.text, removed, reasons))
+    isolated.removed[:0] = removed
+    isolated.reasons[:0] = [r for r in reasons if r not in isolated.reasons]
     tainted = tuple(sorted(hosts_in("\n".join(isolated.removed))))
     text = strip_hosts(isolated.text, set(tainted)) if tainted else isolated.text
     return text, redacted.total, isolated.suspected, tuple(isolated.reasons), tainted
@@ -97,10 +102,37 @@ def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | 
     )
 
 
+def _overlap(previous: list[str], lines: list[str]) -> int:
+    """How many leading lines of `lines` repeat the last lines of `previous`."""
+    # Windows are stripped, so the first line of one lost its indentation: compare stripped.
+    before = [line.strip() for line in previous]
+    after = [line.strip() for line in lines]
+    for size in range(min(len(before), len(after)), 0, -1):
+        if before[-size:] == after[:size]:
+            return size
+    return 0
+
+
+def merge_windows(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """One chunk per section: the overlapping windows of a long section joined back together,
+    so a list item or a table row cut at a window's edge is whole again, and nothing repeats."""
+    out: list[Chunk] = []
+    for chunk in chunks:
+        last = out[-1] if out else None
+        if last is None or last.section != chunk.section or last.source != chunk.source:
+            out.append(chunk)
+            continue
+        previous, lines = last.text.split("\n"), chunk.text.split("\n")
+        text = "\n".join(previous + lines[_overlap(previous, lines) :])
+        out[-1] = replace(last, text=text, line_end=max(last.line_end, chunk.line_end))
+    return out
+
+
 def document_passages(chunks: Sequence[Chunk], *, score: float) -> list[Passage]:
     """Every section of one document, screened, with the links its hidden instructions named
     removed from all of them."""
-    passages = [make_passage(i, c, score=score, similarity=None) for i, c in enumerate(chunks)]
+    merged = merge_windows(chunks)
+    passages = [make_passage(i, c, score=score, similarity=None) for i, c in enumerate(merged)]
     untaint(passages)
     return passages
 

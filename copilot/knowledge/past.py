@@ -44,26 +44,92 @@ def sentences(text: str, n: int = 2, limit: int = 400) -> str:
     return out if len(out) <= limit else out[:limit].rsplit(" ", 1)[0] + " …"
 
 
+# A sentence that says how the incident ended, not one that merely mentions recovery.
+_RESOLVED = re.compile(
+    r"\b(?:restored|resolved|fixed|mitigated|recovered|ended|stopped) (?:service|the (?:incident|"
+    r"outage|issue|problem|impact))\b|\b(?:service|it|the incident|the outage|the issue|the "
+    r"problem|impact|checkout|orders?|traffic|search|logins?) (?:was |were |had )?(?:fully )?"
+    r"(?:restored|resolved|fixed|mitigated|recovered)\b|\b(?:resolved|fixed|mitigated|recovered|"
+    r"restored) (?:by|after|once|when|with)\b|\brestor\w* (?:service|normal)",
+    re.I,
+)
+_NOT_A_FIX = re.compile(
+    r"\b(?:did not|didn't|could not|couldn't|failed to|was slowed|slowed|not work|without)\b", re.I
+)
+
+
+def _whole_sentences(text: str, n: int = 2, limit: int = 500) -> str:
+    """Up to `n` whole sentences of `text` on one line; a sentence is never cut (one longer
+    than `limit` is kept whole on its own)."""
+    flat = " ".join(text.split())
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z`*(\[])", flat):
+        if out and (len(out) >= n or len(" ".join([*out, sentence])) > limit):
+            break
+        out.append(sentence)
+    return " ".join(out)
+
+
+def _summary_passage(passages: list[Passage]) -> Passage | None:
+    return next((p for p in passages if _SUMMARY.search(p.chunk.section)), None)
+
+
+def happened_excerpt(passages: list[Passage]) -> Excerpt | None:
+    """Two whole sentences of the summary section (or of the first section), with its lines."""
+    if not passages:
+        return None
+    passage = _summary_passage(passages) or passages[0]
+    text = _whole_sentences(passage.text)
+    return _excerpt(passage, text) if text else None
+
+
+def fixed_excerpt(passages: list[Passage]) -> Excerpt | None:
+    """What fixed it, as whole sentences with their lines: the resolution or mitigation
+    section; else the summary's sentences that name a fix; else the timeline entries that do.
+    None when the postmortem does not say."""
+    fixed_passage = next(
+        (p for p in passages if _FIXED.search(p.chunk.section) and p.text.strip()), None
+    )
+    if fixed_passage is not None:
+        listed = items(fixed_passage.text)
+        text = "; ".join(listed[:3]) if listed else _whole_sentences(fixed_passage.text)
+        if text:
+            return _excerpt(fixed_passage, text)
+    summary = _summary_passage(passages)
+    if summary is not None:
+        flat = " ".join(summary.text.split())
+        said = [
+            x
+            for x in re.split(r"(?<=[.!?])\s+(?=[A-Z`*(\[])", flat)
+            if _RESOLVED.search(x) and not _NOT_A_FIX.search(x)
+        ]
+        if said:
+            return _excerpt(summary, " ".join(said[-2:]))
+    for passage in passages:
+        if not _TIMELINE.search(passage.chunk.section):
+            continue
+        entries = [
+            e
+            for e in dict.fromkeys(items(passage.text))
+            if _FIX_LINE.search(e) and not _NOT_A_FIX.search(e)
+        ]
+        if entries:
+            return _excerpt(
+                passage, "; ".join(e.replace(" | ", " — ").rstrip(".") for e in entries[:3]) + "."
+            )
+    return None
+
+
 def what_happened(passages: list[Passage]) -> str:
     """Two sentences of the summary section (or of the first section)."""
-    summary = next((p for p in passages if _SUMMARY.search(p.chunk.section)), None)
-    return sentences((summary or passages[0]).text) if passages else ""
+    excerpt = happened_excerpt(passages)
+    return excerpt.text if excerpt else ""
 
 
 def what_fixed_it(passages: list[Passage]) -> str:
-    """The resolution section's opening, or the timeline lines that record a fix."""
-    fixed_passage = next((p for p in passages if _FIXED.search(p.chunk.section)), None)
-    if fixed_passage is not None:
-        return sentences(fixed_passage.text)
-    # The timeline says what was done; its "resolved" line alone says little.
-    fix_lines = [
-        line.strip(" |-*")
-        for p in passages
-        if _TIMELINE.search(p.chunk.section)
-        for line in p.text.split("\n")
-        if _FIX_LINE.search(line)
-    ]
-    return "; ".join(" ".join(x.split()) for x in fix_lines[:2]) or NOT_STATED
+    """What fixed it as whole sentences, or NOT_STATED."""
+    excerpt = fixed_excerpt(passages)
+    return excerpt.text if excerpt else NOT_STATED
 
 
 _FIX_MORE = re.compile(

@@ -20,6 +20,8 @@ MAX_QUERY_CHARS = 2000
 # give: it outranks anything fusion can produce (fused document scores lie in 0..1).
 EXACT_ALERT_BOOST = 1.0
 EXACT_TITLE_BOOST = 0.5
+# A lead section weighted below this (a link list, a checklist) gives way to a useful one.
+WEAK_LEAD = 0.5
 # Within the same document, sections are ordered by their own fused score.
 SECTION_WEIGHT = 0.01
 # A match in a section that describes the symptom (overview, meaning, impact, summary) says more
@@ -187,6 +189,33 @@ def search(
     ordered_docs = sorted(doc_score, key=lambda d: (-doc_score[d], d))
     for src in ordered_docs:
         by_doc[src].sort(key=lambda item: (-item[0], item[1].ordinal))
+    # A document that matched only in a section nobody wants to lead with (its link list, a
+    # verification checklist) is shown by its most useful section instead.
+    for src in ordered_docs[:top_k]:
+        lead = by_doc[src][0][1]
+        if role_weight.get(lead.section, 1.0) >= WEAK_LEAD:
+            continue
+        useful = [
+            c
+            for c in kb.document_chunks(src)
+            if section_roles.section_weight(section_roles.section_role(c.section), intent, query)
+            >= WEAK_LEAD
+        ]
+        if useful:
+            matched = {c.id for _, c in by_doc[src]}
+            best = max(
+                useful,
+                key=lambda c: (
+                    section_roles.section_weight(
+                        section_roles.section_role(c.section), intent, query
+                    ),
+                    -c.ordinal,
+                ),
+            )
+            if best.id not in matched:
+                by_doc[src].insert(0, (by_doc[src][0][0], best))
+            else:
+                by_doc[src].sort(key=lambda item: item[1].id != best.id)
     hits: list[Hit] = []
     depth = 0
     while len(hits) < top_k:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from copilot.guardrails.screened import ScreenedStr, screened
 from copilot.knowledge.models import Hit
 from copilot.knowledge.retrieval import MAX_QUERY_CHARS, display_score, match_strength
 
@@ -42,7 +43,7 @@ class SearchResult(BaseModel):
         "the best match is semantically far from the query; comparable within one response",
     )
     lines: tuple[int, int]
-    text: str
+    text: ScreenedStr
 
     @classmethod
     def from_hit(cls, hit: Hit, *, scale: float = 1.0) -> SearchResult:
@@ -54,7 +55,7 @@ class SearchResult(BaseModel):
             kind=c.kind,
             score=round(display_score(hit.score) * scale, 6),
             lines=(c.line_start, c.line_end),
-            text=c.text,
+            text=screened(c.text),
         )
 
 

@@ -35,11 +35,15 @@ def test_the_best_runbook_fills_a_phase_before_a_second_one() -> None:
         _mitigation("best.md", 1, best, 1.3, 1),
         _mitigation("second.md", 1, second, 1.1, 2),
     ]
-    draft = ExtractiveComposer().compose(AskContext(question="q", passages=passages, max_steps=10))
+    draft = ExtractiveComposer().compose(AskContext(question="q", passages=passages, max_steps=5))
     cited = [(step.citations[0], step.command) for step in draft.steps]
     best_commands = [c for p, c in cited if p == "P1"]
     # All three of the best runbook's steps, the one needing approval included, then two of the
-    # second runbook's to fill the phase's five.
+    # second runbook's to fill the answer's five; the answer says three more exist.
     assert len(best_commands) == 3
     assert any("--force" in (c or "") for c in best_commands)
     assert sum(p == "P2" for p, _ in cited) == 2
+    assert draft.more == 3 and "3 more step(s)" in draft.answer
+    # With room for all of them, nothing is cut by position.
+    roomy = ExtractiveComposer().compose(AskContext(question="q", passages=passages, max_steps=10))
+    assert len(roomy.steps) == 8 and roomy.more == 0

@@ -41,8 +41,9 @@ def test_read_quotes_sections_with_their_lines(sample_kb: KnowledgeBase) -> None
     for item in read.action_items:
         assert item.text.split(" — ")[0] in _lines(PGBOUNCER, item.lines)
     assert read.contributing and "canary" in read.contributing[0].text
-    # The ask helper says "not stated" here; the postmortem reads the summary's last sentence.
-    assert past.what_fixed_it(read.passages) == past.NOT_STATED
+    # No resolution section: the summary's sentence that says how it ended, whole.
+    assert past.what_fixed_it(read.passages).startswith("Rolling back the release and terminating")
+    assert past.what_fixed_it(read.passages).endswith("restored service.")
     assert read.fixed.startswith("Rolling back the release")
 
 

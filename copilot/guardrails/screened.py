@@ -1,0 +1,131 @@
+"""One screening path for every text a person is shown that came from a document, an alert, a
+catalog entry or any other source the copilot does not write itself.
+
+`screen()` redacts secrets and personal data, cuts the smallest unit that carries instructions
+aimed at an AI (a sentence, a list item, a table row, a quoted block: the rest stays), and
+withholds commands that send credentials away or run a script fetched from an unknown host,
+wherever they sit in the text. It returns `Screened`, a `str` that only this module makes.
+
+Response models type such fields `ScreenedStr`: built in Python, they refuse a plain `str`, so a
+renderer cannot show document text it forgot to screen (a test walks every response model).
+Parsed from JSON (a client reading a response) they accept any string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator
+
+from copilot.guardrails.injection import isolate, reasons_for
+from copilot.guardrails.redact import redact
+from copilot.guardrails.risk import scan
+
+
+class Screened(str):
+    """Text that went through `screen()` (or is the copilot's own wording, see `ours`)."""
+
+    __slots__ = ()
+
+
+@dataclass
+class Screening:
+    text: Screened
+    redactions: int = 0
+    removed: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    # Commands shown only with approval, with the reason (destructive, sweeping).
+    approvals: list[str] = field(default_factory=list)
+
+    @property
+    def suspected(self) -> bool:
+        return bool(self.removed)
+
+
+_WITHHELD = "[command withheld: {reason}]"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def cut_sentences(text: str, removed: list[str], reasons: list[str]) -> str:
+    """Drop the sentences that carry instructions, line by line, keeping the rest of each line
+    (the smallest unit that carries an attack goes, not its paragraph)."""
+    kept_lines = []
+    for line in text.split("\n"):
+        if not reasons_for(line):
+            kept_lines.append(line)
+            continue
+        kept = []
+        for sentence in _SENTENCE.split(line):
+            why = reasons_for(sentence)
+            if why:
+                removed.append(sentence)
+                reasons.extend(r for r in why if r not in reasons)
+            else:
+                kept.append(sentence)
+        kept_lines.append(" ".join(kept))
+    return "\n".join(kept_lines)
+
+
+@lru_cache(maxsize=8192)
+def _screen(text: str, allowed_hosts: frozenset[str]) -> Screening:
+    redacted = redact(text)
+    removed: list[str] = []
+    reasons: list[str] = []
+    isolated = isolate(cut_sentences(redacted.text, removed, reasons))
+    removed += isolated.removed
+    reasons += [r for r in isolated.reasons if r not in reasons]
+    cleaned = isolated.text
+    approvals: list[str] = []
+    for risk in reversed(scan(cleaned, allowed_hosts=allowed_hosts)):
+        if risk.action == "withhold":
+            removed.append(risk.span)
+            if f"risk:{risk.reason}" not in reasons:
+                reasons.append(f"risk:{risk.reason}")
+            cleaned = (
+                cleaned[: risk.start]
+                + _WITHHELD.format(reason=risk.reason.split(" (")[0])
+                + cleaned[risk.end :]
+            )
+        else:
+            approvals.append(risk.reason)
+    return Screening(
+        text=Screened(cleaned),
+        redactions=redacted.total,
+        removed=removed,
+        reasons=reasons,
+        approvals=list(dict.fromkeys(reversed(approvals))),
+    )
+
+
+def screen(text: str | None, *, allowed_hosts: Collection[str] = ()) -> Screening:
+    """Screen text from an untrusted source before anyone is shown it."""
+    return _screen(text or "", frozenset(h.lower() for h in allowed_hosts))
+
+
+def screened(text: str | None, *, allowed_hosts: Collection[str] = ()) -> Screened:
+    """The screened text alone (what was cut is reported by `screen`)."""
+    return screen(text, allowed_hosts=allowed_hosts).text
+
+
+def ours(text: str) -> Screened:
+    """The copilot's own wording (templates, labels, numbers), which holds no document text.
+
+    Use it only for strings built here; anything quoted from a source goes through `screen`.
+    """
+    return Screened(text)
+
+
+def _require_screened(
+    value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+) -> Any:
+    if info.mode == "python" and isinstance(value, str) and not isinstance(value, Screened):
+        raise ValueError("text from a document must pass through guardrails.screen() first")
+    return handler(value)
+
+
+# A response field that can carry text from a document or another untrusted source.
+ScreenedStr = Annotated[str, WrapValidator(_require_screened)]
