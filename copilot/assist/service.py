@@ -304,16 +304,16 @@ def ask(
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
-    answer_screen = screen(answer, allowed_hosts=known_hosts)
+    answer_screen = screen(answer)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")
 
     by_id = {p.id: p for p in passages}
     steps = []
     for v in verdict.steps[: settings.max_steps]:
-        text, command = screen(v.text, allowed_hosts=known_hosts), None
+        text, command = screen(v.text), None
         if v.command is not None:
-            command = screen(v.command, allowed_hosts=known_hosts)
+            command = screen(v.command)
             if command.removed:
                 guard.blocked.append(f"step withheld: {command.reasons[0]}")
                 continue

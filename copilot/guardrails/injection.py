@@ -369,9 +369,37 @@ def isolate(text: str, *, use_semantic: bool = True) -> Isolation:
     result = Isolation(text="")
     for unit, why in zip(parts, screen_units(parts, use_semantic=use_semantic), strict=True):
         if why:
-            result.removed.append(unit)
+            salvaged, removed = _salvage(unit)
+            result.removed.append(removed)
             result.reasons.extend(r for r in why if r not in result.reasons)
+            if salvaged:
+                kept.append(salvaged)
         else:
             kept.append(unit)
     result.text = "\n\n".join(kept)
     return result
+
+
+_SAFE_PROSE = re.compile(r"`|://|canary", re.IGNORECASE)
+_UNIT_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _salvage(unit: str) -> tuple[str, str]:
+    """Cut the smallest part of a flagged unit that carries the attack: (kept, removed).
+
+    A table keeps its rows that carry nothing; prose keeps the plain sentences before the first
+    one addressed to an AI (everything from there on may be the attack's payload), and only when
+    they hold no command, link or marker. Otherwise the whole unit goes."""
+    lines = [line for line in unit.split("\n") if line.strip()]
+    if lines and all(line.lstrip().startswith("|") for line in lines):
+        bad = [line for line in lines if reasons_for(line)]
+        if bad:
+            kept = [line for line in lines if line not in bad]
+            return "\n".join(kept), "\n".join(bad)
+        return "", unit
+    sentences = _UNIT_SENTENCE.split(unit.strip())
+    first = next((i for i, x in enumerate(sentences) if reasons_for(x)), 0)
+    before = sentences[:first]
+    if before and not any(_SAFE_PROSE.search(x) for x in before):
+        return " ".join(before), " ".join(sentences[first:])
+    return "", unit

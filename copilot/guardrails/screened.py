@@ -13,7 +13,6 @@ Parsed from JSON (a client reading a response) they accept any string.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator
 
-from copilot.guardrails.injection import isolate, reasons_for
+from copilot.guardrails.injection import isolate
 from copilot.guardrails.redact import redact
 from copilot.guardrails.risk import scan
 
@@ -47,37 +46,14 @@ class Screening:
 
 
 _WITHHELD = "[command withheld: {reason}]"
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
-def cut_sentences(text: str, removed: list[str], reasons: list[str]) -> str:
-    """Drop the sentences that carry instructions, line by line, keeping the rest of each line
-    (the smallest unit that carries an attack goes, not its paragraph)."""
-    kept_lines = []
-    for line in text.split("\n"):
-        if not reasons_for(line):
-            kept_lines.append(line)
-            continue
-        kept = []
-        for sentence in _SENTENCE.split(line):
-            why = reasons_for(sentence)
-            if why:
-                removed.append(sentence)
-                reasons.extend(r for r in why if r not in reasons)
-            else:
-                kept.append(sentence)
-        kept_lines.append(" ".join(kept))
-    return "\n".join(kept_lines)
 
 
 @lru_cache(maxsize=8192)
 def _screen(text: str, allowed_hosts: frozenset[str]) -> Screening:
     redacted = redact(text)
-    removed: list[str] = []
-    reasons: list[str] = []
-    isolated = isolate(cut_sentences(redacted.text, removed, reasons))
-    removed += isolated.removed
-    reasons += [r for r in isolated.reasons if r not in reasons]
+    isolated = isolate(redacted.text)
+    removed = list(isolated.removed)
+    reasons = list(isolated.reasons)
     cleaned = isolated.text
     approvals: list[str] = []
     for risk in reversed(scan(cleaned, allowed_hosts=allowed_hosts)):

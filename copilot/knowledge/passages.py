@@ -9,7 +9,6 @@ from functools import lru_cache
 
 from copilot.guardrails.injection import isolate
 from copilot.guardrails.redact import redact
-from copilot.guardrails.screened import cut_sentences
 from copilot.guardrails.verify import hosts_in, strip_hosts
 from copilot.knowledge.models import Chunk
 
@@ -73,11 +72,7 @@ def section_phase(section: str) -> str | None:
 def _screen(text: str) -> tuple[str, int, bool, tuple[str, ...], tuple[str, ...]]:
     """Redact then isolate a section's text; chunk texts repeat, so this is cached."""
     redacted = redact(text)
-    removed: list[str] = []
-    reasons: list[str] = []
-    isolated = isolate(cut_sentences(redacted.text, removed, reasons))
-    isolated.removed[:0] = removed
-    isolated.reasons[:0] = [r for r in reasons if r not in isolated.reasons]
+    isolated = isolate(redacted.text)
     tainted = tuple(sorted(hosts_in("\n".join(isolated.removed))))
     text = strip_hosts(isolated.text, set(tainted)) if tainted else isolated.text
     return text, redacted.total, isolated.suspected, tuple(isolated.reasons), tainted
