@@ -36,7 +36,7 @@ def test_contract_fields(client: TestClient, worked: Worked) -> None:
     }
     assert body["metrics"]["incident_id"] == worked.id
     assert body["similar_incidents"][0]["source"].startswith("postmortems/")
-    assert set(body["guardrails"]) == {"redactions", "injection_suspected", "blocked"}
+    assert set(body["guardrails"]) == {"redactions", "injection_suspected", "blocked", "removed"}
     assert body["guardrails"]["redactions"] >= 1  # the phone number on the timeline
     assert "7946 0958" not in r.text
 
