@@ -114,7 +114,14 @@ def merge_windows(chunks: Sequence[Chunk]) -> list[Chunk]:
     out: list[Chunk] = []
     for chunk in chunks:
         last = out[-1] if out else None
-        if last is None or last.section != chunk.section or last.source != chunk.source:
+        # The next window of a section starts on or before the last one's end; a later section
+        # under the same heading is another section.
+        if (
+            last is None
+            or last.section != chunk.section
+            or last.source != chunk.source
+            or chunk.line_start > last.line_end
+        ):
             out.append(chunk)
             continue
         previous, lines = last.text.split("\n"), chunk.text.split("\n")

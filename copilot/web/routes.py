@@ -34,6 +34,7 @@ from copilot.incidents.models import STATUSES
 from copilot.incidents.service import canonical_id
 from copilot.incidents.severity import Taxonomy, load_taxonomy
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.passages import merge_windows
 from copilot.knowledge.store import KnowledgeBase
 from copilot.web.schemas import (
     Document,
@@ -201,32 +202,13 @@ def known_sources(kb: KnowledgeBase | None) -> frozenset[str]:
     return frozenset(kb.files()) if kb is not None else frozenset()
 
 
-def _join(first: str, second: str) -> str:
-    """Two windows of one section as one text: the lines they share appear once."""
-    head = first.split("\n")
-    tail = second.split("\n")
-    for size in range(min(len(head), len(tail)), 0, -1):
-        if [line.strip() for line in head[-size:]] == [line.strip() for line in tail[:size]]:
-            return "\n".join(head + tail[size:])
-    return f"{first}\n{second}"
-
-
 def merge_sections(chunks: list[Chunk]) -> list[tuple[str, int, int, str]]:
-    """(section, first line, last line, text) per section, from its overlapping windows.
+    """(section, first line, last line, text) per section, its overlapping windows joined.
 
     A long section is indexed as windows that repeat ~30 words of the one before; shown one by
     one they read as duplicate cards, and a code block cut between two renders empty.
     """
-    merged: list[tuple[str, int, int, str]] = []
-    for chunk in chunks:
-        if merged:
-            section, start, end, text = merged[-1]
-            # The next window of the same section starts on or before the last one's end.
-            if section == chunk.section and chunk.line_start <= end:
-                merged[-1] = (section, start, max(end, chunk.line_end), _join(text, chunk.text))
-                continue
-        merged.append((chunk.section, chunk.line_start, chunk.line_end, chunk.text))
-    return merged
+    return [(c.section, c.line_start, c.line_end, c.text) for c in merge_windows(chunks)]
 
 
 @api.get("/documents/{source:path}", response_model=Document)

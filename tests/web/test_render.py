@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from copilot.knowledge.models import Chunk
 from copilot.render import resolve_document, slack_escape, to_html, to_mrkdwn
 from copilot.web.routes import merge_sections
 from tests.conftest import SAMPLE_KB
@@ -130,9 +131,19 @@ def test_tables_render_without_inline_styles() -> None:
 # -- overlapping chunks -----------------------------------------------------------------------
 
 
-class _Chunk:
-    def __init__(self, section: str, start: int, end: int, text: str) -> None:
-        self.section, self.line_start, self.line_end, self.text = section, start, end, text
+def _Chunk(section: str, start: int, end: int, text: str) -> Chunk:
+    return Chunk(
+        id=f"{section}{start}",
+        source="runbooks/x.md",
+        ordinal=start,
+        title="X",
+        section=section,
+        kind="runbook",
+        line_start=start,
+        line_end=end,
+        text=text,
+        embed_text=text,
+    )
 
 
 def test_overlapping_windows_of_a_section_become_one_section() -> None:
@@ -142,7 +153,7 @@ def test_overlapping_windows_of_a_section_become_one_section() -> None:
     first = _Chunk("Diagnosis", 10, 19, "\n".join(body[:9]))
     second = _Chunk("Diagnosis", 17, 25, "\n".join(body[6:]))
     other = _Chunk("Mitigation", 26, 30, "Roll back.")
-    merged = merge_sections([first, second, other])  # type: ignore[list-item]
+    merged = merge_sections([first, second, other])
     assert [(s, a, b) for s, a, b, _ in merged] == [("Diagnosis", 10, 25), ("Mitigation", 26, 30)]
     assert merged[0][3] == "\n".join(body)
     html = to_html(merged[0][3])
@@ -152,7 +163,7 @@ def test_overlapping_windows_of_a_section_become_one_section() -> None:
 def test_windows_that_do_not_overlap_stay_apart() -> None:
     a = _Chunk("Notes", 1, 3, "one")
     b = _Chunk("Notes", 8, 9, "two")  # a second section with the same heading
-    assert len(merge_sections([a, b])) == 2  # type: ignore[list-item]
+    assert len(merge_sections([a, b])) == 2
 
 
 # -- Slack mrkdwn -----------------------------------------------------------------------------
