@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     severity_file: Path | None = None
     # Postmortem template: the packaged copilot/postmortem/template.md, or a team's own file.
     postmortem_template: Path | None = None
+    # Public status page components (two-level groups): the packaged sample
+    # copilot/statuspage/components.yaml unless a team's file is given.
+    status_components: Path | None = None
 
     # Composer: "extractive" (embedded, no model) or a LangChain chat model spec.
     llm: str = "extractive"
