@@ -17,6 +17,7 @@ from copilot.security.auth import ANONYMOUS, Principal
 from copilot.security.keys import KeyStore
 from copilot.settings import Settings
 from copilot.status.config import StatusConfig, config_dir
+from copilot.statuspage import config as statuspage_config
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -64,6 +65,15 @@ def get_status_config(request: Request) -> StatusConfig:
     return config
 
 
+def get_status_page(request: Request) -> statuspage_config.PageConfig:
+    """The public status page's components, loaded once per app."""
+    page: statuspage_config.PageConfig | None = getattr(request.app.state, "status_page", None)
+    if page is None:
+        page = statuspage_config.load(get_app_settings(request).status_components)
+        request.app.state.status_page = page
+    return page
+
+
 def get_principal(request: Request) -> Principal:
     """The caller the auth middleware identified; `anonymous` when no key was needed."""
     principal = getattr(request.state, "principal", None)
@@ -101,3 +111,4 @@ AuditorDep = Annotated[Auditor, Depends(get_auditor)]
 OptionalKnowledgeBaseDep = Annotated[KnowledgeBase | None, Depends(get_optional_kb)]
 ChatDep = Annotated[ChatModel | None, Depends(get_chat)]
 StatusConfigDep = Annotated[StatusConfig, Depends(get_status_config)]
+StatusPageDep = Annotated[statuspage_config.PageConfig, Depends(get_status_page)]

@@ -13,6 +13,7 @@ from copilot.api.deps import (
     IncidentStoreDep,
     OptionalKnowledgeBaseDep,
     StatusConfigDep,
+    StatusPageDep,
 )
 from copilot.incidents import service as incidents
 from copilot.status import export as export_mod
@@ -74,10 +75,16 @@ def publish(
     draft_id: str,
     store: IncidentStoreDep,
     config: StatusConfigDep,
+    page: StatusPageDep,
     body: s.PublishRequest | None = None,
 ) -> s.Draft:
     return service.publish(
-        store=store, config=config, incident_id=incident_id, draft_id=draft_id, request=body
+        store=store,
+        config=config,
+        incident_id=incident_id,
+        draft_id=draft_id,
+        request=body,
+        page_components=page.resolve,
     )
 
 

@@ -20,6 +20,14 @@ MAX_TITLE = 200
 MAX_BODY = 3600
 
 Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The public status page (copilot.statuspage): what a published public update may set there.
+PageComponentStatus = Literal[
+    "operational", "degraded_performance", "partial_outage", "major_outage"
+]
+Impact = Literal["none", "minor", "major", "critical"]
+PageComponentName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
 
 
 class _Request(BaseModel):
@@ -37,6 +45,22 @@ class PublishRequest(_Request):
         None, max_length=MAX_BODY, description="an edited body; it passes the same checks"
     )
     author: Person | None = Field(None, description="who publishes it")
+    components: dict[PageComponentName, PageComponentStatus] | None = Field(
+        None,
+        max_length=100,
+        description=(
+            "public updates only: status page component (name or id) -> its status from now on; "
+            "components left out keep theirs (a resolved update returns the incident's to "
+            "operational)"
+        ),
+    )
+    impact: Impact | None = Field(
+        None,
+        description=(
+            "public updates only: the incident's impact on the status page; by default the "
+            "previous update's, else from the worst component status"
+        ),
+    )
 
     @model_validator(mode="after")
     def _not_blank(self) -> PublishRequest:

@@ -9,7 +9,7 @@ records a `status_update` event on the timeline, which the update-cadence metric
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -298,8 +298,14 @@ def publish(
     incident_id: str,
     draft_id: str | int,
     request: s.PublishRequest | None = None,
+    page_components: Callable[[list[str]], list[str]] | None = None,
 ) -> s.Draft:
-    """Publish a draft once (optionally edited): re-check it, then put it on the timeline."""
+    """Publish a draft once (optionally edited): re-check it, then put it on the timeline.
+
+    `page_components` resolves the status page component names a public update sets (to ids;
+    InvalidInput for unknown ones); what it sets is kept with the published draft, which is
+    all the public status page reads.
+    """
     request = request or s.PublishRequest()
     canonical = incidents.canonical_id(incident_id)
     number = incidents.parse_id(canonical)
@@ -353,6 +359,21 @@ def publish(
         )
     # Replacements (a service label for its public name) are applied, not refused.
     title, body = checked.title, checked.body
+    context = dict(row.context)
+    if request.components is not None or request.impact is not None:
+        if row.audience != "public":
+            raise InvalidInput(
+                f"components and impact set the public status page: a {row.audience} update "
+                "never reaches it"
+            )
+    if row.audience == "public":
+        names = list(request.components or {})
+        ids = page_components(names) if page_components is not None and names else names
+        statuses = list((request.components or {}).values())
+        context["status_page"] = {
+            "components": dict(zip(ids, statuses, strict=True)),
+            "impact": request.impact,
+        }
 
     # Claim the draft first, so that two publishers cannot both record an event.
     with store.write() as session:
@@ -364,6 +385,7 @@ def publish(
                 published_by=request.author,
                 published_title=title,
                 published_body=body,
+                context=context,
             )
         )
         if getattr(claimed, "rowcount", 0) != 1:
@@ -386,7 +408,11 @@ def publish(
                 update(StatusDraft)
                 .where(StatusDraft.id == key)
                 .values(
-                    published_at=None, published_by=None, published_title=None, published_body=None
+                    published_at=None,
+                    published_by=None,
+                    published_title=None,
+                    published_body=None,
+                    context=row.context,
                 )
             )
         raise

@@ -1,0 +1,1 @@
+"""The public status page the copilot keeps: components, published updates, history, feeds."""
