@@ -360,12 +360,12 @@ def publish(
     # Replacements (a service label for its public name) are applied, not refused.
     title, body = checked.title, checked.body
     context = dict(row.context)
-    if request.components is not None or request.impact is not None:
-        if row.audience != "public":
-            raise InvalidInput(
-                f"components and impact set the public status page: a {row.audience} update "
-                "never reaches it"
-            )
+    sets_page = request.components is not None or request.impact is not None
+    if sets_page and row.audience != "public":
+        raise InvalidInput(
+            f"components and impact set the public status page: a {row.audience} update "
+            "never reaches it"
+        )
     if row.audience == "public":
         names = list(request.components or {})
         ids = page_components(names) if page_components is not None and names else names
