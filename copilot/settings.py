@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(6, ge=1, le=20)
     webhook_backoff_s: float = Field(1.0, ge=0, le=300)
 
+    # Alerts in (copilot/alerts): correlation rules, the packaged copilot/alerts/rules.yaml unless
+    # a team's file is given; Grafana's webhook HMAC secret (unset: signatures are not checked).
+    alert_rules: Path | None = None
+    grafana_webhook_secret: SecretStr | None = None
+
     @field_validator("embedding_model")
     @classmethod
     def _no_blank_model(cls, value: str) -> str:
