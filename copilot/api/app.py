@@ -24,6 +24,7 @@ from copilot.api.errors import install_error_handlers
 from copilot.api.middleware import close_security, install_security
 from copilot.api.openapi import install_openapi
 from copilot.assist import routes as assist_routes
+from copilot.catalog import routes as catalog_routes
 from copilot.embedding import Embedder, set_threads
 from copilot.incidents import routes as incident_routes
 from copilot.incidents.db import IncidentStore
@@ -219,6 +220,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(knowledge_routes.router)
     app.include_router(incident_routes.router)
+    app.include_router(catalog_routes.router)
     app.include_router(assist_routes.router)
     app.include_router(status_routes.router)
     app.include_router(postmortem_routes.router)
