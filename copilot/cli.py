@@ -266,12 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[Any], None]]:
     """Sub-command groups of other domains, each a `register(subparsers)` function."""
+    from copilot.catalog.cli import register as register_catalog
     from copilot.incidents.cli import register as register_incidents
     from copilot.postmortem.cli import register as register_postmortem
     from copilot.security.cli import register as register_security
     from copilot.status.cli import register as register_status
 
-    return [register_incidents, register_security, register_status, register_postmortem]
+    return [
+        register_incidents,
+        register_security,
+        register_status,
+        register_postmortem,
+        register_catalog,
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
