@@ -267,7 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins() -> list[Callable[[Any], None]]:
     """Sub-command groups of other domains, each a `register(subparsers)` function."""
     from copilot.catalog.cli import register as register_catalog
+    from copilot.followups.cli import register as register_follow_ups
     from copilot.incidents.cli import register as register_incidents
+    from copilot.insights.cli import register as register_insights
     from copilot.postmortem.cli import register as register_postmortem
     from copilot.security.cli import register as register_security
     from copilot.status.cli import register as register_status
@@ -277,6 +279,8 @@ def _plugins() -> list[Callable[[Any], None]]:
         register_security,
         register_status,
         register_postmortem,
+        register_follow_ups,
+        register_insights,
         register_catalog,
     ]
 

@@ -4,7 +4,7 @@ python -m evals.postmortem --corpus ../shared/corpora/dfds-postmortems [--json] 
 
 For every postmortem in the corpus: parse its timeline (copilot.postmortem.parse), build an
 incident from it in a temporary SQLite store (impact start, detection and recovery picked from the
-rows by the keyword rules below), pre-fill the draft, and measure:
+rows by the importer's keyword rules, copilot.insights.history), pre-fill the draft, and measure:
 
 - parser: events found against the hand-checked counts in evals/datasets/postmortem/;
 - timeline fidelity: every imported event is in the draft's timeline (read back from the
@@ -29,27 +29,27 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 from copilot.embedding import Embedder, set_threads
-from copilot.errors import CopilotError
 from copilot.guardrails.redact import redact
-from copilot.incidents import schemas as isch
-from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
+from copilot.insights.history import (
+    SKIP,
+    Built,
+    Doc,
+    build,
+    read_doc,
+    slug,
+)
+from copilot.insights.history import minutes as minutes  # the eval's tests use it
 from copilot.knowledge.store import KnowledgeBase
 from copilot.postmortem.compose import cell, fmt_duration
 from copilot.postmortem.parse import (
-    ParsedEvent,
-    ParsedTimeline,
     parse_timeline,
-    placed,
-    section_text,
-    title_of,
 )
 from copilot.postmortem.schemas import PostmortemResponse
 from copilot.postmortem.service import draft_postmortem
@@ -62,177 +62,14 @@ DATASETS = Path(__file__).parent / "datasets"
 TOPICS = DATASETS / "postmortem" / "dfds_topics.json"
 EXPECTED = DATASETS / "postmortem" / "dfds_timelines.jsonl"
 JUDGED = DATASETS / "dfds_similar.jsonl"
-SKIP = re.compile(r"readme|licen[cs]e|template|contributing", re.I)
-
-# The importer's rules: which row starts the impact, which detects it, which ends it.
-_DETECT = re.compile(
-    r"\b(?:detect\w*|alert\w*|alarm\w*|report\w*|notif\w*|noticed|discover\w*|aware|paged|"
-    r"complain\w*|informed|reach(?:ed|ing) out|investigat\w*|witness\w*|observ\w*)\b",
-    re.I,
-)
-_RECOVER = re.compile(
-    r"\b(?:resolved|solved|restored|recovered|recovery|back to normal|operational|fixed|mitigated|"
-    r"working (?:again|as (?:intended|expected))|verified working|all healthy|is fine|"
-    r"started shipping|back (?:up|online))\b",
-    re.I,
-)
-_IMPACT = re.compile(
-    r"\b(?:returning|down|outage|fail\w*|errors?|[45]\d\d|unavailable|notready|not ready|"
-    r"crash\w*|stopped|stops|expire\w*|broke\w*|unable|time(?:d)? ?outs?|no nodes|killed|"
-    r"starvation|pending|missing)\b",
-    re.I,
-)
-_ACTION = re.compile(
-    r"\b(?:applied|rolled|roll(?:ed)? ?back|rollback|deployed|reverted|restarted|scaled|deleted|"
-    r"removed|replaced|upgraded|downgraded|re-?ran|re-?run|triggered|terminated|drained|"
-    r"cordoned|uncordoned|created|added|attached|reattached|migrated|pushed|committed|set|"
-    r"disabled|enabled|generated|marked)\b",
-    re.I,
-)
-_STAT = re.compile(r"time to (detection|recovery)\s*:\s*(.+)", re.I)
-_CATEGORY = re.compile(r"category\s*:\s*(.+)", re.I)
+# The importer is the product's (copilot.insights.history, `copilot import postmortems`): the eval
+# builds its incidents with the same rules, so what it measures is what users get.
 _CITED = re.compile(r"\((?:record|events? #\d+|metrics|source: [^)]+)[^)]*\)")
-
-
-@dataclass
-class Doc:
-    name: str
-    path: Path
-    text: str
-    title: str
-    summary: str
-    timeline: ParsedTimeline
-    ttd_min: float | None
-    ttr_min: float | None
-    category: str | None
-
-
-@dataclass
-class Built:
-    doc: Doc
-    incident_id: str
-    started: datetime
-    detected: datetime | None
-    resolved: datetime | None
-    imported: list[tuple[int, ParsedEvent, datetime, str]] = field(default_factory=list)
-    refused: list[tuple[ParsedEvent, str]] = field(default_factory=list)
-
-
-def minutes(text: str) -> float | None:
-    """'8 minutes', '4 hours 42 minutes', '22 hours', '11 Days'; None for '?' or 'N/A'."""
-    total, found = 0.0, False
-    for amount, unit in re.findall(r"(\d+(?:\.\d+)?)\s*(day|hour|min)", text, re.I):
-        found = True
-        total += float(amount) * {"day": 1440, "hour": 60, "min": 1}[unit.lower()]
-    return total if found else None
-
-
-def read_doc(path: Path, root: Path) -> Doc:
-    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
-    stats = {m.group(1).lower(): minutes(m.group(2)) for m in _STAT.finditer(text)}
-    category = _CATEGORY.search(text)
-    title = title_of(text) or path.stem
-    return Doc(
-        name=path.relative_to(root).as_posix(),
-        path=path,
-        text=text,
-        title=title.strip()[:200] or path.stem,
-        summary=(section_text(text, r"^summary") or "")[:4000],
-        timeline=parse_timeline(text),
-        ttd_min=stats.get("detection"),
-        ttr_min=stats.get("recovery"),
-        category=category.group(1).strip() if category else None,
-    )
+_slug = slug
 
 
 def discover_docs(corpus: Path) -> list[Doc]:
     return [read_doc(p, corpus) for p in discover(corpus) if not SKIP.search(p.name)]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100]
-
-
-def moments(
-    events: list[ParsedEvent], times: list[datetime | None]
-) -> tuple[int, int | None, int | None]:
-    """(impact start, detection, recovery) as indexes into `events`, by the importer's rules."""
-    order = sorted((i for i, t in enumerate(times) if t is not None), key=lambda i: (times[i], i))
-    detect = next((i for i in order if _DETECT.search(events[i].text)), None)
-    if detect is None:  # nobody wrote "detected": the first sign of impact is when it was seen
-        detect = next((i for i in order if _IMPACT.search(events[i].text)), None)
-    before = order[: order.index(detect) + 1] if detect is not None else order
-    start = next((i for i in before if _IMPACT.search(events[i].text)), order[0])
-    if detect is not None and order.index(start) > order.index(detect):
-        start = detect
-    after = order[order.index(detect if detect is not None else start) :]
-    recover = next((i for i in after if _RECOVER.search(events[i].text)), None)
-    return start, detect, recover
-
-
-def kind_of(event: ParsedEvent, role: str | None) -> str:
-    if role == "detect":
-        return "alert"
-    if role == "recover":
-        return "mitigation"
-    return "action" if _ACTION.search(event.text) else "note"
-
-
-def build(store: IncidentStore, doc: Doc) -> Built | str:
-    """The incident a postmortem's timeline describes; a string says why there is none."""
-    events = doc.timeline.events
-    if not events:
-        return "no timeline rows"
-    times = placed(events)
-    if all(t is None for t in times):
-        return "no row has a usable date"
-    start, detect, recover = moments(events, times)
-    started = times[start]
-    detected = times[detect] if detect is not None else None
-    resolved = times[recover] if recover is not None else None
-    assert started is not None
-    incident = incidents.declare(
-        store=store,
-        request=isch.IncidentCreate(
-            title=doc.title,
-            summary=doc.summary,
-            severity="SEV3",
-            tags=[_slug(doc.category)] if doc.category else [],
-            started_at=started,
-            detected_at=detected,
-            declared_at=detected or started,
-        ),
-    )
-    built = Built(doc, incident.id, started, detected, resolved)
-    roles = {detect: "detect", recover: "recover"}
-    for i, (event, at) in enumerate(zip(events, times, strict=True)):
-        if at is None:
-            built.refused.append((event, "no usable date"))
-            continue
-        text = event.text or "(no description)"
-        if event.precision != "minute":
-            text = f"[time as written: {event.raw_time or 'none'}] {text}"
-        try:
-            created = incidents.add_event(
-                store=store,
-                incident_id=incident.id,
-                event=isch.EventCreate(kind=kind_of(event, roles.get(i)), text=text[:4000], at=at),
-            )
-        except CopilotError as exc:
-            built.refused.append((event, str(exc).split(":")[0] + ": " + _why(str(exc))))
-            continue
-        built.imported.append((created.id, event, at, text))
-    if resolved is not None and detected is not None and resolved >= detected:
-        incidents.update_incident(
-            store=store,
-            incident_id=incident.id,
-            patch=isch.IncidentPatch(status="resolved", at=resolved),
-        )
-    return built
-
-
-def _why(message: str) -> str:
-    return "more than a day before impact start" if "more than a day before" in message else message
 
 
 # -- checks -----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from copilot.assist import routes as assist_routes
 from copilot.catalog import routes as catalog_routes
 from copilot.embedding import Embedder, set_threads
 from copilot.incidents import routes as incident_routes
+from copilot.followups import routes as follow_up_routes
 from copilot.incidents.db import IncidentStore
 from copilot.integrations import slack, webhooks
 from copilot.knowledge import routes as knowledge_routes
@@ -196,6 +197,8 @@ def create_app(
     app.state.incidents = incident_store
     # The chat model is built now, so a bad COPILOT_LLM fails at start, not on the first ask.
     app.state.chat = chat if chat is not None else build_chat_model(settings)
+    # Who hears of created or changed follow-ups: the webhook dispatcher, when one is configured.
+    app.state.follow_up_listeners = [dispatcher.on_follow_up] if dispatcher is not None else []
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -230,5 +233,6 @@ def create_app(
     app.include_router(web_routes.pages)
     web_routes.mount_static(app)
     install_docs(app)
+    app.include_router(follow_up_routes.router)
     install_openapi(app)
     return app

@@ -1,7 +1,8 @@
 """Outbound webhooks on incident events, so a status page or chat tool can subscribe.
 
 Events: `incident.declared`, `incident.severity_changed`, `incident.status_changed`,
-`incident.resolved` (sent with the status change that resolves), `incident.update_published`.
+`incident.resolved` (sent with the status change that resolves), `incident.update_published`;
+`follow_up.created` and `follow_up.changed` (body: `follow_up` and `changes`, see on_follow_up).
 
 Each is a JSON POST to every URL in `COPILOT_WEBHOOK_URLS` (a JSON list), optionally limited to
 the names in `COPILOT_WEBHOOK_EVENTS`, with these headers:
@@ -102,6 +103,9 @@ EVENTS = (
     "incident.status_changed",
     "incident.resolved",
     "incident.update_published",
+    # Follow-ups (copilot.followups): created, or any of its fields changed (issue 16).
+    "follow_up.created",
+    "follow_up.changed",
 )
 SIGNATURE_VERSION = "v1"
 MAX_AGE_S = 5 * 60
@@ -643,6 +647,33 @@ class WebhookDispatcher:
                     self.max_pending,
                     delivery.event,
                 )
+        if dropped:
+            self.stats.add(dropped=len(dropped))
+            DELIVERIES.labels("dropped").inc(len(dropped))
+        for target in self._targets:
+            target.wake.set()
+
+    def on_follow_up(self, name: str, follow_up: Any, changes: dict[str, Any]) -> None:
+        """The follow-up service's listener: the follow-up (its screened view) and the fields
+        changed ({field: [old, new]}), through the same outbox, signing and retries."""
+        if name not in self.events or not self._targets:
+            return
+        delivery_id = str(uuid.uuid4())
+        payload = {
+            "id": delivery_id,
+            "event": name,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "follow_up": follow_up.model_dump(mode="json"),
+            "changes": changes,
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            dropped = self.outbox.add(
+                [Delivery(delivery_id, name, body)], self._urls, limit=self.max_pending
+            )
+        except (SQLAlchemyError, CopilotError) as exc:
+            log.error("webhook outbox could not be written (%s); %s dropped", exc, name)
+            dropped = [(url, Delivery(delivery_id, name, body)) for url in self._urls]
         if dropped:
             self.stats.add(dropped=len(dropped))
             DELIVERIES.labels("dropped").inc(len(dropped))

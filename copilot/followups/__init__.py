@@ -1,0 +1,1 @@
+"""Follow-ups: postmortem action items tracked to done (issue 16)."""

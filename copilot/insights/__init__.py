@@ -1,0 +1,1 @@
+"""Insights: history imported from postmortems, and figures across incidents (issue 16)."""
