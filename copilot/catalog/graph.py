@@ -21,6 +21,13 @@ from copilot.catalog import service
 from copilot.catalog.parse import PUBLIC_GROUP, PUBLIC_NAME
 from copilot.db import Database
 
+# Contact annotations on a Group, and how each is shown.
+CONTACT_ANNOTATIONS = {
+    "copilot/contact": "",
+    "slack.com/channel": "slack: ",
+    "pagerduty.com/escalation-policy": "pagerduty: ",
+}
+
 
 @dataclass
 class CatalogGraph:
@@ -87,12 +94,12 @@ class CatalogGraph:
         found: list[str] = []
         profile = self.spec(group).get("profile")
         if isinstance(profile, dict) and isinstance(profile.get("email"), str):
-            found.append(f"mailto:{profile['email']}")
+            found.append(f"mailto:{profile['email'].strip()}")
         ann = self.annotations(group)
-        for key in ("copilot/contact", "slack.com/channel", "pagerduty.com/escalation-policy"):
+        for key, label in CONTACT_ANNOTATIONS.items():
             value = ann.get(key)
             if isinstance(value, str) and value.strip():
-                found.append(value.strip() if key == "copilot/contact" else f"{key}: {value}")
+                found.append(f"{label}{value.strip()}")
         links = self.entities.get(group, {}).get("data", {}).get("metadata", {}).get("links")
         if isinstance(links, list):
             for link in links:

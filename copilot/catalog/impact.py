@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from copilot.catalog import service
 from copilot.catalog.graph import CatalogGraph, load_graph, reach
 from copilot.db import Database
 from copilot.errors import NotFound
-from copilot.guardrails.screened import screened
+from copilot.guardrails.screened import ours, screened
 
 
 def _opt(value: Any) -> str | None:
@@ -36,11 +37,23 @@ def summary(graph: CatalogGraph, ref: str) -> s.EntitySummary:
     )
 
 
+# A team's mailbox or chat channel is the point of a contact: shown as written when it is only
+# an address (nothing else fits these patterns), screened like any other text otherwise.
+_ADDRESS = re.compile(
+    r"(mailto:[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}|slack: #[A-Za-z0-9._-]{1,80}"
+    r"|pagerduty: [A-Za-z0-9._-]{1,80})"
+)
+
+
+def contact(text: str) -> str:
+    return ours(text) if _ADDRESS.fullmatch(text) else screened(text)
+
+
 def owner_view(graph: CatalogGraph, group: str, owns: Iterable[str] = ()) -> s.Owner:
     return s.Owner(
         ref=group,
         name=screened(graph.title(group)),
-        contacts=[screened(c) for c in graph.contacts(group)],
+        contacts=[contact(c) for c in graph.contacts(group)],
         owns=sorted(set(owns)),
     )
 
@@ -161,7 +174,7 @@ def blast_radius(*, db: Database, names: Sequence[str]) -> s.Impact:
     )
     domains = sorted({x for r in [*hit, *systems] if (x := graph.domain_of(r))})
     public = [
-        s.PublicService(ref=a.ref, public_name=a.public_name)
+        s.PublicService(ref=a.ref, public_name=screened(a.public_name))
         for a in (*failing, *dependents)
         if a.public_name is not None
     ]

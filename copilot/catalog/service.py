@@ -252,8 +252,8 @@ def version(conn: Connection) -> tuple[Any, ...]:
 def resolve_name(conn: Connection, name: str) -> str | None:
     """The ref an entity is known by `name` (a ref, its name, title or an alias), or None.
 
-    Several matches: a name beats a title beats an alias; then the default namespace; then
-    Components before other kinds; then the first ref in order.
+    Several matches: Components and Resources before APIs, Systems, Domains and Groups; then a
+    name beats a title beats an alias; then the default namespace; then the first ref in order.
     """
     raw = str(name).strip()
     if not raw or len(raw) > 400:
@@ -275,15 +275,16 @@ def resolve_name(conn: Connection, name: str) -> str | None:
     if not rows:
         return None
     source_rank = {"name": 0, "title": 1}
-    kind_rank = {"component": 0, "resource": 1, "api": 2, "system": 3, "group": 4}
+    # What fails in an incident is a component or resource far more often than a system or team.
+    kind_rank = {"component": 0, "resource": 0, "api": 1, "system": 2, "domain": 3, "group": 4}
 
     def rank(row: tuple[str, str]) -> tuple[int, int, int, str]:
         ref, source = row
         kind, namespace, _ = split_ref(ref)
         return (
+            kind_rank.get(kind, 9),
             source_rank.get(source, 2),
             0 if namespace == "default" else 1,
-            kind_rank.get(kind, 9),
             ref,
         )
 
