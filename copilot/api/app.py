@@ -38,6 +38,7 @@ from copilot.postmortem import routes as postmortem_routes
 from copilot.security import routes as security_routes
 from copilot.settings import Settings, get_settings
 from copilot.status import routes as status_routes
+from copilot.statuspage import routes as statuspage_routes
 from copilot.web import routes as web_routes
 
 log = logging.getLogger("copilot.api")
@@ -226,6 +227,8 @@ def create_app(
     app.include_router(catalog_routes.router)
     app.include_router(assist_routes.router)
     app.include_router(status_routes.router)
+    app.include_router(statuspage_routes.pages)
+    app.include_router(statuspage_routes.api)
     app.include_router(postmortem_routes.router)
     app.include_router(security_routes.router)
     app.include_router(slack.router)
