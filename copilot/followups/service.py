@@ -31,7 +31,10 @@ def parse_id(follow_up_id: str) -> int:
     raw = follow_up_id.strip()
     digits = raw[len(ID_PREFIX) :] if raw.upper().startswith(ID_PREFIX) else raw
     if not digits.isdigit() or len(digits) > 12:
-        raise NotFound(f"no follow-up {raw[:40]!r}: ids look like {ID_PREFIX}12")
+        raise NotFound(
+            f"no follow-up {raw[:40]!r}: ids look like {ID_PREFIX}12",
+            public=f"follow-up not found: ids look like {ID_PREFIX}12",
+        )
     return int(digits)
 
 
@@ -73,7 +76,9 @@ def _incident_number(session: Session, incident_id: str | None) -> int | None:
         return None
     number = incidents.parse_id(incident_id)
     if session.get(Incident, number) is None:
-        raise NotFound(f"no incident {incidents.canonical_id(incident_id)}")
+        raise NotFound(
+            f"no incident {incidents.canonical_id(incident_id)}", public="incident not found"
+        )
     return number
 
 
@@ -122,7 +127,7 @@ def get(*, store: IncidentStore, follow_up_id: str) -> s.FollowUp:
     with store.read() as session:
         row = session.get(FollowUp, number)
         if row is None:
-            raise NotFound(f"no follow-up {ID_PREFIX}{number}")
+            raise NotFound(f"no follow-up {ID_PREFIX}{number}", public="follow-up not found")
         return view(row, today=store.now().date())
 
 
@@ -142,7 +147,7 @@ def update(
             query = query.with_for_update()
         row = session.scalars(query).one_or_none()
         if row is None:
-            raise NotFound(f"no follow-up {ID_PREFIX}{number}")
+            raise NotFound(f"no follow-up {ID_PREFIX}{number}", public="follow-up not found")
         for field in patch.model_fields_set:
             value = getattr(patch, field)
             if field == "external_url" and value is not None:
