@@ -273,11 +273,13 @@ def _plugins() -> list[Callable[[Any], None]]:
     from copilot.postmortem.cli import register as register_postmortem
     from copilot.security.cli import register as register_security
     from copilot.status.cli import register as register_status
+    from copilot.statuspage.cli import register as register_status_page
 
     return [
         register_incidents,
         register_security,
         register_status,
+        register_status_page,
         register_postmortem,
         register_follow_ups,
         register_insights,

@@ -199,6 +199,14 @@ def maintenance(state: PageState, w: Window) -> s.ScheduledMaintenance:
     )
 
 
+def status_response(state: PageState) -> s.StatusResponse:
+    return s.StatusResponse(page=page(state), status=status(state))
+
+
+def components_response(state: PageState) -> s.ComponentsResponse:
+    return s.ComponentsResponse(page=page(state), components=components(state))
+
+
 def open_windows(state: PageState) -> list[Window]:
     return [w for w in state.maintenances if w.row.status != "completed"]
 

@@ -68,9 +68,8 @@ def feed(request: Request, store: IncidentStoreDep, page: StatusPageDep) -> Resp
 def status_json(
     store: IncidentStoreDep, page: StatusPageDep, response: Response
 ) -> s.StatusResponse:
-    state = _state(store, page)
     public_headers(response)
-    return s.StatusResponse(page=render.page(state), status=render.status(state))
+    return render.status_response(_state(store, page))
 
 
 @pages.get("/api/v2/summary.json", response_model=s.SummaryResponse)
@@ -85,9 +84,8 @@ def summary_json(
 def components_json(
     store: IncidentStoreDep, page: StatusPageDep, response: Response
 ) -> s.ComponentsResponse:
-    state = _state(store, page)
     public_headers(response)
-    return s.ComponentsResponse(page=render.page(state), components=render.components(state))
+    return render.components_response(_state(store, page))
 
 
 @pages.get("/api/v2/incidents.json", response_model=s.IncidentsResponse)
