@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import Histogram
 
 from copilot import __version__
+from copilot.alerts import routes as alert_routes
 from copilot.api import health
 from copilot.api.errors import install_error_handlers
 from copilot.api.middleware import close_security, install_security
@@ -225,6 +226,7 @@ def create_app(
     app.include_router(knowledge_routes.router)
     app.include_router(incident_routes.router)
     app.include_router(catalog_routes.router)
+    app.include_router(alert_routes.router)
     app.include_router(assist_routes.router)
     app.include_router(status_routes.router)
     app.include_router(statuspage_routes.pages)

@@ -6,6 +6,8 @@ without touching this file:
 - `/v1/admin/...` needs `admin` (ingest, keys, audit, configuration);
 - reads (GET, HEAD, OPTIONS) and the read-only POSTs in `READ_POSTS` need `read`;
 - every other method under /v1 (incident writes, events, drafts, postmortems) needs `respond`;
+- the alert webhooks in `ALERT_POSTS` need `alerts` (Alertmanager cannot sign requests: it sends
+  a bearer key, which opens nothing else);
 - paths outside /v1 (`/healthz`, `/readyz`, `/metrics`, the docs) are open, and so are the
   prefixes in `EXEMPT_PREFIXES`, whose routes authenticate callers themselves (Slack signs its
   requests; it has no API key to send).
@@ -32,6 +34,8 @@ API_PREFIX = "/v1"
 ADMIN_PREFIX = "/v1/admin"
 # POSTs that only compute an answer from what is stored: they need `read`, not `respond`.
 READ_POSTS = frozenset({"/v1/search", "/v1/ask", "/v1/triage"})
+# The webhooks alerting systems post to: they need `alerts`, and a key with only it opens no more.
+ALERT_POSTS = frozenset({"/v1/alerts/alertmanager", "/v1/alerts/grafana"})
 # Routes under /v1 that check the caller in their own way (a request signature), not by key.
 EXEMPT_PREFIXES: tuple[str, ...] = ("/v1/integrations/slack/",)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -62,6 +66,8 @@ def required_scope(
         return None
     if _under(path, ADMIN_PREFIX):
         return "admin"
+    if method.upper() == "POST" and path.rstrip("/") in ALERT_POSTS:
+        return "alerts"
     if method.upper() in READ_METHODS or path.rstrip("/") in READ_POSTS:
         return "read"
     return "respond"

@@ -12,7 +12,8 @@ from copilot.settings import Settings
 
 # Imported when a command runs, not when the parser is built: every `copilot` call builds it.
 SCOPE_HELP = (
-    "read (search, ask, view), respond (incident writes, drafts), admin (ingest, keys); repeatable"
+    "read (search, ask, view), respond (incident writes, drafts), admin (ingest, keys), "
+    "alerts (the Alertmanager and Grafana webhooks only); repeatable"
 )
 
 

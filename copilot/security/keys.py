@@ -24,7 +24,8 @@ from copilot.db import DatabaseSource
 from copilot.errors import Conflict, InvalidInput, NotFound
 from copilot.security.db import SecurityDB, api_keys
 
-Scope = Literal["read", "respond", "admin"]
+# `alerts` opens only the alert webhooks (POST /v1/alerts/alertmanager|grafana), nothing else.
+Scope = Literal["read", "respond", "admin", "alerts"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 KEY_PREFIX = "rcp"
 # Used by the log redactor too: a key must never reach a log line.

@@ -9,7 +9,7 @@ from copilot.security.keys import Scope
 
 class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    scopes: list[Scope] = Field(min_length=1, max_length=3)
+    scopes: list[Scope] = Field(min_length=1, max_length=4)
 
 
 class KeyCreated(BaseModel):

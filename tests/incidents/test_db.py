@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import DatabaseError
 
+import copilot.alerts.models  # noqa: F401 - its tables join the incident models' metadata
 from copilot.errors import ConfigError
 from copilot.incidents import schemas, service
 from copilot.incidents.db import (

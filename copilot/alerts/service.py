@@ -1,0 +1,809 @@
+"""Alert intake, state, correlation and candidates. Keyword-only, HTTP-agnostic.
+
+A notification is applied in one transaction: its digest is recorded first, so the same
+notification sent again (Alertmanager retries on 5xx, repeats every repeat_interval) changes
+nothing. Each alert is one row keyed by fingerprint; firing -> resolved -> firing within the rules'
+flap window counts a flap on that row, later it starts a new episode that is correlated afresh.
+
+Correlation puts each new episode in an alert group: the first rule that matches its labels names
+the key (its `group_by` labels, else the notification's groupKey); it joins the newest live group
+of that key still inside the rule's window, else (with a service catalog) a live group whose
+services are linked to its own in the catalog, else a new group. The reason is kept on the alert.
+A group becomes a candidate at its rule's threshold; declare, attach and dismiss act on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from copilot.alerts import models as am
+from copilot.alerts import schemas as s
+from copilot.alerts.intake import Normal, Notification
+from copilot.alerts.rules import Rule, RuleSet, describe
+from copilot.alerts.runbooks import RunbookFinder
+from copilot.errors import Conflict, InvalidInput, NotFound
+from copilot.guardrails.screened import Screened, screened
+from copilot.incidents import models as im
+from copilot.incidents import schemas as inc_schemas
+from copilot.incidents import service as incidents
+from copilot.incidents.db import IncidentStore
+
+log = logging.getLogger("copilot.alerts")
+
+MAX_LIST = 500
+MAX_TIMELINE_ALERTS = 50
+# A key for PostgreSQL's advisory lock: one intake at a time, as SQLite's write lock gives.
+_INTAKE_LOCK = 1_400_006
+_HANDLED = ("declared", "attached", "dismissed")
+# Heartbeat (Watchdog) last seen, per alert name, for /metrics.
+HEARTBEATS: dict[str, datetime] = {}
+
+# (db, labels) -> catalog ref, and (db, refs) -> linked sets: the catalog's lookups, when present.
+Resolver = Callable[[dict[str, str]], str | None]
+Linker = Callable[[list[str]], list[set[str]]]
+
+
+@dataclass
+class Catalog:
+    resolve: Resolver
+    linked: Linker
+    refs: dict[str, str | None] = field(default_factory=dict)
+
+    def ref(self, labels: dict[str, str]) -> str | None:
+        key = labels.get("service") or labels.get("job") or labels.get("app") or ""
+        if key not in self.refs:
+            self.refs[key] = self.resolve(labels) if key else None
+        return self.refs[key]
+
+
+def catalog_for(store: IncidentStore) -> Catalog | None:
+    """The service catalog's lookups over the store's database, if the catalog package exists
+    and holds entities; None otherwise (alerts then group by their rules alone)."""
+    try:
+        from copilot.catalog import lookup
+    except ImportError:
+        return None
+    db = store.db
+    try:
+        return Catalog(
+            resolve=lambda labels: lookup.resolve_labels(db, labels),
+            linked=lambda refs: lookup.linked_groups(db, refs),
+        )
+    except Exception:  # a catalog that cannot be read must not stop intake
+        log.exception("the service catalog cannot be read; grouping by rules alone")
+        return None
+
+
+# -- intake -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Change:
+    group_id: int | None
+    kind: str  # fired, resolved, flapped
+    alert: Normal
+    at: datetime
+
+
+def apply(
+    *,
+    store: IncidentStore,
+    rules: RuleSet,
+    notification: Notification,
+    catalog: Catalog | None = None,
+) -> s.IntakeResult:
+    """Apply one notification; a notification applied before changes nothing."""
+    now = store.now()
+    changes: list[_Change] = []
+    counts = {"new": 0, "changed": 0, "flaps": 0}
+    groups: set[int] = set()
+    try:
+        with store.write() as session:
+            if store.db.is_postgresql:
+                session.execute(select(func.pg_advisory_xact_lock(_INTAKE_LOCK)))
+            seen = session.scalar(
+                select(am.Notification.id).where(am.Notification.digest == notification.digest)
+            )
+            if seen is not None:
+                return s.IntakeResult(
+                    received=len(notification.alerts),
+                    duplicate=True,
+                    new=0,
+                    changed=0,
+                    flaps=0,
+                    groups=_groups_of(session, notification.alerts),
+                )
+            session.add(
+                am.Notification(
+                    digest=notification.digest,
+                    source=notification.source,
+                    group_key=notification.group_key,
+                    alerts=len(notification.alerts),
+                    received_at=now,
+                )
+            )
+            rows = {
+                row.fingerprint: row
+                for row in session.scalars(
+                    select(am.Alert).where(
+                        am.Alert.fingerprint.in_([a.fingerprint for a in notification.alerts])
+                    )
+                )
+            }
+            for alert in notification.alerts:
+                row = rows.get(alert.fingerprint)
+                change = _apply_one(
+                    session, rules, notification, alert, row, now=now, catalog=catalog
+                )
+                if change is not None:
+                    changes.append(change)
+                    counts["new" if row is None else "changed"] += 1
+                    counts["flaps"] += change.kind == "flapped"
+            session.flush()
+            groups.update(_groups_of(session, notification.alerts))
+            _promote(session, rules, groups, now=now)
+            incident_of = _incidents_of(session, {c.group_id for c in changes if c.group_id})
+    except IntegrityError:
+        # Only a concurrent copy of this very notification can collide (digest or fingerprint).
+        raise Conflict("the same notification is being applied; send it again") from None
+    _follow(store, changes, incident_of)
+    return s.IntakeResult(
+        received=len(notification.alerts),
+        duplicate=False,
+        groups=sorted(groups),
+        **counts,
+    )
+
+
+def _groups_of(session: Session, alerts: Sequence[Normal]) -> list[int]:
+    ids = session.scalars(
+        select(am.Alert.group_id)
+        .where(am.Alert.fingerprint.in_([a.fingerprint for a in alerts]))
+        .where(am.Alert.group_id.is_not(None))
+        .distinct()
+    )
+    return sorted(i for i in ids if i is not None)
+
+
+def _apply_one(
+    session: Session,
+    rules: RuleSet,
+    notification: Notification,
+    alert: Normal,
+    row: am.Alert | None,
+    *,
+    now: datetime,
+    catalog: Catalog | None,
+) -> _Change | None:
+    heartbeat = rules.is_heartbeat(alert.labels)
+    if heartbeat:
+        HEARTBEATS[alert.name] = now
+    if row is None:
+        row = am.Alert(
+            fingerprint=alert.fingerprint,
+            source=notification.source,
+            alertname=alert.name[:200],
+            status=alert.status,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            first_seen=now,
+            last_seen=now,
+            generator_url=alert.generator_url,
+            flaps=0,
+            notifications=1,
+            heartbeat=heartbeat,
+        )
+        session.add(row)
+        if not heartbeat:
+            _correlate(session, rules, notification, alert, row, now=now, catalog=catalog)
+        return _Change(
+            row.group_id,
+            "fired" if alert.status == "firing" else "resolved",
+            alert,
+            alert.starts_at if alert.status == "firing" else (alert.ends_at or now),
+        )
+    row.last_seen = now
+    row.notifications += 1
+    row.labels, row.annotations = alert.labels, alert.annotations
+    if alert.generator_url:
+        row.generator_url = alert.generator_url
+    if alert.status == "resolved":
+        if row.status == "firing" and alert.starts_at >= row.starts_at:
+            row.status, row.ends_at = "resolved", alert.ends_at or now
+            return _Change(row.group_id, "resolved", alert, row.ends_at)
+        return None
+    # Firing.
+    if row.status == "firing":
+        return None
+    ended = row.ends_at or row.starts_at
+    if alert.starts_at <= ended and alert.starts_at <= row.starts_at:
+        return None  # an older notification arriving late: the alert has since resolved
+    row.status, row.starts_at, row.ends_at = "firing", alert.starts_at, None
+    if heartbeat:
+        return None
+    if alert.starts_at - ended <= rules.flap_window and row.group_id is not None:
+        row.flaps += 1
+        return _Change(row.group_id, "flapped", alert, alert.starts_at)
+    row.flaps = 0
+    _correlate(session, rules, notification, alert, row, now=now, catalog=catalog)
+    return _Change(row.group_id, "fired", alert, alert.starts_at)
+
+
+def _key(rule: Rule, notification: Notification, alert: Normal) -> tuple[str, str]:
+    """The group key and how to say it ("service checkout-api")."""
+    present = [(label, alert.labels[label]) for label in rule.group_by if alert.labels.get(label)]
+    if present:
+        key = ",".join(f"{k}={v}" for k, v in present)
+        said = " and ".join(f"{k} {v}" for k, v in present)
+    elif notification.group_key:
+        key, said = f"groupKey={notification.group_key}", "Alertmanager group"
+    else:
+        key, said = f"alertname={alert.name}", f"alert {alert.name}"
+    return f"{rule.name}|{key}"[:500], said
+
+
+def _in_window(group: am.AlertGroup, rule: Rule, at: datetime) -> bool:
+    anchor = group.last_at if rule.extending else group.first_at
+    return group.first_at - rule.window <= at <= anchor + rule.window
+
+
+def _live(session: Session, query: Any) -> list[am.AlertGroup]:
+    """Groups that still take alerts: not dismissed, and not tied to a resolved incident."""
+    groups = list(session.scalars(query))
+    numbers = {g.incident_number for g in groups if g.incident_number is not None}
+    if not numbers:
+        return groups
+    closed = set(
+        session.scalars(
+            select(im.Incident.number).where(
+                im.Incident.number.in_(numbers), im.Incident.status.not_in(im.OPEN_STATUSES)
+            )
+        )
+    )
+    return [g for g in groups if g.incident_number not in closed]
+
+
+def _correlate(
+    session: Session,
+    rules: RuleSet,
+    notification: Notification,
+    alert: Normal,
+    row: am.Alert,
+    *,
+    now: datetime,
+    catalog: Catalog | None,
+) -> None:
+    rule = rules.rule_for(alert.labels)
+    if rule is None:
+        row.group_id, row.group_reason = None, "no correlation rule matches its labels"
+        return
+    key, said = _key(rule, notification, alert)
+    at = alert.starts_at
+    window = describe(rule.window)
+    same = [
+        g
+        for g in _live(
+            session,
+            select(am.AlertGroup)
+            .where(am.AlertGroup.key == key, am.AlertGroup.status.in_(am.LIVE_GROUP_STATUSES))
+            .order_by(am.AlertGroup.id.desc())
+            .limit(5),
+        )
+        if _in_window(g, rule, at)
+    ]
+    if same:
+        _join(row, same[0], at, f"same {said} within {window}", now=now)
+        return
+    if catalog is not None:
+        joined = _join_linked(session, rule, alert, row, at, catalog, now=now)
+        if joined:
+            return
+    group = am.AlertGroup(
+        key=key,
+        rule=rule.name,
+        status="open",
+        reason=f"{said} (rule {rule.name}: {window} window"
+        f"{', extending' if rule.extending else ''})",
+        first_at=at,
+        last_at=at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(group)
+    session.flush()
+    _join(row, group, at, f"first alert of {said}", now=now)
+
+
+def _join(row: am.Alert, group: am.AlertGroup, at: datetime, reason: str, *, now: datetime) -> None:
+    row.group_id, row.group_reason = group.id, reason[:2000]
+    group.first_at = min(group.first_at, at)
+    group.last_at = max(group.last_at, at)
+    group.updated_at = now
+
+
+def _join_linked(
+    session: Session,
+    rule: Rule,
+    alert: Normal,
+    row: am.Alert,
+    at: datetime,
+    catalog: Catalog,
+    *,
+    now: datetime,
+) -> bool:
+    """Join a live group in the window whose service the catalog links to this alert's."""
+    try:
+        mine = catalog.ref(alert.labels)
+        if mine is None:
+            return False
+        since = at - rule.window
+        nearby = [
+            g
+            for g in _live(
+                session,
+                select(am.AlertGroup)
+                .where(
+                    am.AlertGroup.status.in_(am.LIVE_GROUP_STATUSES),
+                    am.AlertGroup.last_at >= since,
+                )
+                .order_by(am.AlertGroup.id.desc())
+                .limit(50),
+            )
+            if _in_window(g, rule, at)
+        ]
+        for group in nearby:
+            labels = session.scalars(
+                select(am.Alert.labels).where(am.Alert.group_id == group.id).limit(20)
+            )
+            refs = {r for r in (catalog.ref(dict(lb)) for lb in labels) if r and r != mine}
+            if not refs:
+                continue
+            for linked in catalog.linked([mine, *sorted(refs)]):
+                if mine in linked and linked & refs:
+                    other = sorted(linked & refs)[0]
+                    _join(
+                        row,
+                        group,
+                        at,
+                        f"{_short(mine)} is linked to {_short(other)} in the service catalog "
+                        f"(within {describe(rule.window)})",
+                        now=now,
+                    )
+                    return True
+    except Exception:  # the catalog is an aid: a failure there must not stop intake
+        log.exception("the service catalog lookup failed; grouping by rules alone")
+    return False
+
+
+def _short(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _promote(session: Session, rules: RuleSet, group_ids: Iterable[int], *, now: datetime) -> None:
+    """An open group past its rule's threshold becomes a candidate."""
+    for group in session.scalars(
+        select(am.AlertGroup).where(am.AlertGroup.id.in_(list(group_ids)))
+    ):
+        if group.status != "open":
+            continue
+        rule = rules.rule(group.rule)
+        threshold = rule.threshold if rule is not None else None
+        alerts, names = session.execute(
+            select(func.count(am.Alert.id), func.count(func.distinct(am.Alert.alertname))).where(
+                am.Alert.group_id == group.id
+            )
+        ).one()
+        if threshold is None or alerts >= threshold.alerts or names >= threshold.names:
+            group.status = "candidate"
+            group.updated_at = now
+
+
+def _incidents_of(session: Session, group_ids: set[int | None]) -> dict[int, int]:
+    ids = [g for g in group_ids if g is not None]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(am.AlertGroup.id, am.AlertGroup.incident_number).where(
+            am.AlertGroup.id.in_(ids),
+            am.AlertGroup.incident_number.is_not(None),
+            am.AlertGroup.status.in_(("declared", "attached")),
+        )
+    )
+    return {gid: number for gid, number in rows if number is not None}
+
+
+def _alert_text(kind: str, alert: Normal) -> str:
+    summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
+    text = f"Alert {alert.name} {kind}"
+    service = alert.labels.get("service")
+    if service:
+        text += f" on {service}"
+    if summary:
+        text += f": {summary}"
+    return str(screened(text))[: inc_schemas.MAX_TEXT]
+
+
+def _follow(store: IncidentStore, changes: list[_Change], incident_of: dict[int, int]) -> None:
+    """Alerts of a declared or attached group add their changes to the incident's timeline."""
+    for change in changes:
+        number = incident_of.get(change.group_id or 0)
+        if number is None:
+            continue
+        try:
+            incidents.add_event(
+                store=store,
+                incident_id=f"{im.ID_PREFIX}{number}",
+                event=inc_schemas.EventCreate(
+                    kind="alert", text=_alert_text(change.kind, change.alert), at=change.at
+                ),
+                data={"fingerprint": change.alert.fingerprint, "change": change.kind},
+            )
+        except (InvalidInput, NotFound, Conflict) as exc:
+            log.warning("alert change not added to %s's timeline: %s", number, exc)
+
+
+# -- views ------------------------------------------------------------------------------------
+
+
+def _s(value: Any) -> Screened:
+    return screened(str(value))
+
+
+def alert_view(row: am.Alert) -> s.AlertView:
+    return s.AlertView(
+        fingerprint=row.fingerprint,
+        name=_s(row.alertname),
+        status="firing" if row.status == "firing" else "resolved",
+        labels={str(k): _s(v) for k, v in row.labels.items()},
+        annotations={str(k): _s(v) for k, v in row.annotations.items()},
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        flaps=row.flaps,
+        notifications=row.notifications,
+        heartbeat=row.heartbeat,
+        source=row.source,
+        generator_url=_s(row.generator_url) if row.generator_url else None,
+        group_id=row.group_id,
+        group_reason=_s(row.group_reason) if row.group_reason else None,
+    )
+
+
+def list_alerts(
+    *, store: IncidentStore, status: str | None = None, limit: int = 100
+) -> list[s.AlertView]:
+    query = select(am.Alert).order_by(am.Alert.last_seen.desc(), am.Alert.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(am.Alert.status == status)
+    with store.read() as session:
+        return [alert_view(r) for r in session.scalars(query)]
+
+
+def get_alert(*, store: IncidentStore, fingerprint: str) -> s.AlertView:
+    with store.read() as session:
+        row = session.scalars(
+            select(am.Alert).where(am.Alert.fingerprint == fingerprint[:64])
+        ).one_or_none()
+        if row is None:
+            raise NotFound(
+                f"no alert with fingerprint {fingerprint[:64]!r}", public="alert not found"
+            )
+        return alert_view(row)
+
+
+def suggested_severity(
+    store: IncidentStore, rules: RuleSet, alerts: Sequence[am.Alert]
+) -> tuple[str, str]:
+    """The most severe level the alerts' `severity` labels map to, and why."""
+    taxonomy = store.taxonomy
+    best = taxonomy.resolve(rules.severity.default).id
+    why = f"no alert has a mapped severity label; the rules' default {best}"
+    for row in alerts:
+        label = str(row.labels.get("severity", "")).strip().lower()
+        mapped = rules.severity.map.get(label)
+        if mapped is None:
+            continue
+        try:
+            level = taxonomy.resolve(mapped).id
+        except InvalidInput:
+            continue
+        if why.startswith("no alert") or taxonomy.rank(level) < taxonomy.rank(best):
+            best, why = level, f"severity={label} on {row.alertname} maps to {level}"
+    return best, why
+
+
+def _title(alerts: Sequence[am.Alert], services: list[str]) -> str:
+    names: dict[str, int] = {}
+    for row in alerts:
+        names[row.alertname] = names.get(row.alertname, 0) + 1
+    ranked = sorted(names, key=lambda n: (-names[n], n))
+    title = ranked[0] if ranked else "alerts"
+    if len(ranked) > 1:
+        title += f" and {len(ranked) - 1} more"
+    if services:
+        title += f" on {', '.join(services[:3])}"
+    title += f" ({len(alerts)} alert{'s' if len(alerts) != 1 else ''})"
+    return title[:200]
+
+
+def _services(alerts: Sequence[am.Alert]) -> list[str]:
+    found: dict[str, None] = {}
+    for row in alerts:
+        value = row.labels.get("service") or row.labels.get("namespace")
+        if isinstance(value, str) and value.strip():
+            found[value.strip().lower()[:100]] = None
+    return list(found)
+
+
+def _runbooks(finder: RunbookFinder | None, alerts: Sequence[am.Alert]) -> list[s.RunbookRef]:
+    if finder is None:
+        return []
+    refs: list[s.RunbookRef] = []
+    done: set[str] = set()
+    for row in alerts:
+        if row.alertname in done or len(done) >= 10:
+            continue
+        done.add(row.alertname)
+        found = finder.find(row.alertname, {str(k): str(v) for k, v in row.annotations.items()})
+        if found is None:
+            continue
+        chunk = found.chunk
+        refs.append(
+            s.RunbookRef(
+                alertname=_s(row.alertname),
+                source=chunk.source,
+                title=_s(chunk.title),
+                section=_s(chunk.section),
+                lines=(chunk.line_start, chunk.line_end),
+                score=round(found.score, 4),
+                found_by=found.found_by,
+            )
+        )
+    return refs
+
+
+def _group_view(
+    store: IncidentStore,
+    rules: RuleSet,
+    group: am.AlertGroup,
+    alerts: Sequence[am.Alert],
+    finder: RunbookFinder | None,
+) -> s.GroupView:
+    services = _services(alerts)
+    severity, why = suggested_severity(store, rules, alerts)
+    firing = sum(1 for a in alerts if a.status == "firing")
+    return s.GroupView(
+        id=group.id,
+        status=group.status,
+        title=_s(_title(alerts, services)),
+        reason=_s(group.reason),
+        rule=group.rule,
+        key=_s(group.key),
+        candidate=group.status == "candidate",
+        suggested_severity=severity,
+        severity_from=_s(why),
+        services=[_s(x) for x in services],
+        firing=firing,
+        resolved=len(alerts) - firing,
+        first_at=group.first_at,
+        last_at=group.last_at,
+        alerts=[alert_view(a) for a in alerts],
+        runbooks=_runbooks(finder, alerts),
+        incident_id=f"{im.ID_PREFIX}{group.incident_number}" if group.incident_number else None,
+        dismissed_reason=_s(group.dismissed_reason) if group.dismissed_reason else None,
+    )
+
+
+def _alerts_by_group(session: Session, ids: list[int]) -> dict[int, list[am.Alert]]:
+    out: dict[int, list[am.Alert]] = {i: [] for i in ids}
+    for row in session.scalars(
+        select(am.Alert).where(am.Alert.group_id.in_(ids)).order_by(am.Alert.starts_at, am.Alert.id)
+    ):
+        if row.group_id is not None:
+            out[row.group_id].append(row)
+    return out
+
+
+def list_groups(
+    *,
+    store: IncidentStore,
+    rules: RuleSet,
+    finder: RunbookFinder | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[s.GroupView]:
+    query = select(am.AlertGroup).order_by(am.AlertGroup.last_at.desc(), am.AlertGroup.id.desc())
+    if status is not None:
+        query = query.where(am.AlertGroup.status == status)
+    with store.read() as session:
+        groups = list(session.scalars(query.limit(limit)))
+        by_group = _alerts_by_group(session, [g.id for g in groups])
+    return [_group_view(store, rules, g, by_group[g.id], finder) for g in groups]
+
+
+def get_group(
+    *, store: IncidentStore, rules: RuleSet, group_id: int, finder: RunbookFinder | None = None
+) -> s.GroupView:
+    with store.read() as session:
+        group = session.get(am.AlertGroup, group_id)
+        if group is None:
+            raise NotFound(f"no alert group {group_id}", public="alert group not found")
+        alerts = _alerts_by_group(session, [group_id])[group_id]
+    return _group_view(store, rules, group, alerts, finder)
+
+
+# -- actions ----------------------------------------------------------------------------------
+
+
+def _claim(store: IncidentStore, group_id: int, status: str, **values: Any) -> None:
+    """Move an unhandled group to `status` (once: a second declare is a Conflict)."""
+    now = store.now()
+    with store.write() as session:
+        done = session.execute(
+            update(am.AlertGroup)
+            .where(am.AlertGroup.id == group_id, am.AlertGroup.status.not_in(_HANDLED))
+            .values(status=status, updated_at=now, **values)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            return
+        group = session.get(am.AlertGroup, group_id)
+        if group is None:
+            raise NotFound(f"no alert group {group_id}", public="alert group not found")
+        held = f" ({im.ID_PREFIX}{group.incident_number})" if group.incident_number else ""
+        raise Conflict(f"alert group {group_id} is already {group.status}{held}")
+
+
+def _release(store: IncidentStore, group_id: int, status: str) -> None:
+    with store.write() as session:
+        session.execute(
+            update(am.AlertGroup)
+            .where(am.AlertGroup.id == group_id)
+            .values(status=status, incident_number=None)
+        )
+
+
+def _alerts_to_timeline(
+    store: IncidentStore, incident_id: str, alerts: Sequence[am.Alert], author: str | None
+) -> None:
+    for row in alerts[:MAX_TIMELINE_ALERTS]:
+        normal = Normal(
+            fingerprint=row.fingerprint,
+            status=row.status,
+            labels={str(k): str(v) for k, v in row.labels.items()},
+            annotations={str(k): str(v) for k, v in row.annotations.items()},
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            generator_url=row.generator_url,
+        )
+        data: dict[str, Any] = {"fingerprint": row.fingerprint, "change": "fired"}
+        if row.generator_url:
+            data["link"] = str(screened(row.generator_url))
+        try:
+            incidents.add_event(
+                store=store,
+                incident_id=incident_id,
+                event=inc_schemas.EventCreate(
+                    kind="alert",
+                    text=_alert_text("firing" if row.status == "firing" else "fired", normal),
+                    at=min(row.starts_at, store.now()),
+                    author=author,
+                ),
+                data=data,
+            )
+        except InvalidInput as exc:
+            log.warning("alert %s not added to %s: %s", row.fingerprint, incident_id, exc)
+
+
+def declare(
+    *,
+    store: IncidentStore,
+    rules: RuleSet,
+    group_id: int,
+    request: s.DeclareRequest,
+    finder: RunbookFinder | None = None,
+) -> inc_schemas.Incident:
+    """Declare an incident from a group: title, severity, services, impact start and detection
+    from its alerts; the alerts become `alert` events on its timeline."""
+    view = get_group(store=store, rules=rules, group_id=group_id, finder=finder)
+    severity = request.severity or view.suggested_severity
+    store.taxonomy.resolve(severity)  # a bad severity is refused before anything changes
+    with store.read() as session:
+        alerts = _alerts_by_group(session, [group_id])[group_id]
+    if not alerts:
+        raise InvalidInput(f"alert group {group_id} has no alerts to declare from")
+    previous = view.status
+    _claim(store, group_id, "declared")
+    now = store.now()
+    detected = min(min(a.first_seen for a in alerts), now)
+    started = min(min(a.starts_at for a in alerts), detected)
+    runbooks = ", ".join(f"{r.title} ({r.source})" for r in view.runbooks[:3])
+    summary = f"Declared from alert group {group_id}: {view.reason}."
+    if runbooks:
+        summary += f" Runbooks: {runbooks}."
+    try:
+        incident = incidents.declare(
+            store=store,
+            request=inc_schemas.IncidentCreate(
+                title=str(screened(request.title)) if request.title else view.title,
+                summary=str(screened(summary))[: inc_schemas.MAX_TEXT],
+                severity=severity,
+                services=[str(x)[:100] for x in view.services[:20]],
+                started_at=started,
+                detected_at=detected,
+                author=request.author,
+            ),
+        )
+    except BaseException:
+        _release(store, group_id, previous)
+        raise
+    number = incidents.parse_id(incident.id)
+    with store.write() as session:
+        session.execute(
+            update(am.AlertGroup)
+            .where(am.AlertGroup.id == group_id)
+            .values(incident_number=number, updated_at=store.now())
+        )
+    _alerts_to_timeline(store, incident.id, alerts, request.author)
+    return incidents.get_incident(store=store, incident_id=incident.id)
+
+
+def attach(
+    *, store: IncidentStore, rules: RuleSet, group_id: int, request: s.AttachRequest
+) -> s.GroupView:
+    """Attach a group to an open incident; its alerts go on the incident's timeline."""
+    incident = incidents.get_incident(store=store, incident_id=request.incident_id)
+    if incident.status not in im.OPEN_STATUSES:
+        raise Conflict(
+            f"{incident.id} is {incident.status}; alerts attach only to an open incident"
+        )
+    number = incidents.parse_id(incident.id)
+    _claim(store, group_id, "attached", incident_number=number)
+    with store.read() as session:
+        alerts = _alerts_by_group(session, [group_id])[group_id]
+    _alerts_to_timeline(store, incident.id, alerts, request.author)
+    return get_group(store=store, rules=rules, group_id=group_id)
+
+
+def dismiss(
+    *, store: IncidentStore, rules: RuleSet, group_id: int, request: s.DismissRequest
+) -> s.GroupView:
+    """Dismiss a group with a reason (kept); its alerts no longer make it a candidate."""
+    _claim(
+        store,
+        group_id,
+        "dismissed",
+        dismissed_reason=request.reason,
+        dismissed_by=request.author,
+    )
+    return get_group(store=store, rules=rules, group_id=group_id)
+
+
+def heartbeat_ages(now: datetime) -> dict[str, float]:
+    """Seconds since each heartbeat alert was last seen by this process."""
+    return {name: max((now - at) / timedelta(seconds=1), 0.0) for name, at in HEARTBEATS.items()}
+
+
+__all__ = [
+    "Catalog",
+    "apply",
+    "attach",
+    "catalog_for",
+    "declare",
+    "dismiss",
+    "get_alert",
+    "get_group",
+    "heartbeat_ages",
+    "list_alerts",
+    "list_groups",
+]
