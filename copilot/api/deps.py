@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -65,12 +66,20 @@ def get_status_config(request: Request) -> StatusConfig:
     return config
 
 
+STATUS_PAGE_TTL_S = 30.0
+
+
 def get_status_page(request: Request) -> statuspage_config.PageConfig:
-    """The public status page's components, loaded once per app."""
-    page: statuspage_config.PageConfig | None = getattr(request.app.state, "status_page", None)
-    if page is None:
-        page = statuspage_config.load(get_app_settings(request).status_components)
-        request.app.state.status_page = page
+    """The public status page's components: the catalog's public entities when it has any, else
+    the components file; read again after STATUS_PAGE_TTL_S (a catalog import changes them)."""
+    cached = getattr(request.app.state, "status_page", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < STATUS_PAGE_TTL_S:
+        page: statuspage_config.PageConfig = cached[0]
+        return page
+    store = get_incident_store(request)
+    page = statuspage_config.current(store.db, get_app_settings(request).status_components)
+    request.app.state.status_page = (page, now)
     return page
 
 

@@ -13,8 +13,8 @@ from copilot.settings import Settings
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.statuspage import config, export, service
 
-    page = config.load(settings.status_components)
     with incident_store(settings) as store:
+        page = config.current(store.db, settings.status_components)
         state = service.build_state(store=store, config=page)
     directory = Path(args.dir)
     written = export.write(state, directory)

@@ -7,6 +7,7 @@ renamed component keeps its history when its id is pinned in the file.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -16,7 +17,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from copilot.db import Database
 from copilot.errors import ConfigError, InvalidInput
+
+log = logging.getLogger(__name__)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -175,3 +179,51 @@ def load(path: Path | None = None) -> PageConfig:
         )
         raise ConfigError(f"the status page components {source} are invalid: {problems}") from None
     return build(spec, str(source))
+
+
+def from_catalog(db: Database, base: PageConfig) -> PageConfig | None:
+    """Components from the service catalog's public entities (grouped by their public group),
+    under `base`'s page name; None when the catalog has none (or they cannot form a page)."""
+    from copilot.catalog.lookup import public_components
+
+    found = public_components(db)
+    if not found:
+        return None
+    groups: dict[str | None, list[str]] = {}
+    seen: set[str] = set()
+    for entity in found:
+        name = " ".join(entity.public_name.split())[:100]
+        # Several entities may share a public name (checkout-api and fraud-scorer: Checkout).
+        if not name or name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        groups.setdefault(entity.group, []).append(name)
+    taken = {slug(n) for names in groups.values() for n in names}
+    spec_groups = []
+    for group, names in groups.items():
+        if group is None:
+            continue
+        gid = slug(group) if slug(group) not in taken else slug(group + " group")
+        spec_groups.append(
+            GroupSpec(name=group, id=gid, components=[ComponentSpec(name=n) for n in names])
+        )
+    spec = ComponentsFile(
+        page=PageSpec(name=base.name, url=base.url, time_zone=base.time_zone),
+        groups=spec_groups,
+        components=[ComponentSpec(name=n) for n in groups.get(None, [])],
+    )
+    try:
+        return build(spec, "the service catalog")
+    except ConfigError as exc:
+        log.warning("status page components from the catalog not used: %s", exc)
+        return None
+
+
+def current(db: Database, path: Path | None = None) -> PageConfig:
+    """The catalog's public components when it has any, else the components file."""
+    base = load(path)
+    try:
+        return from_catalog(db, base) or base
+    except Exception as exc:  # a catalog that cannot be read must not take the page down
+        log.warning("status page components from the catalog not read: %s", exc)
+        return base
