@@ -69,7 +69,10 @@ def show(*, db: Database, name: str) -> s.EntityDetail:
     with db.reading() as conn:
         ref = service.resolve_name(conn, name)
         if ref is None:
-            raise NotFound(f"no catalog entity named {name[:100]!r}")
+            raise NotFound(
+                f"no catalog entity named {name[:100]!r}",
+                public="catalog entity not found (by ref, name, title or alias)",
+            )
         rels = service.relation_rows(conn)
     graph = load_graph(db)
     row = graph.entities[ref]

@@ -17,6 +17,7 @@ from copilot.catalog import impact as views
 from copilot.catalog import render, service
 from copilot.catalog import schemas as s
 from copilot.db import Database
+from copilot.errors import InvalidInput
 from copilot.incidents import service as incidents
 from copilot.knowledge.admin import resolve_paths
 
@@ -54,10 +55,18 @@ def show_entity(name: str, db: CatalogDbDep) -> s.EntityDetail:
     return views.show(db=db, name=name[:400])
 
 
-@router.post("/catalog/impact", response_model=s.Impact)
-def impact(body: s.ImpactRequest, db: CatalogDbDep) -> s.Impact:
-    """The blast radius of a set of failing entities."""
-    return views.blast_radius(db=db, names=body.names)
+@router.get("/catalog/impact", response_model=s.Impact)
+def impact(
+    db: CatalogDbDep,
+    name: Annotated[
+        list[str],
+        Query(min_length=1, max_length=200, description="failing entities: ref, name or alias"),
+    ],
+) -> s.Impact:
+    """The blast radius of a set of failing entities (`?name=a&name=b`); a read."""
+    if any(len(n) > 400 or not n.strip() for n in name):
+        raise InvalidInput("name: each name must be 1 to 400 characters")
+    return views.blast_radius(db=db, names=[n.strip() for n in name])
 
 
 @router.get("/incidents/{incident_id}/blast-radius", response_model=s.Impact)

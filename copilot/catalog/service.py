@@ -294,7 +294,10 @@ def resolve_name(conn: Connection, name: str) -> str | None:
 def get_entity_row(conn: Connection, name: str) -> dict[str, Any]:
     ref = resolve_name(conn, name)
     if ref is None:
-        raise NotFound(f"no catalog entity named {name[:100]!r}")
+        raise NotFound(
+            f"no catalog entity named {name[:100]!r}",
+            public="catalog entity not found (by ref, name, title or alias)",
+        )
     rows = entity_rows(conn, refs=[ref])
     return rows[0]
 
