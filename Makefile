@@ -12,7 +12,7 @@ export COPILOT_DATA_DIR ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run serve ingest test lint format typecheck eval bench audit clean browser-deps postgres-deps screenshots
+.PHONY: run serve ingest test lint format typecheck eval bench audit clean browser-deps postgres-deps graphviz-deps screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,12 @@ run: $(VENV)/.installed ingest serve
 
 ingest: $(VENV)/.installed
 	$(BIN)/copilot ingest runbooks
+	$(BIN)/copilot catalog import runbooks/catalog
 
 serve: $(VENV)/.installed
 	$(BIN)/copilot serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev browser-deps postgres-deps
+test: $(VENV)/.installed-dev browser-deps postgres-deps graphviz-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -53,6 +54,20 @@ browser-deps:
 	else \
 		echo "browser-deps: $(CHROMIUM) is missing and installing it needs root and apt-get;" \
 			"the browser tests will skip"; \
+	fi
+
+# The catalog's blast-radius picture is laid out by Graphviz's dot (Debian's graphviz package).
+# Installed here when missing and we are root; otherwise that test skips and says why (on CI it
+# fails instead).
+graphviz-deps:
+	@if command -v dot >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "graphviz-deps: installing Debian's graphviz for the catalog picture"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null \
+			|| echo "graphviz-deps: apt-get could not install graphviz; the picture test will skip"; \
+	else \
+		echo "graphviz-deps: dot is missing and installing graphviz needs root and apt-get;" \
+			"the picture test will skip"; \
 	fi
 
 # The storage tests run on SQLite and on a real PostgreSQL: tests/db/postgres.py initialises a
