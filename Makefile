@@ -12,7 +12,7 @@ export COPILOT_DATA_DIR ?= $(DATA)
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run serve ingest test lint format typecheck eval bench audit clean browser-deps postgres-deps graphviz-deps screenshots
+.PHONY: run serve ingest test lint format typecheck eval bench audit clean browser-deps postgres-deps graphviz-deps alertmanager-deps screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ ingest: $(VENV)/.installed
 serve: $(VENV)/.installed
 	$(BIN)/copilot serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev browser-deps postgres-deps graphviz-deps
+test: $(VENV)/.installed-dev browser-deps postgres-deps graphviz-deps alertmanager-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -84,6 +84,23 @@ postgres-deps:
 	else \
 		echo "postgres-deps: pg_ctl is missing and installing postgresql needs root and apt-get;" \
 			"the PostgreSQL tests will skip"; \
+	fi
+
+# The alert intake's end-to-end test (tests/alerts/test_alertmanager_e2e.py) runs Debian's real
+# Prometheus Alertmanager on 127.0.0.1, its webhook pointed at a copilot served by uvicorn.
+# Installed here when missing and we are root; otherwise that test skips and says why (on CI, a
+# missing Alertmanager fails it instead).
+ALERTMANAGER ?= /usr/bin/prometheus-alertmanager
+alertmanager-deps:
+	@if [ -x "$(ALERTMANAGER)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "alertmanager-deps: installing Debian's prometheus-alertmanager for the alert tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			prometheus-alertmanager >/dev/null \
+			|| echo "alertmanager-deps: apt-get could not install it; the Alertmanager test will skip"; \
+	else \
+		echo "alertmanager-deps: $(ALERTMANAGER) is missing and installing it needs root and" \
+			"apt-get; the Alertmanager test will skip"; \
 	fi
 
 # Re-take the README's screenshots of the war-room page (docs/screenshots/*.png).
