@@ -19,6 +19,13 @@ return None / empty results, so callers need no special case.
         (`copilot/public-group`, else the public name of its System), or None.
     owner_of(db, ref) -> Owner | None
         the owning Group: ref, display name, contacts (email, Slack/PagerDuty, links).
+    ask_context(db, services, upstream_limit=5) -> AskContext
+        for an answer: `.affected` (each service with its owner and contacts), `.upstream` (the
+        nearest Components/Resources it depends on, with path and owner), `.unmapped`;
+        `.lines()` gives ready markdown lines (screened), `.services()` the entity names to
+        look runbooks up by (runbooks' `services` front matter uses the same names).
+
+Text these return that came from catalog files (titles, contacts) has been screened.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ from typing import NamedTuple
 import networkx as nx
 
 from copilot.catalog import service
-from copilot.catalog.graph import linked, load_graph
+from copilot.catalog.graph import linked, load_graph, reach
+from copilot.catalog.impact import contact
 from copilot.db import Database
+from copilot.guardrails.screened import Screened, ours, screened
 
 LABEL_KEYS = ("service", "job", "app", "namespace")
 
@@ -92,4 +101,80 @@ def owner_of(db: Database, ref: str) -> Owner | None:
     group = graph.owner.get(ref)
     if group is None:
         return None
-    return Owner(group, graph.title(group), graph.contacts(group))
+    return Owner(group, screened(graph.title(group)), [contact(c) for c in graph.contacts(group)])
+
+
+# --- for ask: who owns what is affected, and what to check upstream ---------------------------
+
+
+class Contactable(NamedTuple):
+    ref: str
+    name: str  # the entity's name, as runbooks' `services` front matter names it
+    title: str
+    owner: Owner | None
+    path: list[str]  # for upstream: from the incident's service to this one
+
+
+class AskContext(NamedTuple):
+    affected: list[Contactable]
+    upstream: list[Contactable]
+    unmapped: list[str]
+
+    def services(self) -> list[str]:
+        """Entity names of the affected services and their upstream, for retrieval filters."""
+        return list(dict.fromkeys(c.name for c in (*self.affected, *self.upstream)))
+
+    def lines(self) -> list[Screened]:
+        """Markdown lines for an answer: owners and contacts, then upstream to check first."""
+        out: list[Screened] = []
+
+        def who(c: Contactable) -> str:
+            if c.owner is None:
+                return "no owner in the catalog"
+            contacts = ", ".join(c.owner.contacts[:3]) or "no contact listed"
+            return f"{c.owner.name} ({contacts})"
+
+        for c in self.affected:
+            out.append(ours(f"- **{c.title}** (`{c.name}`) is owned by {who(c)}."))
+        for c in self.upstream:
+            via = " → ".join(p.split("/", 1)[-1] for p in c.path)
+            out.append(ours(f"- Check upstream **{c.title}** (`{c.name}`, {via}): {who(c)}."))
+        return out
+
+
+def ask_context(db: Database, services: Iterable[str], *, upstream_limit: int = 5) -> AskContext:
+    """Owners (with contacts) of an incident's services, and the nearest upstream dependencies
+    worth checking (Components and Resources, nearest first, at most `upstream_limit`)."""
+    graph = load_graph(db)
+    names = [s for s in dict.fromkeys(services) if isinstance(s, str) and s.strip()]
+    refs: list[str] = []
+    unmapped: list[str] = []
+    with db.reading() as conn:
+        for name in names:
+            ref = service.resolve_name(conn, name)
+            if ref is None:
+                unmapped.append(name)
+            elif ref not in refs:
+                refs.append(ref)
+
+    def contactable(ref: str, path: list[str]) -> Contactable:
+        group = graph.owner.get(ref)
+        owner = (
+            Owner(group, screened(graph.title(group)), [contact(c) for c in graph.contacts(group)])
+            if group is not None
+            else None
+        )
+        name = str(graph.entities[ref]["name"])
+        return Contactable(ref, name, screened(graph.title(ref)), owner, path)
+
+    reached = reach(graph, refs)
+    upstream = [
+        contactable(r.ref, r.path)
+        for r in reached.upstream
+        if r.ref.startswith(("component:", "resource:"))
+    ][:upstream_limit]
+    return AskContext(
+        affected=[contactable(r, [r]) for r in reached.failing],
+        upstream=upstream,
+        unmapped=[screened(n) for n in unmapped],
+    )

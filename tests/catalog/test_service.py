@@ -237,3 +237,21 @@ def test_a_missing_path_is_named(db: Database, tmp_path: Path) -> None:
     assert [(p.file, p.message) for p in report.failed] == [
         (str(tmp_path / "absent"), "no such file or directory")
     ]
+
+
+def test_ask_context_names_owners_contacts_and_upstream_to_check(sample_db: Database) -> None:
+    context = lookup.ask_context(sample_db, ["checkout", "checkout-api", "lark-v9"])
+    assert [c.ref for c in context.affected] == ["component:default/checkout-api"]
+    assert context.unmapped == ["lark-v9"]
+    upstream = [c.name for c in context.upstream]
+    assert upstream[:4] == ["cart-service", "orders-service", "payments-gateway", "pricing-engine"]
+    assert len(upstream) == 5 and "storefront-api" not in upstream  # APIs are not places to look
+    assert context.services()[0] == "checkout-api"
+    lines = context.lines()
+    assert lines[0].startswith("- **Checkout API** (`checkout-api`) is owned by Checkout team")
+    assert "slack: #team-checkout" in lines[0]
+    assert any(
+        "Payments team" in line and "checkout-api → payments-gateway" in line for line in lines
+    )
+    nothing = lookup.ask_context(sample_db, [])
+    assert (nothing.affected, nothing.upstream, nothing.lines()) == ([], [], [])
