@@ -177,23 +177,44 @@ def _read_body(args: argparse.Namespace) -> str | None:
         raise UsageError(f"cannot read {args.body_file}: {exc.strerror}") from None
 
 
+def _page_components(pairs: list[str]) -> dict[str, str]:
+    """`--component NAME=STATUS` options as the publish request's components."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, status = pair.rpartition("=")
+        if not sep or not name.strip() or not status.strip():
+            raise UsageError(
+                f"--component {pair!r}: give NAME=STATUS, e.g. --component Checkout=partial_outage"
+            )
+        out[name.strip()] = status.strip()
+    return out
+
+
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.status import schemas, service
 
-    data = {"title": args.title, "body": _read_body(args), "author": args.author}
+    data: dict[str, Any] = {"title": args.title, "body": _read_body(args), "author": args.author}
+    if args.component:
+        data["components"] = _page_components(args.component)
+    if args.impact:
+        data["impact"] = args.impact
     request = build(schemas.PublishRequest, data)
     remote = server(settings)
     if remote is not None:
         body = request.model_dump(mode="json", exclude_unset=True)
         draft = _draft(remote, _path(args.id, args.draft, "publish"), body, post=True)
     else:
+        from copilot.statuspage import config as page_config
+
         with _open(settings) as (store, config):
+            page = page_config.current(store.db, settings.status_components)
             draft = service.publish(
                 store=store,
                 config=config,
                 incident_id=args.id,
                 draft_id=args.draft,
                 request=request,
+                page_components=page.resolve,
             )
     if args.json:
         print(draft.model_dump_json(indent=2))
@@ -267,6 +288,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--body", help="an edited body (it passes the same checks)")
     p.add_argument("--body-file", metavar="PATH", help="read the edited body from a file (- stdin)")
     p.add_argument("--author", help="who publishes it")
+    p.add_argument(
+        "--component",
+        action="append",
+        metavar="NAME=STATUS",
+        help="public updates: set a status page component (operational, degraded_performance, "
+        "partial_outage, major_outage); repeat for several",
+    )
+    p.add_argument(
+        "--impact",
+        choices=["none", "minor", "major", "critical"],
+        help="public updates: the incident's impact on the status page",
+    )
     p.add_argument("--json", action="store_true")
 
     p = add("export", cmd_export, "a published update for a status page or Slack")

@@ -1,0 +1,69 @@
+"""`copilot status publish --component NAME=STATUS --impact ...` moves the status page too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from copilot.api.app import create_app
+from copilot.settings import get_settings
+from tests.conftest import run_cli
+from tests.status.conftest import INCIDENT, draft
+
+
+def _incident_with_draft() -> tuple[str, dict[str, Any]]:
+    app = create_app(get_settings(), load_knowledge=False)
+    with TestClient(app) as client:
+        r = client.post("/v1/incidents", json={k: v for k, v in INCIDENT.items() if k != "at"})
+        assert r.status_code == 201, r.text
+        incident_id = r.json()["id"]
+        return incident_id, draft(client, incident_id, "public")
+
+
+def _summary() -> dict[str, Any]:
+    app = create_app(get_settings(), load_knowledge=False)
+    with TestClient(app) as client:
+        result: dict[str, Any] = client.get("/status/api/v2/summary.json").json()
+        return result
+
+
+def test_publish_from_the_cli_sets_components_and_impact(
+    cli_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incident_id, d = _incident_with_draft()
+    code, _, err = run_cli(
+        capsys,
+        "status",
+        "publish",
+        incident_id,
+        str(d["id"]),
+        "--component",
+        "Checkout=major_outage",
+        "--component",
+        "payments=degraded_performance",
+        "--impact",
+        "critical",
+    )
+    assert code == 0, err
+    summary = _summary()
+    comps = {c["name"]: c["status"] for c in summary["components"]}
+    assert comps["Checkout"] == "major_outage" and comps["Payments"] == "degraded_performance"
+    [inc] = summary["incidents"]
+    assert inc["impact"] == "critical" and inc["id"] == incident_id
+
+
+def test_bad_component_options_are_clear_errors_and_publish_nothing(
+    cli_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incident_id, d = _incident_with_draft()
+    base = ("status", "publish", incident_id, str(d["id"]))
+    code, _, err = run_cli(capsys, *base, "--component", "Checkout")
+    assert code == 2 and "NAME=STATUS" in err
+    code, _, err = run_cli(capsys, *base, "--component", "Teleporter=major_outage")
+    assert code != 0 and "Teleporter" in err and "Traceback" not in err
+    code, _, err = run_cli(capsys, *base, "--component", "Checkout=on_fire")
+    assert code != 0 and "Traceback" not in err
+    assert _summary()["incidents"] == []
