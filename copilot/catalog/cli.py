@@ -106,6 +106,12 @@ def cmd_impact(args: argparse.Namespace, settings: Settings) -> int:
 
     with _db(settings) as db:
         result = impact.blast_radius(db=db, names=args.names)
+    if args.svg:
+        from pathlib import Path
+
+        from copilot.catalog import render
+
+        Path(args.svg).write_bytes(render.svg(result))
     if args.json:
         print_model(result)
         return 0
@@ -154,3 +160,4 @@ def register(sub: Any) -> None:
     p.add_argument("name", metavar="NAME")
     p = command("impact", cmd_impact, help="blast radius of failing entities")
     p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--svg", metavar="FILE", help="also write the picture (needs Graphviz's dot)")

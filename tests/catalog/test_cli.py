@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def test_import_names_each_bad_file_with_its_line_and_imports_the_rest(
 
 
 def test_impact_json_names_dependents_paths_public_names_and_owners(
-    cli_data_dir: Path, capsys: pytest.CaptureFixture[str]
+    cli_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_cli(capsys, "catalog", "import", str(SAMPLE))[0] == 0
     code, out, _ = run_cli(capsys, "catalog", "impact", "promotions", "not-a-thing", "--json")
@@ -49,6 +50,12 @@ def test_impact_json_names_dependents_paths_public_names_and_owners(
     assert code == 0
     assert out.startswith("component:default/payments-gateway  Payments gateway")
     assert "owner: Payments team (group:default/team-payments): mailto:payments@larkfield" in out
+
+    if shutil.which("dot") is not None:
+        picture = tmp_path / "radius.svg"
+        code, out, _ = run_cli(capsys, "catalog", "impact", "orders-db", "--svg", str(picture))
+        assert code == 0 and "affected dependents" in out
+        assert "<svg" in picture.read_text() and "Orders database" in picture.read_text()
 
     code, _, err = run_cli(capsys, "catalog", "show", "no-such-entity")
     assert code == 1 and "no catalog entity named 'no-such-entity'" in err
