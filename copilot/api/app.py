@@ -30,6 +30,7 @@ from copilot.embedding import Embedder, set_threads
 from copilot.incidents import routes as incident_routes
 from copilot.followups import routes as follow_up_routes
 from copilot.incidents.db import IncidentStore
+from copilot.insights import routes as insights_routes
 from copilot.integrations import slack, webhooks
 from copilot.knowledge import routes as knowledge_routes
 from copilot.knowledge.store import KnowledgeBase
@@ -239,5 +240,6 @@ def create_app(
     web_routes.mount_static(app)
     install_docs(app)
     app.include_router(follow_up_routes.router)
+    app.include_router(insights_routes.router)
     install_openapi(app)
     return app

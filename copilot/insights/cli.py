@@ -43,8 +43,75 @@ def cmd_import_postmortems(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _embedder(settings: Settings) -> Any:
+    """The sentence model for clustering; None (TF-IDF) when it cannot be loaded here."""
+    from copilot.embedding import Embedder, set_threads
+    from copilot.errors import CopilotError
+
+    set_threads(settings.serve_threads)
+    try:
+        return Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    except (CopilotError, OSError, ValueError) as exc:
+        print(
+            f"warning: clustering by keywords: the embedding model did not load ({exc})",
+            file=sys.stderr,
+        )
+        return None
+
+
+def cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.errors import InvalidInput
+    from copilot.insights import report as render
+    from copilot.insights import service
+    from copilot.insights.charts import Chart
+
+    out: Path | None = args.out
+    if out is not None and not out.parent.exists():
+        raise UsageError(f"no such folder for --out: {out.parent}")
+    with incident_store(settings) as store:
+        try:
+            query = service.make_query(
+                store,
+                since=args.since,
+                until=args.until,
+                severity=args.severity or [],
+                service=args.service or [],
+                timezone=args.timezone,
+            )
+        except InvalidInput as exc:
+            raise UsageError(str(exc)) from None
+        embedder = _embedder(settings) if args.clusters and not args.keywords else None
+        report = service.insights(
+            store=store, query=query, embedder=embedder, with_clusters=args.clusters
+        )
+        levels = store.taxonomy.ids
+    if args.format == "json":
+        text = report.model_dump_json(indent=2) + "\n"
+    elif args.format == "csv":
+        text = render.csv_text(report, levels)
+    elif args.format == "html":
+        text = render.html_document(report, levels)
+    else:
+        written: list[Path] = []
+
+        def image(chart: Chart) -> str:
+            assert out is not None
+            path = out.with_name(f"{out.stem}-{chart.key}.svg")
+            path.write_text(chart.svg, encoding="utf-8")
+            written.append(path)
+            return path.name
+
+        text = render.markdown(report, levels, image if out is not None else None)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Add `copilot import postmortems DIR` to the main parser."""
+    """Add `copilot import postmortems DIR` and `copilot insights` to the main parser."""
     group = subparsers.add_parser("import", help="bring history in (postmortem documents)")
     sub = group.add_subparsers(dest="import_command", required=True, metavar="WHAT")
     p = sub.add_parser(
@@ -54,3 +121,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("dir", type=Path, metavar="DIR", help="a folder of markdown postmortems")
     p.add_argument("--json", action="store_true", help="print the per-file report as JSON")
     p.set_defaults(handler=cmd_import_postmortems)
+
+    p = subparsers.add_parser(
+        "insights", help="figures across incidents for a review (md, html with charts, json, csv)"
+    )
+    p.add_argument("--since", default="90d", help="90d, 12w, or an ISO date (default 90d)")
+    p.add_argument("--until", help="an ISO date or a duration back from now (default now)")
+    p.add_argument("--severity", action="append", metavar="SEV", help="repeat for several")
+    p.add_argument("--service", action="append", metavar="NAME", help="repeat for several")
+    p.add_argument("--timezone", default="UTC", help="IANA zone for the load figures")
+    p.add_argument("--format", choices=["md", "html", "json", "csv"], default="md")
+    p.add_argument(
+        "--out", type=Path, metavar="FILE", help="write here (markdown: charts as SVG beside it)"
+    )
+    p.add_argument(
+        "--no-clusters", dest="clusters", action="store_false", help="skip failure-mode clusters"
+    )
+    p.add_argument(
+        "--keywords", action="store_true", help="cluster by TF-IDF keywords, without the model"
+    )
+    p.set_defaults(handler=cmd_insights)

@@ -529,6 +529,9 @@ def import_file(store: IncidentStore, path: Path, name: str) -> FileResult:
                 return FileResult(name, "failed", problems=[built])
             number = incidents.parse_id(built.incident_id)
             items = action_items(doc.text)
+            # A follow-up dates from its postmortem: the incident's end, not the import.
+            ended = incidents.get_incident(store=scoped, incident_id=built.incident_id)
+            since = ended.resolved_at or ended.declared_at
             for item in items:
                 follow_ups.add(
                     session,
@@ -539,7 +542,7 @@ def import_file(store: IncidentStore, path: Path, name: str) -> FileResult:
                         team=item.team,
                         status=item.status,
                     ),
-                    now=now,
+                    now=since,
                     origin="import",
                 )
             problems = ([meta_problem] if meta_problem else []) + _problems(

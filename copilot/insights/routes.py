@@ -1,0 +1,126 @@
+"""HTTP routes of insights: the report as JSON, CSV, and an HTML page with its charts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from copilot.api.deps import IncidentStoreDep
+from copilot.incidents.db import IncidentStore
+from copilot.insights import report as render
+from copilot.insights import schemas as s
+from copilot.insights import service
+
+router = APIRouter(tags=["insights"])
+
+Since = Annotated[str, Query(max_length=40, description="90d, 12w, or an ISO date/date-time")]
+Until = Annotated[str | None, Query(max_length=40)]
+Levels = Annotated[list[str], Query(max_length=10, description="SEV1..SEV4 (or aliases)")]
+Services = Annotated[list[str], Query(max_length=20)]
+Zone = Annotated[str, Query(max_length=60, description="IANA zone for the load figures")]
+
+
+def _compute(
+    request: Request,
+    store: IncidentStore,
+    *,
+    since: str,
+    until: str | None,
+    severity: list[str],
+    service_names: list[str],
+    timezone: str,
+    clusters: bool,
+) -> s.Insights:
+    query = service.make_query(
+        store,
+        since=since,
+        until=until,
+        severity=severity,
+        service=service_names,
+        timezone=timezone,
+    )
+    kb: Any = getattr(request.app.state, "kb", None)
+    embedder = getattr(kb, "embedder", None) if kb is not None else None
+    runbooks = (
+        sorted(src for src, f in kb.files().items() if f.kind == "runbook")
+        if kb is not None
+        else None
+    )
+    return service.insights(
+        store=store, query=query, embedder=embedder, runbooks=runbooks, with_clusters=clusters
+    )
+
+
+@router.get("/v1/insights", response_model=s.Insights)
+def insights(
+    request: Request,
+    store: IncidentStoreDep,
+    since: Since = "90d",
+    until: Until = None,
+    severity: Levels = [],  # noqa: B006 - FastAPI reads the default, never mutates it
+    service_name: Annotated[list[str], Query(alias="service", max_length=20)] = [],  # noqa: B006
+    timezone: Zone = "UTC",
+    clusters: bool = True,
+) -> s.Insights:
+    return _compute(
+        request,
+        store,
+        since=since,
+        until=until,
+        severity=severity,
+        service_names=service_name,
+        timezone=timezone,
+        clusters=clusters,
+    )
+
+
+@router.get("/v1/insights.csv", response_class=PlainTextResponse)
+def insights_csv(
+    request: Request,
+    store: IncidentStoreDep,
+    since: Since = "90d",
+    until: Until = None,
+    severity: Levels = [],  # noqa: B006
+    service_name: Annotated[list[str], Query(alias="service", max_length=20)] = [],  # noqa: B006
+    timezone: Zone = "UTC",
+) -> PlainTextResponse:
+    report = _compute(
+        request,
+        store,
+        since=since,
+        until=until,
+        severity=severity,
+        service_names=service_name,
+        timezone=timezone,
+        clusters=True,
+    )
+    return PlainTextResponse(
+        render.csv_text(report, store.taxonomy.ids),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="insights.csv"'},
+    )
+
+
+@router.get("/v1/insights.html", response_class=HTMLResponse)
+def insights_page(
+    request: Request,
+    store: IncidentStoreDep,
+    since: Since = "90d",
+    until: Until = None,
+    severity: Levels = [],  # noqa: B006
+    service_name: Annotated[list[str], Query(alias="service", max_length=20)] = [],  # noqa: B006
+    timezone: Zone = "UTC",
+) -> HTMLResponse:
+    report = _compute(
+        request,
+        store,
+        since=since,
+        until=until,
+        severity=severity,
+        service_names=service_name,
+        timezone=timezone,
+        clusters=True,
+    )
+    return HTMLResponse(render.html_document(report, store.taxonomy.ids))

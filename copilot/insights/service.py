@@ -1,0 +1,597 @@
+"""Figures across incidents over a period, filterable by severity and service.
+
+Counts, groupings and the status-update gaps are computed in the database (GROUP BY, a LAG
+window); what reaches Python is one row per incident (its timestamps), one per published status
+update and one per role assignment, never the whole timeline. Durations are shown as
+distributions (median, p90, a histogram) against the severity's targets: incident durations are
+skewed, a few long incidents pull the mean far from the typical one (the VOID report, Google's
+"Incident Metrics in SRE"), so the mean is given only beside them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from copilot.errors import InvalidInput
+from copilot.followups.models import FollowUp
+from copilot.guardrails.screened import ours, screened
+from copilot.incidents.db import IncidentStore
+from copilot.incidents.metrics import parse_since
+from copilot.incidents.models import Event, Incident, Label, RoleAssignment
+from copilot.insights import clusters as clustering
+from copilot.insights import schemas as s
+from copilot.insights.history import ASSUMED_TAG, IMPORTED_TAG
+
+DURATION_NOTE = (
+    "Medians and 90th percentiles, not means: incident durations are skewed, and a few long "
+    "incidents pull the mean far from the typical one (the VOID report; Google, 'Incident "
+    "Metrics in SRE'). With few incidents these figures move a lot: read n first. Time to "
+    "detect runs from impact start; the others from detection (or the declaration when no "
+    "detection time was given). Imported incidents whose recovery no row stated are left out "
+    "of time to mitigate and to resolve."
+)
+CADENCE_NOTE = (
+    "Gaps between consecutive published status updates (the first from the declaration), "
+    "each checked against the update cadence of the incident's current severity."
+)
+LOAD_NOTE = (
+    "Hours a role was held, and timeline entries written, by time of day: business hours "
+    "(Mon-Fri 09:00-18:00), evenings and weekends (07:00-22:00 otherwise) and night "
+    "(22:00-07:00). By role, not by person: this is about load, not about ranking people."
+)
+BUCKETS = ("business", "evening", "night")
+# Histogram bins in seconds: people think in these steps, and durations span minutes to days.
+EDGES = (0, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400)
+EDGE_LABELS = ("<5m", "5-15m", "15-30m", "30m-1h", "1-2h", "2-4h", "4-8h", "8-24h", ">1d")
+MAX_ROLE_SPAN = timedelta(days=14)
+METRICS = ("time_to_detect", "time_to_declare", "time_to_mitigate", "time_to_resolve")
+_TARGETS = {
+    "time_to_declare": "declare",
+    "time_to_mitigate": "mitigate",
+    "time_to_resolve": "resolve",
+}
+_REF = re.compile(r":\d+-\d+$")
+
+
+@dataclass(frozen=True)
+class Query:
+    since: datetime
+    until: datetime
+    severity: tuple[str, ...] = ()
+    service: tuple[str, ...] = ()
+    team: str | None = None
+    timezone: str = "UTC"
+
+
+def make_query(
+    store: IncidentStore,
+    *,
+    since: str = "90d",
+    until: str | None = None,
+    severity: Sequence[str] = (),
+    service: Sequence[str] = (),
+    timezone: str = "UTC",
+) -> Query:
+    """Validate the caller's filters: a bad one is InvalidInput (a 4xx, a CLI usage error)."""
+    now = store.now()
+    start = parse_since(since, now=now)
+    end = parse_since(until, now=now, field_name="until") if until else now
+    if end <= start:
+        raise InvalidInput("until must be after since")
+    levels = tuple(dict.fromkeys(store.taxonomy.resolve(x).id for x in severity))
+    services = tuple(dict.fromkeys(x.strip().lower() for x in service if x.strip()))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"timezone: {timezone[:60]!r} is not an IANA zone name") from None
+    return Query(start, end, levels, services, timezone=timezone)
+
+
+def _incident_filter(q: Query) -> Any:
+    clause = and_(Incident.declared_at >= q.since, Incident.declared_at < q.until)
+    if q.severity:
+        clause = and_(clause, Incident.severity.in_(q.severity))
+    if q.service:
+        has = (
+            select(Label.incident_number)
+            .where(Label.kind == "service", Label.name.in_(q.service))
+            .scalar_subquery()
+        )
+        clause = and_(clause, Incident.number.in_(has))
+    return clause
+
+
+def _numbers(q: Query) -> Select[Any]:
+    return select(Incident.number).where(_incident_filter(q))
+
+
+# -- distributions ----------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default, `statistics` 'inclusive')."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p
+    low, high = math.floor(rank), math.ceil(rank)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (rank - low), 3)
+
+
+def histogram(values: Sequence[float]) -> list[s.Bin]:
+    counts = [0] * len(EDGES)
+    for v in values:
+        index = max(i for i, edge in enumerate(EDGES) if v >= edge) if v >= 0 else 0
+        counts[index] += 1
+    return [
+        s.Bin(
+            label=EDGE_LABELS[i],
+            lower_s=EDGES[i],
+            upper_s=EDGES[i + 1] if i + 1 < len(EDGES) else None,
+            count=counts[i],
+        )
+        for i in range(len(EDGES))
+    ]
+
+
+def distribution(values: Sequence[float], target_s: float | None = None) -> s.Distribution:
+    within = None
+    if target_s is not None and values:
+        within = round(sum(1 for v in values if v <= target_s) / len(values), 4)
+    return s.Distribution(
+        n=len(values),
+        median_s=percentile(values, 0.5),
+        p90_s=percentile(values, 0.9),
+        mean_s=round(statistics.fmean(values), 3) if values else None,
+        min_s=min(values) if values else None,
+        max_s=max(values) if values else None,
+        histogram=histogram(values),
+        target_s=target_s,
+        within_target=within,
+    )
+
+
+def _durations(session: Session, store: IncidentStore, q: Query) -> s.Durations:
+    assumed = (
+        select(Label.incident_number)
+        .where(Label.kind == "tag", Label.name == ASSUMED_TAG)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Incident.severity,
+            Incident.started_at,
+            Incident.detected_at,
+            Incident.declared_at,
+            Incident.mitigated_at,
+            Incident.resolved_at,
+            Incident.number.in_(assumed),
+        ).where(_incident_filter(q))
+    ).all()
+    values: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in METRICS}
+    for severity, started, detected, declared, mitigated, resolved, is_assumed in rows:
+        anchor = detected or declared
+        pairs: dict[str, tuple[datetime | None, datetime | None]] = {
+            "time_to_detect": (started, detected),
+            "time_to_declare": (detected, declared),
+            "time_to_mitigate": (anchor, None if is_assumed else mitigated),
+            "time_to_resolve": (anchor, None if is_assumed else resolved),
+        }
+        for metric, (a, b) in pairs.items():
+            if a is not None and b is not None and b >= a:
+                values[metric][severity].append((b - a).total_seconds())
+    out: dict[str, s.Duration] = {}
+    for metric in METRICS:
+        by_sev = {}
+        for level in store.taxonomy.levels:
+            target = _target(store, level.id, metric)
+            if values[metric].get(level.id) or level.id in q.severity:
+                by_sev[level.id] = distribution(values[metric].get(level.id, []), target)
+        everything = [v for vs in values[metric].values() for v in vs]
+        out[metric] = s.Duration(**distribution(everything).model_dump(), by_severity=by_sev)
+    return s.Durations(note=ours(DURATION_NOTE), **out)
+
+
+def _target(store: IncidentStore, level: str, metric: str) -> float | None:
+    key = _TARGETS.get(metric)
+    if key is None:
+        return None
+    minutes = getattr(store.taxonomy.get(level).response_targets, f"{key}_minutes", None)
+    return float(minutes) * 60 if minutes is not None else None
+
+
+# -- counts -----------------------------------------------------------------------------------
+
+
+def _incident_figures(session: Session, q: Query) -> s.IncidentFigures:
+    where = _incident_filter(q)
+    by_severity = dict(
+        session.execute(
+            select(Incident.severity, func.count()).where(where).group_by(Incident.severity)
+        ).all()
+    )
+    service_rows = session.execute(
+        select(Label.name, func.count())
+        .where(Label.kind == "service", Label.incident_number.in_(_numbers(q)))
+        .group_by(Label.name)
+        .order_by(func.count().desc(), Label.name)
+    ).all()
+    imported = session.scalar(
+        select(func.count())
+        .select_from(Label)
+        .where(
+            Label.kind == "tag",
+            Label.name == IMPORTED_TAG,
+            Label.incident_number.in_(_numbers(q)),
+        )
+    )
+    # One row per incident and severity-day is small; weeks are bucketed here because date
+    # arithmetic differs between SQLite and PostgreSQL.
+    weeks: dict[date, Counter[str]] = defaultdict(Counter)
+    for declared, severity in session.execute(
+        select(Incident.declared_at, Incident.severity).where(where)
+    ):
+        day = declared.astimezone(UTC).date()
+        weeks[day - timedelta(days=day.weekday())][severity] += 1
+    # From the first week with an incident (or the period's start, when that is later).
+    first = min(weeks) if weeks else q.until.date()
+    start = max(q.since.date() - timedelta(days=q.since.date().weekday()), first)
+    by_week = []
+    week = start
+    while week < q.until.date() + timedelta(days=1):
+        counts = weeks.get(week, Counter())
+        by_week.append(s.WeekCount(week=week, count=sum(counts.values()), by_severity=dict(counts)))
+        week += timedelta(days=7)
+        if len(by_week) > 600:  # about 11 years of weeks: enough for any review
+            break
+    return s.IncidentFigures(
+        count=sum(by_severity.values()),
+        by_week=by_week,
+        by_severity=by_severity,
+        by_service=[s.Count(name=n, count=c) for n, c in service_rows],
+        imported=imported or 0,
+    )
+
+
+def _repeat_offenders(session: Session, q: Query) -> list[s.RepeatOffender]:
+    rows = session.execute(
+        select(Label.name, Label.incident_number)
+        .where(
+            Label.kind == "service",
+            Label.incident_number.in_(_numbers(q)),
+            Label.name.in_(
+                select(Label.name)
+                .where(Label.kind == "service", Label.incident_number.in_(_numbers(q)))
+                .group_by(Label.name)
+                .having(func.count() >= 2)
+            ),
+        )
+        .order_by(Label.name, Label.incident_number)
+    ).all()
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for name, number in rows:
+        grouped[name].append(f"INC-{number}")
+    return sorted(
+        (s.RepeatOffender(service=n, count=len(ids), incidents=ids) for n, ids in grouped.items()),
+        key=lambda r: (-r.count, r.service),
+    )
+
+
+def _cadence(session: Session, store: IncidentStore, q: Query) -> s.Cadence:
+    updates = (
+        select(
+            Event.incident_number.label("number"),
+            Event.at.label("at"),
+            func.lag(Event.at)
+            .over(partition_by=Event.incident_number, order_by=(Event.at, Event.id))
+            .label("previous"),
+        )
+        .where(Event.kind == "status_update", Event.incident_number.in_(_numbers(q)))
+        .subquery()
+    )
+    rows = session.execute(
+        select(Incident.severity, Incident.declared_at, updates.c.previous, updates.c.at).join(
+            updates, updates.c.number == Incident.number
+        )
+    ).all()
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for severity, declared, previous, at in rows:
+        since = _utc(previous) if previous is not None else declared
+        if _utc(at) < since:
+            continue  # an update back-dated before the declaration has no gap to check
+        cadence = timedelta(minutes=store.taxonomy.cadence_minutes(severity))
+        tally[severity][0] += 1
+        tally[severity][1] += int(_utc(at) - since <= cadence)
+    intervals = sum(t[0] for t in tally.values())
+    on_time = sum(t[1] for t in tally.values())
+    return s.Cadence(
+        note=ours(CADENCE_NOTE),
+        intervals=intervals,
+        on_time=on_time,
+        share_on_time=round(on_time / intervals, 4) if intervals else None,
+        by_severity={
+            level: {"n": n, "on_time": ok, "share_on_time": round(ok / n, 4) if n else None}
+            for level, (n, ok) in sorted(tally.items())
+        },
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    # Raw column values from a subquery skip the type's conversion on SQLite (naive UTC).
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _follow_ups(session: Session, store: IncidentStore, q: Query) -> s.FollowUpFigures:
+    today = store.now().date()
+    where: Any = and_(FollowUp.created_at >= q.since, FollowUp.created_at < q.until)
+    if q.severity or q.service:
+        where = and_(where, FollowUp.incident_number.in_(_numbers(q)))
+    if q.team:
+        where = and_(where, FollowUp.team == q.team)
+    late = and_(FollowUp.status.in_(("open", "in_progress")), FollowUp.due_on < today)
+    rows = session.execute(
+        select(
+            func.coalesce(FollowUp.team, "(no team)"),
+            FollowUp.status,
+            func.count(),
+            func.sum(case((late, 1), else_=0)),
+        )
+        .where(where)
+        .group_by(func.coalesce(FollowUp.team, "(no team)"), FollowUp.status)
+    ).all()
+    status: Counter[str] = Counter()
+    teams: dict[str, Counter[str]] = defaultdict(Counter)
+    overdue = 0
+    for team, state, count, lates in rows:
+        status[state] += count
+        teams[team][state] += count
+        overdue += int(lates or 0)
+    ages = [
+        (today - created.date()).days
+        for (created,) in session.execute(
+            select(FollowUp.created_at).where(where, FollowUp.status.in_(("open", "in_progress")))
+        )
+    ]
+    n = sum(status.values())
+
+    def rate(c: Counter[str]) -> float | None:
+        denominator = sum(c.values()) - c["wont_do"]
+        return round(c["done"] / denominator, 4) if denominator else None
+
+    return s.FollowUpFigures(
+        n=n,
+        created=n,
+        open=status["open"],
+        in_progress=status["in_progress"],
+        done=status["done"],
+        wont_do=status["wont_do"],
+        overdue=overdue,
+        completion_rate=rate(status),
+        by_team=[
+            s.TeamFollowUps(
+                team=team,
+                n=sum(c.values()),
+                done=c["done"],
+                wont_do=c["wont_do"],
+                completion_rate=rate(c),
+            )
+            for team, c in sorted(teams.items())
+        ],
+        open_age_days={
+            "n": len(ages),
+            "median": percentile([float(a) for a in ages], 0.5),
+            "p90": percentile([float(a) for a in ages], 0.9),
+        },
+    )
+
+
+# -- load on people ---------------------------------------------------------------------------
+
+
+def bucket(moment: datetime) -> str:
+    """business (Mon-Fri 09-18), night (22-07), else evening (evenings and weekend days)."""
+    hour = moment.hour
+    if hour >= 22 or hour < 7:
+        return "night"
+    if moment.weekday() < 5 and 9 <= hour < 18:
+        return "business"
+    return "evening"
+
+
+def split_hours(start: datetime, end: datetime, zone: tzinfo) -> dict[str, float]:
+    """Hours of [start, end) in each bucket, in `zone`'s local time."""
+    out = dict.fromkeys(BUCKETS, 0.0)
+    cursor = start
+    while cursor < end:
+        local = cursor.astimezone(zone)
+        next_hour = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        step_end = min(end, next_hour.astimezone(UTC))
+        if step_end <= cursor:  # a clock change: move on by an hour of real time
+            step_end = min(end, cursor + timedelta(hours=1))
+        out[bucket(local)] += (step_end - cursor).total_seconds() / 3600
+        cursor = step_end
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def _load(session: Session, store: IncidentStore, q: Query) -> s.Load:
+    zone = ZoneInfo(q.timezone)
+    numbers = _numbers(q)
+    # Entries written, by the hour of day and day of week: 168 groups at most, from the database.
+    hours_of = _hour_and_day(session, Event.at)
+    events: Counter[str] = Counter()
+    if hours_of is not None and q.timezone == "UTC":
+        hour, dow = hours_of
+        for h, d, count in session.execute(
+            select(hour, dow, func.count())
+            .where(Event.incident_number.in_(numbers), Event.author.is_not(None))
+            .group_by(hour, dow)
+        ):
+            # Day of week from the database: 0 = Sunday on both SQLite and PostgreSQL.
+            monday_first = (int(d) + 6) % 7
+            moment = datetime(2024, 1, 1 + monday_first, int(h), tzinfo=UTC)  # a Monday week
+            events[bucket(moment)] += count
+    else:
+        for (at,) in session.execute(
+            select(Event.at).where(Event.incident_number.in_(numbers), Event.author.is_not(None))
+        ):
+            events[bucket(at.astimezone(zone))] += 1
+    now = store.now()
+    roles: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(BUCKETS, 0.0))
+    people: dict[str, set[str]] = defaultdict(set)
+    for role, person, assigned, relieved, resolved in session.execute(
+        select(
+            RoleAssignment.role,
+            RoleAssignment.person,
+            RoleAssignment.assigned_at,
+            RoleAssignment.relieved_at,
+            Incident.resolved_at,
+        )
+        .join(Incident, Incident.number == RoleAssignment.incident_number)
+        .where(RoleAssignment.incident_number.in_(numbers))
+    ):
+        end = relieved or resolved or now
+        end = min(end, assigned + MAX_ROLE_SPAN)
+        if end <= assigned:
+            continue
+        for name, hours in split_hours(assigned, end, zone).items():
+            roles[role][name] += hours
+        people[role].add(person)
+    return s.Load(
+        note=ours(LOAD_NOTE),
+        timezone=q.timezone,
+        buckets=list(BUCKETS),
+        events={b: events.get(b, 0) for b in BUCKETS},
+        roles=[
+            s.LoadRow(
+                role=role,
+                people=len(people[role]),
+                hours={k: round(v, 2) for k, v in hours.items()},
+            )
+            for role, hours in sorted(roles.items())
+        ],
+    )
+
+
+def _hour_and_day(session: Session, column: Any) -> tuple[Any, Any] | None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return (
+            func.cast(func.strftime("%H", column), type_=_int()),
+            func.cast(func.strftime("%w", column), type_=_int()),
+        )
+    if dialect == "postgresql":
+        utc = func.timezone("UTC", column)
+        return func.extract("hour", utc), func.extract("dow", utc)
+    return None
+
+
+def _int() -> Any:
+    from sqlalchemy import Integer
+
+    return Integer()
+
+
+# -- the knowledge base -----------------------------------------------------------------------
+
+
+def _knowledge(
+    session: Session, q: Query, runbooks: Sequence[str] | None, top: int = 10
+) -> s.KnowledgeFigures:
+    import json
+
+    from copilot.security.db import audit_log
+
+    cited: Counter[str] = Counter()
+    outputs = 0
+    for (sources,) in session.execute(
+        select(audit_log.c.sources).where(
+            audit_log.c.at >= q.since.isoformat(timespec="seconds"),
+            audit_log.c.at < q.until.isoformat(timespec="seconds"),
+        )
+    ):
+        outputs += 1
+        try:
+            refs = json.loads(sources)
+        except ValueError:
+            continue
+        for doc in {_REF.sub("", str(r)) for r in refs}:
+            cited[doc] += 1
+    known = None if runbooks is None else sorted(set(runbooks) - set(cited))
+    return s.KnowledgeFigures(
+        outputs=outputs,
+        most_cited=[
+            s.RunbookCount(source=src, citations=n)
+            for src, n in sorted(cited.items(), key=lambda x: (-x[1], x[0]))[:top]
+        ],
+        never_cited=known,
+    )
+
+
+# -- all of it --------------------------------------------------------------------------------
+
+
+def insights(
+    *,
+    store: IncidentStore,
+    query: Query,
+    embedder: Any = None,
+    runbooks: Sequence[str] | None = None,
+    with_clusters: bool = True,
+) -> s.Insights:
+    with store.read() as session:
+        incidents = _incident_figures(session, query)
+        durations = _durations(session, store, query)
+        cadence = _cadence(session, store, query)
+        offenders = _repeat_offenders(session, query)
+        follow = _follow_ups(session, store, query)
+        load = _load(session, store, query)
+        knowledge = _knowledge(session, query, runbooks)
+        docs = (
+            session.execute(
+                select(Incident.number, Incident.title, Incident.summary)
+                .where(_incident_filter(query))
+                .order_by(Incident.number)
+            ).all()
+            if with_clusters
+            else []
+        )
+    found = clustering.cluster(
+        [(f"INC-{n}", t, f"{t}. {summary}") for n, t, summary in docs], embedder=embedder
+    )
+    return s.Insights(
+        period=s.Period(
+            since=query.since,
+            until=query.until,
+            severity=list(query.severity),
+            service=list(query.service),
+            team=query.team,
+        ),
+        incidents=incidents,
+        durations=durations,
+        cadence=cadence,
+        clusters=[
+            s.Cluster(
+                label=screened(c.label),
+                terms=[screened(t) for t in c.terms],
+                size=len(c.members),
+                incidents=[s.ClusterIncident(id=i, title=screened(t)) for i, t in c.members],
+            )
+            for c in found.clusters
+        ],
+        clustering=s.Clusters(method=found.method, n=found.n, singletons=found.singletons),
+        repeat_offenders=offenders,
+        follow_ups=follow,
+        load=load,
+        knowledge=knowledge,
+    )
