@@ -20,6 +20,7 @@ import networkx as nx
 from copilot.catalog import service
 from copilot.catalog.parse import PUBLIC_GROUP, PUBLIC_NAME
 from copilot.db import Database
+from copilot.guardrails.screened import Screened, screened
 
 # Contact annotations on a Group, and how each is shown.
 CONTACT_ANNOTATIONS = {
@@ -35,6 +36,17 @@ class CatalogGraph:
     entities: dict[str, dict[str, Any]]  # ref -> row (kind, name, title, data, file, line)
     owner: dict[str, str] = field(default_factory=dict)  # ref -> owner ref
     part_of: dict[str, str] = field(default_factory=dict)  # ref -> system / domain ref
+    # ref -> (screened title, screened public name or None), filled on first use
+    _shown: dict[str, tuple[Screened, Screened | None]] = field(default_factory=dict)
+
+    def shown(self, ref: str) -> tuple[Screened, Screened | None]:
+        """The entity's title and public name as they may be shown (screened once per graph)."""
+        found = self._shown.get(ref)
+        if found is None:
+            public = self.public_name(ref)
+            found = (screened(self.title(ref)), screened(public) if public else None)
+            self._shown[ref] = found
+        return found
 
     def title(self, ref: str) -> str:
         row = self.entities.get(ref)

@@ -158,13 +158,13 @@ def blast_radius(*, db: Database, names: Sequence[str]) -> s.Impact:
     reached = reach(graph, refs)
 
     def affected(ref: str, path: list[str]) -> s.Affected:
-        public = graph.public_name(ref)
+        title, public = graph.shown(ref)
         return s.Affected(
             ref=ref,
-            title=screened(graph.title(ref)),
+            title=title,
             path=path,
             user_facing=public is not None,
-            public_name=screened(public) if public else None,
+            public_name=public,
             owner=graph.owner.get(ref),
         )
 
