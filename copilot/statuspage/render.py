@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -255,6 +256,11 @@ _env = Environment(
 )
 
 
+@lru_cache(maxsize=4096)
+def _markdown(text: str) -> str:
+    return to_html(text, heading_offset=3)
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%b %-d, %Y %H:%M UTC") if value else ""
 
@@ -272,8 +278,8 @@ _env.filters["pct"] = _pct
 _env.filters["label"] = lambda v: LABELS.get(str(v), str(v))
 # Published text is markdown: rendered by the one sanitised renderer (copilot.render), which
 # shows raw HTML as text and keeps only a short list of tags.
-_env.filters["md"] = lambda v: Markup(to_html(str(v), heading_offset=3))
-_env.filters["md_str"] = lambda v: to_html(str(v), heading_offset=3)
+_env.filters["md"] = lambda v: Markup(_markdown(str(v)))
+_env.filters["md_str"] = lambda v: _markdown(str(v))
 
 
 def html(state: PageState, *, root: str) -> str:

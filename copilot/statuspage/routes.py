@@ -3,9 +3,11 @@ guards) and maintenance windows under /v1/status-page (a key with `respond` to w
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 
 from copilot.api.deps import IncidentStoreDep, StatusConfigDep, StatusPageDep
 from copilot.statuspage import render, service
@@ -13,7 +15,7 @@ from copilot.statuspage import schemas as s
 
 # A page with no script, no inline style, no frames, no forms: only its own stylesheet.
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
 # Short, so a published update shows within half a minute through any cache in front.
@@ -34,16 +36,46 @@ def public_headers(response: Response, *, html: bool = False) -> None:
 pages = APIRouter(prefix="/status", tags=["status page"])
 
 
-def _state(store: IncidentStoreDep, page: StatusPageDep) -> service.PageState:
-    return service.build_state(store=store, config=page)
+def _cache(request: Request) -> service.PageCache:
+    cache = getattr(request.app.state, "status_page_cache", None)
+    if cache is None:
+        cache = request.app.state.status_page_cache = service.PageCache()
+    return cache
+
+
+class _Page:
+    """The page's state and renderings, from the cache while their sources are unchanged."""
+
+    def __init__(self, request: Request, store: IncidentStoreDep, page: StatusPageDep) -> None:
+        self.cache = _cache(request)
+        self.key = service.cache_key(store, page)
+        self.store, self.config = store, page
+
+    def state(self) -> service.PageState:
+        state: service.PageState = self.cache.get(
+            self.key, "state", lambda: service.build_state(store=self.store, config=self.config)
+        )
+        return state
+
+    def rendered(self, kind: str, make: Callable[[service.PageState], Any]) -> Any:
+        return self.cache.get(self.key, kind, lambda: make(self.state()))
+
+
+PageDep = Annotated[_Page, Depends(_Page)]
+
+
+def _json(page: _Page, kind: str, make: Callable[[service.PageState], BaseModel]) -> Response:
+    body = page.rendered(kind, lambda state: make(state).model_dump_json().encode())
+    response = Response(body, media_type="application/json")
+    public_headers(response)
+    return response
 
 
 @pages.get("", include_in_schema=False)
 @pages.get("/", summary="The public status page (HTML)")
-def status_page(store: IncidentStoreDep, page: StatusPageDep) -> Response:
-    response = Response(
-        render.html(_state(store, page), root="/status/"), media_type="text/html; charset=utf-8"
-    )
+def status_page(page: PageDep) -> Response:
+    body = page.rendered("html", lambda state: render.html(state, root="/status/"))
+    response = Response(body, media_type="text/html; charset=utf-8")
     public_headers(response, html=True)
     return response
 
@@ -56,80 +88,59 @@ def stylesheet() -> Response:
 
 
 @pages.get("/history.atom", summary="Atom feed of published updates")
-def feed(request: Request, store: IncidentStoreDep, page: StatusPageDep) -> Response:
-    state = _state(store, page)
-    self_url = (page.url.rstrip("/") + "/history.atom") if page.url else str(request.url)
-    response = Response(render.atom(state, self_url=self_url), media_type="application/atom+xml")
+def feed(request: Request, page: PageDep) -> Response:
+    url = page.config.url
+    self_url = (url.rstrip("/") + "/history.atom") if url else str(request.url)
+    body = page.rendered(f"atom {self_url}", lambda state: render.atom(state, self_url=self_url))
+    response = Response(body, media_type="application/atom+xml")
     public_headers(response)
     return response
 
 
 @pages.get("/api/v2/status.json", response_model=s.StatusResponse)
-def status_json(
-    store: IncidentStoreDep, page: StatusPageDep, response: Response
-) -> s.StatusResponse:
-    public_headers(response)
-    return render.status_response(_state(store, page))
+def status_json(page: PageDep) -> Response:
+    return _json(page, "status", render.status_response)
 
 
 @pages.get("/api/v2/summary.json", response_model=s.SummaryResponse)
-def summary_json(
-    store: IncidentStoreDep, page: StatusPageDep, response: Response
-) -> s.SummaryResponse:
-    public_headers(response)
-    return render.summary(_state(store, page))
+def summary_json(page: PageDep) -> Response:
+    return _json(page, "summary", render.summary)
 
 
 @pages.get("/api/v2/components.json", response_model=s.ComponentsResponse)
-def components_json(
-    store: IncidentStoreDep, page: StatusPageDep, response: Response
-) -> s.ComponentsResponse:
-    public_headers(response)
-    return render.components_response(_state(store, page))
+def components_json(page: PageDep) -> Response:
+    return _json(page, "components", render.components_response)
 
 
 @pages.get("/api/v2/incidents.json", response_model=s.IncidentsResponse)
 def incidents_json(
-    store: IncidentStoreDep,
-    page: StatusPageDep,
-    response: Response,
+    page: PageDep,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-) -> s.IncidentsResponse:
+) -> Response:
     """The 50 most recent incidents; `?page=2` for the 50 before them."""
-    public_headers(response)
-    return render.incidents_page(_state(store, page), page_number)
+    return _json(
+        page, f"incidents {page_number}", lambda st: render.incidents_page(st, page_number)
+    )
 
 
 @pages.get("/api/v2/incidents/unresolved.json", response_model=s.IncidentsResponse)
-def unresolved_json(
-    store: IncidentStoreDep, page: StatusPageDep, response: Response
-) -> s.IncidentsResponse:
-    public_headers(response)
-    return render.unresolved(_state(store, page))
+def unresolved_json(page: PageDep) -> Response:
+    return _json(page, "unresolved", render.unresolved)
 
 
 @pages.get("/api/v2/scheduled-maintenances.json", response_model=s.MaintenancesResponse)
-def maintenances_json(
-    store: IncidentStoreDep, page: StatusPageDep, response: Response
-) -> s.MaintenancesResponse:
-    public_headers(response)
-    return render.maintenances(_state(store, page))
+def maintenances_json(page: PageDep) -> Response:
+    return _json(page, "maintenances", render.maintenances)
 
 
 @pages.get("/api/v2/scheduled-maintenances/upcoming.json", response_model=s.MaintenancesResponse)
-def upcoming_json(
-    store: IncidentStoreDep, page: StatusPageDep, response: Response
-) -> s.MaintenancesResponse:
-    public_headers(response)
-    return render.maintenances(_state(store, page), "upcoming")
+def upcoming_json(page: PageDep) -> Response:
+    return _json(page, "upcoming", lambda st: render.maintenances(st, "upcoming"))
 
 
 @pages.get("/api/v2/scheduled-maintenances/active.json", response_model=s.MaintenancesResponse)
-def active_json(
-    store: IncidentStoreDep, page: StatusPageDep, response: Response
-) -> s.MaintenancesResponse:
-    public_headers(response)
-    return render.maintenances(_state(store, page), "active")
+def active_json(page: PageDep) -> Response:
+    return _json(page, "active", lambda st: render.maintenances(st, "active"))
 
 
 api = APIRouter(prefix="/v1/status-page/maintenances", tags=["status page"])

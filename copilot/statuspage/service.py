@@ -12,12 +12,13 @@ names it is in progress and nothing worse holds. Groups show their worst compone
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from copilot.errors import Conflict, GuardrailViolation, InvalidInput, NotFound
 from copilot.guardrails.screened import Screened, screened
@@ -199,6 +200,53 @@ def _windows(store: IncidentStore, since: datetime) -> list[Window]:
                 updates[u.maintenance_id].append((u.id, u.status, screened(u.body), u.created_at))
         session.expunge_all()
     return [Window(r, screened(r.name), updates[r.id]) for r in rows]
+
+
+def version(store: IncidentStore) -> tuple[Any, ...]:
+    """What changes whenever the page's sources do: two small aggregate queries."""
+    published = (StatusDraft.audience == "public", StatusDraft.published_at.is_not(None))
+    with store.read() as session:
+        updates = session.execute(
+            select(func.count(StatusDraft.id), func.max(StatusDraft.published_at)).where(*published)
+        ).one()
+        windows = session.execute(
+            select(
+                func.count(Maintenance.id),
+                func.max(Maintenance.updated_at),
+                select(func.max(MaintenanceUpdate.id)).scalar_subquery(),
+            )
+        ).one()
+    return (*updates, *windows)
+
+
+class PageCache:
+    """The page's state and renderings for one version of its sources and one minute.
+
+    A published update or a maintenance change is a new version, so the page is never stale
+    after one; the minute bounds how old the uptime figures and "today" can be.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: Hashable = None
+        self._items: dict[str, Any] = {}
+
+    def get(self, key: Hashable, kind: str, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key != self._key:
+                self._key, self._items = key, {}
+            if kind in self._items:
+                return self._items[kind]
+        made = make()
+        with self._lock:
+            if key == self._key:
+                self._items[kind] = made
+        return made
+
+
+def cache_key(store: IncidentStore, config: PageConfig) -> tuple[Any, ...]:
+    minute = store.now().replace(second=0, microsecond=0)
+    return (config, version(store), minute)
 
 
 # -- computing ---------------------------------------------------------------------------------

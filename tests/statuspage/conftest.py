@@ -18,6 +18,12 @@ from tests.status.conftest import (  # noqa: F401 - fixtures shared with the sta
     move,
     store,
 )
+from tests.web.conftest import (  # noqa: F401 - the browser tests' fixtures
+    browser,
+    js_errors,
+    screens,
+    web_settings,
+)
 
 
 def publish(
