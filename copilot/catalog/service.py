@@ -35,6 +35,7 @@ from copilot.errors import InvalidInput, NotFound
 # pg_advisory_xact_lock key for catalog imports ("copilotC").
 CATALOG_LOCK = 0x636F70696C6F7443
 SUFFIXES = (".yaml", ".yml")
+MAX_FILES = 10_000
 
 
 @dataclass
@@ -62,13 +63,26 @@ def _files(
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            roots.append(path.resolve())
+            root = path.resolve()
+            roots.append(root)
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
                 if any(part.startswith(".") for part in rel.parts):
                     continue
-                if child.suffix.lower() in SUFFIXES and child.is_file():
-                    found.setdefault(child.resolve(), str(child))
+                if child.suffix.lower() not in SUFFIXES or not child.is_file():
+                    continue
+                real = child.resolve()
+                if not real.is_relative_to(root):
+                    # A symlink out of the folder: the folder given is what may be read.
+                    report.failed.append(
+                        Problem(str(child), 0, "links outside the folder; skipped")
+                    )
+                    continue
+                found.setdefault(real, str(child))
+                if len(found) > MAX_FILES:
+                    raise InvalidInput(
+                        f"paths: more than {MAX_FILES} YAML files; import a narrower folder"
+                    )
         elif path.is_file():
             found.setdefault(path.resolve(), str(path))
         else:

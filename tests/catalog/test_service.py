@@ -255,3 +255,16 @@ def test_ask_context_names_owners_contacts_and_upstream_to_check(sample_db: Data
     )
     nothing = lookup.ask_context(sample_db, [])
     assert (nothing.affected, nothing.upstream, nothing.lines()) == ([], [], [])
+
+
+def test_a_symlink_out_of_the_folder_is_not_read(db: Database, tmp_path: Path) -> None:
+    secret = _write(tmp_path / "outside" / "private.yaml", entity("Component", "private"))
+    root = tmp_path / "cat"
+    _write(root / "a.yaml", entity("Component", "inside"))
+    (root / "link.yaml").symlink_to(secret)
+    report = service.import_paths(db=db, paths=[root])
+    assert [(p.file, p.message) for p in report.failed] == [
+        (str(root / "link.yaml"), "links outside the folder; skipped")
+    ]
+    assert lookup.resolve(db, "private") is None
+    assert lookup.resolve(db, "inside") == "component:default/inside"
