@@ -266,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[Any], None]]:
     """Sub-command groups of other domains, each a `register(subparsers)` function."""
+    from copilot.alerts.cli import register as register_alerts
     from copilot.catalog.cli import register as register_catalog
     from copilot.followups.cli import register as register_follow_ups
     from copilot.incidents.cli import register as register_incidents
@@ -284,6 +285,7 @@ def _plugins() -> list[Callable[[Any], None]]:
         register_follow_ups,
         register_insights,
         register_catalog,
+        register_alerts,
     ]
 
 
