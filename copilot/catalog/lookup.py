@@ -25,6 +25,10 @@ return None / empty results, so callers need no special case.
         `.lines()` gives ready markdown lines (screened), `.services()` the entity names to
         look runbooks up by (runbooks' `services` front matter uses the same names).
 
+    internal_names(db) -> set[str]
+        lower-cased names, titles and aliases of entities that are not user-facing, for a
+        public update's leak check (a name that is also a public name is left out).
+
 Text these return that came from catalog files (titles, contacts) has been screened.
 """
 
@@ -178,3 +182,19 @@ def ask_context(db: Database, services: Iterable[str], *, upstream_limit: int = 
         upstream=upstream,
         unmapped=[screened(n) for n in unmapped],
     )
+
+
+def internal_names(db: Database) -> set[str]:
+    """Names a public status update must not use: the name, title and aliases of every entity
+    that is not user-facing (Components, Resources, APIs, Systems, Domains, Groups, Users), less
+    any that is also a public name. Lower-cased; empty without a catalog."""
+    from sqlalchemy import select
+
+    from copilot.catalog import models as m
+
+    graph = load_graph(db)
+    public = {n.casefold() for r in graph.entities if (n := graph.public_name(r))}
+    internal = {r for r in graph.entities if graph.public_name(r) is None}
+    with db.reading() as conn:
+        rows = conn.execute(select(m.aliases.c.alias, m.aliases.c.ref)).all()
+    return {str(alias) for alias, ref in rows if ref in internal and alias not in public}

@@ -268,3 +268,15 @@ def test_a_symlink_out_of_the_folder_is_not_read(db: Database, tmp_path: Path) -
     ]
     assert lookup.resolve(db, "private") is None
     assert lookup.resolve(db, "inside") == "component:default/inside"
+
+
+def test_internal_names_cover_what_is_not_user_facing(sample_db: Database) -> None:
+    names = lookup.internal_names(sample_db)
+    assert {
+        "orders-db",
+        "pgbouncer-orders",
+        "redis-carts",
+        "team-checkout",
+        "fraud-scorer",
+    } <= names
+    assert {"checkout", "website", "checkout-api", "shopping cart"}.isdisjoint(names)
