@@ -293,7 +293,7 @@ def _cadence(session: Session, store: IncidentStore, q: Query) -> s.Cadence:
         select(
             Event.incident_number.label("number"),
             Event.at.label("at"),
-            func.lag(Event.at)
+            func.lag(Event.at, type_=Event.__table__.c.at.type)
             .over(partition_by=Event.incident_number, order_by=(Event.at, Event.id))
             .label("previous"),
         )
@@ -334,7 +334,7 @@ def _utc(value: datetime) -> datetime:
 
 def _follow_ups(session: Session, store: IncidentStore, q: Query) -> s.FollowUpFigures:
     today = store.now().date()
-    where: Any = and_(FollowUp.created_at >= q.since, FollowUp.created_at < q.until)
+    where: Any = and_(FollowUp.created_at >= q.since, FollowUp.created_at <= q.until)
     if q.severity or q.service:
         where = and_(where, FollowUp.incident_number.in_(_numbers(q)))
     if q.team:
@@ -342,20 +342,20 @@ def _follow_ups(session: Session, store: IncidentStore, q: Query) -> s.FollowUpF
     late = and_(FollowUp.status.in_(("open", "in_progress")), FollowUp.due_on < today)
     rows = session.execute(
         select(
-            func.coalesce(FollowUp.team, "(no team)"),
+            FollowUp.team,
             FollowUp.status,
             func.count(),
             func.sum(case((late, 1), else_=0)),
         )
         .where(where)
-        .group_by(func.coalesce(FollowUp.team, "(no team)"), FollowUp.status)
+        .group_by(FollowUp.team, FollowUp.status)
     ).all()
     status: Counter[str] = Counter()
     teams: dict[str, Counter[str]] = defaultdict(Counter)
     overdue = 0
     for team, state, count, lates in rows:
         status[state] += count
-        teams[team][state] += count
+        teams[team or "(no team)"][state] += count
         overdue += int(lates or 0)
     ages = [
         (today - created.date()).days

@@ -23,7 +23,7 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)
     with IncidentStore(database_url, clock=lambda: NOW) as store:
         app = create_app(settings, incident_store=store, load_knowledge=False)
         with TestClient(app) as test_client:
