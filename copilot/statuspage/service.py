@@ -228,20 +228,31 @@ class PageCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # One build at a time: requests that arrive while the page is being built wait for it
+        # and reuse it rather than all building it (re-entrant: the HTML asks for the state).
+        self._build = threading.RLock()
         self._key: Hashable = None
         self._items: dict[str, Any] = {}
 
-    def get(self, key: Hashable, kind: str, make: Callable[[], Any]) -> Any:
+    def _cached(self, key: Hashable, kind: str) -> tuple[bool, Any]:
         with self._lock:
             if key != self._key:
                 self._key, self._items = key, {}
-            if kind in self._items:
-                return self._items[kind]
-        made = make()
-        with self._lock:
-            if key == self._key:
-                self._items[kind] = made
-        return made
+            return (kind in self._items, self._items.get(kind))
+
+    def get(self, key: Hashable, kind: str, make: Callable[[], Any]) -> Any:
+        found, value = self._cached(key, kind)
+        if found:
+            return value
+        with self._build:
+            found, value = self._cached(key, kind)
+            if found:
+                return value
+            made = make()
+            with self._lock:
+                if key == self._key:
+                    self._items[kind] = made
+            return made
 
 
 def cache_key(store: IncidentStore, config: PageConfig) -> tuple[Any, ...]:
