@@ -77,6 +77,7 @@ def cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
                 severity=args.severity or [],
                 service=args.service or [],
                 timezone=args.timezone,
+                team=args.team,
             )
         except InvalidInput as exc:
             raise UsageError(str(exc)) from None
@@ -129,6 +130,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--until", help="an ISO date or a duration back from now (default now)")
     p.add_argument("--severity", action="append", metavar="SEV", help="repeat for several")
     p.add_argument("--service", action="append", metavar="NAME", help="repeat for several")
+    p.add_argument("--team", help="services the catalog says this team owns (and its follow-ups)")
     p.add_argument("--timezone", default="UTC", help="IANA zone for the load figures")
     p.add_argument("--format", choices=["md", "html", "json", "csv"], default="md")
     p.add_argument(

@@ -32,6 +32,7 @@ def _compute(
     service_names: list[str],
     timezone: str,
     clusters: bool,
+    team: str | None = None,
 ) -> s.Insights:
     query = service.make_query(
         store,
@@ -40,6 +41,7 @@ def _compute(
         severity=severity,
         service=service_names,
         timezone=timezone,
+        team=team,
     )
     kb: Any = getattr(request.app.state, "kb", None)
     embedder = getattr(kb, "embedder", None) if kb is not None else None
@@ -63,6 +65,7 @@ def insights(
     service_name: Annotated[list[str], Query(alias="service", max_length=20)] = [],  # noqa: B006
     timezone: Zone = "UTC",
     clusters: bool = True,
+    team: Annotated[str | None, Query(max_length=200, description="catalog owner")] = None,
 ) -> s.Insights:
     return _compute(
         request,
@@ -73,6 +76,7 @@ def insights(
         service_names=service_name,
         timezone=timezone,
         clusters=clusters,
+        team=team,
     )
 
 

@@ -82,8 +82,13 @@ def make_query(
     severity: Sequence[str] = (),
     service: Sequence[str] = (),
     timezone: str = "UTC",
+    team: str | None = None,
 ) -> Query:
-    """Validate the caller's filters: a bad one is InvalidInput (a 4xx, a CLI usage error)."""
+    """Validate the caller's filters: a bad one is InvalidInput (a 4xx, a CLI usage error).
+
+    `team` keeps the services the service catalog says the team owns (copilot.catalog.lookup
+    `owner_of`), and the follow-ups assigned to that team.
+    """
     now = store.now()
     start = parse_since(since, now=now)
     end = parse_since(until, now=now, field_name="until") if until else now
@@ -95,7 +100,34 @@ def make_query(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(f"timezone: {timezone[:60]!r} is not an IANA zone name") from None
-    return Query(start, end, levels, services, timezone=timezone)
+    owner = team.strip().lower() if team and team.strip() else None
+    if owner is not None:
+        owned = owned_services(store, owner)
+        services = tuple(x for x in services if x in owned) if services else tuple(sorted(owned))
+        # A team that owns none of the services seen keeps no incident.
+        services = services or (NO_SERVICE,)
+    return Query(start, end, levels, services, team=owner, timezone=timezone)
+
+
+NO_SERVICE = "\x00none"
+
+
+def owned_services(store: IncidentStore, team: str) -> set[str]:
+    """The incidents' service names whose catalog owner is `team` (a group ref, name or title)."""
+    from copilot.catalog.lookup import owner_of, resolve
+
+    with store.read() as session:
+        names = set(session.scalars(select(Label.name).where(Label.kind == "service").distinct()))
+    owned = set()
+    for name in names:
+        ref = resolve(store.db, name)
+        found = owner_of(store.db, ref) if ref else None
+        if found is None:
+            continue
+        keys = {found.ref.lower(), found.ref.rsplit("/", 1)[-1].lower(), str(found.name).lower()}
+        if team in keys:
+            owned.add(name)
+    return owned
 
 
 def _incident_filter(q: Query) -> Any:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -27,6 +28,7 @@ from copilot.incidents.db import IncidentStore
 from copilot.incidents.models import Event, RoleAssignment
 from copilot.insights import service
 from copilot.insights.clusters import cluster
+from copilot.insights.history import import_postmortems
 from copilot.settings import Settings
 from tests.conftest import run_cli
 
@@ -338,3 +340,33 @@ def test_cli_writes_the_report_in_every_format(
     assert out.startswith("<!doctype html>") and out.count("<svg") == 5
     code, _, err = run_cli(capsys, "insights", "--since", "whenever")
     assert code == 2 and "since" in err
+
+
+def test_team_filter_keeps_the_services_the_catalog_says_it_owns(tmp_path: Path) -> None:
+    from copilot.catalog import service as catalog
+
+    with IncidentStore(f"sqlite:///{tmp_path / 'db.sqlite'}") as store:
+        assert catalog.import_paths(db=store.db, paths=[ROOT / "runbooks" / "catalog"]).clean
+        import_postmortems(store, ROOT / "runbooks" / "postmortems")
+        # Owners read straight from the catalog files, not through the catalog package.
+        owner = {}
+        for path in (ROOT / "runbooks" / "catalog").glob("*.yaml"):
+            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                if doc and doc.get("kind") in ("Component", "Resource"):
+                    owner[doc["metadata"]["name"]] = str(doc["spec"].get("owner", ""))
+        everything = service.insights(
+            store=store, query=service.make_query(store, since="2026-01-01"), with_clusters=False
+        )
+        for team in ("team-search", "team-basket"):
+            mine = {c.name for c in everything.incidents.by_service if owner.get(c.name) == team}
+            report = service.insights(
+                store=store,
+                query=service.make_query(store, since="2026-01-01", team=team),
+                with_clusters=False,
+            )
+            assert {c.name for c in report.incidents.by_service} >= mine
+            assert report.incidents.count >= 1
+            assert report.incidents.count < everything.incidents.count
+            assert all(f.team in (team,) for f in report.follow_ups.by_team)
+        nobody = service.make_query(store, since="2026-01-01", team="team-nobody")
+        assert service.insights(store=store, query=nobody, with_clusters=False).incidents.count == 0
