@@ -207,14 +207,18 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
         from copilot.statuspage import config as page_config
 
         with _open(settings) as (store, config):
-            page = page_config.current(store.db, settings.status_components)
+
+            def page_components(names: list[str]) -> list[str]:
+                page = page_config.current(store.db, settings.status_components)
+                return page.resolve(names)
+
             draft = service.publish(
                 store=store,
                 config=config,
                 incident_id=args.id,
                 draft_id=args.draft,
                 request=request,
-                page_components=page.resolve,
+                page_components=page_components,
             )
     if args.json:
         print(draft.model_dump_json(indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from copilot import metrics
 from copilot.api.deps import (
@@ -13,7 +13,7 @@ from copilot.api.deps import (
     IncidentStoreDep,
     OptionalKnowledgeBaseDep,
     StatusConfigDep,
-    StatusPageDep,
+    get_status_page,
 )
 from copilot.incidents import service as incidents
 from copilot.status import export as export_mod
@@ -75,16 +75,17 @@ def publish(
     draft_id: str,
     store: IncidentStoreDep,
     config: StatusConfigDep,
-    page: StatusPageDep,
+    request: Request,
     body: s.PublishRequest | None = None,
 ) -> s.Draft:
+    # The status page's components are read only when a public update names some.
     return service.publish(
         store=store,
         config=config,
         incident_id=incident_id,
         draft_id=draft_id,
         request=body,
-        page_components=page.resolve,
+        page_components=lambda names: get_status_page(request).resolve(names),
     )
 
 

@@ -278,3 +278,27 @@ def test_the_feed_is_valid_atom_with_one_entry_per_published_update(
 @pytest.mark.parametrize("bad", ["../etc", "0", "-1", "99999999999"])
 def test_unknown_maintenance_ids_are_404(client: TestClient, bad: str) -> None:
     assert client.get(f"/v1/status-page/maintenances/{bad}").status_code == 404
+
+
+def test_a_broken_components_file_does_not_stop_publishing_updates_that_set_none(
+    settings: Settings, store: IncidentStore, tmp_path: Any
+) -> None:
+    broken = tmp_path / "components.yaml"
+    broken.write_text("groups: [{name: Shopping, components: []}]\n", encoding="utf-8")
+    settings = settings.model_copy(update={"status_components": broken})
+    app = create_app(settings, incident_store=store, load_knowledge=False)
+    with TestClient(app) as client:
+        r = client.post("/v1/incidents", json=INCIDENT)
+        incident_id = r.json()["id"]
+        assert publish(client, incident_id, "internal")["state"] == "published"
+        assert publish(client, incident_id)["state"] == "published"
+        d = draft(client, incident_id, "public")
+        r = client.post(
+            f"/v1/incidents/{incident_id}/status-updates/{d['id']}/publish",
+            json={"components": {"Checkout": "major_outage"}},
+        )
+        # The operator's file is wrong, not the request: said plainly, nothing published.
+        assert r.status_code == 500 and "components" in r.json()["detail"]
+        assert "Traceback" not in r.text
+        again = client.get(f"/v1/incidents/{incident_id}/status-updates/{d['id']}").json()
+        assert again["state"] == "draft"
