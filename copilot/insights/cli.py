@@ -81,7 +81,7 @@ def cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
             )
         except InvalidInput as exc:
             raise UsageError(str(exc)) from None
-        embedder = _embedder(settings) if args.clusters and not args.keywords else None
+        embedder = _embedder(settings) if args.clusters and args.embeddings else None
         report = service.insights(
             store=store, query=query, embedder=embedder, with_clusters=args.clusters
         )
@@ -140,6 +140,11 @@ def register(subparsers: Any) -> None:
         "--no-clusters", dest="clusters", action="store_false", help="skip failure-mode clusters"
     )
     p.add_argument(
-        "--keywords", action="store_true", help="cluster by TF-IDF keywords, without the model"
+        "--keywords", action="store_true", help="cluster by TF-IDF keywords (the default)"
+    )
+    p.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="cluster by MiniLM sentence vectors instead (loads the model)",
     )
     p.set_defaults(handler=cmd_insights)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,8 +165,7 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 def histogram(values: Sequence[float]) -> list[s.Bin]:
     counts = [0] * len(EDGES)
     for v in values:
-        index = max(i for i, edge in enumerate(EDGES) if v >= edge) if v >= 0 else 0
-        counts[index] += 1
+        counts[max(0, bisect_right(EDGES, v) - 1)] += 1
     return [
         s.Bin(
             label=EDGE_LABELS[i],
@@ -200,29 +200,25 @@ def _durations(session: Session, store: IncidentStore, q: Query) -> s.Durations:
         .where(Label.kind == "tag", Label.name == ASSUMED_TAG)
         .scalar_subquery()
     )
-    rows = session.execute(
-        select(
-            Incident.severity,
-            Incident.started_at,
-            Incident.detected_at,
-            Incident.declared_at,
-            Incident.mitigated_at,
-            Incident.resolved_at,
-            Incident.number.in_(assumed),
-        ).where(_incident_filter(q))
-    ).all()
+    # Differences in seconds computed by the database: no timestamp reaches Python.
+    anchor = func.coalesce(Incident.detected_at, Incident.declared_at)
+    not_assumed = Incident.number.not_in(assumed)
+    spans = {
+        "time_to_detect": (Incident.started_at, Incident.detected_at, None),
+        "time_to_declare": (Incident.detected_at, Incident.declared_at, None),
+        "time_to_mitigate": (anchor, Incident.mitigated_at, not_assumed),
+        "time_to_resolve": (anchor, Incident.resolved_at, not_assumed),
+    }
     values: dict[str, dict[str, list[float]]] = {m: defaultdict(list) for m in METRICS}
-    for severity, started, detected, declared, mitigated, resolved, is_assumed in rows:
-        anchor = detected or declared
-        pairs: dict[str, tuple[datetime | None, datetime | None]] = {
-            "time_to_detect": (started, detected),
-            "time_to_declare": (detected, declared),
-            "time_to_mitigate": (anchor, None if is_assumed else mitigated),
-            "time_to_resolve": (anchor, None if is_assumed else resolved),
-        }
-        for metric, (a, b) in pairs.items():
-            if a is not None and b is not None and b >= a:
-                values[metric][severity].append((b - a).total_seconds())
+    for metric, (a, b, keep) in spans.items():
+        gap = seconds_between(session, a, b)
+        query = select(Incident.severity, gap).where(
+            _incident_filter(q), a.is_not(None), b.is_not(None), b >= a
+        )
+        if keep is not None:
+            query = query.where(keep)
+        for severity, value in session.execute(query):
+            values[metric][severity].append(round(float(value), 3))
     out: dict[str, s.Duration] = {}
     for metric in METRICS:
         by_sev = {}
@@ -332,19 +328,27 @@ def _cadence(session: Session, store: IncidentStore, q: Query) -> s.Cadence:
         .where(Event.kind == "status_update", Event.incident_number.in_(_numbers(q)))
         .subquery()
     )
+    since = func.coalesce(updates.c.previous, Incident.declared_at)
+    gap = seconds_between(session, since, updates.c.at)
+    cadence = case(
+        *[
+            (Incident.severity == level.id, level.update_cadence_minutes * 60.0)
+            for level in store.taxonomy.levels
+        ],
+        else_=store.taxonomy.lowest.update_cadence_minutes * 60.0,
+    )
     rows = session.execute(
-        select(Incident.severity, Incident.declared_at, updates.c.previous, updates.c.at).join(
-            updates, updates.c.number == Incident.number
+        select(
+            Incident.severity,
+            func.count(),
+            func.sum(case((gap <= cadence, 1), else_=0)),
         )
+        .join(updates, updates.c.number == Incident.number)
+        # An update back-dated before the declaration has no gap to check.
+        .where(updates.c.at >= since)
+        .group_by(Incident.severity)
     ).all()
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for severity, declared, previous, at in rows:
-        since = _utc(previous) if previous is not None else declared
-        if _utc(at) < since:
-            continue  # an update back-dated before the declaration has no gap to check
-        cadence = timedelta(minutes=store.taxonomy.cadence_minutes(severity))
-        tally[severity][0] += 1
-        tally[severity][1] += int(_utc(at) - since <= cadence)
+    tally: dict[str, list[int]] = {sev: [int(n), int(ok or 0)] for sev, n, ok in rows}
     intervals = sum(t[0] for t in tally.values())
     on_time = sum(t[1] for t in tally.values())
     return s.Cadence(
@@ -359,9 +363,11 @@ def _cadence(session: Session, store: IncidentStore, q: Query) -> s.Cadence:
     )
 
 
-def _utc(value: datetime) -> datetime:
-    # Raw column values from a subquery skip the type's conversion on SQLite (naive UTC).
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def seconds_between(session: Session, start: Any, end: Any) -> Any:
+    """`end - start` in seconds, as SQL (SQLite keeps UTC text; PostgreSQL timestamps)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 def _follow_ups(session: Session, store: IncidentStore, q: Query) -> s.FollowUpFigures:
