@@ -228,11 +228,14 @@ class PageCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # One build at a time: requests that arrive while the page is being built wait for it
-        # and reuse it rather than all building it (re-entrant: the HTML asks for the state).
+        # One build at a time: requests that arrive while the page is being built are answered
+        # with the previous rendering when there is one (a build can wait seconds for the
+        # embedding model while the knowledge base re-ingests), else wait for the build and
+        # reuse it. Re-entrant: the HTML asks for the state.
         self._build = threading.RLock()
         self._key: Hashable = None
         self._items: dict[str, Any] = {}
+        self._last: dict[str, Any] = {}
 
     def _cached(self, key: Hashable, kind: str) -> tuple[bool, Any]:
         with self._lock:
@@ -244,15 +247,23 @@ class PageCache:
         found, value = self._cached(key, kind)
         if found:
             return value
-        with self._build:
+        if not self._build.acquire(blocking=False):
+            with self._lock:
+                if kind in self._last:
+                    return self._last[kind]
+            self._build.acquire()
+        try:
             found, value = self._cached(key, kind)
             if found:
                 return value
             made = make()
             with self._lock:
+                self._last[kind] = made
                 if key == self._key:
                     self._items[kind] = made
             return made
+        finally:
+            self._build.release()
 
 
 def cache_key(store: IncidentStore, config: PageConfig) -> tuple[Any, ...]:

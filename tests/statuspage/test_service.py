@@ -241,3 +241,30 @@ def test_the_page_reads_in_a_bounded_number_of_queries(
     assert len(built) <= 4, built
     # While nothing changed, a request reads only the version.
     assert len(seen) - len(built) == 4, seen[len(built) :]  # two requests
+
+
+def test_the_cache_answers_with_the_last_page_while_a_new_one_is_built() -> None:
+    import threading
+
+    cache = service.PageCache()
+    assert cache.get("v1", "html", lambda: "page 1") == "page 1"
+    assert cache.get("v1", "html", lambda: "never built") == "page 1"
+    started, release = threading.Event(), threading.Event()
+    built: list[str] = []
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        return "page 2"
+
+    builder = threading.Thread(target=lambda: built.append(cache.get("v2", "html", slow)))
+    builder.start()
+    assert started.wait(10)
+    # Meanwhile the previous page answers; nothing else is built.
+    assert cache.get("v2", "html", lambda: "a second build") == "page 1"
+    release.set()
+    builder.join(10)
+    assert built == ["page 2"]
+    assert cache.get("v2", "html", lambda: "never built") == "page 2"
+    # With no previous page of that kind, a request waits for the build instead.
+    assert cache.get("v3", "json", lambda: "json 3") == "json 3"
