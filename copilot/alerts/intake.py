@@ -14,6 +14,9 @@ from copilot.errors import CopilotError, InvalidInput
 
 # Alertmanager and Grafana send this for an alert that has not ended.
 ZERO_TIME_YEAR = 1
+# Labels and annotations of one alert together (characters): enough for any real alert, and a
+# bound on the untrusted text each alert brings to every view that screens it.
+MAX_ALERT_TEXT = 16 * 1024
 # A signed Grafana request older (or newer) than this is refused as a replay.
 SIGNATURE_MAX_AGE_S = 300
 SIGNATURE_HEADER = "x-grafana-alerting-signature"
@@ -66,6 +69,12 @@ def _normal(alert: AlertmanagerAlert, index: int, *, drop_internal: bool) -> Nor
     labels = {k: v for k, v in alert.labels.items() if not (drop_internal and k.startswith("__"))}
     if not labels:
         raise InvalidInput(f"alerts.{index}.labels: an alert needs at least one label")
+    size = sum(len(k) + len(v) for k, v in (*labels.items(), *alert.annotations.items()))
+    if size > MAX_ALERT_TEXT:
+        raise InvalidInput(
+            f"alerts.{index}: labels and annotations together are {size} characters; "
+            f"the limit is {MAX_ALERT_TEXT}"
+        )
     ends = alert.endsAt
     if ends is not None and ends.year <= ZERO_TIME_YEAR:
         ends = None

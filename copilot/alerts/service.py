@@ -459,13 +459,24 @@ def _s(value: Any) -> Screened:
     return screened(str(value))
 
 
+# Screening costs tens of microseconds a character, so a view shows at most this much of each
+# value (the database keeps it whole); a cut value ends with an ellipsis.
+SHOWN_LABEL = 256
+SHOWN_ANNOTATION = 1024
+
+
+def _shown(value: Any, limit: int) -> Screened:
+    text = str(value)
+    return screened(text if len(text) <= limit else text[:limit] + "…")
+
+
 def alert_view(row: am.Alert) -> s.AlertView:
     return s.AlertView(
         fingerprint=row.fingerprint,
         name=_s(row.alertname),
         status="firing" if row.status == "firing" else "resolved",
-        labels={str(k): _s(v) for k, v in row.labels.items()},
-        annotations={str(k): _s(v) for k, v in row.annotations.items()},
+        labels={str(k): _shown(v, SHOWN_LABEL) for k, v in row.labels.items()},
+        annotations={str(k): _shown(v, SHOWN_ANNOTATION) for k, v in row.annotations.items()},
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         first_seen=row.first_seen,

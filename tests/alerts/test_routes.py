@@ -78,6 +78,12 @@ def _count(client: TestClient) -> int:
         (lambda b: b["alerts"][1]["labels"].update(team="x" * 5000), "alerts.1.labels.team"),
         (lambda b: b["alerts"][1].pop("labels"), "alerts.1.labels"),
         (lambda b: b["alerts"][1].update(startsAt="1970-01-01T00:00:00Z"), "alerts.1.startsAt"),
+        (
+            lambda b: b["alerts"][1]["annotations"].update(
+                description="d" * 8000, summary="s" * 8000, more="m" * 1000
+            ),
+            "alerts.1: labels and annotations together",
+        ),
     ],
 )
 def test_bad_input_names_the_field_and_applies_nothing(
@@ -107,6 +113,17 @@ def test_malformed_json_and_oversized_payloads_are_refused(client: TestClient) -
     huge["alerts"][0]["labels"]["blob"] = "y" * (1024 * 1024)
     assert client.post(AM, json=huge).status_code == 413
     assert _count(client) == 0
+
+
+def test_long_annotations_are_shown_cut(client: TestClient) -> None:
+    long = "The checkout error rate is above five percent. " * 120
+    body = payload(
+        alert("HighErrorRate", service="checkout-api", annotations={"description": long})
+    )
+    assert client.post(AM, json=body).status_code == 200
+    (item,) = client.get("/v1/alerts").json()["items"]
+    shown = item["annotations"]["description"]
+    assert shown.endswith("…") and len(shown) == 1025 and long.startswith(shown[:-1])
 
 
 def test_a_retried_notification_adds_nothing(client: TestClient) -> None:
