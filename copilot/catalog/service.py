@@ -36,6 +36,7 @@ from copilot.errors import InvalidInput, NotFound
 CATALOG_LOCK = 0x636F70696C6F7443
 SUFFIXES = (".yaml", ".yml")
 MAX_FILES = 10_000
+MAX_PATH = 1024  # catalog_files.path
 
 
 @dataclass
@@ -149,6 +150,11 @@ def import_paths(*, db: Database, paths: Sequence[Path | str]) -> ImportReport:
     parsed: list[tuple[str, str, str, list[Entity]]] = []  # (key, display, hash, entities)
     for real, display in files:
         key = str(real)
+        if len(key) > MAX_PATH:
+            report.failed.append(
+                Problem(display[:200], 0, f"path longer than {MAX_PATH} characters")
+            )
+            continue
         try:
             raw = real.read_bytes()
         except OSError as exc:
