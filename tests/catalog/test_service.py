@@ -280,3 +280,15 @@ def test_internal_names_cover_what_is_not_user_facing(sample_db: Database) -> No
         "fraud-scorer",
     } <= names
     assert {"checkout", "website", "checkout-api", "shopping cart"}.isdisjoint(names)
+
+
+def test_a_path_too_long_to_store_is_named_not_a_database_error(
+    db: Database, tmp_path: Path
+) -> None:
+    deep = tmp_path.joinpath(*["d" * 200] * 5)
+    _write(deep / "far.yaml", entity("Component", "far"))
+    _write(tmp_path / "near.yaml", entity("Component", "near"))
+    report = service.import_paths(db=db, paths=[tmp_path])
+    assert [p.message for p in report.failed] == ["path longer than 1024 characters"]
+    assert lookup.resolve(db, "near") == "component:default/near"
+    assert lookup.resolve(db, "far") is None
