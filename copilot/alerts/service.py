@@ -30,7 +30,7 @@ from copilot.alerts.intake import Normal, Notification
 from copilot.alerts.rules import Rule, RuleSet, describe
 from copilot.alerts.runbooks import RunbookFinder
 from copilot.errors import Conflict, InvalidInput, NotFound
-from copilot.guardrails.screened import Screened, screened
+from copilot.guardrails.screened import Screened, ours, screened
 from copilot.incidents import models as im
 from copilot.incidents import schemas as inc_schemas
 from copilot.incidents import service as incidents
@@ -465,18 +465,43 @@ SHOWN_LABEL = 256
 SHOWN_ANNOTATION = 1024
 
 
-def _shown(value: Any, limit: int) -> Screened:
+# Characters of label and annotation values one list response screens; past it, values read
+# WITHHELD (the alert's own GET shows them). Real alerts fit many times over; a flood of alerts
+# with long random values cannot make a list take minutes.
+LIST_BUDGET = 100_000
+WITHHELD = ours("[not shown in this list: over its screening budget; GET the alert itself]")
+
+
+class Budget:
+    def __init__(self, chars: int | None) -> None:
+        self.left = chars
+
+    def take(self, n: int) -> bool:
+        if self.left is None:
+            return True
+        if n > self.left:
+            self.left = 0
+            return False
+        self.left -= n
+        return True
+
+
+def _shown(value: Any, limit: int, budget: Budget) -> Screened:
     text = str(value)
-    return screened(text if len(text) <= limit else text[:limit] + "…")
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return screened(text) if budget.take(len(text)) else WITHHELD
 
 
-def alert_view(row: am.Alert) -> s.AlertView:
+def alert_view(row: am.Alert, budget: Budget | None = None) -> s.AlertView:
+    budget = budget or Budget(None)
     return s.AlertView(
         fingerprint=row.fingerprint,
         name=_s(row.alertname),
         status="firing" if row.status == "firing" else "resolved",
-        labels={str(k): _shown(v, SHOWN_LABEL) for k, v in row.labels.items()},
-        annotations={str(k): _shown(v, SHOWN_ANNOTATION) for k, v in row.annotations.items()},
+        labels={str(k): _shown(v, SHOWN_LABEL, budget) for k, v in row.labels.items()},
+        annotations={
+            str(k): _shown(v, SHOWN_ANNOTATION, budget) for k, v in row.annotations.items()
+        },
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         first_seen=row.first_seen,
@@ -498,7 +523,8 @@ def list_alerts(
     if status is not None:
         query = query.where(am.Alert.status == status)
     with store.read() as session:
-        return [alert_view(r) for r in session.scalars(query)]
+        budget = Budget(LIST_BUDGET)
+        return [alert_view(r, budget) for r in session.scalars(query)]
 
 
 def get_alert(*, store: IncidentStore, fingerprint: str) -> s.AlertView:
@@ -590,6 +616,7 @@ def _group_view(
     group: am.AlertGroup,
     alerts: Sequence[am.Alert],
     finder: RunbookFinder | None,
+    budget: Budget,
 ) -> s.GroupView:
     services = _services(alerts)
     severity, why = suggested_severity(store, rules, alerts)
@@ -609,7 +636,7 @@ def _group_view(
         resolved=len(alerts) - firing,
         first_at=group.first_at,
         last_at=group.last_at,
-        alerts=[alert_view(a) for a in alerts],
+        alerts=[alert_view(a, budget) for a in alerts],
         runbooks=_runbooks(finder, alerts),
         incident_id=f"{im.ID_PREFIX}{group.incident_number}" if group.incident_number else None,
         dismissed_reason=_s(group.dismissed_reason) if group.dismissed_reason else None,
@@ -640,7 +667,8 @@ def list_groups(
     with store.read() as session:
         groups = list(session.scalars(query.limit(limit)))
         by_group = _alerts_by_group(session, [g.id for g in groups])
-    return [_group_view(store, rules, g, by_group[g.id], finder) for g in groups]
+    budget = Budget(LIST_BUDGET)
+    return [_group_view(store, rules, g, by_group[g.id], finder, budget) for g in groups]
 
 
 def get_group(
@@ -651,7 +679,7 @@ def get_group(
         if group is None:
             raise NotFound(f"no alert group {group_id}", public="alert group not found")
         alerts = _alerts_by_group(session, [group_id])[group_id]
-    return _group_view(store, rules, group, alerts, finder)
+    return _group_view(store, rules, group, alerts, finder, Budget(LIST_BUDGET))
 
 
 # -- actions ----------------------------------------------------------------------------------

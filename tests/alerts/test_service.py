@@ -174,3 +174,15 @@ def test_candidates_need_the_threshold(store: IncidentStore, rules: RuleSet) -> 
     assert [g.status for g in groups(store)] == ["candidate"]
     with store.read() as session:
         assert session.scalar(select(func.count()).select_from(am.Alert)) == 3
+
+
+def test_a_list_screens_within_its_budget(store: IncidentStore, rules: RuleSet) -> None:
+    send(store, rules, payload(alert("HighErrorRate", service="checkout-api", team="payments")))
+    (row,) = rows(store)
+    whole = service.alert_view(row)
+    assert whole.labels["team"] == "payments"
+    tight = service.alert_view(row, service.Budget(len("HighErrorRate") + len("checkout-api")))
+    shown = [*tight.labels.values(), *tight.annotations.values()]
+    assert "HighErrorRate" in shown and "checkout-api" in shown
+    assert tight.labels["team"] == service.WITHHELD
+    assert tight.annotations["summary"] == service.WITHHELD
