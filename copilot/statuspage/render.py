@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -256,9 +257,13 @@ _env = Environment(
 )
 
 
+_SOFT_BREAK = re.compile(r"(?<![\n ])\n(?!\n)")
+
+
 @lru_cache(maxsize=4096)
 def _markdown(text: str) -> str:
-    return to_html(text, heading_offset=3)
+    # An update's lines are lines (Affected: ..., Next update: ...), not one wrapped paragraph.
+    return to_html(_SOFT_BREAK.sub("  \n", text), heading_offset=3)
 
 
 def _when(value: datetime | None) -> str:

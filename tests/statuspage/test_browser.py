@@ -112,7 +112,6 @@ def test_publishing_in_the_war_room_changes_the_public_page(
     display = checkout.locator(".bars").evaluate("e => getComputedStyle(e).display")
     assert display == "grid"
     assert checkout.locator(".bars li").count() == 90
-    status.locator("#h-active").evaluate("h => h.scrollIntoView({block: 'start'})")
     screens.save(status, "status-page")
 
     summary = api(live_page, "GET", "/status/api/v2/summary.json")
