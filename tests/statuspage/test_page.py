@@ -302,3 +302,45 @@ def test_a_broken_components_file_does_not_stop_publishing_updates_that_set_none
         assert "Traceback" not in r.text
         again = client.get(f"/v1/incidents/{incident_id}/status-updates/{d['id']}").json()
         assert again["state"] == "draft"
+
+
+def test_a_long_history_is_paged_50_incidents_at_a_time(
+    client: TestClient, store: IncidentStore, clock: Clock
+) -> None:
+    from copilot.status.models import StatusDraft
+
+    numbers = []
+    for n in range(51):
+        r = client.post("/v1/incidents", json={**INCIDENT, "title": f"Outage {n}"})
+        assert r.status_code == 201, r.text
+        numbers.append(int(r.json()["id"].removeprefix("INC-")))
+    # Published public updates written straight to the table (drafting 51 would take long).
+    with store.write() as session:
+        for number in numbers:
+            session.add(
+                StatusDraft(
+                    incident_number=number,
+                    audience="public",
+                    phase="investigating",
+                    incident_status="mobilized",
+                    title=f"Disruption {number}",
+                    body="We are investigating.",
+                    provider="template",
+                    guardrails={"checks": []},
+                    context={"status_page": {"components": {}, "impact": None}},
+                    created_at=clock(),
+                    published_at=clock(),
+                    published_title=f"Disruption {number}",
+                    published_body="We are investigating.",
+                )
+            )
+    first = client.get(f"{API}/incidents.json").json()["incidents"]
+    second = client.get(f"{API}/incidents.json?page=2").json()["incidents"]
+    third = client.get(f"{API}/incidents.json?page=3").json()["incidents"]
+    assert len(first) == 50 and len(second) == 1 and third == []
+    ids = [i["id"] for i in first + second]
+    assert len(set(ids)) == 51
+    # Newest first.
+    assert ids[0] == f"INC-{numbers[-1]}" and ids[-1] == f"INC-{numbers[0]}"
+    # The page lists them all as active, and stays a page.
+    assert client.get("/status").text.count('class="incident impact-') == 51
