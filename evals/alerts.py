@@ -1,6 +1,6 @@
 """Alert storm: grouping quality, noise reduction, runbooks attached, webhook throughput, memory.
 
-    python -m evals.alerts [--seed 14] [--situations 8] [--noise 1500] [--http 300]
+    python -m evals.alerts [--seed 14] [--situations 6] [--noise 800] [--http 200]
                            [--no-runbooks] [--json]
 
 A seeded, replayable storm written as Alertmanager (version 4) payloads over four simulated
@@ -379,9 +379,9 @@ def run(seed: int, situations: int, noise: int, http: int, runbooks: bool) -> di
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.alerts", description=__doc__)
     parser.add_argument("--seed", type=int, default=14)
-    parser.add_argument("--situations", type=int, default=8)
-    parser.add_argument("--noise", type=int, default=1500)
-    parser.add_argument("--http", type=int, default=300, help="payloads sent over HTTP (0: none)")
+    parser.add_argument("--situations", type=int, default=6)
+    parser.add_argument("--noise", type=int, default=800)
+    parser.add_argument("--http", type=int, default=200, help="payloads sent over HTTP (0: none)")
     parser.add_argument("--no-runbooks", action="store_true", help="skip the runbook check")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
