@@ -31,6 +31,7 @@ run: $(VENV)/.installed ingest serve
 ingest: $(VENV)/.installed
 	$(BIN)/copilot ingest runbooks
 	$(BIN)/copilot catalog import runbooks/catalog
+	$(BIN)/copilot import postmortems runbooks/postmortems
 
 serve: $(VENV)/.installed
 	$(BIN)/copilot serve --host $(HOST) --port $(PORT)
