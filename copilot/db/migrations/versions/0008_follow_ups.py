@@ -1,4 +1,4 @@
-"""Follow-ups (tracked postmortem action items) and imported history — filled in by the insights work (issue 16).
+"""Follow-ups (tracked postmortem action items) and imported history (issue 16).
 
 `follow_ups`: an action item with an owner, a due date, a priority and a status (open,
 in_progress, done, wont_do), the incident it came from (kept when the incident is gone: the
