@@ -10,7 +10,9 @@ without touching this file:
   a bearer key, which opens nothing else);
 - paths outside /v1 (`/healthz`, `/readyz`, `/metrics`, the docs) are open, and so are the
   prefixes in `EXEMPT_PREFIXES`, whose routes authenticate callers themselves (Slack signs its
-  requests; it has no API key to send).
+  requests; it has no API key to send);
+- the public status page (`PUBLIC_READ_PREFIXES`: `/status` and below) is open to GET and HEAD
+  even when keys exist: it shows only published public updates, and takes no writes.
 
 With no active key the server is open, which is allowed only on a loopback bind address.
 """
@@ -39,6 +41,8 @@ ALERT_POSTS = frozenset({"/v1/alerts/alertmanager", "/v1/alerts/grafana"})
 # Routes under /v1 that check the caller in their own way (a request signature), not by key.
 EXEMPT_PREFIXES: tuple[str, ...] = ("/v1/integrations/slack/",)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Read-only pages for anyone, outside /v1: the public status page (copilot.statuspage).
+PUBLIC_READ_PREFIXES: tuple[str, ...] = ("/status",)
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -71,6 +75,13 @@ def required_scope(
     if method.upper() in READ_METHODS or path.rstrip("/") in READ_POSTS:
         return "read"
     return "respond"
+
+
+def is_public_read(method: str, path: str) -> bool:
+    """A GET or HEAD of the public status page, which answers without a key."""
+    return method.upper() in {"GET", "HEAD"} and any(
+        _under(path.rstrip("/") or "/", prefix) for prefix in PUBLIC_READ_PREFIXES
+    )
 
 
 def presented_key(headers: Headers) -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from copilot.security.auth import is_loopback, required_scope
+from copilot.security.auth import is_loopback, is_public_read, required_scope
 from copilot.security.keys import KeyStore
 from tests.security.conftest import bearer, make_settings, new_key
 
@@ -212,9 +212,11 @@ def test_every_api_route_is_a_probe_or_scoped(app_client: Callable[..., TestClie
     for method, path in sorted(routes):
         needed = required_scope(method, path)
         if needed is None:
-            assert path in OPEN_PATHS or path.startswith("/v1/integrations/slack/"), (
-                f"{method} {path} needs no API key; mount it under /v1 or list it as open"
-            )
+            assert (
+                path in OPEN_PATHS
+                or path.startswith("/v1/integrations/slack/")
+                or is_public_read(method, path)
+            ), f"{method} {path} needs no API key; mount it under /v1 or list it as open"
         if path.startswith("/v1/admin"):
             assert needed == "admin", path
 

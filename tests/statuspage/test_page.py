@@ -344,3 +344,13 @@ def test_a_long_history_is_paged_50_incidents_at_a_time(
     assert ids[0] == f"INC-{numbers[-1]}" and ids[-1] == f"INC-{numbers[0]}"
     # The page lists them all as active, and stays a page.
     assert client.get("/status").text.count('class="incident impact-') == 51
+
+
+def test_only_reads_of_the_status_page_are_public() -> None:
+    from copilot.security.auth import is_public_read
+
+    for path in ("/status", "/status/", "/status/api/v2/summary.json", "/status/history.atom"):
+        assert is_public_read("GET", path) and is_public_read("head", path)
+        assert not is_public_read("POST", path) and not is_public_read("DELETE", path)
+    for path in ("/statusx", "/v1/status-page/maintenances", "/v1/incidents", "/"):
+        assert not is_public_read("GET", path)
