@@ -463,6 +463,7 @@ def _s(value: Any) -> Screened:
 # value (the database keeps it whole); a cut value ends with an ellipsis.
 SHOWN_LABEL = 256
 SHOWN_ANNOTATION = 1024
+SHOWN_URL = 512
 
 
 # Characters of label and annotation values one list response screens; past it, values read
@@ -496,7 +497,7 @@ def alert_view(row: am.Alert, budget: Budget | None = None) -> s.AlertView:
     budget = budget or Budget(None)
     return s.AlertView(
         fingerprint=row.fingerprint,
-        name=_s(row.alertname),
+        name=_shown(row.alertname, SHOWN_LABEL, budget),
         status="firing" if row.status == "firing" else "resolved",
         labels={str(k): _shown(v, SHOWN_LABEL, budget) for k, v in row.labels.items()},
         annotations={
@@ -510,9 +511,11 @@ def alert_view(row: am.Alert, budget: Budget | None = None) -> s.AlertView:
         notifications=row.notifications,
         heartbeat=row.heartbeat,
         source=row.source,
-        generator_url=_s(row.generator_url) if row.generator_url else None,
+        generator_url=_shown(row.generator_url, SHOWN_URL, budget) if row.generator_url else None,
         group_id=row.group_id,
-        group_reason=_s(row.group_reason) if row.group_reason else None,
+        group_reason=_shown(row.group_reason, SHOWN_ANNOTATION, budget)
+        if row.group_reason
+        else None,
     )
 
 

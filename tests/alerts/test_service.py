@@ -181,7 +181,8 @@ def test_a_list_screens_within_its_budget(store: IncidentStore, rules: RuleSet) 
     (row,) = rows(store)
     whole = service.alert_view(row)
     assert whole.labels["team"] == "payments"
-    tight = service.alert_view(row, service.Budget(len("HighErrorRate") + len("checkout-api")))
+    # The name, then the labels alertname and service fit; the rest does not.
+    tight = service.alert_view(row, service.Budget(2 * len("HighErrorRate") + len("checkout-api")))
     shown = [*tight.labels.values(), *tight.annotations.values()]
     assert "HighErrorRate" in shown and "checkout-api" in shown
     assert tight.labels["team"] == service.WITHHELD
