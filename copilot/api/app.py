@@ -27,8 +27,8 @@ from copilot.api.openapi import install_openapi
 from copilot.assist import routes as assist_routes
 from copilot.catalog import routes as catalog_routes
 from copilot.embedding import Embedder, set_threads
-from copilot.incidents import routes as incident_routes
 from copilot.followups import routes as follow_up_routes
+from copilot.incidents import routes as incident_routes
 from copilot.incidents.db import IncidentStore
 from copilot.insights import routes as insights_routes
 from copilot.integrations import slack, webhooks
@@ -198,10 +198,10 @@ def create_app(
     app.state.settings = settings
     app.state.kb = kb
     app.state.incidents = incident_store
-    # The chat model is built now, so a bad COPILOT_LLM fails at start, not on the first ask.
-    app.state.chat = chat if chat is not None else build_chat_model(settings)
     # Who hears of created or changed follow-ups: the webhook dispatcher, when one is configured.
     app.state.follow_up_listeners = [dispatcher.on_follow_up] if dispatcher is not None else []
+    # The chat model is built now, so a bad COPILOT_LLM fails at start, not on the first ask.
+    app.state.chat = chat if chat is not None else build_chat_model(settings)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -234,12 +234,12 @@ def create_app(
     app.include_router(statuspage_routes.api)
     app.include_router(postmortem_routes.router)
     app.include_router(security_routes.router)
+    app.include_router(follow_up_routes.router)
+    app.include_router(insights_routes.router)
     app.include_router(slack.router)
     app.include_router(web_routes.api)
     app.include_router(web_routes.pages)
     web_routes.mount_static(app)
     install_docs(app)
-    app.include_router(follow_up_routes.router)
-    app.include_router(insights_routes.router)
     install_openapi(app)
     return app
