@@ -23,6 +23,9 @@ from copilot.settings import Settings, get_settings
 from ingest.pipeline import ingest_paths
 from tests.db.postgres import PostgresCluster, find_bindir
 
+# One Chromium per session for every browser test (see tests/browser.py).
+pytest_plugins = ["tests.browser"]
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KB = REPO / "runbooks"
 

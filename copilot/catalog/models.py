@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -33,6 +33,8 @@ entities = Table(
     Column("file", String(1024), nullable=False),
     Column("line", Integer, nullable=False),
     Column("data", JSON, nullable=False),
+    Index("ix_catalog_entities_file", "file"),
+    Index("ix_catalog_entities_name", "name"),
 )
 
 relations = Table(
@@ -42,6 +44,7 @@ relations = Table(
     Column("type", String(40), primary_key=True),
     Column("target", String(400), primary_key=True),
     Column("line", Integer, nullable=False),
+    Index("ix_catalog_relations_target", "target"),
 )
 
 aliases = Table(
@@ -50,4 +53,5 @@ aliases = Table(
     Column("alias", String(400), primary_key=True),
     Column("ref", String(400), primary_key=True),
     Column("source", String(40), nullable=False),
+    Index("ix_catalog_aliases_ref", "ref"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from copilot.incidents.models import Base
@@ -17,7 +17,11 @@ ID_PREFIX = "FU-"
 
 class FollowUp(Base):
     __tablename__ = "follow_ups"
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+    __table_args__ = (
+        Index("ix_follow_ups_status_due", "status", "due_on"),
+        Index("ix_follow_ups_incident", "incident_number"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_number: Mapped[int | None] = mapped_column(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from copilot.api.deps import IncidentStoreDep, StatusConfigDep, StatusPageDep
@@ -64,6 +65,12 @@ class _Page:
 PageDep = Annotated[_Page, Depends(_Page)]
 
 
+class AtomResponse(Response):
+    """So that the OpenAPI document names the feed's media type, not JSON."""
+
+    media_type = "application/atom+xml"
+
+
 def _json(page: _Page, kind: str, make: Callable[[service.PageState], BaseModel]) -> Response:
     body = page.rendered(kind, lambda state: make(state).model_dump_json().encode())
     response = Response(body, media_type="application/json")
@@ -72,7 +79,7 @@ def _json(page: _Page, kind: str, make: Callable[[service.PageState], BaseModel]
 
 
 @pages.get("", include_in_schema=False)
-@pages.get("/", summary="The public status page (HTML)")
+@pages.get("/", summary="The public status page (HTML)", response_class=HTMLResponse)
 def status_page(page: PageDep) -> Response:
     body = page.rendered("html", lambda state: render.html(state, root="/status/"))
     response = Response(body, media_type="text/html; charset=utf-8")
@@ -87,7 +94,7 @@ def stylesheet() -> Response:
     return response
 
 
-@pages.get("/history.atom", summary="Atom feed of published updates")
+@pages.get("/history.atom", summary="Atom feed of published updates", response_class=AtomResponse)
 def feed(request: Request, page: PageDep) -> Response:
     url = page.config.url
     self_url = (url.rstrip("/") + "/history.atom") if url else str(request.url)

@@ -18,12 +18,7 @@ from tests.status.conftest import (  # noqa: F401 - fixtures shared with the sta
     move,
     store,
 )
-from tests.web.conftest import (  # noqa: F401 - the browser tests' fixtures
-    browser,
-    js_errors,
-    screens,
-    web_settings,
-)
+from tests.web.conftest import web_settings  # noqa: F401 - shared with the war-room tests
 
 
 def publish(

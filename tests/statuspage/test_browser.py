@@ -12,8 +12,8 @@ import pytest
 from copilot.api.app import create_app
 from copilot.incidents.db import IncidentStore
 from copilot.settings import Settings
+from tests.browser import EXPECT_TIMEOUT_MS, PageErrors, Screens
 from tests.conftest import LiveServer
-from tests.web.conftest import EXPECT_TIMEOUT_MS, PageErrors, Screens
 
 pytestmark = pytest.mark.slow
 

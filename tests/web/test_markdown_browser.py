@@ -16,7 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import LiveServer, PageErrors
+from tests.browser import PageErrors
+from tests.conftest import LiveServer
 from tests.web.test_warroom_browser import ago, api, declare, needs
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,8 @@ import pytest
 from playwright.sync_api import expect
 
 from copilot.web.routes import FEATURES, served
-from tests.web.conftest import LiveServer, PageErrors, Screens
+from tests.browser import PageErrors, Screens
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.slow
 
