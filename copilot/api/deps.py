@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Request
 
 from copilot.assist.compose import Composer
 from copilot.assist.service import composer_for
-from copilot.errors import RetrievalUnavailable
+from copilot.errors import ConfigError, RetrievalUnavailable
 from copilot.incidents.db import IncidentStore, IncidentStoreUnavailable
 from copilot.knowledge.store import KnowledgeBase
 from copilot.llm.base import ChatModel
@@ -19,6 +20,8 @@ from copilot.security.keys import KeyStore
 from copilot.settings import Settings
 from copilot.status.config import StatusConfig, config_dir
 from copilot.statuspage import config as statuspage_config
+
+log = logging.getLogger(__name__)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -78,7 +81,15 @@ def get_status_page(request: Request) -> statuspage_config.PageConfig:
         page: statuspage_config.PageConfig = cached[0]
         return page
     store = get_incident_store(request)
-    page = statuspage_config.current(store.db, get_app_settings(request).status_components)
+    try:
+        page = statuspage_config.current(store.db, get_app_settings(request).status_components)
+    except ConfigError as exc:
+        # The file was edited into something unusable since it was last read: keep serving
+        # what it said before (and say why in the log); with nothing before, a 503.
+        log.error("status page components not reloaded: %s", exc)
+        if cached is None:
+            raise statuspage_config.ComponentsUnavailable(str(exc)) from None
+        page = cached[0]
     request.app.state.status_page = (page, now)
     return page
 

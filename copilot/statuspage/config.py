@@ -26,6 +26,22 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
+class ComponentsUnavailable(ConfigError):
+    """The components file cannot be used and no good version was read before (503).
+
+    The public page says only that; the file's path and its problem go to the log.
+    """
+
+    status_code = 503
+
+    @property
+    def public_message(self) -> str:
+        return (
+            "the status page is not available: its components file is invalid "
+            "(the server log says why)"
+        )
+
+
 def slug(name: str) -> str:
     return _SLUG.sub("-", name.lower()).strip("-")[:64] or "component"
 
@@ -167,6 +183,8 @@ def load(path: Path | None = None) -> PageConfig:
         raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigError(f"cannot read the status page components {source}: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the status page components {source} are not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise ConfigError(
             f"the status page components {source} are not valid YAML: {exc}"

@@ -3,6 +3,7 @@ guards) and maintenance windows under /v1/status-page (a key with `respond` to w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -35,6 +36,31 @@ def public_headers(response: Response, *, html: bool = False) -> None:
 
 
 pages = APIRouter(prefix="/status", tags=["status page"])
+
+
+def _get(path: str, **kwargs: Any) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """`@_get(path)` that answers HEAD too (uptime checkers and caches send it).
+
+    HEAD is registered beside GET, left out of the OpenAPI document (one operation per path),
+    and answered with GET's status and headers and no body.
+    """
+
+    def register(endpoint: Callable[..., Response]) -> Callable[..., Response]:
+        pages.get(path, **kwargs)(endpoint)
+
+        @functools.wraps(endpoint)
+        def head(*args: Any, **kw: Any) -> Response:
+            return _bodiless(endpoint(*args, **kw))
+
+        pages.head(path, include_in_schema=False)(head)
+        return endpoint
+
+    return register
+
+
+def _bodiless(response: Response) -> Response:
+    """`response`'s status and headers (Content-Length still GET's), without its body."""
+    return Response(status_code=response.status_code, headers=dict(response.headers))
 
 
 def _cache(request: Request) -> service.PageCache:
@@ -78,8 +104,8 @@ def _json(page: _Page, kind: str, make: Callable[[service.PageState], BaseModel]
     return response
 
 
-@pages.get("", include_in_schema=False)
-@pages.get("/", summary="The public status page (HTML)", response_class=HTMLResponse)
+@_get("", include_in_schema=False)
+@_get("/", summary="The public status page (HTML)", response_class=HTMLResponse)
 def status_page(page: PageDep) -> Response:
     body = page.rendered("html", lambda state: render.html(state, root="/status/"))
     response = Response(body, media_type="text/html; charset=utf-8")
@@ -87,14 +113,14 @@ def status_page(page: PageDep) -> Response:
     return response
 
 
-@pages.get("/status.css", include_in_schema=False)
+@_get("/status.css", include_in_schema=False)
 def stylesheet() -> Response:
     response = Response(render.css_text(), media_type="text/css; charset=utf-8")
     public_headers(response, html=True)
     return response
 
 
-@pages.get("/history.atom", summary="Atom feed of published updates", response_class=AtomResponse)
+@_get("/history.atom", summary="Atom feed of published updates", response_class=AtomResponse)
 def feed(request: Request, page: PageDep) -> Response:
     url = page.config.url
     self_url = (url.rstrip("/") + "/history.atom") if url else str(request.url)
@@ -104,22 +130,22 @@ def feed(request: Request, page: PageDep) -> Response:
     return response
 
 
-@pages.get("/api/v2/status.json", response_model=s.StatusResponse)
+@_get("/api/v2/status.json", response_model=s.StatusResponse)
 def status_json(page: PageDep) -> Response:
     return _json(page, "status", render.status_response)
 
 
-@pages.get("/api/v2/summary.json", response_model=s.SummaryResponse)
+@_get("/api/v2/summary.json", response_model=s.SummaryResponse)
 def summary_json(page: PageDep) -> Response:
     return _json(page, "summary", render.summary)
 
 
-@pages.get("/api/v2/components.json", response_model=s.ComponentsResponse)
+@_get("/api/v2/components.json", response_model=s.ComponentsResponse)
 def components_json(page: PageDep) -> Response:
     return _json(page, "components", render.components_response)
 
 
-@pages.get("/api/v2/incidents.json", response_model=s.IncidentsResponse)
+@_get("/api/v2/incidents.json", response_model=s.IncidentsResponse)
 def incidents_json(
     page: PageDep,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
@@ -130,22 +156,22 @@ def incidents_json(
     )
 
 
-@pages.get("/api/v2/incidents/unresolved.json", response_model=s.IncidentsResponse)
+@_get("/api/v2/incidents/unresolved.json", response_model=s.IncidentsResponse)
 def unresolved_json(page: PageDep) -> Response:
     return _json(page, "unresolved", render.unresolved)
 
 
-@pages.get("/api/v2/scheduled-maintenances.json", response_model=s.MaintenancesResponse)
+@_get("/api/v2/scheduled-maintenances.json", response_model=s.MaintenancesResponse)
 def maintenances_json(page: PageDep) -> Response:
     return _json(page, "maintenances", render.maintenances)
 
 
-@pages.get("/api/v2/scheduled-maintenances/upcoming.json", response_model=s.MaintenancesResponse)
+@_get("/api/v2/scheduled-maintenances/upcoming.json", response_model=s.MaintenancesResponse)
 def upcoming_json(page: PageDep) -> Response:
     return _json(page, "upcoming", lambda st: render.maintenances(st, "upcoming"))
 
 
-@pages.get("/api/v2/scheduled-maintenances/active.json", response_model=s.MaintenancesResponse)
+@_get("/api/v2/scheduled-maintenances/active.json", response_model=s.MaintenancesResponse)
 def active_json(page: PageDep) -> Response:
     return _json(page, "active", lambda st: render.maintenances(st, "active"))
 

@@ -298,7 +298,7 @@ def test_a_broken_components_file_does_not_stop_publishing_updates_that_set_none
             json={"components": {"Checkout": "major_outage"}},
         )
         # The operator's file is wrong, not the request: said plainly, nothing published.
-        assert r.status_code == 500 and "components" in r.json()["detail"]
+        assert r.status_code == 503 and "components" in r.json()["detail"]
         assert "Traceback" not in r.text
         again = client.get(f"/v1/incidents/{incident_id}/status-updates/{d['id']}").json()
         assert again["state"] == "draft"
