@@ -169,6 +169,32 @@ def incident_page(request: Request, incident_id: str) -> HTMLResponse:
     return _render(request, "incident.html", "incident", incident_id=number, title=number)
 
 
+# The Firing view's filter: a group status of GET /v1/alert-groups, or "" for every group.
+GROUP_FILTERS = (
+    ("candidate", "Candidates (to act on)"),
+    ("open", "Open, below the threshold"),
+    ("declared", "Declared"),
+    ("attached", "Attached to an incident"),
+    ("dismissed", "Dismissed"),
+    ("", "All groups"),
+)
+
+
+@pages.get("/firing", response_class=HTMLResponse)
+def firing_page(
+    request: Request, status: Annotated[str, Query(max_length=20)] = "candidate"
+) -> HTMLResponse:
+    chosen = status if status in {value for value, _ in GROUP_FILTERS} else "candidate"
+    return _render(
+        request,
+        "firing.html",
+        "firing",
+        group_filters=GROUP_FILTERS,
+        group_status=chosen,
+        title="Firing",
+    )
+
+
 @pages.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, q: Annotated[str, Query(max_length=1000)] = "") -> HTMLResponse:
     return _render(request, "search.html", "search", query=q, title="Runbook search")

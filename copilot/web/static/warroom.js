@@ -780,6 +780,146 @@
     });
   }
 
+  // -- firing: alert groups and candidates -------------------------------------------------------
+
+  // Only http(s) links from alert text become links (a `javascript:` URL stays text).
+  function safeHref(url) {
+    if (typeof url !== "string" || !url) return null;
+    try {
+      const parsed = new URL(url, location.href);
+      return ["http:", "https:"].includes(parsed.protocol) ? parsed.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  const FOUND_BY = {
+    alert_name: "by the alert's name (the runbook lists it under alerts)",
+    file_name: "by the file name in the alert's runbook_url",
+    runbook_url: "by the alert's runbook_url",
+    search: "by searching the alert's summary and description (check it fits)",
+  };
+
+  const OPEN_STATUSES = ["triage", "mobilized", "mitigating", "monitoring"];
+
+  function alertRow(a) {
+    const summary = a.annotations.summary || a.annotations.description || a.annotations.message || "";
+    const href = safeHref(a.generator_url);
+    return el("tr", { class: `alert-row st-${a.status}` },
+      el("th", { scope: "row" }, a.name),
+      el("td", {}, el("span", { class: `badge al-${a.status}` }, a.status),
+        a.flaps ? el("span", { class: "hint" }, ` ${a.flaps} flap${a.flaps === 1 ? "" : "s"}`) : null),
+      el("td", { class: "alert-summary" }, summary),
+      el("td", {}, fmtTime(a.starts_at)),
+      el("td", {}, href ? el("a", { href, target: "_blank", rel: "noopener noreferrer" }, "source") : "–"));
+  }
+
+  function groupCard(g, incidents, reload) {
+    const id = `group-${g.id}`;
+    const state = el("p", { class: "state", role: "status", id: `${id}-state` });
+    const card = el("article", { class: `card group gs-${g.status}`, id, "aria-labelledby": `${id}-h` });
+    const sev = g.suggested_severity || "";
+    card.append(
+      el("h2", { id: `${id}-h` }, g.title),
+      el("p", { class: "badges" },
+        el("span", { class: `badge sev sev-${sev.toLowerCase()}`, title: `Suggested severity (${g.severity_from})` }, `suggested ${sev}`),
+        el("span", { class: `badge gstatus gs-${g.status}` }, g.status),
+        el("span", { class: "hint" }, `${g.firing} firing · ${g.resolved} resolved · first ${fmtTime(g.first_at)} · last ${fmtTime(g.last_at)} UTC`)),
+      el("p", { class: "reason" }, el("strong", {}, "Grouped: "), g.reason),
+      g.services.length ? el("p", { class: "hint" }, `Services: ${g.services.join(", ")}`) : null);
+    if (g.incident_id) {
+      card.append(el("p", {}, `${g.status === "declared" ? "Declared as" : "Attached to"} `,
+        el("a", { href: `/incidents/${encodeURIComponent(g.incident_id)}` }, g.incident_id), "."));
+    }
+    if (g.dismissed_reason) card.append(el("p", { class: "hint" }, `Dismissed: ${g.dismissed_reason}`));
+
+    const table = el("table", { class: "alerts" },
+      el("caption", { class: "visually-hidden" }, `Alerts of ${g.title}`),
+      el("thead", {}, el("tr", {}, ...["Alert", "Status", "Summary", "Started (UTC)", "Link"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, ...g.alerts.map(alertRow)));
+    card.append(el("h3", {}, `Alerts (${g.alerts.length})`), el("div", { class: "table-wrap" }, table));
+
+    card.append(el("h3", {}, "Runbooks"));
+    if (g.runbooks.length) {
+      card.append(el("ul", { class: "runbooks" }, ...g.runbooks.map((r) => el("li", {},
+        el("strong", {}, r.alertname), ": ",
+        sourceLink(r.source, r.lines, `${r.title} › ${r.section}`),
+        el("span", { class: "hint found-by", "data-found-by": r.found_by }, ` — found ${FOUND_BY[r.found_by] || r.found_by}`)))));
+    } else {
+      card.append(el("p", { class: "hint" }, "No runbook found for these alerts."));
+    }
+
+    const actionable = ["open", "candidate"].includes(g.status);
+    if (actionable) {
+      const base = `/v1/alert-groups/${encodeURIComponent(g.id)}`;
+      const sevSelect = el("select", { id: `${id}-sev`, name: "severity" },
+        ...[...document.querySelectorAll("#severity-levels option")].map((o) =>
+          el("option", { value: o.value, selected: o.value === sev }, o.textContent)));
+      const declareForm = el("form", { class: "row declare", "aria-label": `Declare an incident from ${g.title}` },
+        el("div", { class: "field" }, el("label", { for: `${id}-sev` }, "Severity"), sevSelect),
+        el("button", { type: "submit", class: "primary" }, "Declare incident"));
+      onSubmit(declareForm, state, async () => {
+        say(state, "Declaring…");
+        const incident = await api("POST", `${base}/declare`, { severity: sevSelect.value, author: author() });
+        say(state, `Declared ${incident.id}.`);
+        location.assign(`/incidents/${encodeURIComponent(incident.id)}`);
+      });
+
+      const open = incidents.filter((i) => OPEN_STATUSES.includes(i.status));
+      const incSelect = el("select", { id: `${id}-inc`, name: "incident_id", required: true, disabled: !open.length },
+        ...(open.length ? open.map((i) => el("option", { value: i.id }, `${i.id} · ${i.severity} · ${i.title}`))
+          : [el("option", { value: "" }, "No open incident")]));
+      const attachForm = el("form", { class: "row attach", "aria-label": `Attach ${g.title} to an incident` },
+        el("div", { class: "field grow" }, el("label", { for: `${id}-inc` }, "Open incident"), incSelect),
+        el("button", { type: "submit", disabled: !open.length }, "Attach"));
+      onSubmit(attachForm, state, async () => {
+        await api("POST", `${base}/attach`, { incident_id: incSelect.value, author: author() });
+        say(state, `Attached to ${incSelect.value}.`);
+        await reload();
+      });
+
+      const reason = el("input", { id: `${id}-reason`, name: "reason", required: true, maxlength: 2000, autocomplete: "off" });
+      const dismissForm = el("form", { class: "row dismiss", "aria-label": `Dismiss ${g.title}` },
+        el("div", { class: "field grow" }, el("label", { for: `${id}-reason` }, "Reason to dismiss"), reason),
+        el("button", { type: "submit" }, "Dismiss"));
+      onSubmit(dismissForm, state, async () => {
+        await api("POST", `${base}/dismiss`, { reason: reason.value, author: author() });
+        say(state, "Dismissed.");
+        await reload();
+      });
+      card.append(el("h3", {}, "Act"), declareForm, attachForm, dismissForm);
+    }
+    card.append(state);
+    return card;
+  }
+
+  function initFiring() {
+    const container = $("#groups");
+    const status = container.dataset.status;
+    // `force`: after an action here; otherwise a refresh leaves a card being typed in alone.
+    const load = async (force = false) => {
+      try {
+        const query = new URLSearchParams({ limit: "100" });
+        if (status) query.set("status", status);
+        const [groups, incidents] = await Promise.all([
+          api("GET", `/v1/alert-groups?${query}`),
+          api("GET", "/v1/incidents").catch(() => ({ incidents: [] })),
+        ]);
+        if (!force && container.contains(document.activeElement)) return;
+        container.replaceChildren(...groups.items.map((g) => groupCard(g, incidents.incidents || [], () => load(true))));
+        const n = groups.items.length;
+        say("#firing-state", n ? `${n} alert group${n === 1 ? "" : "s"}, newest activity first.`
+          : (status === "candidate" ? "Nothing to act on: no alert group is a candidate." : "No alert groups."));
+      } catch (error) {
+        say("#firing-state", error.message, "error");
+      }
+    };
+    load(true);
+    setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
+    document.addEventListener("copilot:key", () => load(true));
+    $("#firing-refresh").addEventListener("click", () => load(true));
+  }
+
   // -- search and documents --------------------------------------------------------------------
 
   function initSearch() {
@@ -864,6 +1004,7 @@
     const page = document.body.dataset.page;
     if (page === "incidents") initIncidents();
     else if (page === "incident") initIncident();
+    else if (page === "firing") initFiring();
     else if (page === "search") initSearch();
     else if (page === "runbook") initDocument();
   });
