@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copilot.cliutil import (
     EXIT_FAILED,
@@ -23,6 +23,7 @@ from copilot.cliutil import (
     EXIT_USAGE,
     UsageError,
     exit_code,
+    incident_store,
     open_kb,
     print_json,
     print_model,
@@ -30,6 +31,9 @@ from copilot.cliutil import (
 )
 from copilot.errors import CopilotError
 from copilot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from copilot.assist.schemas import CatalogContext, CatalogService
 
 __all__ = ["EXIT_USAGE", "UsageError", "build_parser", "main", "print_json"]
 
@@ -141,6 +145,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print("\nSimilar past incidents:")
         for inc in response.similar_incidents:
             print(f"- {inc.title} ({inc.source}): fixed by: {inc.what_fixed_it}")
+    if response.catalog is not None:
+        print("\n" + "\n".join(catalog_lines(response.catalog)))
     g = response.guardrails
     if g.redactions or g.injection_suspected or g.blocked:
         print(
@@ -150,6 +156,42 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _short(ref: str) -> str:
+    return ref.split("/", 1)[-1]
+
+
+def catalog_lines(ctx: CatalogContext) -> list[str]:
+    """An answer's catalog context (`AskResponse.catalog`) as the lines `copilot ask` prints."""
+
+    def who(c: CatalogService) -> str:
+        if c.owner is None:
+            return "no owner in the catalog"
+        return f"{c.owner.name} ({', '.join(c.owner.contacts[:3]) or 'no contact listed'})"
+
+    lines = ["Owners:"]
+    lines += [f"- {c.title} ({c.name}): {who(c)}" for c in ctx.affected]
+    if ctx.dependents:
+        lines.append(f"Depends on them ({ctx.dependents_total}; user-facing first):")
+        for c in ctx.dependents:
+            public = f" [user-facing: {c.public_name}]" if c.user_facing else ""
+            via = " <- ".join(_short(p) for p in c.path)
+            lines.append(f"- {c.title}{public} ({via}): {who(c)}")
+        more = ctx.dependents_total - len(ctx.dependents)
+        if more > 0:
+            lines.append(f"- ... and {more} more (copilot catalog impact for all)")
+    if ctx.upstream:
+        lines.append("Check upstream first:")
+        for c in ctx.upstream:
+            via = " -> ".join(_short(p) for p in c.path)
+            lines.append(f"- {c.title} ({via}): {who(c)}")
+            if c.runbook is not None:
+                r = c.runbook
+                lines.append(f"  runbook: {r.title} ({r.source}:{r.lines[0]}-{r.lines[1]})")
+    if ctx.unmapped:
+        lines.append(f"Not in the service catalog: {', '.join(ctx.unmapped)}")
+    return lines
+
+
 def _ask_locally(settings: Settings, *, question: str, incident_id: str | None) -> Any:
     from copilot.assist import service
     from copilot.llm.providers import build_chat_model
@@ -157,17 +199,22 @@ def _ask_locally(settings: Settings, *, question: str, incident_id: str | None) 
 
     composer = service.composer_for(build_chat_model(settings))
     incident = events = None
-    if incident_id:
-        from copilot.cliutil import incident_store
-        from copilot.incidents import service as incidents
+    # The same database as the server's: the incident, and the service catalog for owners.
+    with incident_store(settings) as store:
+        if incident_id:
+            from copilot.incidents import service as incidents
 
-        with incident_store(settings) as store:
             incident = incidents.get_incident(store=store, incident_id=incident_id)
             events = incidents.list_events(store=store, incident_id=incident_id)
-    with open_kb(settings, threads=settings.serve_threads) as kb:
-        response = service.ask(
-            kb=kb, question=question, composer=composer, incident=incident, events=events or ()
-        )
+        with open_kb(settings, threads=settings.serve_threads) as kb:
+            response = service.ask(
+                kb=kb,
+                question=question,
+                composer=composer,
+                incident=incident,
+                events=events or (),
+                db=store.db,
+            )
     record_cli_ask(settings, question=question, response=response, incident=incident)
     return response
 

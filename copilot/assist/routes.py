@@ -33,6 +33,7 @@ def ask(
         incident=incident,
         events=events or (),
         top_k=body.top_k,
+        db=store.db,
     )
     metrics.observe_answer(response)
     auditor.record(

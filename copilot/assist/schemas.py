@@ -78,6 +78,45 @@ class DoneStep(BaseModel):
     done_by: ScreenedStr = Field(description="the timeline entry that records it")
 
 
+class CatalogOwner(BaseModel):
+    ref: str
+    name: ScreenedStr
+    contacts: list[ScreenedStr] = Field(description="email, chat channel, paging policy, links")
+
+
+class CatalogService(BaseModel):
+    """A service of the catalog as an answer names it. Refs and names pass Backstage's name rule
+    (no prose); titles, public names and contacts came from catalog files and are screened."""
+
+    ref: str
+    name: str = Field(description="the entity's name, as runbooks' `services` front matter has it")
+    title: ScreenedStr
+    owner: CatalogOwner | None = None
+    path: list[str] = Field(
+        description="refs from the incident's service to this one (upstream), or from the "
+        "failing service up to this dependent (blast radius)"
+    )
+    user_facing: bool = False
+    public_name: ScreenedStr | None = None
+    runbook: Citation | None = Field(
+        None, description="for an upstream dependency: its best runbook for this question"
+    )
+
+
+class CatalogContext(BaseModel):
+    affected: list[CatalogService] = Field(description="the incident's (or question's) services")
+    dependents: list[CatalogService] = Field(
+        description="what depends on them (blast radius), user-facing first, nearest first"
+    )
+    dependents_total: int = Field(0, description="all dependents, of which `dependents` is a cut")
+    upstream: list[CatalogService] = Field(
+        description="what they depend on, nearest first: places to look first"
+    )
+    unmapped: list[ScreenedStr] = Field(
+        default_factory=list, description="incident services the catalog does not know"
+    )
+
+
 class AskResponse(BaseModel):
     answer: ScreenedStr
     steps: list[Step]
@@ -97,3 +136,8 @@ class AskResponse(BaseModel):
         default_factory=list, description="the same steps, each with the timeline entry cited"
     )
     more_steps: int = Field(0, description="further steps in the cited sections not listed")
+    catalog: CatalogContext | None = Field(
+        None,
+        description="owners, blast radius and upstream dependencies of the services the incident "
+        "(or the question) names, from the service catalog; null without one",
+    )

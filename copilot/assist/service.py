@@ -15,10 +15,12 @@ from copilot.assist.compose import (
     Draft,
     ExtractiveComposer,
 )
+from copilot.catalog import lookup as catalog
+from copilot.db import Database
 from copilot.errors import ProviderError
 from copilot.guardrails.injection import reasons_for, screen_question
 from copilot.guardrails.redact import redact
-from copilot.guardrails.screened import ours, screen, screened
+from copilot.guardrails.screened import Screened, ours, screen, screened
 from copilot.guardrails.verify import strip_links, unsupported_details, verify
 from copilot.knowledge import past as past_postmortems
 from copilot.knowledge import retrieval
@@ -176,6 +178,62 @@ def _passages_for(kb: KnowledgeBase, hits: list[Hit]) -> list[Passage]:
     return passages
 
 
+def _catalog_context(
+    kb: KnowledgeBase, db: Database | None, incident: Any, question: str, query: str
+) -> s.CatalogContext | None:
+    """Owners, blast radius and upstream of the incident's services (or, without an incident,
+    of the services the question names by name); None when the catalog knows none of them.
+
+    Each upstream dependency comes with its best runbook for this question, looked up among
+    the runbooks whose `services` front matter names it.
+    """
+    if db is None:
+        return None
+    services = list(getattr(incident, "services", None) or []) if incident is not None else []
+    named = catalog.names_in(db, question)
+    found = catalog.ask_context(db, [*services, *named])
+    if not found.affected:
+        return None
+
+    def shown(text: str) -> Screened:
+        # The catalog screened these already (a team's address on purpose as it is written:
+        # screening it again would redact the email address that is the point of it).
+        return text if isinstance(text, Screened) else screened(text)
+
+    def view(c: catalog.Contactable, runbook: s.Citation | None = None) -> s.CatalogService:
+        owner = (
+            s.CatalogOwner(
+                ref=c.owner.ref,
+                name=shown(c.owner.name),
+                contacts=[shown(x) for x in c.owner.contacts],
+            )
+            if c.owner is not None
+            else None
+        )
+        return s.CatalogService(
+            ref=c.ref,
+            name=c.name,
+            title=shown(c.title),
+            owner=owner,
+            path=c.path,
+            user_facing=c.public_name is not None,
+            public_name=shown(c.public_name) if c.public_name else None,
+            runbook=runbook,
+        )
+
+    def runbook_of(name: str) -> s.Citation | None:
+        hits = retrieval.search(kb=kb, query=query, top_k=1, kind="runbook", services=[name])
+        return _citation(hits[0].chunk, hits[0].score) if hits else None
+
+    return s.CatalogContext(
+        affected=[view(c) for c in found.affected],
+        dependents=[view(c) for c in found.dependents],
+        dependents_total=found.dependents_total,
+        unmapped=[shown(n) for n in found.unmapped],
+        upstream=[view(c, runbook_of(c.name)) for c in found.upstream],
+    )
+
+
 def _confidence(top: Hit | None, threshold: float, steps: int) -> float:
     if top is None:
         return 0.0
@@ -193,8 +251,13 @@ def ask(
     incident: Any = None,
     events: Sequence[Any] = (),
     top_k: int = 5,
+    db: Database | None = None,
 ) -> s.AskResponse:
-    """Grounded next steps for a question, optionally in the context of an incident."""
+    """Grounded next steps for a question, optionally in the context of an incident.
+
+    With `db` (the copilot database) and a service catalog in it, the answer also names the
+    owners, dependents and upstream dependencies of the incident's (or the question's) services.
+    """
     settings = kb.settings
     extractive = ExtractiveComposer()
     composer = composer or extractive
@@ -211,6 +274,9 @@ def ask(
     query = searchable if incident is None else f"{searchable}\n{redact(incident.title).text}"
     hits = retrieval.search(
         kb=kb, query=query[: retrieval.MAX_QUERY_CHARS], top_k=10, kind="runbook"
+    )
+    catalog_context = _catalog_context(
+        kb, db, incident, question_text, query[: retrieval.MAX_QUERY_CHARS]
     )
     top = hits[0] if hits else None
     suspected: set[str] = set()
@@ -236,6 +302,7 @@ def ask(
             abstained=True,
             guardrails=guard,
             provider=extractive.name,
+            catalog=catalog_context,
         )
 
     passages = _passages_for(kb, hits)
@@ -353,6 +420,7 @@ def ask(
             for t, d in zip(draft.skipped_done, draft.done_by, strict=False)
         ],
         more_steps=draft.more,
+        catalog=catalog_context,
     )
 
 

@@ -19,11 +19,15 @@ return None / empty results, so callers need no special case.
         (`copilot/public-group`, else the public name of its System), or None.
     owner_of(db, ref) -> Owner | None
         the owning Group: ref, display name, contacts (email, Slack/PagerDuty, links).
-    ask_context(db, services, upstream_limit=5) -> AskContext
+    ask_context(db, services, upstream_limit=5, dependents_limit=10) -> AskContext
         for an answer: `.affected` (each service with its owner and contacts), `.upstream` (the
-        nearest Components/Resources it depends on, with path and owner), `.unmapped`;
-        `.lines()` gives ready markdown lines (screened), `.services()` the entity names to
-        look runbooks up by (runbooks' `services` front matter uses the same names).
+        nearest Components/Resources it depends on, with path and owner), `.dependents` (what
+        depends on them, user-facing ones first, with public name, path and owner; at most
+        `dependents_limit` of `.dependents_total`), `.unmapped`; `.lines()` gives ready markdown
+        lines (screened), `.services()` the entity names to look runbooks up by (runbooks'
+        `services` front matter uses the same names).
+    names_in(db, text, limit=5) -> list[str]
+        Component and Resource names written as words in free text ("checkout-api is slow").
 
     internal_names(db) -> set[str]
         lower-cased names, titles and aliases of entities that are not user-facing, for a
@@ -34,6 +38,7 @@ Text these return that came from catalog files (titles, contacts) has been scree
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -116,13 +121,16 @@ class Contactable(NamedTuple):
     name: str  # the entity's name, as runbooks' `services` front matter names it
     title: str
     owner: Owner | None
-    path: list[str]  # for upstream: from the incident's service to this one
+    path: list[str]  # upstream: from the incident's service to this one; dependents: the reverse
+    public_name: str | None = None  # set when the entity is user-facing
 
 
 class AskContext(NamedTuple):
     affected: list[Contactable]
     upstream: list[Contactable]
     unmapped: list[str]
+    dependents: list[Contactable] = []  # noqa: RUF012 - a NamedTuple default, never mutated
+    dependents_total: int = 0
 
     def services(self) -> list[str]:
         """Entity names of the affected services and their upstream, for retrieval filters."""
@@ -140,15 +148,26 @@ class AskContext(NamedTuple):
 
         for c in self.affected:
             out.append(ours(f"- **{c.title}** (`{c.name}`) is owned by {who(c)}."))
+        if self.dependents:
+            hurt = ", ".join(
+                f"{c.title} (user-facing: {c.public_name})" if c.public_name else c.title
+                for c in self.dependents
+            )
+            more = self.dependents_total - len(self.dependents)
+            tail = f" and {more} more" if more > 0 else ""
+            out.append(ours(f"- Depends on them (blast radius): {hurt}{tail}."))
         for c in self.upstream:
             via = " → ".join(p.split("/", 1)[-1] for p in c.path)
             out.append(ours(f"- Check upstream **{c.title}** (`{c.name}`, {via}): {who(c)}."))
         return out
 
 
-def ask_context(db: Database, services: Iterable[str], *, upstream_limit: int = 5) -> AskContext:
-    """Owners (with contacts) of an incident's services, and the nearest upstream dependencies
-    worth checking (Components and Resources, nearest first, at most `upstream_limit`)."""
+def ask_context(
+    db: Database, services: Iterable[str], *, upstream_limit: int = 5, dependents_limit: int = 10
+) -> AskContext:
+    """Owners (with contacts) of an incident's services, what depends on them (user-facing ones
+    first, at most `dependents_limit`), and the nearest upstream dependencies worth checking
+    (Components and Resources, nearest first, at most `upstream_limit`)."""
     graph = load_graph(db)
     names = [s for s in dict.fromkeys(services) if isinstance(s, str) and s.strip()]
     refs: list[str] = []
@@ -169,7 +188,8 @@ def ask_context(db: Database, services: Iterable[str], *, upstream_limit: int = 
             else None
         )
         name = str(graph.entities[ref]["name"])
-        return Contactable(ref, name, screened(graph.title(ref)), owner, path)
+        title, public = graph.shown(ref)
+        return Contactable(ref, name, title, owner, path, public)
 
     reached = reach(graph, refs)
     upstream = [
@@ -177,11 +197,44 @@ def ask_context(db: Database, services: Iterable[str], *, upstream_limit: int = 
         for r in reached.upstream
         if r.ref.startswith(("component:", "resource:"))
     ][:upstream_limit]
+    # Who else is hurt: Components and Resources that depend on the failing ones (Systems,
+    # Domains and APIs only restate them); what customers see comes first, then the nearest.
+    hurt = [r for r in reached.dependents if r.ref.startswith(("component:", "resource:"))]
+    hurt.sort(key=lambda r: (graph.public_name(r.ref) is None, len(r.path), r.ref))
     return AskContext(
         affected=[contactable(r, [r]) for r in reached.failing],
         upstream=upstream,
         unmapped=[screened(n) for n in unmapped],
+        dependents=[contactable(r.ref, r.path) for r in hurt[:dependents_limit]],
+        dependents_total=len(hurt),
     )
+
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")
+
+
+def names_in(db: Database, text: str, *, limit: int = 5) -> list[str]:
+    """Names of Components and Resources written as words in `text`, in order of appearance.
+
+    Only entity names (`checkout-api`, `orders-db`, `vault`): titles and aliases are often
+    everyday words ("Website", "gateway") and would name services a question does not mean.
+    """
+    graph = load_graph(db)
+    if not graph.entities:
+        return []
+    names = {
+        str(row["name"]).casefold(): str(row["name"])
+        for ref, row in graph.entities.items()
+        if ref.startswith(("component:", "resource:"))
+    }
+    found: list[str] = []
+    for word in _WORD.findall(text[:8000]):
+        name = names.get(word.casefold())
+        if name is not None and name not in found:
+            found.append(name)
+            if len(found) == limit:
+                break
+    return found
 
 
 def internal_names(db: Database) -> set[str]:
