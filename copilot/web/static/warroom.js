@@ -585,6 +585,7 @@
     const base = `/v1/incidents/${encodeURIComponent(id)}`;
     let incident = null;
     let tick = () => {};
+    const showBlast = initBlastRadius(base);
 
     async function refresh() {
       try {
@@ -592,6 +593,7 @@
           api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/metrics`)]);
         incident = inc;
         renderIncident(inc);
+        showBlast(inc.services);
         renderTimeline(events.events);
         showFound(true);
         renderMetrics(metrics);
@@ -918,6 +920,122 @@
     setInterval(() => { if (!document.hidden) load(); }, REFRESH_MS);
     document.addEventListener("copilot:key", () => load(true));
     $("#firing-refresh").addEventListener("click", () => load(true));
+  }
+
+  // -- blast radius (service catalog) ------------------------------------------------------------
+
+  // A contact from the catalog: a link when it is a web or mail address, else text.
+  function contactNode(text) {
+    const href = /^mailto:/i.test(text) ? text : safeHref(text);
+    if (href && (/^mailto:/i.test(href) || /^https?:\/\//i.test(text))) {
+      return el("a", { href, rel: "noopener noreferrer", target: /^mailto:/i.test(href) ? null : "_blank" },
+        text.replace(/^mailto:/i, ""));
+    }
+    return text;
+  }
+
+  const shortRef = (ref) => ref.replace(/^[a-z]+:default\//, "").replace(/^group:/, "");
+
+  function affectedRow(a, owners) {
+    const owner = owners.get(a.owner);
+    return el("tr", { class: a.user_facing ? "user-facing" : "" },
+      el("th", { scope: "row" }, a.title, " ", el("span", { class: "hint" }, `(${shortRef(a.ref)})`)),
+      el("td", {}, a.user_facing
+        ? el("span", { class: "badge public" }, `user-facing${a.public_name ? `: ${a.public_name}` : ""}`)
+        : "–"),
+      el("td", { class: "path" }, a.path.slice(0, -1).map(shortRef).join(" → ") || "–"),
+      el("td", {}, owner ? owner.name : (a.owner ? shortRef(a.owner) : "–")));
+  }
+
+  // GET that returns the body as text (the SVG), with the saved key like `api`.
+  async function fetchText(path, accept) {
+    const headers = { Accept: accept };
+    const key = localStorage.getItem(KEY);
+    if (key) headers.Authorization = `Bearer ${key}`;
+    const response = await fetch(path, { headers, credentials: "same-origin" });
+    const text = await response.text();
+    if (!response.ok) {
+      let message = `${response.status} ${response.statusText}`;
+      try { message = describe(JSON.parse(text)) || message; } catch { /* not JSON */ }
+      throw new ApiError(response.status, message);
+    }
+    return text;
+  }
+
+  function initBlastRadius(base) {
+    if (!$("#blast")) return () => {};
+    let shownFor = null;
+    const render = (impact) => {
+      const owners = new Map([...impact.owners, ...impact.upstream_owners].map((o) => [o.ref, o]));
+      $("#blast-owners").replaceChildren(...impact.owners.map((o) => el("li", {},
+        el("strong", {}, o.name), " ",
+        el("span", { class: "hint" }, `owns ${o.owns.map(shortRef).join(", ") || "–"}`),
+        o.contacts.length ? el("span", { class: "contacts" },
+          ...o.contacts.flatMap((c, i) => (i ? [" · ", contactNode(c)] : [contactNode(c)]))) : null)));
+      if (!impact.owners.length) $("#blast-owners").append(el("li", { class: "hint" }, "No owner recorded in the catalog."));
+      for (const [table, rows, none] of [
+        ["#blast-dependents", impact.dependents, "Nothing in the catalog depends on the failing services."],
+        ["#blast-upstream", impact.upstream, "The failing services depend on nothing in the catalog."],
+      ]) {
+        const body = $(`${table} tbody`);
+        body.replaceChildren(...rows.map((a) => affectedRow(a, owners)));
+        if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 4, class: "hint" }, none)));
+      }
+      const failing = impact.failing.map((a) => a.title).join(", ");
+      const users = impact.user_facing.map((u) => u.public_name).join(", ");
+      say("#blast-rollup", [
+        failing ? `Failing: ${failing}.` : "",
+        users ? `User-facing services affected: ${users}.` : "No user-facing service affected.",
+        impact.systems.length ? `Systems: ${impact.systems.map(shortRef).join(", ")}.` : "",
+      ].filter(Boolean).join(" "));
+      const unmapped = $("#blast-unmapped");
+      unmapped.hidden = !impact.unmapped.length;
+      say(unmapped, impact.unmapped.length ? `Not in the catalog: ${impact.unmapped.join(", ")}.` : "");
+    };
+    const loadSvg = async (impact) => {
+      const figure = $("#blast-figure");
+      const img = $("#blast-svg");
+      try {
+        const svg = await fetchText(`${base}/blast-radius.svg`, "image/svg+xml");
+        // An <img> from a data: URL (the page's CSP allows data: images): nothing in an SVG
+        // shown as an image can run or reach the page.
+        img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+        img.alt = `Blast radius graph: ${impact.failing.length} failing, ${impact.dependents.length} affected dependents, ${impact.upstream.length} upstream, ${impact.owners.length} owners (the lists below name them).`;
+        figure.hidden = false;
+        say("#blast-svg-state", "");
+      } catch (error) {
+        figure.hidden = true;
+        say("#blast-svg-state", error.status === 503
+          ? "The graph needs Graphviz's dot on the server; the lists below hold the same."
+          : `The graph could not be drawn: ${error.message}`);
+      }
+    };
+    return async (services) => {
+      const key = services.join("\n");
+      if (key === shownFor) return;
+      shownFor = key;
+      if (!services.length) {
+        $("#blast-body").hidden = true;
+        say("#blast-state", "The incident names no service yet: add its services to see who else is hurt.");
+        return;
+      }
+      try {
+        const impact = await api("GET", `${base}/blast-radius`);
+        if (!impact.failing.length) {
+          $("#blast-body").hidden = true;
+          say("#blast-state", `The service catalog knows none of this incident's services (${impact.unmapped.join(", ")}).`);
+          return;
+        }
+        render(impact);
+        $("#blast-body").hidden = false;
+        say("#blast-state", `${impact.dependents.length} affected dependent${impact.dependents.length === 1 ? "" : "s"}, ${impact.user_facing.length} user-facing, ${impact.owners.length} owner${impact.owners.length === 1 ? "" : "s"} to call.`);
+        await loadSvg(impact);
+      } catch (error) {
+        shownFor = null; // try again on the next refresh
+        say("#blast-state", error.status === 404
+          ? "This server has no service catalog." : error.message, "error");
+      }
+    };
   }
 
   // -- search and documents --------------------------------------------------------------------
