@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # searches them exactly with numpy (1.5 KB a chunk; faster than Chroma's index at this size,
     # and exact). Above it, or with a Chroma server, Chroma's index answers. 0 turns it off.
     exact_search_max_chunks: int = Field(50_000, ge=0)
+    # How often (seconds) a process reads the knowledge-base version from the database, to drop
+    # what it keeps in memory when another replica ingested. 0 reads it before every search.
+    kb_refresh_s: float = Field(2.0, ge=0.0, le=3600.0)
 
     # Chunking.
     chunk_max_words: int = Field(160, ge=20, le=2000)
@@ -117,6 +120,7 @@ class Settings(BaseSettings):
 
     @property
     def catalog_path(self) -> Path:
+        """Where older copilots kept the knowledge catalog (imported once: copilot.knowledge)."""
         return self.data_dir / "catalog.sqlite"
 
     @property

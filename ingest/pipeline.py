@@ -189,6 +189,7 @@ def ingest_paths(
     *,
     progress: bool | None = None,
     rebuild: bool = False,
+    wait_s: float = 0.0,
 ) -> IngestReport:
     """Bring the knowledge base in line with the markdown under `roots`.
 
@@ -196,7 +197,16 @@ def ingest_paths(
     are gone from the given paths are removed, as are second copies of one file indexed under
     two sources (by versions before this rule); documents elsewhere are left alone. With
     `rebuild`, the index starts empty and `removed` lists what was indexed before and is not now.
+    One ingest runs at a time (on PostgreSQL across replicas, by an advisory lock): a second one
+    waits up to `wait_s` seconds, then raises IngestBusy naming who holds it.
     """
+    with kb.ingest_lock(wait_s=wait_s):
+        return _ingest(kb, roots, progress=progress, rebuild=rebuild)
+
+
+def _ingest(
+    kb: KnowledgeBase, roots: list[Path], *, progress: bool | None, rebuild: bool
+) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
     settings = kb.settings

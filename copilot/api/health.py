@@ -20,12 +20,12 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     kb = getattr(request.app.state, "kb", None)
-    checks = {"model": kb is not None, "store": False}
+    checks = {"model": kb is not None, "store": False, "database": False, "vectors": False}
     if kb is not None:
-        try:
-            checks["store"] = kb.ping()
-        except Exception as exc:  # any failure means not ready, whatever its type
-            log.warning("readiness check failed: %s", exc)
+        # The knowledge base's database (the SQLite file, or PostgreSQL shared by replicas) and
+        # its vector store (embedded Chroma, or the Chroma server), each reported on its own.
+        checks.update(kb.health())
+        checks["store"] = checks["database"] and checks["vectors"]
     ready = all(checks.values())
     return JSONResponse(
         status_code=200 if ready else 503,

@@ -1,4 +1,6 @@
-"""Ingest inside the server: the process that owns the store is the only one that writes it.
+"""Ingest inside the server: the process that owns the store writes it (scaled out, any replica
+does, one at a time: the knowledge base's ingest lock is a PostgreSQL advisory lock, and a second
+ingest is answered 409 naming who holds it).
 
 `POST /v1/admin/ingest` runs here. Paths must lie inside one of the configured ingest roots
 (`COPILOT_INGEST_ROOTS`; by default the `runbooks` folder beside the data directory), after

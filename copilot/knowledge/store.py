@@ -1,37 +1,59 @@
-"""Persistent knowledge base: Chroma for vectors, a SQLite catalog for keywords and truth.
+"""Persistent knowledge base: Chroma for vectors, the one database for the catalog and keywords.
 
-The SQLite catalog is the source of truth for which chunks are live. Writing a document upserts
-its vectors into Chroma first, then swaps its rows in the catalog in one transaction, then deletes
-vectors that are no longer referenced. A crash at any point leaves either the old or the new
-document visible, never half of one; vectors that a crash orphaned are swept on the next ingest.
+The catalog (`kb_documents`, `kb_chunks`, `kb_state`: see copilot/knowledge/tables.py) is the
+source of truth for which chunks are live. Writing a document upserts its vectors into Chroma
+first, then swaps its rows in the catalog in one transaction (bumping the knowledge-base
+version), then deletes vectors that are no longer referenced. A crash at any point leaves either
+the old or the new document visible, never half of one; vectors that a crash orphaned are swept
+on the next ingest.
+
+By default the database is the SQLite file of the data directory, Chroma is embedded in it, and
+one process owns the store (`store.lock`). Scaled out (`COPILOT_DATABASE_URL` on PostgreSQL and
+`COPILOT_CHROMA_URL`), any number of replicas share both: nothing is locked on local disk, an
+ingest holds a PostgreSQL advisory lock, and each replica polls the version to drop what it keeps
+in memory (chunks, vectors for exact search, the keyword index, word stems) when another one
+changed the knowledge base.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import re
-import sqlite3
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from chromadb.api.types import Embeddable, EmbeddingFunction, Embeddings, Space
+from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from copilot.db import Database
+from copilot.db.database import unavailable
 from copilot.embedding import Embedder, Vectors
-from copilot.errors import ConfigError, StoreLocked, StoreMismatch
+from copilot.errors import ConfigError, Conflict, CopilotError, StoreLocked, StoreMismatch
 from copilot.filelock import FileLock
+from copilot.knowledge import keyword
+from copilot.knowledge.keyword import BM25_WEIGHTS, MemoryKeywordIndex
 from copilot.knowledge.models import Chunk, Kind
+from copilot.knowledge.tables import FTS_TABLE, kb_chunks, kb_documents, kb_state
 from copilot.settings import Settings
 
+__all__ = ["BM25_WEIGHTS", "KnowledgeBase", "keyword_terms", "stem", "stems_of"]
+
+log = logging.getLogger("copilot.knowledge")
+
 SCHEMA_VERSION = 1
-# BM25 column weights: title, section heading, keywords (alerts, tags, services), text.
-BM25_WEIGHTS = (4.0, 1.5, 3.0, 1.0)
 DISTANCE = "cosine"
+# pg_advisory_lock key that serialises ingests across replicas ("copilotI").
+INGEST_LOCK = 0x636F70696C6F7449
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['_.][A-Za-z0-9]+)*")
 # An in-memory copy of live vectors: chunk ids, unit-length rows, kinds.
 _Exact = tuple[list[str], np.ndarray, np.ndarray]
@@ -61,6 +83,10 @@ class StoreLock(FileLock):
                 'it: POST /v1/admin/ingest {"paths": [...]} with an admin key (`copilot keys '
                 "create NAME --scope admin`); otherwise stop it and try again."
             )
+
+
+class IngestBusy(Conflict):
+    """Another ingest holds the knowledge base (the API answers 409)."""
 
 
 @dataclass(frozen=True)
@@ -108,20 +134,13 @@ def stems_of(chunks: Iterable[Chunk]) -> frozenset[str]:
     """Stems of every word a document shows: titles, headings, alert names, tags and text."""
     terms: set[str] = set()
     for chunk in chunks:
-        text = " ".join((chunk.title, chunk.section, _keywords_field(chunk), chunk.text))
+        text = " ".join((chunk.title, chunk.section, keyword.keywords_field(chunk), chunk.text))
         terms.update(stem(part) for word in _WORD.findall(text) for part in _parts(word))
     return frozenset(terms)
 
 
 def _parts(word: str) -> list[str]:
     return [word] + (split_camel(word).split() if _CAMEL.search(word) else [])
-
-
-def _keywords_field(chunk: Chunk) -> str:
-    names = list(chunk.alerts) + [split_camel(a) for a in chunk.alerts]
-    names += [t.replace("-", " ") for t in (*chunk.tags, *chunk.services)]
-    names += list(chunk.services)
-    return " ".join(names)
 
 
 class ChromaEmbeddingFunction(EmbeddingFunction[Embeddable]):
@@ -161,32 +180,55 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Embeddable]):
 
 
 class KnowledgeBase:
-    """The indexed runbooks and postmortems of one data directory."""
+    """The indexed runbooks and postmortems of one data directory, or of a shared database."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, *, lock: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        *,
+        lock: bool = True,
+        database: Database | None = None,
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._lock = StoreLock(settings.lock_path) if lock else None
+        self._owns_database = database is None
+        self._database: Database | None = database
+        self._lock: StoreLock | None = None
         self._mutex = threading.RLock()
-        self._hosts_cache: tuple[tuple[Any, ...], set[str]] | None = None
-        # Live chunks by id, read-through; every write clears it (this process is the only writer).
+        self._hosts_cache: set[str] | None = None
+        # Live chunks by id, read-through; cleared by every write and version change.
         self._chunk_cache: dict[str, Chunk] = {}
-        # Share of the live chunks of each kind, likewise cleared by every write.
+        # Share of the live chunks of each kind, likewise cleared.
         self._kind_shares: dict[str, float] | None = None
         # Live vectors in memory for exact search (ids, unit-length rows, kinds), or False when
-        # the store is too large for it or not embedded; None until first needed, and again
-        # after every write.
+        # the store is too large for it; None until first needed, and again after every change.
         self._exact: _Exact | bool | None = None
         self._exact_lock = threading.Lock()
-        self._writes = 0  # counts catalog writes, so a copy built across one is not kept
+        self._writes = 0  # counts changes seen, so a copy built across one is not kept
         # Word stems of each live document: loaded in one scan when first asked for, then kept
-        # current by the writes of this process (the only writer).
+        # current by this process's writes and dropped when another process changed the base.
         self._terms_cache: dict[str, frozenset[str]] | None = None
-        if self._lock is not None:
-            self._lock.acquire()
+        # PostgreSQL: the FTS5 index this replica keeps in memory, built from kb_chunks.
+        self._memory_fts: MemoryKeywordIndex | None = None
+        self._fts_lock = threading.Lock()
+        self._fts_build = threading.Lock()
+        # The knowledge-base version the caches above reflect, and when it was last read.
+        self._version: int | None = None
+        self._checked_at = 0.0
+        self._ingest_mutex = threading.Lock()
         try:
+            if self._database is None:
+                self._database = Database.open(settings)
+            # Scaled out (shared database and Chroma server) nothing on local disk is shared
+            # state, so replicas take no data-directory lock; an ingest takes an advisory lock.
+            if lock and not self.shared:
+                self._lock = StoreLock(settings.lock_path)
+                self._lock.acquire()
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            self._db = self._open_catalog(settings.catalog_path)
+            from copilot.knowledge.legacy import import_legacy_catalog
+
+            import_legacy_catalog(self)
             self._check_identity()
             self._collection = self._open_collection()
         except BaseException:
@@ -194,6 +236,20 @@ class KnowledgeBase:
             raise
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def database(self) -> Database:
+        assert self._database is not None, "the knowledge base is closed"
+        return self._database
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.database.is_postgresql
+
+    @property
+    def shared(self) -> bool:
+        """Whether replicas share this store: a database server and a Chroma server."""
+        return self.database.dialect != "sqlite" and bool(self.settings.chroma_url)
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -206,8 +262,9 @@ class KnowledgeBase:
 
     def _mismatch(self, found: dict[str, Any]) -> StoreMismatch:
         want = self.identity
+        where = self.settings.data_dir if self.database.dialect == "sqlite" else "the database"
         return StoreMismatch(
-            f"the knowledge base in {self.settings.data_dir} was built with model "
+            f"the knowledge base in {where} was built with model "
             f"{found.get('embedding_model')!r} (dimension {found.get('dimension')}, "
             f"{found.get('distance')} distance, schema {found.get('schema')}), but the settings "
             f"ask for {want['embedding_model']!r} (dimension {want['dimension']}, "
@@ -215,36 +272,30 @@ class KnowledgeBase:
             "`copilot ingest --rebuild PATH`, or point COPILOT_DATA_DIR at a new directory."
         )
 
-    def _open_catalog(self, path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS files (
-                source TEXT PRIMARY KEY, root TEXT NOT NULL, sha256 TEXT NOT NULL,
-                kind TEXT NOT NULL, title TEXT NOT NULL, chunk_ids TEXT NOT NULL,
-                ingested_at REAL NOT NULL);
-            CREATE TABLE IF NOT EXISTS chunks (
-                id TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-            CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-                id UNINDEXED, kind UNINDEXED, title, section, keywords, text,
-                tokenize = 'porter unicode61');
-            """
-        )
-        return db
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.database.reading() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.database.safe_url) from exc
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        try:
+            with self.database.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.database.safe_url) from exc
 
     def _check_identity(self) -> None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT INTO meta(key, value) VALUES ('identity', ?)", (json.dumps(self.identity),)
-            )
-            return
-        found = json.loads(row[0])
-        if found != self.identity:
+        with self._writing() as conn:
+            found = conn.execute(
+                select(kb_state.c.identity).where(kb_state.c.id == 1)
+            ).scalar_one_or_none()
+            if found is None:
+                conn.execute(update(kb_state).values(identity=self.identity))
+        if found is not None and found != self.identity:
             raise self._mismatch(found)
 
     def _open_collection(self) -> Any:
@@ -258,12 +309,17 @@ class KnowledgeBase:
             url = urlparse(self.settings.chroma_url)
             if url.scheme not in ("http", "https") or not url.hostname:
                 raise ConfigError(f"COPILOT_CHROMA_URL must be http(s)://host:port, not {url!r}")
-            self._client = chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 80),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
+            try:
+                self._client = chromadb.HttpClient(
+                    host=url.hostname,
+                    port=url.port or (443 if url.scheme == "https" else 80),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            except Exception as exc:  # chromadb raises ValueError, httpx errors, ...
+                raise ConfigError(
+                    f"cannot reach the Chroma server at {self.settings.chroma_url}: {exc}"
+                ) from None
         else:
             self._client = chromadb.PersistentClient(
                 path=str(self.settings.chroma_path), settings=chroma_settings
@@ -280,13 +336,16 @@ class KnowledgeBase:
         return collection
 
     def close(self) -> None:
-        db = getattr(self, "_db", None)
-        if db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                db.close()
-            self._db = None  # type: ignore[assignment]
+        with self._fts_lock:
+            if self._memory_fts is not None:
+                self._memory_fts.close()
+                self._memory_fts = None
+        if self._database is not None and self._owns_database:
+            self._database.close()
+        self._database = None
         if self._lock is not None:
             self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -294,31 +353,125 @@ class KnowledgeBase:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- the version: what tells a replica that another one changed the knowledge base ------
+
+    def version(self) -> int:
+        """The knowledge-base version in the database (every write bumps it)."""
+        with self._reading() as conn:
+            return int(conn.execute(select(kb_state.c.version)).scalar_one())
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Drop what this process keeps in memory if the knowledge base changed since; read the
+        version at most every `kb_refresh_s` seconds. True when something was dropped."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.settings.kb_refresh_s:
+            return False
+        self._checked_at = now
+        current = self.version()
+        with self._mutex:
+            if current == self._version:
+                return False
+            changed = self._version is not None
+            self._invalidate(keep_terms=False)
+            self._version = current
+        if changed:
+            log.info("the knowledge base changed (version %s): caches dropped", current)
+        return changed
+
+    def _invalidate(self, *, keep_terms: bool) -> None:
+        """Forget what was read from the catalog (called with the mutex held)."""
+        self._chunk_cache.clear()
+        self._kind_shares = None
+        self._exact = None
+        self._hosts_cache = None
+        self._writes += 1
+        if not keep_terms:
+            self._terms_cache = None
+        with self._fts_lock:
+            if self._memory_fts is not None:
+                self._memory_fts.close()
+                self._memory_fts = None
+
     # -- writing -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Connection]:
+        """A write transaction that bumps the version; this process's caches are dropped."""
         with self._mutex:
-            self._chunk_cache.clear()
-            self._kind_shares = None
-            self._exact = None
-            self._writes += 1
-            self._db.execute("BEGIN IMMEDIATE")
+            self._invalidate(keep_terms=True)
+            with self._writing() as conn:
+                yield conn
+                version = conn.execute(
+                    update(kb_state)
+                    .values(version=kb_state.c.version + 1, changed_at=datetime.now(UTC))
+                    .returning(kb_state.c.version)
+                ).scalar_one()
+            # Only when nothing else changed in between do the caches reflect this version.
+            self._version = int(version) if self._version == int(version) - 1 else None
+            if self._version is None:
+                self._checked_at = 0.0
+
+    @contextlib.contextmanager
+    def ingest_lock(self, *, wait_s: float = 0.0) -> Iterator[None]:
+        """Hold the knowledge base for one ingest: a second one waits up to `wait_s` seconds,
+        then is told who holds it (IngestBusy). On PostgreSQL this is a session advisory lock,
+        so replicas serialise; on SQLite one process owns the store (`store.lock`) already."""
+        holder = f"{socket.gethostname()} pid {os.getpid()}, since {_now_text()}"
+        deadline = time.monotonic() + wait_s
+        while not self._ingest_mutex.acquire(timeout=0.2):
+            if time.monotonic() >= deadline:
+                raise IngestBusy(
+                    "an ingest is already running in this process; try again when it is done"
+                )
+        try:
+            if not self.is_postgresql:
+                yield
+                return
+            with self._advisory_lock(holder, deadline):
+                yield
+        finally:
+            self._ingest_mutex.release()
+
+    @contextlib.contextmanager
+    def _advisory_lock(self, holder: str, deadline: float) -> Iterator[None]:
+        try:
+            conn = self.database.engine.connect()
+        except SQLAlchemyError as exc:
+            raise unavailable(exc, self.database.safe_url) from exc
+        try:
+            while True:
+                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": INGEST_LOCK})
+                conn.commit()
+                if got.scalar():
+                    break
+                if time.monotonic() >= deadline:
+                    with self._reading() as reader:
+                        who = reader.execute(select(kb_state.c.ingest_holder)).scalar()
+                    raise IngestBusy(
+                        f"an ingest is already running ({who or 'another replica'}); the "
+                        "knowledge base takes one at a time: try again when it is done"
+                    )
+                time.sleep(0.5)
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                with self._writing() as w:
+                    w.execute(update(kb_state).values(ingest_holder=holder[:500]))
+                yield
+            finally:
+                with contextlib.suppress(CopilotError), self._writing() as w:
+                    w.execute(update(kb_state).values(ingest_holder=None))
+                with contextlib.suppress(SQLAlchemyError):
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": INGEST_LOCK})
+                    conn.commit()
+        finally:
+            conn.close()
 
     def files(self) -> dict[str, FileRecord]:
-        with self._mutex:
-            rows = self._db.execute(
-                "SELECT source, root, sha256, kind, title, chunk_ids FROM files"
-            ).fetchall()
-        return {
-            r[0]: FileRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5]))) for r in rows
-        }
+        t = kb_documents.c
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(t.source, t.root, t.sha256, t.kind, t.title, t.chunk_ids)
+            ).all()
+        return {r[0]: FileRecord(r[0], r[1], r[2], r[3], r[4], tuple(r[5])) for r in rows}
 
     def upsert_vectors(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         """Write vectors for chunks; invisible to search until the catalog points at them."""
@@ -345,43 +498,62 @@ class KnowledgeBase:
     ) -> list[str]:
         """Make `chunks` the live content of `source` atomically; return ids no longer used."""
         new_ids = [c.id for c in chunks]
-        with self._transaction() as db:
-            old = db.execute("SELECT id FROM chunks WHERE source = ?", (source,)).fetchall()
-            self._delete_rows(db, source)
-            db.executemany(
-                "INSERT INTO chunks(id, source, kind, body) VALUES (?, ?, ?, ?)",
-                [(c.id, c.source, c.kind, json.dumps(asdict(c))) for c in chunks],
-            )
-            db.executemany(
-                "INSERT INTO chunks_fts(id, kind, title, section, keywords, text) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(c.id, c.kind, c.title, c.section, _keywords_field(c), c.text) for c in chunks],
-            )
-            db.execute(
-                "INSERT OR REPLACE INTO files(source, root, sha256, kind, title, chunk_ids, "
-                "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (source, root, sha256, kind, title, json.dumps(new_ids), time.time()),
+        with self._transaction() as conn:
+            old = conn.execute(select(kb_chunks.c.id).where(kb_chunks.c.source == source))
+            old_ids = list(old.scalars())
+            self._delete_rows(conn, source)
+            if chunks:
+                conn.execute(
+                    insert(kb_chunks),
+                    [
+                        {
+                            "id": c.id,
+                            "source": c.source,
+                            "ordinal": c.ordinal,
+                            "kind": c.kind,
+                            "body": json.dumps(asdict(c)),
+                        }
+                        for c in chunks
+                    ],
+                )
+                if not self.is_postgresql:
+                    conn.exec_driver_sql(
+                        keyword.insert_sql(FTS_TABLE), [keyword.fts_row(c) for c in chunks]
+                    )
+            conn.execute(delete(kb_documents).where(kb_documents.c.source == source))
+            conn.execute(
+                insert(kb_documents).values(
+                    source=source,
+                    root=root,
+                    sha256=sha256,
+                    kind=kind,
+                    title=title,
+                    chunk_ids=new_ids,
+                    ingested_at=datetime.now(UTC),
+                )
             )
             if self._terms_cache is not None:
                 self._terms_cache[source] = stems_of(chunks)
         keep = set(new_ids)
-        return [r[0] for r in old if r[0] not in keep]
+        return [cid for cid in old_ids if cid not in keep]
 
     def remove_document(self, source: str) -> list[str]:
-        with self._transaction() as db:
-            old = [r[0] for r in db.execute("SELECT id FROM chunks WHERE source = ?", (source,))]
-            self._delete_rows(db, source)
-            db.execute("DELETE FROM files WHERE source = ?", (source,))
+        with self._transaction() as conn:
+            old = conn.execute(select(kb_chunks.c.id).where(kb_chunks.c.source == source))
+            old_ids = list(old.scalars())
+            self._delete_rows(conn, source)
+            conn.execute(delete(kb_documents).where(kb_documents.c.source == source))
             if self._terms_cache is not None:
                 self._terms_cache.pop(source, None)
-        return old
+        return old_ids
 
-    @staticmethod
-    def _delete_rows(db: sqlite3.Connection, source: str) -> None:
-        db.execute(
-            "DELETE FROM chunks_fts WHERE id IN (SELECT id FROM chunks WHERE source = ?)", (source,)
-        )
-        db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+    def _delete_rows(self, conn: Connection, source: str) -> None:
+        if not self.is_postgresql:
+            conn.exec_driver_sql(
+                f"DELETE FROM {FTS_TABLE} WHERE id IN (SELECT id FROM kb_chunks WHERE source = ?)",
+                (source,),
+            )
+        conn.execute(delete(kb_chunks).where(kb_chunks.c.source == source))
 
     def delete_vectors(self, ids: Iterable[str]) -> None:
         ids = list(ids)
@@ -405,8 +577,8 @@ class KnowledgeBase:
 
     def sweep_orphans(self) -> int:
         """Delete vectors that no live chunk references (left by an interrupted write)."""
-        with self._mutex:
-            live = {r[0] for r in self._db.execute("SELECT id FROM chunks")}
+        with self._reading() as conn:
+            live = set(conn.execute(select(kb_chunks.c.id)).scalars())
         stored: list[str] = []
         offset, page = 0, 5000
         while True:
@@ -421,13 +593,13 @@ class KnowledgeBase:
 
     def rebuild(self) -> None:
         """Drop everything indexed so far, and the identity check with it."""
-        with self._transaction() as db:
+        with self._transaction() as conn:
             self._terms_cache = None
-            for table in ("files", "chunks", "chunks_fts", "meta"):
-                db.execute(f"DELETE FROM {table}")
-            db.execute(
-                "INSERT INTO meta(key, value) VALUES ('identity', ?)", (json.dumps(self.identity),)
-            )
+            conn.execute(delete(kb_documents))
+            conn.execute(delete(kb_chunks))
+            if not self.is_postgresql:
+                conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE}")
+            conn.execute(update(kb_state).values(identity=self.identity))
         with contextlib.suppress(Exception):
             self._client.delete_collection(self.settings.collection)
         self._collection = self._open_collection()
@@ -435,9 +607,9 @@ class KnowledgeBase:
     # -- reading -----------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        with self._mutex:
-            files = self._db.execute("SELECT count(*) FROM files").fetchone()[0]
-            chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        with self._reading() as conn:
+            files = conn.execute(select(func.count()).select_from(kb_documents)).scalar_one()
+            chunks = conn.execute(select(func.count()).select_from(kb_chunks)).scalar_one()
         return {
             "files": int(files),
             "chunks": int(chunks),
@@ -447,30 +619,41 @@ class KnowledgeBase:
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         if not ids:
             return {}
+        self.refresh()
         with self._mutex:
             cached = {cid: self._chunk_cache[cid] for cid in ids if cid in self._chunk_cache}
-            missing = [cid for cid in ids if cid not in cached]
-            if not missing:
-                return cached
-            marks = ",".join("?" * len(missing))
-            rows = self._db.execute(
-                f"SELECT id, body FROM chunks WHERE id IN ({marks})",
-                missing,
-            ).fetchall()
-            found = {cid: _chunk_from_json(body) for cid, body in rows}
-            self._chunk_cache.update(found)
+            writes = self._writes
+        missing = [cid for cid in ids if cid not in cached]
+        if not missing:
+            return cached
+        found: dict[str, Chunk] = {}
+        with self._reading() as conn:
+            for i in range(0, len(missing), 500):
+                rows = conn.execute(
+                    select(kb_chunks.c.id, kb_chunks.c.body).where(
+                        kb_chunks.c.id.in_(missing[i : i + 500])
+                    )
+                )
+                found.update((cid, _chunk_from_json(body)) for cid, body in rows)
+        with self._mutex:
+            if writes == self._writes:
+                self._chunk_cache.update(found)
         return {**cached, **found}
 
     def document_chunks(self, source: str) -> list[Chunk]:
         """Every live section of one document, in document order."""
-        with self._mutex:
-            rows = self._db.execute(
-                "SELECT body FROM chunks WHERE source = ? ORDER BY rowid", (source,)
-            ).fetchall()
-        return sorted((_chunk_from_json(r[0]) for r in rows), key=lambda c: c.ordinal)
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(kb_chunks.c.body)
+                .where(kb_chunks.c.source == source)
+                .order_by(kb_chunks.c.ordinal)
+            ).scalars()
+            found = [_chunk_from_json(body) for body in rows]
+        return sorted(found, key=lambda c: c.ordinal)
 
     def document_terms(self, sources: Iterable[str]) -> dict[str, frozenset[str]]:
         """Word stems of each named live document."""
+        self.refresh()
         with self._mutex:
             if self._terms_cache is None:
                 self._terms_cache = self._load_terms()
@@ -485,27 +668,30 @@ class KnowledgeBase:
 
     def known_hosts(self) -> set[str]:
         """Host names in links of the knowledge base, outside text aimed at an AI (cached)."""
+        self.refresh()
         with self._mutex:
-            stamp = self._db.execute("SELECT count(*), max(ingested_at) FROM files").fetchone()
-            if self._hosts_cache is None or self._hosts_cache[0] != tuple(stamp):
+            if self._hosts_cache is None:
                 from copilot.guardrails.injection import isolate
                 from copilot.guardrails.verify import hosts_in
 
                 hosts: set[str] = set()
-                for (body,) in self._db.execute("SELECT body FROM chunks"):
-                    hosts |= hosts_in(isolate(json.loads(body)["text"]).text)
-                self._hosts_cache = (tuple(stamp), hosts)
-            return set(self._hosts_cache[1])
+                for chunk in self.all_chunks():
+                    hosts |= hosts_in(isolate(chunk.text).text)
+                self._hosts_cache = hosts
+            return set(self._hosts_cache)
 
     def all_chunks(self) -> list[Chunk]:
-        with self._mutex:
-            rows = self._db.execute("SELECT body FROM chunks ORDER BY source, rowid").fetchall()
-        return [_chunk_from_json(r[0]) for r in rows]
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(kb_chunks.c.body).order_by(kb_chunks.c.source, kb_chunks.c.ordinal)
+            ).scalars()
+            return [_chunk_from_json(body) for body in rows]
 
     def dense_search(
         self, vector: Vectors, *, n: int, kind: str | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) best first."""
+        self.refresh()
         exact = self._exact_index()
         if exact is not None:
             return _exact_top(exact, vector, n=n, kind=kind)
@@ -527,16 +713,21 @@ class KnowledgeBase:
         return mine[:n]
 
     def warm(self) -> None:
-        """Load what the first search would otherwise build (vectors in memory, word stems)."""
+        """Load what the first search would otherwise build (vectors in memory, word stems,
+        and on PostgreSQL the keyword index)."""
+        self.refresh(force=True)
         self._exact_index()
         self.document_terms(())
+        if self.is_postgresql:
+            self._keyword_index()
 
     def _exact_index(self) -> _Exact | None:
-        """The in-memory copy of the live vectors, built on first use after a write."""
+        """The in-memory copy of the live vectors, built on first use after a change."""
         with self._exact_lock:
             built = self._exact
             if built is None:
-                writes = self._writes
+                with self._mutex:
+                    writes = self._writes
                 built = self._build_exact()
                 with self._mutex:
                     if writes == self._writes:
@@ -544,10 +735,12 @@ class KnowledgeBase:
             return built if isinstance(built, tuple) else None
 
     def _build_exact(self) -> _Exact | bool:
-        if self.settings.chroma_url:
-            return False
-        with self._mutex:
-            rows = self._db.execute("SELECT id, kind FROM chunks ORDER BY rowid").fetchall()
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(kb_chunks.c.id, kb_chunks.c.kind).order_by(
+                    kb_chunks.c.source, kb_chunks.c.ordinal
+                )
+            ).all()
         if len(rows) > self.settings.exact_search_max_chunks:
             return False
         vectors = self.vectors_for([r[0] for r in rows])
@@ -560,12 +753,18 @@ class KnowledgeBase:
 
     def _kind_share(self, kind: str) -> float:
         with self._mutex:
-            if self._kind_shares is None:
-                rows = self._db.execute("SELECT kind, count(*) FROM chunks GROUP BY kind")
-                counts = dict(rows.fetchall())
-                total = sum(counts.values()) or 1
-                self._kind_shares = {k: c / total for k, c in counts.items()}
-            return self._kind_shares.get(kind, 0.0)
+            shares = self._kind_shares
+        if shares is None:
+            with self._reading() as conn:
+                rows = conn.execute(
+                    select(kb_chunks.c.kind, func.count()).group_by(kb_chunks.c.kind)
+                ).all()
+            counts = {k: int(c) for k, c in rows}
+            total = sum(counts.values()) or 1
+            shares = {k: c / total for k, c in counts.items()}
+            with self._mutex:
+                self._kind_shares = shares
+        return shares.get(kind, 0.0)
 
     def _dense_query(
         self, vector: Vectors, *, n: int, where: str | None
@@ -589,26 +788,60 @@ class KnowledgeBase:
         terms = keyword_terms(query)
         if not terms:
             return []
-        match = " OR ".join(f'"{t}"' for t in terms)
-        sql = (
-            "SELECT id, -bm25(chunks_fts, 0.0, 0.0, ?, ?, ?, ?) AS score "
-            "FROM chunks_fts WHERE chunks_fts MATCH ?"
-        )
-        params: list[Any] = [*BM25_WEIGHTS, match]
-        if kind:
-            sql += " AND kind = ?"
-            params.append(kind)
-        sql += " ORDER BY score DESC LIMIT ?"
-        params.append(n)
-        with self._mutex:
-            rows = self._db.execute(sql, params).fetchall()
+        match = keyword.match_expression(terms)
+        if self.is_postgresql:
+            self.refresh()
+            return self._keyword_index().search(match, kind=kind, n=n)
+        with self._reading() as conn:
+            rows = conn.exec_driver_sql(
+                keyword.search_sql(FTS_TABLE, kind=bool(kind)),
+                keyword.search_params(match, kind=kind, n=n),
+            ).all()
         return [(r[0], float(r[1])) for r in rows]
 
+    def _keyword_index(self) -> MemoryKeywordIndex:
+        """This replica's in-memory FTS5 index of the live chunks, built after each change."""
+        with self._fts_lock:
+            if self._memory_fts is not None:
+                return self._memory_fts
+        with self._fts_build:  # one build at a time; searches meanwhile wait for it
+            with self._fts_lock:
+                if self._memory_fts is not None:
+                    return self._memory_fts
+            with self._mutex:
+                writes = self._writes
+            index = MemoryKeywordIndex(self.all_chunks())
+            with self._mutex:
+                if writes == self._writes:
+                    with self._fts_lock:
+                        self._memory_fts = index
+        return index
+
+    def health(self) -> dict[str, bool]:
+        """Whether the database and the vector store answer (each checked on its own)."""
+        checks = {"database": False, "vectors": False}
+        try:
+            with self._reading() as conn:
+                conn.execute(select(kb_state.c.version)).scalar_one()
+            checks["database"] = True
+        except Exception as exc:  # any failure means not ready, whatever its type
+            log.warning("readiness: the database does not answer: %s", exc)
+        try:
+            self._client.heartbeat()
+            checks["vectors"] = True
+        except Exception as exc:
+            log.warning("readiness: the vector store does not answer: %s", exc)
+        return checks
+
     def ping(self) -> bool:
-        with self._mutex:
-            self._db.execute("SELECT 1").fetchone()
+        with self._reading() as conn:
+            conn.execute(text("SELECT 1")).scalar()
         self._client.heartbeat()
         return True
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _exact_top(

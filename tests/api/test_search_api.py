@@ -88,7 +88,13 @@ def test_validation_errors_do_not_echo_submitted_values(client: TestClient) -> N
 def test_probes_and_metrics(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"model": True, "store": True}
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {
+        "model": True,
+        "store": True,
+        "database": True,
+        "vectors": True,
+    }
     client.post("/v1/search", json={"query": "disk full"})
     metrics = client.get("/metrics").text
     assert (

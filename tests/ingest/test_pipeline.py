@@ -3,11 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from copilot.embedding import Embedder
 from copilot.errors import StoreLocked, StoreMismatch
 from copilot.knowledge import retrieval
 from copilot.knowledge.store import KnowledgeBase
+from copilot.knowledge.tables import kb_state
 from copilot.settings import Settings
 from ingest import chunking
 from ingest.pipeline import ingest_paths
@@ -109,7 +111,7 @@ def test_a_failed_write_leaves_the_previous_document_whole(
 
         def crash_inside_transaction(**kwargs: object) -> list[str]:
             with kb._transaction() as db:
-                db.execute("DELETE FROM chunks WHERE source = ?", (kwargs["source"],))
+                db.exec_driver_sql("DELETE FROM kb_chunks WHERE source = ?", (kwargs["source"],))
                 raise KeyboardInterrupt
 
         kb.replace_document = crash_inside_transaction  # type: ignore[method-assign,assignment]
@@ -137,18 +139,10 @@ def test_second_owner_of_a_store_gets_a_clear_error(settings: Settings, embedder
 def test_store_refuses_a_different_embedding_model_and_says_how_to_rebuild(
     settings: Settings, embedder: Embedder
 ) -> None:
-    with _kb(settings, embedder):
-        pass
-    catalog = settings.catalog_path
-    import json
-    import sqlite3
-
-    db = sqlite3.connect(catalog)
-    identity = json.loads(db.execute("SELECT value FROM meta WHERE key='identity'").fetchone()[0])
-    identity["dimension"] = 768
-    db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (json.dumps(identity),))
-    db.commit()
-    db.close()
+    with _kb(settings, embedder) as kb:
+        identity = dict(kb.identity, dimension=768)
+        with kb.database.begin() as conn:
+            conn.execute(update(kb_state).values(identity=identity))
     with pytest.raises(StoreMismatch, match="--rebuild"):
         _kb(settings, embedder)
 
