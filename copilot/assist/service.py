@@ -178,22 +178,20 @@ def _passages_for(kb: KnowledgeBase, hits: list[Hit]) -> list[Passage]:
     return passages
 
 
-def _catalog_context(
-    kb: KnowledgeBase, db: Database | None, incident: Any, question: str, query: str
-) -> s.CatalogContext | None:
-    """Owners, blast radius and upstream of the incident's services (or, without an incident,
-    of the services the question names by name); None when the catalog knows none of them.
-
-    Each upstream dependency comes with its best runbook for this question, looked up among
-    the runbooks whose `services` front matter names it.
-    """
+def _catalog(db: Database | None, incident: Any, question: str) -> catalog.AskContext | None:
+    """The catalog's view of the incident's services (or, without an incident, of the services
+    the question names by name); None without a catalog or when it knows none of them."""
     if db is None:
         return None
     services = list(getattr(incident, "services", None) or []) if incident is not None else []
     named = catalog.names_in(db, question)
     found = catalog.ask_context(db, [*services, *named])
-    if not found.affected:
-        return None
+    return found if found.affected else None
+
+
+def _catalog_view(kb: KnowledgeBase, found: catalog.AskContext, query: str) -> s.CatalogContext:
+    """Owners, blast radius and upstream for the answer; each upstream dependency with its best
+    runbook for this question among the runbooks whose `services` front matter names it."""
 
     def shown(text: str) -> Screened:
         # The catalog screened these already (a team's address on purpose as it is written:
@@ -272,11 +270,18 @@ def ask(
         guard.blocked.append("instructions in the question to the assistant ignored")
     searchable = question_text or asked.text
     query = searchable if incident is None else f"{searchable}\n{redact(incident.title).text}"
+    found = _catalog(db, incident, question_text)
+    # Runbooks of the incident's services and their upstream come a little ahead (a tie-breaker;
+    # measured by evals.ask_services).
     hits = retrieval.search(
-        kb=kb, query=query[: retrieval.MAX_QUERY_CHARS], top_k=10, kind="runbook"
+        kb=kb,
+        query=query[: retrieval.MAX_QUERY_CHARS],
+        top_k=10,
+        kind="runbook",
+        prefer=found.services() if found else (),
     )
-    catalog_context = _catalog_context(
-        kb, db, incident, question_text, query[: retrieval.MAX_QUERY_CHARS]
+    catalog_context = (
+        _catalog_view(kb, found, query[: retrieval.MAX_QUERY_CHARS]) if found else None
     )
     top = hits[0] if hits else None
     suspected: set[str] = set()

@@ -214,3 +214,55 @@ def test_cli_ask_prints_owners_and_upstream(
     assert "  runbook: Node disk pressure (runbooks/node-disk-pressure.md:" in out
     code, out, _ = run_cli(capsys, "ask", "orders-db replication lag keeps growing", "--json")
     assert code == 0 and json.loads(out)["catalog"]["affected"][0]["name"] == "orders-db"
+
+
+TWIN = """---
+title: Job queue backlog growing
+kind: runbook
+services: [{service}]
+---
+# Job queue backlog growing
+
+## Meaning
+The job queue backlog keeps growing: workers fall behind and jobs wait for minutes.
+
+## Mitigation
+1. Scale the workers out: `kubectl -n jobs scale deploy/workers --replicas=6`
+2. Pause the nightly import until the backlog drains.
+"""
+
+
+def test_runbooks_of_the_incidents_services_come_first_among_equals(
+    settings: Any, embedder: Any, tmp_path: Path
+) -> None:
+    from copilot.incidents import service as incidents
+    from copilot.incidents.schemas import IncidentCreate
+    from ingest.pipeline import ingest_paths
+
+    root = tmp_path / "kb"
+    # Two runbooks that match any question equally: only their `services` differ.
+    write(root, "runbooks/a-queue.md", TWIN.format(service="alpha-svc"))
+    write(root, "runbooks/b-queue.md", TWIN.format(service="bravo-svc"))
+    write(
+        tmp_path / "cat",
+        "catalog-info.yaml",
+        docs(
+            entity("Component", "bravo-svc", "type: service\nlifecycle: production"),
+            entity("Component", "alpha-svc", "type: service\nlifecycle: production"),
+        ),
+    )
+    question = "job queue backlog keeps growing, workers falling behind"
+    with KnowledgeBase(settings, embedder) as kb, IncidentStore(settings.sqlalchemy_url) as store:
+        assert not ingest_paths(kb, [root], progress=False).failed
+        plain = service.ask(kb=kb, question=question, db=store.db)
+        assert plain.catalog is None
+        assert plain.steps[0].citations[0].source == "runbooks/a-queue.md"  # a tie, by name
+
+        assert catalog.import_paths(db=store.db, paths=[tmp_path / "cat"]).clean
+        incident = incidents.declare(
+            store=store,
+            request=IncidentCreate(title="Jobs late", severity="SEV3", services=["bravo-svc"]),
+        )
+        answer = service.ask(kb=kb, question=question, incident=incident, db=store.db)
+        assert answer.steps[0].citations[0].source == "runbooks/b-queue.md"
+        assert answer.catalog is not None and answer.catalog.affected[0].name == "bravo-svc"
