@@ -185,6 +185,8 @@ def _catalog(db: Database | None, incident: Any, question: str) -> catalog.AskCo
         return None
     services = list(getattr(incident, "services", None) or []) if incident is not None else []
     named = catalog.names_in(db, question)
+    if not services and not named:
+        return None
     found = catalog.ask_context(db, [*services, *named])
     return found if found.affected else None
 
