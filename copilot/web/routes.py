@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
@@ -36,6 +36,7 @@ from copilot.incidents.severity import Taxonomy, load_taxonomy
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import merge_windows
 from copilot.knowledge.store import KnowledgeBase
+from copilot.status import schemas as status_schemas
 from copilot.web.schemas import (
     Document,
     DocumentSection,
@@ -131,6 +132,8 @@ def _render(request: Request, template: str, page: str, **context: Any) -> HTMLR
             "statuses": STATUSES,
             "event_kinds": incident_schemas.USER_EVENT_KINDS,
             "audiences": ("internal", "executive", "public"),
+            "page_impacts": get_args(status_schemas.Impact),
+            "component_statuses": get_args(status_schemas.PageComponentStatus),
             "features": features,
             **context,
         },

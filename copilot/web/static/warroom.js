@@ -694,6 +694,62 @@
     initPostmortem(base, id);
   }
 
+  // -- status page component picker (public updates) ---------------------------------------------
+
+  const STATUS_LABEL = (s) => s.replace(/_/g, " ");
+
+  // The picker's components come from the public Statuspage-style API (no key needed): groups
+  // as fieldsets, each component a select of "unchanged" or a status.
+  async function loadPagePicker() {
+    const box = $("#u-components");
+    const statuses = (document.body.dataset.componentStatuses || "").split(" ").filter(Boolean);
+    say("#u-components-state", "Loading the status page's components…");
+    let data;
+    try {
+      // no-cache: the public answer may be cached for 30 s, and the picker shows what is current.
+      const response = await fetch("/status/api/v2/components.json", { headers: { Accept: "application/json" }, cache: "no-cache" });
+      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+      data = await response.json();
+    } catch (error) {
+      box.replaceChildren();
+      say("#u-components-state", `The status page's components cannot be read (${error.message}): this update will change none.`, "error");
+      return;
+    }
+    const byId = new Map(data.components.map((c) => [c.id, c]));
+    const picker = (c) => {
+      const id = `u-comp-${c.id}`;
+      return el("div", { class: "field comp" },
+        el("label", { for: id }, c.name, " ", el("span", { class: "hint" }, `(now ${STATUS_LABEL(c.status)})`)),
+        el("select", { id, "data-component": c.id },
+          el("option", { value: "" }, "unchanged"),
+          ...statuses.map((s) => el("option", { value: s }, STATUS_LABEL(s)))));
+    };
+    const nodes = [];
+    for (const c of data.components) {
+      if (c.group) {
+        const children = (c.components || []).map((cid) => byId.get(cid)).filter(Boolean);
+        nodes.push(el("fieldset", { class: "comp-group" }, el("legend", {}, c.name), ...children.map(picker)));
+      } else if (!c.group_id) {
+        nodes.push(picker(c));
+      }
+    }
+    box.replaceChildren(...nodes);
+    say("#u-components-state", nodes.length ? "" : "The status page has no components.");
+  }
+
+  // What the picker sets: {components?: {id: status}, impact?}.
+  function pageChoices() {
+    const out = {};
+    const components = {};
+    for (const select of document.querySelectorAll("#u-components select")) {
+      if (select.value) components[select.dataset.component] = select.value;
+    }
+    if (Object.keys(components).length) out.components = components;
+    const impact = $("#u-impact");
+    if (impact && impact.value) out.impact = impact.value;
+    return out;
+  }
+
   function initStatusUpdates(base) {
     const form = $("#draft-form");
     if (!form) return;
@@ -711,6 +767,15 @@
         draft.next_update_by ? `next update by ${fmtTime(draft.next_update_by, false)} UTC` : null];
       say("#u-meta", meta.filter(Boolean).join(" · "));
       renderFindings($("#u-guardrails"), draft.guardrails);
+      const pagePicker = $("#u-page");
+      if (pagePicker) {
+        pagePicker.hidden = draft.audience !== "public";
+        if (draft.audience === "public") {
+          say("#u-phase", draft.status || "–");
+          $("#u-impact").value = "";
+          await loadPagePicker();
+        }
+      }
       box.hidden = false;
       if (publish) publish.disabled = false;
       say("#draft-state", "Draft ready: edit it, copy it, or publish it.");
@@ -732,8 +797,10 @@
         publish.disabled = true;
         try {
           const sent = { title: title.value.trim() || undefined, body: body.value, author: author() };
+          if (draft.audience === "public" && $("#u-page")) Object.assign(sent, pageChoices());
           const published = await api("POST", `${base}/status-updates/${encodeURIComponent(draft.id)}/publish`, sent);
-          say("#draft-state", `Published ${published && published.audience ? published.audience : draft.audience} update; it is on the timeline.`);
+          const onPage = sent.components ? ` and set ${Object.keys(sent.components).length} status page component(s)` : "";
+          say("#draft-state", `Published ${published && published.audience ? published.audience : draft.audience} update${onPage}; it is on the timeline.`);
           document.dispatchEvent(new Event("copilot:changed"));
         } catch (error) {
           say("#draft-state", error.message, "error");
