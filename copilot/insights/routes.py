@@ -47,7 +47,7 @@ def _filters(
 FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
-def _compute(
+def compute(
     request: Request,
     store: IncidentStore,
     filters: Filters,
@@ -88,14 +88,14 @@ def insights(
     team: Annotated[str | None, Query(max_length=200, description="catalog owner")] = None,
     method: Literal["keywords", "embeddings"] = "keywords",
 ) -> s.Insights:
-    return _compute(request, store, filters, clusters=clusters, team=team, method=method)
+    return compute(request, store, filters, clusters=clusters, team=team, method=method)
 
 
 @router.get("/v1/insights.csv", response_class=PlainTextResponse)
 def insights_csv(
     request: Request, store: IncidentStoreDep, filters: FiltersDep
 ) -> PlainTextResponse:
-    report = _compute(request, store, filters, clusters=True)
+    report = compute(request, store, filters, clusters=True)
     return PlainTextResponse(
         render.csv_text(report, store.taxonomy.ids),
         media_type="text/csv",
@@ -105,5 +105,5 @@ def insights_csv(
 
 @router.get("/v1/insights.html", response_class=HTMLResponse)
 def insights_page(request: Request, store: IncidentStoreDep, filters: FiltersDep) -> HTMLResponse:
-    report = _compute(request, store, filters, clusters=True)
+    report = compute(request, store, filters, clusters=True)
     return HTMLResponse(render.html_document(report, store.taxonomy.ids))

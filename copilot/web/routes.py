@@ -28,18 +28,23 @@ from fastapi.templating import Jinja2Templates
 from copilot import __version__, render
 from copilot.api.deps import IncidentStoreDep, KnowledgeBaseDep, OptionalKnowledgeBaseDep
 from copilot.errors import InvalidInput, NotFound
+from copilot.followups import schemas as follow_up_schemas
 from copilot.incidents import schemas as incident_schemas
 from copilot.incidents import service as incident_service
 from copilot.incidents.models import STATUSES
 from copilot.incidents.service import canonical_id
 from copilot.incidents.severity import Taxonomy, load_taxonomy
+from copilot.insights import charts as insight_charts
+from copilot.insights import routes as insight_routes
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import merge_windows
 from copilot.knowledge.store import KnowledgeBase
 from copilot.status import schemas as status_schemas
 from copilot.web.schemas import (
+    ChartView,
     Document,
     DocumentSection,
+    InsightsPage,
     Passage,
     PassageList,
     Rendered,
@@ -172,6 +177,14 @@ def incident_page(request: Request, incident_id: str) -> HTMLResponse:
     return _render(request, "incident.html", "incident", incident_id=number, title=number)
 
 
+INSIGHT_PERIODS = (
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("180d", "Last 180 days"),
+    ("365d", "Last year"),
+    ("3650d", "Last 10 years"),
+)
+
 # The Firing view's filter: a group status of GET /v1/alert-groups, or "" for every group.
 GROUP_FILTERS = (
     ("candidate", "Candidates (to act on)"),
@@ -195,6 +208,32 @@ def firing_page(
         group_filters=GROUP_FILTERS,
         group_status=chosen,
         title="Firing",
+    )
+
+
+@pages.get("/insights", response_class=HTMLResponse)
+def insights_page(
+    request: Request,
+    since: Annotated[str, Query(max_length=40)] = "90d",
+    severity: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    taxonomy = _taxonomy(request)
+    chosen = ""
+    if severity:
+        try:
+            chosen = taxonomy.resolve(severity).id
+        except InvalidInput:
+            chosen = ""
+    periods = dict(INSIGHT_PERIODS)
+    return _render(
+        request,
+        "insights.html",
+        "insights",
+        periods=INSIGHT_PERIODS,
+        since=since if since in periods else "90d",
+        severity=chosen,
+        follow_up_statuses=get_args(follow_up_schemas.FollowUpStatus),
+        title="Insights and follow-ups",
     )
 
 
@@ -348,4 +387,25 @@ def render_markdown(body: RenderRequest, kb: OptionalKnowledgeBaseDep) -> Render
     return Rendered(
         html=render.to_html(body.markdown, source=source, known=known) if body.markdown else "",
         inline=[render.to_html(t, source=source, known=known, inline=True) for t in body.inline],
+    )
+
+
+@api.get("/insights/page", response_model=InsightsPage)
+def insights_with_charts(
+    request: Request, store: IncidentStoreDep, filters: insight_routes.FiltersDep
+) -> InsightsPage:
+    """The insights report (as `GET /v1/insights`) with its charts' SVGs and tables, computed once.
+
+    Same period and filters as `/v1/insights`. The page shows each SVG as an image.
+    """
+    report = insight_routes.compute(request, store, filters, clusters=True)
+    seen = set(report.incidents.by_severity)
+    order = list(store.taxonomy.ids)
+    levels = [x for x in order if x in seen] + sorted(seen - set(order))
+    return InsightsPage(
+        insights=report,
+        charts=[
+            ChartView(key=c.key, title=c.title, svg=c.svg, columns=c.columns, rows=c.rows)
+            for c in insight_charts.all_charts(report, levels)
+        ],
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from copilot.incidents.schemas import Event
+from copilot.insights.schemas import Insights
 from copilot.knowledge.schemas import KindName
 
 HTML_NOTE = "the markdown rendered as sanitised HTML (markdown-it-py, then nh3)"
@@ -60,3 +61,20 @@ class RenderRequest(BaseModel):
 class Rendered(BaseModel):
     html: str = Field(description=f"`markdown`: {HTML_NOTE}")
     inline: list[str] = Field(description="each of `inline` as HTML, without a paragraph")
+
+
+class ChartView(BaseModel):
+    """One insights chart: its SVG (matplotlib's, shown by the page as an image) and its table."""
+
+    key: str
+    title: str
+    svg: str = Field(description="image/svg+xml; the page shows it as an <img>, never inline")
+    columns: list[str]
+    rows: list[list[str | int | float | None]]
+
+
+class InsightsPage(BaseModel):
+    """The insights report and its charts, computed once for the war room's Insights page."""
+
+    insights: Insights
+    charts: list[ChartView]
