@@ -106,7 +106,9 @@ alertmanager-deps:
 
 # Re-take the README's screenshots of the war-room page (docs/screenshots/*.png).
 screenshots: $(VENV)/.installed-dev browser-deps
-	COPILOT_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/web/test_warroom_browser.py
+	COPILOT_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q tests/web/test_warroom_browser.py \
+	  tests/web/test_firing_browser.py tests/web/test_blast_radius_browser.py \
+	  tests/web/test_insights_browser.py tests/statuspage/test_picker_browser.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -115,7 +115,6 @@ def test_owners_dependents_upstream_and_the_graph(
     assert page.evaluate("window.pwned") is None
     section.scroll_into_view_if_needed()
     screens.save(page, "blast-radius")
-    section.screenshot(path=str(screens.folder / "blast-radius-section.png"))
     assert js_errors.errors == []
 
 
