@@ -727,13 +727,22 @@ class WebhookDispatcher:
             self._give_up(target.url, row, error)
             return
         DELIVERIES.labels("retried").inc()
-        delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-        delay = delay * (0.8 + 0.4 * random.random())  # jitter: receivers recover unherded
-        if outcome.retry_after is not None:
-            delay = min(self.max_backoff_s, max(delay, outcome.retry_after))
-        next_at = time.time() + delay
+        next_at = time.time() + self.retry_delay(attempt, outcome.retry_after)
         self.outbox.settle(row.seq, "pending", error=error, next_at=next_at)
         target.known = OutboxRow(row.seq, row.delivery, attempt, next_at)
+
+    def retry_delay(
+        self, attempt: int, retry_after: float | None = None, *, jitter: float | None = None
+    ) -> float:
+        """Seconds to wait after failed attempt `attempt` (1-based): the backoff doubling, times
+        a jitter in [0.8, 1.2) so receivers recover unherded, never past the cap, and never
+        sooner than a receiver's Retry-After (still capped)."""
+        delay = self.backoff_s * 2 ** (attempt - 1)
+        delay *= 0.8 + 0.4 * (random.random() if jitter is None else jitter)
+        delay = min(self.max_backoff_s, delay)
+        if retry_after is not None:
+            delay = min(self.max_backoff_s, max(delay, retry_after))
+        return delay
 
     def _give_up(self, url: str, row: OutboxRow, error: str) -> None:
         self.outbox.settle(row.seq, "failed", error=error)

@@ -31,11 +31,21 @@ class Receiver:
     """A webhook endpoint: records each request, answers with the scripted statuses first."""
 
     def __init__(
-        self, statuses: list[int] | None = None, delay_s: float = 0.0, *, down: bool = False
+        self,
+        statuses: list[int] | None = None,
+        delay_s: float = 0.0,
+        *,
+        down: bool = False,
+        hold: bool = False,
     ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses = list(statuses or [])
         self.delay_s = delay_s
+        # With `hold`, each request waits (at most a minute) until `release` is set.
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+        self.answered = 0
         self.lock = threading.Lock()
         receiver = self
 
@@ -54,6 +64,9 @@ class Receiver:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
+                receiver.release.wait(60)
+                with receiver.lock:
+                    receiver.answered += 1
                 self.send_response(status)
                 if status == 429:
                     self.send_header("Retry-After", "0")
@@ -223,9 +236,20 @@ def test_failed_deliveries_are_retried_with_backoff(client_for: Any) -> None:
         assert len({r["body"] for r in flaky.requests}) == 1
         for request in flaky.requests:
             check_signed(request)
-        gaps = [b["at"] - a["at"] for a, b in zip(flaky.requests, flaky.requests[1:], strict=False)]
-        # Backoff 0.01 s doubling, with ±20% jitter: each wait is longer than the one before.
-        assert gaps[1] > gaps[0] * 1.2
+
+
+def test_the_retry_schedule_doubles_with_jitter_and_respects_retry_after(tmp_path: Path) -> None:
+    dispatcher = WebhookDispatcher(
+        [], SECRET, outbox=tmp_path / "w.sqlite", backoff_s=1.0, max_backoff_s=30.0
+    )
+    lowest = [dispatcher.retry_delay(n, jitter=0.0) for n in (1, 2, 3, 4)]
+    highest = [dispatcher.retry_delay(n, jitter=0.999) for n in (1, 2, 3, 4)]
+    assert lowest == pytest.approx([0.8, 1.6, 3.2, 6.4])
+    # Whatever the jitter, each wait is longer than any the attempt before could have had.
+    assert all(low > high for low, high in zip(lowest[1:], highest, strict=False))
+    assert dispatcher.retry_delay(10, jitter=0.999) <= 30.0
+    assert dispatcher.retry_delay(1, retry_after=12.0, jitter=0.0) == 12.0
+    assert dispatcher.retry_delay(1, retry_after=600.0, jitter=0.0) == 30.0
 
 
 def test_a_client_error_is_not_retried_and_attempts_are_bounded(tmp_path: Path) -> None:
@@ -253,14 +277,15 @@ def test_an_unreachable_receiver_never_slows_or_fails_the_api(client_for: Any) -
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}/nobody"  # bound, never listening
-    with Receiver(delay_s=1.0) as slow:
+    with Receiver(hold=True) as slow:
         client, _ = client_for([dead_url, slow.url], webhook_max_attempts=2)
-        started = time.perf_counter()
         for n in range(3):
             r = client.post("/v1/incidents", json={"title": f"Outage {n}", "severity": "SEV4"})
             assert r.status_code == 201
-        assert time.perf_counter() - started < 1.0  # the slow receiver is not waited for
-        slow.wait_for(3, timeout_s=10)
+        # Every write answered while the receiver had answered nothing: none was waited for.
+        assert slow.answered == 0
+        slow.release.set()
+        slow.wait_for(3, timeout_s=30)
         assert [p["incident"]["title"] for p in slow.payloads()] == [
             "Outage 0",
             "Outage 1",
