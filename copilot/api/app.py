@@ -79,6 +79,23 @@ class _InlineCode(HTMLParser):
             self.found[self.open][-1] += data
 
 
+# For a document a route serves without a policy of its own (an SVG picture, a report as HTML):
+# nothing runs, nothing loads from elsewhere, nobody frames it.
+DOCUMENT_POLICY = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+_DOCUMENT_TYPES = ("text/html", "image/svg+xml")
+
+
+def _default_security_headers(response: Response) -> None:
+    """`nosniff` on every response; a closed policy on any HTML or SVG that set none."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media in _DOCUMENT_TYPES:
+        response.headers.setdefault("Content-Security-Policy", DOCUMENT_POLICY)
+
+
 def docs_policy(html: str) -> str:
     """A Content-Security-Policy for a docs page: this server's files and its own inline script.
 
@@ -215,6 +232,7 @@ def create_app(
         REQUEST_SECONDS.labels(request.method, path, str(response.status_code)).observe(
             time.perf_counter() - started
         )
+        _default_security_headers(response)
         return response
 
     install_security(app, settings, bind_host=bind_host)

@@ -107,6 +107,8 @@ def test_an_incidents_blast_radius_and_its_picture(
     picture = client.get(f"/v1/incidents/{incident}/blast-radius.svg", headers=admin)
     assert picture.status_code == 200
     assert picture.headers["content-type"] == "image/svg+xml"
+    assert picture.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in picture.headers["content-security-policy"]
     svg = picture.text
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "<script" not in svg
     assert "Carts Redis" in svg and "public: Shopping cart" in svg and "Basket team" in svg

@@ -293,6 +293,10 @@ def test_api_json_csv_and_page(client: TestClient) -> None:
     assert page.status_code == 200
     assert page.text.count("<svg") == 5 and page.text.count("<table>") >= 5
     assert "<title>Incidents by week</title>" in page.text
+    # A report opened on its own: nothing in it may run, load from elsewhere or be framed.
+    assert page.headers["x-content-type-options"] == "nosniff"
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
 
 
 @pytest.mark.parametrize(
