@@ -5,7 +5,8 @@
 
 Every .md file under the corpora (default ../shared/corpora, real public runbooks and postmortems
 with no planted instructions) is cut into units the way screening cuts it; each unit is checked by
-the patterns and by the semantic detector. Prints files flagged / total and units flagged for
+the whole screening (patterns, withheld commands, paragraphs in another language, the semantic
+detector). Prints files flagged / total and units flagged for
 each, then every flagged unit with its file, line and the sentence that tripped it, for a human
 to judge. `--half dev` reads the even-numbered files (sorted by path), the part thresholds and
 exemplars were adjusted on; `--half check` the odd ones, never looked at while tuning.
@@ -30,8 +31,8 @@ import numpy as np
 
 import copilot  # noqa: F401  - offline environment first
 from copilot.embedding import Embedder, Vectors, set_threads
-from copilot.guardrails import semantic
-from copilot.guardrails.injection import reasons_for, units
+from copilot.guardrails import injection, semantic
+from copilot.guardrails.injection import units
 from evals.common import cpu_count
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
@@ -83,6 +84,25 @@ def corpus_files(corpora: Path, half: str) -> list[Path]:
     return files
 
 
+def _kinds(reasons: list[str]) -> list[str]:
+    """Which part of the screening flagged a unit: the patterns, a withheld command, a paragraph
+    in another language, or the semantic detector."""
+    by = []
+    for reason in reasons:
+        kind = (
+            "semantic"
+            if reason == injection.SEMANTIC
+            else "foreign"
+            if reason == injection.FOREIGN
+            else "risk"
+            if reason.startswith("risk:")
+            else "patterns"
+        )
+        if kind not in by:
+            by.append(kind)
+    return by
+
+
 def run(corpora: Path, detector: semantic.SemanticDetector, *, half: str = "all") -> dict[str, Any]:
     """Screen every file; count and list what each detector flags."""
     files = corpus_files(corpora, half)
@@ -91,35 +111,37 @@ def run(corpora: Path, detector: semantic.SemanticDetector, *, half: str = "all"
     # One batch for the whole corpus: the detector caches sentences, so this is the cost.
     detector.scores([s for us in per_file.values() for u in us for s in semantic.pieces(u)])
     flagged: list[dict[str, Any]] = []
-    totals = {"units": 0, "patterns": 0, "semantic": 0}
-    files_by: dict[str, set[str]] = {"patterns": set(), "semantic": set(), "any": set()}
-    for path, file_units in per_file.items():
-        totals["units"] += len(file_units)
-        hits = detector.flag(file_units)
-        for unit, sentences in zip(file_units, hits, strict=True):
-            patterns = reasons_for(unit)
-            if not patterns and not sentences:
-                continue
-            name = str(path.relative_to(corpora))
-            by = (["patterns"] if patterns else []) + (["semantic"] if sentences else [])
-            for kind in by:
-                totals[kind] += 1
-                files_by[kind].add(name)
-            files_by["any"].add(name)
-            scores = detector.scores(sentences)
-            flagged.append(
-                {
-                    "file": name,
-                    "line": _line_of(texts[path], unit),
-                    "by": by,
-                    "patterns": patterns,
-                    "sentences": [
-                        {"text": s, "score": round(p, 3)}
-                        for s, p in zip(sentences, scores, strict=True)
-                    ],
-                    "unit": unit[:400],
-                }
-            )
+    kinds = ("patterns", "risk", "foreign", "semantic")
+    totals = dict.fromkeys(("units", *kinds), 0)
+    files_by: dict[str, set[str]] = {k: set() for k in (*kinds, "any")}
+    with semantic.installed(detector):
+        for path, file_units in per_file.items():
+            totals["units"] += len(file_units)
+            english = injection.english_document(texts[path])
+            verdicts = injection.judge(file_units, use_semantic=True, english=english)
+            for unit, verdict in zip(file_units, verdicts, strict=True):
+                if not verdict.reasons:
+                    continue
+                by = _kinds(verdict.reasons)
+                name = str(path.relative_to(corpora))
+                for kind in by:
+                    totals[kind] += 1
+                    files_by[kind].add(name)
+                files_by["any"].add(name)
+                scores = detector.scores(verdict.sentences)
+                flagged.append(
+                    {
+                        "file": name,
+                        "line": _line_of(texts[path], unit),
+                        "by": by,
+                        "patterns": verdict.reasons,
+                        "sentences": [
+                            {"text": s, "score": round(p, 3)}
+                            for s, p in zip(verdict.sentences, scores, strict=True)
+                        ],
+                        "unit": unit[:400],
+                    }
+                )
     return {
         "corpora": str(corpora),
         "half": half,
@@ -128,7 +150,7 @@ def run(corpora: Path, detector: semantic.SemanticDetector, *, half: str = "all"
         "files": len(files),
         "units": totals["units"],
         "files_flagged": {k: len(v) for k, v in files_by.items()},
-        "units_flagged": {k: totals[k] for k in ("patterns", "semantic")},
+        "units_flagged": {k: totals[k] for k in kinds},
         "flagged": flagged,
     }
 
@@ -183,15 +205,12 @@ def calibrate(encoder: semantic.Encoder) -> dict[str, Any]:
 
 
 def _print_run(result: dict[str, Any]) -> None:
-    ff, uf = result["files_flagged"], result["units_flagged"]
+    ff = result["files_flagged"]
     print(f"corpora {result['corpora']} ({result['half']}), threshold {result['threshold']}")
-    print(
-        f"files flagged {ff['any']} / {result['files']}: patterns {ff['patterns']}, "
-        f"semantic {ff['semantic']}"
-    )
-    print(
-        f"units flagged of {result['units']}: patterns {uf['patterns']}, semantic {uf['semantic']}"
-    )
+    kinds = ", ".join(f"{k} {ff[k]}" for k in result["units_flagged"])
+    print(f"files flagged {ff['any']} / {result['files']}: {kinds}")
+    units_by = ", ".join(f"{k} {n}" for k, n in result["units_flagged"].items())
+    print(f"units flagged of {result['units']}: {units_by}")
     for hit in result["flagged"]:
         print(f"\n{hit['file']}:{hit['line']}  [{', '.join(hit['by'])}] {hit['patterns']}")
         for s in hit["sentences"]:

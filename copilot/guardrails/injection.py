@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from copilot.guardrails import semantic
+from copilot.guardrails import risk, semantic
 
 log = logging.getLogger(__name__)
 # The reason given for a unit only the semantic detector flagged.
@@ -335,43 +335,175 @@ def screen_question(text: str) -> Isolation:
     return result
 
 
-def screen_units(parts: list[str], *, use_semantic: bool = True) -> list[list[str]]:
-    """Why each unit reads as instructions to an AI (empty: it does not).
+# Words that make up a quarter or more of any English prose and are rare in other languages.
+_ENGLISH = frozenset(
+    "the a an and or of to in on at for with from by is are was were be been it this that these "
+    "those if then than when while not no do does did has have had can could should would will "
+    "must may you your we our they their its as so but which what who how all any each into "
+    "after before over under".split()
+)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_CODE_OR_LINK = re.compile(r"`[^`]*`|(?:https?|ftp)://\S+")
+# A unit is read for its language only with this many words (short lines say too little).
+_LANGUAGE_MIN_WORDS = 8
+FOREIGN = "not_in_document_language"
 
-    The patterns look at every unit; the semantic detector (when a model is loaded) scores the
-    sentences of all the others in one batch, and a unit it flags gets the reason "semantic".
-    """
-    found = [reasons_for(unit) for unit in parts]
+
+def _english_share(text: str) -> tuple[int, float]:
+    words = [w.lower() for w in _WORD.findall(_CODE_OR_LINK.sub(" ", text))]
+    if not words:
+        return 0, 0.0
+    return len(words), sum(w in _ENGLISH for w in words) / len(words)
+
+
+# Function words of the languages a planted note is most often written in, none of them an
+# English word: a paragraph is read as another language on this positive evidence, never on
+# English words missing (terse English, alert names and link lists have few of those).
+_OTHER_LANGUAGES = (
+    frozenset(
+        # Portuguese, Spanish, Italian
+        "da do das dos não para com uma um por na no os se é está são pelo pela qualquer antes "
+        "depois este esta isso deve execute el la los las y es con una del al lo pero más muy "
+        "cualquier antes después debe esto está il di che per non della delle degli è sono questo "
+        "questa prima dopo deve "
+        # French
+        "le les des du et est pour pas sur dans une qui ce cette avant après toute tout doit "
+        "vous nous être sont "
+        # German, Dutch
+        "der die das und ist nicht mit für auf den dem ein eine einen zu sie diese dieser dieses "
+        "jeder jede vor nach muss sollen werden wird het een van niet voor zijn op deze moet "
+        "worden".split()
+    )
+    - _ENGLISH
+)
+# Letters outside the Latin script (Cyrillic, Greek, CJK, Arabic ...): a paragraph written in
+# one of those is not English either, whatever its words.
+_NON_LATIN = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]")
+
+
+def _other_language(text: str, *, min_words: int = _LANGUAGE_MIN_WORDS) -> bool:
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < min_words:
+        return False
+    letters = sum(len(w) for w in words)
+    if sum(len(_NON_LATIN.findall(w)) for w in words) >= letters / 2:
+        return True
+    english = sum(w in _ENGLISH for w in words)
+    other = [w for w in words if w in _OTHER_LANGUAGES]
+    return len(set(other)) >= 3 and len(other) >= 2 * max(english, 1)
+
+
+def _foreign(unit: str) -> bool:
+    """Prose in another language than English that carries a command or a link.
+
+    The detectors read English (the exemplars and MiniLM are English); a paragraph in another
+    language inside an English document is read by nobody, so when it carries something to run
+    or open it is cut rather than passed on unread. Tables and code blocks are not prose."""
+    lines = unit.strip().split("\n")
+    if not lines or _FENCE.match(lines[0]) or lines[0].lstrip().startswith(("|", "#")):
+        return False
+    if not _CODE_OR_LINK.search(unit):
+        return False
+    return _other_language(_prose(unit))
+
+
+# A line that reads as a shell command (a pipe, a variable, an option, a line continuation, an
+# assignment) rather than a sentence: its words are flags and paths, in no language.
+_COMMAND_LINE = re.compile(r"[|$\\=]|(?:^|\s)--?[A-Za-z]")
+
+
+def _prose(unit: str) -> str:
+    """The lines of a unit that are not commands (an indented command in a list item is code)."""
+    lines = (_CODE_OR_LINK.sub(" ", line) for line in unit.split("\n"))
+    return "\n".join(line for line in lines if not _COMMAND_LINE.search(line))
+
+
+def english_document(text: str) -> bool:
+    count, share = _english_share(text)
+    return count < 40 or share >= 0.12
+
+
+@dataclass
+class Judgement:
+    reasons: list[str]
+    # The sentences the semantic detector flagged, and the spans the risk rules withhold:
+    # what tells a flagged unit's attack from its legitimate part.
+    sentences: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+
+    def carries(self, part: str) -> bool:
+        """Whether a sentence or table row of the unit carries what flagged it."""
+        if reasons_for(part):
+            return True
+        if FOREIGN in self.reasons and _other_language(
+            _prose(part), min_words=_LANGUAGE_MIN_WORDS // 2
+        ):
+            return True
+        if any(w in part for w in self.withheld):
+            return True
+        plain = set(semantic.pieces(part))
+        return any(s in plain for s in self.sentences)
+
+
+def judge(parts: list[str], *, use_semantic: bool, english: bool) -> list[Judgement]:
+    """Why each unit reads as instructions planted for an AI (no reasons: it does not).
+
+    The patterns look at every unit. A command the risk rules withhold (credentials sent away,
+    a script run from a host nobody vouched for) takes its sentence or row with it: the words
+    around it are the attack's framing. Prose in another language than the document's that
+    carries a command is cut (nothing here reads it). The semantic detector (when a model is
+    loaded) scores the sentences of the rest in one batch, with its lower bar for units that
+    carry a risky command; a unit it flags gets the reason "semantic"."""
+    verdicts = [Judgement(reasons_for(unit)) for unit in parts]
+    risky = [False] * len(parts)
+    for i, unit in enumerate(parts):
+        risks = risk.scan(unit)
+        risky[i] = any(r.severe for r in risks)
+        withheld = [r.span for r in risks if r.action == "withhold"]
+        if withheld:
+            verdicts[i].withheld = withheld
+            verdicts[i].reasons += [f"risk:{r.reason}" for r in risks if r.action == "withhold"]
+        if english and not verdicts[i].reasons and _foreign(unit):
+            verdicts[i].reasons.append(FOREIGN)
     chosen = semantic.detector() if use_semantic else None
     if chosen is None:
-        return found
-    rest = [i for i, why in enumerate(found) if not why]
+        return verdicts
+    rest = [i for i, v in enumerate(verdicts) if not v.reasons]
     try:
-        hits = chosen.flag([parts[i] for i in rest])
+        hits = chosen.flag([parts[i] for i in rest], risky=[risky[i] for i in rest])
     except Exception:  # a failing model must not stop screening: the patterns stand
         log.warning(
             "semantic injection detector failed; screening with patterns only", exc_info=True
         )
-        return found
+        return verdicts
     for i, sentences in zip(rest, hits, strict=True):
         if sentences:
-            found[i] = [SEMANTIC]
-    return found
+            verdicts[i].reasons = [SEMANTIC]
+            verdicts[i].sentences = sentences
+    return verdicts
+
+
+def screen_units(parts: list[str], *, use_semantic: bool = True) -> list[list[str]]:
+    """Why each unit reads as instructions to an AI (empty: it does not); see `judge`."""
+    english = english_document("\n".join(parts))
+    return [v.reasons for v in judge(parts, use_semantic=use_semantic, english=english)]
 
 
 def isolate(text: str, *, use_semantic: bool = True) -> Isolation:
-    """Drop the units of a passage that address an AI; keep the rest in order.
+    """Drop the parts of a passage that carry an attack; keep the rest in order.
 
-    A unit is dropped when the patterns or the semantic detector flag it (reason "semantic");
-    `use_semantic=False` screens with the patterns only."""
+    A flagged unit loses the smallest part that carries what flagged it (a table row, the
+    sentence and what follows it); see `judge` for what flags a unit. `use_semantic=False`
+    screens with the patterns and rules only."""
     parts = units(text)
     kept: list[str] = []
     result = Isolation(text="")
-    for unit, why in zip(parts, screen_units(parts, use_semantic=use_semantic), strict=True):
-        if why:
-            salvaged, removed = _salvage(unit)
+    verdicts = judge(parts, use_semantic=use_semantic, english=english_document(text))
+    for unit, verdict in zip(parts, verdicts, strict=True):
+        if verdict.reasons:
+            salvaged, removed = _salvage(unit, verdict)
             result.removed.append(removed)
-            result.reasons.extend(r for r in why if r not in result.reasons)
+            result.reasons.extend(r for r in verdict.reasons if r not in result.reasons)
             if salvaged:
                 kept.append(salvaged)
         else:
@@ -384,22 +516,28 @@ _SAFE_PROSE = re.compile(r"`|://|canary", re.IGNORECASE)
 _UNIT_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
-def _salvage(unit: str) -> tuple[str, str]:
+def _salvage(unit: str, verdict: Judgement) -> tuple[str, str]:
     """Cut the smallest part of a flagged unit that carries the attack: (kept, removed).
 
     A table keeps its rows that carry nothing; prose keeps the plain sentences before the first
-    one addressed to an AI (everything from there on may be the attack's payload), and only when
+    one that carries the attack (everything from there on may be its payload), and only when
     they hold no command, link or marker. Otherwise the whole unit goes."""
     lines = [line for line in unit.split("\n") if line.strip()]
     if lines and all(line.lstrip().startswith("|") for line in lines):
-        bad = [line for line in lines if reasons_for(line)]
+        bad = [line for line in lines if verdict.carries(line)]
         if bad:
             kept = [line for line in lines if line not in bad]
             return "\n".join(kept), "\n".join(bad)
         return "", unit
-    sentences = _UNIT_SENTENCE.split(unit.strip())
-    first = next((i for i, x in enumerate(sentences) if reasons_for(x)), 0)
+    marker = _LIST_MARKER.match(unit.strip())
+    head = marker.group(0) if marker else ""
+    sentences = _UNIT_SENTENCE.split(unit.strip()[len(head) :])
+    first = next((i for i, x in enumerate(sentences) if verdict.carries(x)), 0)
     before = sentences[:first]
     if before and not any(_SAFE_PROSE.search(x) for x in before):
-        return " ".join(before), " ".join(sentences[first:])
+        return head + " ".join(before), " ".join(sentences[first:])
     return "", unit
+
+
+# A list item's marker ("2. ", "- "): not a sentence of its own when prose is cut into sentences.
+_LIST_MARKER = re.compile(r"(?:\d+[.)]|[-*+])\s+")

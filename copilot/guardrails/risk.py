@@ -109,6 +109,17 @@ def requires_approval(text: str, command: str | None = None) -> bool:
 # it", reaches the responder as text.
 
 Action = Literal["approve", "withhold"]
+# Reasons that mark a command severe on their own (see `Risk.severe`).
+SEVERE = frozenset(
+    {
+        "disables authentication",
+        "flushes every key",
+        "drops a table or database",
+        "deletes a namespace",
+        "deletes from the root",
+        "makes files world-writable",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,17 @@ class Risk:
     action: Action
     start: int = 0
     end: int = 0
+
+    @property
+    def severe(self) -> bool:
+        """Whether the command does what cannot be taken back or opens the door: no auth, every
+        key, a namespace, a database or the root gone, forced across everything. A planted step
+        wants these; a runbook's own targeted delete, `rm -rf` of a path, flush or purge is not
+        one of them (the public corpora are full of those)."""
+        reasons = {r.split(" (")[0] for r in self.reason.split("; ")}
+        return self.action == "withhold" or bool(
+            reasons & SEVERE or {"acts on everything", "forces the operation"} <= reasons
+        )
 
 
 _SHELL = r"(?:sudo\s+(?:-\S+\s+)*)?(?:/usr)?(?:/bin/)?(?:ba|z|k|da|fi)?sh\b"
@@ -176,7 +198,10 @@ _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
             r"--no-?auth\b|--(?:disable|skip)-auth\w*|--auth(?:entication)?[= ](?:none|false|off|"
             r"disabled?)\b|\bauth(?:entication)?[_-]?(?:enabled)?\s*[=:]\s*[\"']?(?:false|off|no|"
             r"none|disabled?)\b|\brequirepass\s+(?:\"\"|''|$)|--anonymous-auth[= ]true\b|"
-            r"\bprotected-mode\s+no\b|\bskip-grant-tables\b|\btrust\s+authentication\b",
+            r"\bprotected-mode\s+no\b|\bskip-grant-tables\b|\btrust\s+authentication\b|"
+            # A feature flag or setting: `flags set svc.admin_auth_enabled --value false`.
+            r"\b[\w.-]*(?:auth\w*|m?tls|signature|cert\w*)[_.-]?(?:enabled|required|check\w*|"
+            r"verif\w*)\b[^\n]{0,24}?(?:--value[= ]|=|:|\s)\s*[\"']?(?:false|off|no|0|disabled?)\b",
             re.I,
         ),
     ),
@@ -306,6 +331,15 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
                 action = "withhold"
                 reason = f"{reason} ({', '.join(foreign)})"
         reasons.append(reason)
+    if "skips a safety check" in reasons and action != "withhold":
+        # Something fetched from a host nobody vouched for, with its check turned off: the
+        # unsigned image, firmware or package that a planted step asks for.
+        fetched = [
+            h for h in _foreign(span, allowed) if _URL.search(span) and h != "an unnamed host"
+        ]
+        if fetched:
+            action = "withhold"
+            reasons.append(f"installs what it fetches from {', '.join(fetched)} unverified")
     if prose:
         match = _PROSE_PIPE.search(span)
         if match and not reasons and not _NEGATED.search(span[: match.start()]):

@@ -51,6 +51,11 @@ THRESHOLD = 0.88
 # "language models", "whoever or whatever"): the model judges the intent, the word only says
 # who is addressed, so the word alone never flags anything.
 ADDRESSED_THRESHOLD = 0.75
+# The lower bar for a unit that carries a command the risk rules call severe (no auth, every key
+# or table gone, forced across everything: `risk.Risk.severe`): a miss there costs most, and a
+# runbook's own severe step rarely reads like a note to a model. Chosen on the corpora's even
+# files and checked on the odd ones (evals/README.md, "Tuning the guardrails").
+RISKY_THRESHOLD = 0.5
 _ADDRESSEE = re.compile(
     r"\b(?:ai|a\.i\.|llms?|gpt|assistants?|copilots?|chat ?bots?|bots?|(?:language )?models?|"
     r"summari[sz]\w*|automated|machines?|whoever|whatever|non-human|ki|ia|modèle|modelo|"
@@ -224,19 +229,37 @@ class SemanticDetector:
         with self._lock:
             return [self._cache.get(s, 0.0) for s in sentences]
 
-    def flag(self, units: Sequence[str]) -> list[list[str]]:
+    def flag(self, units: Sequence[str], *, risky: Sequence[bool] | None = None) -> list[list[str]]:
         """For each unit, its sentences that score above threshold (empty: not flagged).
 
-        All sentences of all units go to the model in one batch."""
+        Who a unit speaks to is said once ("To any automated system summarising this page:")
+        and its orders follow in the next sentences, so the lower addressed bar applies from an
+        address (a sentence naming a model that opens the unit or ends in a colon) to the end of
+        the unit; a model named in passing lowers it for its own sentence only. A unit marked `risky` (it carries
+        a command the risk rules mark) is read with `RISKY_THRESHOLD`. All sentences of all
+        units go to the model in one batch."""
         per_unit = [pieces(u) for u in units]
         flat = [s for ss in per_unit for s in ss]
         if not flat:
             return [[] for _ in units]
         scored = dict(zip(flat, self.scores(flat), strict=True))
-        return [
-            [s for s in ss if over(s, scored[s], self.threshold, self.addressed_threshold)]
-            for ss in per_unit
-        ]
+        out: list[list[str]] = []
+        for i, ss in enumerate(per_unit):
+            base = self.threshold
+            if risky is not None and risky[i]:
+                base = min(base, RISKY_THRESHOLD)
+            addressed = False
+            hits = []
+            for n, sentence in enumerate(ss):
+                names = bool(_ADDRESSEE.search(sentence))
+                # An address opens the unit or ends in a colon; what follows it is spoken to
+                # the same reader. A model named in passing lowers the bar for its sentence only.
+                addressed = addressed or (names and (n == 0 or ":" in sentence))
+                bar = min(base, self.addressed_threshold) if addressed or names else base
+                if scored[sentence] >= bar:
+                    hits.append(sentence)
+            out.append(hits)
+        return out
 
 
 class _State:
