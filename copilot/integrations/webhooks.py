@@ -737,7 +737,7 @@ class WebhookDispatcher:
         """Seconds to wait after failed attempt `attempt` (1-based): the backoff doubling, times
         a jitter in [0.8, 1.2) so receivers recover unherded, never past the cap, and never
         sooner than a receiver's Retry-After (still capped)."""
-        delay = self.backoff_s * 2 ** (attempt - 1)
+        delay: float = self.backoff_s * 2.0 ** (attempt - 1)
         delay *= 0.8 + 0.4 * (random.random() if jitter is None else jitter)
         delay = min(self.max_backoff_s, delay)
         if retry_after is not None:
