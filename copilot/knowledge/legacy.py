@@ -24,8 +24,7 @@ from sqlalchemy import func, insert, select, update
 
 from copilot.db.legacy import IMPORTED_SUFFIX, _retire
 from copilot.db.schema import lock_for_migration
-from copilot.knowledge import keyword
-from copilot.knowledge.tables import FTS_TABLE, kb_chunks, kb_documents, kb_state
+from copilot.knowledge.tables import insert_chunks, kb_documents, kb_state
 
 if TYPE_CHECKING:
     from copilot.knowledge.store import KnowledgeBase
@@ -81,24 +80,7 @@ def import_legacy_catalog(kb: KnowledgeBase) -> int:
             conn.execute(update(kb_state).values(identity=json.loads(meta[0])))
         if files:
             conn.execute(insert(kb_documents), [_document(row) for row in files])
-        if chunks:
-            conn.execute(
-                insert(kb_chunks),
-                [
-                    {
-                        "id": c.id,
-                        "source": c.source,
-                        "ordinal": c.ordinal,
-                        "kind": c.kind,
-                        "body": json.dumps(c.__dict__),
-                    }
-                    for c in chunks
-                ],
-            )
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql(
-                    keyword.insert_sql(FTS_TABLE), [keyword.fts_row(c) for c in chunks]
-                )
+        insert_chunks(conn, chunks)
         conn.execute(update(kb_state).values(version=kb_state.c.version + 1))
     _retire(path)
     log.warning(

@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +43,7 @@ from copilot.filelock import FileLock
 from copilot.knowledge import keyword
 from copilot.knowledge.keyword import BM25_WEIGHTS, MemoryKeywordIndex
 from copilot.knowledge.models import Chunk, Kind
-from copilot.knowledge.tables import FTS_TABLE, kb_chunks, kb_documents, kb_state
+from copilot.knowledge.tables import FTS_TABLE, insert_chunks, kb_chunks, kb_documents, kb_state
 from copilot.settings import Settings
 
 __all__ = ["BM25_WEIGHTS", "KnowledgeBase", "keyword_terms", "stem", "stems_of"]
@@ -502,24 +502,7 @@ class KnowledgeBase:
             old = conn.execute(select(kb_chunks.c.id).where(kb_chunks.c.source == source))
             old_ids = list(old.scalars())
             self._delete_rows(conn, source)
-            if chunks:
-                conn.execute(
-                    insert(kb_chunks),
-                    [
-                        {
-                            "id": c.id,
-                            "source": c.source,
-                            "ordinal": c.ordinal,
-                            "kind": c.kind,
-                            "body": json.dumps(asdict(c)),
-                        }
-                        for c in chunks
-                    ],
-                )
-                if not self.is_postgresql:
-                    conn.exec_driver_sql(
-                        keyword.insert_sql(FTS_TABLE), [keyword.fts_row(c) for c in chunks]
-                    )
+            insert_chunks(conn, chunks)
             conn.execute(delete(kb_documents).where(kb_documents.c.source == source))
             conn.execute(
                 insert(kb_documents).values(

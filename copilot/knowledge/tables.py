@@ -11,6 +11,10 @@ virtual tables, so it is not declared here).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -23,7 +27,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    insert,
 )
+from sqlalchemy.engine import Connection
+
+from copilot.knowledge import keyword
+from copilot.knowledge.models import Chunk
 
 metadata = MetaData()
 
@@ -62,3 +71,25 @@ kb_state = Table(
     Column("ingest_holder", String(500), nullable=True),
     CheckConstraint("id = 1", name="ck_kb_state_one_row"),
 )
+
+
+def insert_chunks(conn: Connection, chunks: Sequence[Chunk]) -> None:
+    """Write `chunks` to `kb_chunks` and, on SQLite, to the FTS5 table, in `conn`'s transaction
+    (ingest and the import of an old catalog file both write them this way)."""
+    if not chunks:
+        return
+    conn.execute(
+        insert(kb_chunks),
+        [
+            {
+                "id": c.id,
+                "source": c.source,
+                "ordinal": c.ordinal,
+                "kind": c.kind,
+                "body": json.dumps(asdict(c)),
+            }
+            for c in chunks
+        ],
+    )
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(keyword.insert_sql(FTS_TABLE), [keyword.fts_row(c) for c in chunks])
