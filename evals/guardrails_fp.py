@@ -84,23 +84,14 @@ def corpus_files(corpora: Path, half: str) -> list[Path]:
     return files
 
 
-def _kinds(reasons: list[str]) -> list[str]:
-    """Which part of the screening flagged a unit: the patterns, a withheld command, a paragraph
+def _kind(reason: str) -> str:
+    """Which part of the screening gave a reason: the patterns, a withheld command, a paragraph
     in another language, or the semantic detector."""
-    by = []
-    for reason in reasons:
-        kind = (
-            "semantic"
-            if reason == injection.SEMANTIC
-            else "foreign"
-            if reason == injection.FOREIGN
-            else "risk"
-            if reason.startswith("risk:")
-            else "patterns"
-        )
-        if kind not in by:
-            by.append(kind)
-    return by
+    if reason == injection.SEMANTIC:
+        return "semantic"
+    if reason == injection.FOREIGN:
+        return "foreign"
+    return "risk" if reason.startswith("risk:") else "patterns"
 
 
 def run(corpora: Path, detector: semantic.SemanticDetector, *, half: str = "all") -> dict[str, Any]:
@@ -122,7 +113,7 @@ def run(corpora: Path, detector: semantic.SemanticDetector, *, half: str = "all"
             for unit, verdict in zip(file_units, verdicts, strict=True):
                 if not verdict.reasons:
                     continue
-                by = _kinds(verdict.reasons)
+                by = list(dict.fromkeys(_kind(r) for r in verdict.reasons))
                 name = str(path.relative_to(corpora))
                 for kind in by:
                     totals[kind] += 1

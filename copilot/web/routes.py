@@ -123,6 +123,16 @@ def _taxonomy(request: Request) -> Taxonomy:
     return load_taxonomy(request.app.state.settings.severity_file)
 
 
+def _severity_filter(request: Request, severity: str | None) -> str:
+    """A page's severity filter as the taxonomy's id ("" for none or one it does not know)."""
+    if not severity:
+        return ""
+    try:
+        return _taxonomy(request).resolve(severity).id
+    except InvalidInput:
+        return ""
+
+
 def _render(request: Request, template: str, page: str, **context: Any) -> HTMLResponse:
     taxonomy = _taxonomy(request)
     features = {name: served(request.app, *spec) for name, spec in FEATURES.items()}
@@ -153,14 +163,8 @@ def incident_list(
     status: Annotated[str | None, Query(max_length=20)] = None,
     severity: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    taxonomy = _taxonomy(request)
     chosen_status = status if status in STATUSES else ""
-    chosen_severity = ""
-    if severity:
-        try:
-            chosen_severity = taxonomy.resolve(severity).id
-        except InvalidInput:
-            chosen_severity = ""
+    chosen_severity = _severity_filter(request, severity)
     return _render(
         request,
         "incidents.html",
@@ -217,13 +221,7 @@ def insights_page(
     since: Annotated[str, Query(max_length=40)] = "90d",
     severity: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
-    taxonomy = _taxonomy(request)
-    chosen = ""
-    if severity:
-        try:
-            chosen = taxonomy.resolve(severity).id
-        except InvalidInput:
-            chosen = ""
+    chosen = _severity_filter(request, severity)
     periods = dict(INSIGHT_PERIODS)
     return _render(
         request,
