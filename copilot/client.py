@@ -174,7 +174,7 @@ class Client:
         url = self.url + path
         params = {k: v for k, v in (query or {}).items() if v is not None}
         if params:
-            url += "?" + urllib.parse.urlencode(params)
+            url += "?" + urllib.parse.urlencode(params, doseq=True)
         headers = {"Accept": "application/json", "User-Agent": f"copilot-cli/{__version__}"}
         data = None
         if body is not None:

@@ -5,10 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from copilot.cliutil import UsageError, incident_store, print_json
+from copilot.cliutil import (
+    EXIT_USAGE,
+    UsageError,
+    exit_code,
+    incident_store,
+    print_json,
+    server,
+)
+from copilot.errors import CopilotError
 from copilot.settings import Settings
+
+if TYPE_CHECKING:
+    from copilot.client import Client
 
 
 def cmd_import_postmortems(args: argparse.Namespace, settings: Settings) -> int:
@@ -61,13 +72,15 @@ def _embedder(settings: Settings) -> Any:
 
 def cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.errors import InvalidInput
-    from copilot.insights import report as render
     from copilot.insights import service
-    from copilot.insights.charts import Chart
 
     out: Path | None = args.out
     if out is not None and not out.parent.exists():
         raise UsageError(f"no such folder for --out: {out.parent}")
+    remote = server(settings)
+    if remote is not None:
+        report, levels = _through(remote, args, settings)
+        return _write(args, report, levels)
     with incident_store(settings) as store:
         try:
             query = service.make_query(
@@ -86,6 +99,39 @@ def cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
             store=store, query=query, embedder=embedder, with_clusters=args.clusters
         )
         levels = store.taxonomy.ids
+    return _write(args, report, levels)
+
+
+def _through(remote: Client, args: argparse.Namespace, settings: Settings) -> tuple[Any, list[str]]:
+    """The report from the server (its JSON form), rendered here as it would be locally."""
+    from copilot.incidents.severity import load_taxonomy
+    from copilot.insights import schemas as s
+
+    query: dict[str, Any] = {
+        "since": args.since,
+        "until": args.until,
+        "severity": args.severity or None,
+        "service": args.service or None,
+        "team": args.team,
+        "timezone": args.timezone,
+        "clusters": "true" if args.clusters else "false",
+        "method": "embeddings" if args.embeddings else "keywords",
+    }
+    try:
+        report = remote.get(s.Insights, "/v1/insights", **query)
+    except CopilotError as exc:
+        # A period or filter the server refuses is the same usage error as locally.
+        if exit_code(exc) == EXIT_USAGE:
+            raise UsageError(str(exc)) from None
+        raise
+    return report, load_taxonomy(settings.severity_file).ids
+
+
+def _write(args: argparse.Namespace, report: Any, levels: list[str]) -> int:
+    from copilot.insights import report as render
+    from copilot.insights.charts import Chart
+
+    out: Path | None = args.out
     if args.format == "json":
         text = report.model_dump_json(indent=2) + "\n"
     elif args.format == "csv":
