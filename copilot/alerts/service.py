@@ -20,17 +20,29 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from copilot.alerts import actions
 from copilot.alerts import models as am
 from copilot.alerts import schemas as s
+from copilot.alerts.actions import attach, declare, dismiss
 from copilot.alerts.intake import Normal, Notification
 from copilot.alerts.rules import Rule, RuleSet, describe
-from copilot.alerts.runbooks import RunbookFinder
+from copilot.alerts.views import (
+    LIST_BUDGET,
+    MAX_LIST,
+    WITHHELD,
+    Budget,
+    alert_view,
+    get_alert,
+    get_group,
+    list_alerts,
+    list_groups,
+    suggested_severity,
+)
 from copilot.errors import Conflict, InvalidInput, NotFound
-from copilot.guardrails.screened import Screened, ours, screened
 from copilot.incidents import models as im
 from copilot.incidents import schemas as inc_schemas
 from copilot.incidents import service as incidents
@@ -38,11 +50,8 @@ from copilot.incidents.db import IncidentStore
 
 log = logging.getLogger("copilot.alerts")
 
-MAX_LIST = 500
-MAX_TIMELINE_ALERTS = 50
 # A key for PostgreSQL's advisory lock: one intake at a time, as SQLite's write lock gives.
 _INTAKE_LOCK = 1_400_006
-_HANDLED = ("declared", "attached", "dismissed")
 # Heartbeat (Watchdog) last seen, per alert name, for /metrics.
 HEARTBEATS: dict[str, datetime] = {}
 
@@ -422,17 +431,6 @@ def _incidents_of(session: Session, group_ids: set[int | None]) -> dict[int, int
     return {gid: number for gid, number in rows if number is not None}
 
 
-def _alert_text(kind: str, alert: Normal) -> str:
-    summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
-    text = f"Alert {alert.name} {kind}"
-    service = alert.labels.get("service")
-    if service:
-        text += f" on {service}"
-    if summary:
-        text += f": {summary}"
-    return str(screened(text))[: inc_schemas.MAX_TEXT]
-
-
 def _follow(store: IncidentStore, changes: list[_Change], incident_of: dict[int, int]) -> None:
     """Alerts of a declared or attached group add their changes to the incident's timeline."""
     for change in changes:
@@ -444,391 +442,12 @@ def _follow(store: IncidentStore, changes: list[_Change], incident_of: dict[int,
                 store=store,
                 incident_id=f"{im.ID_PREFIX}{number}",
                 event=inc_schemas.EventCreate(
-                    kind="alert", text=_alert_text(change.kind, change.alert), at=change.at
+                    kind="alert", text=actions.alert_text(change.kind, change.alert), at=change.at
                 ),
                 data={"fingerprint": change.alert.fingerprint, "change": change.kind},
             )
         except (InvalidInput, NotFound, Conflict) as exc:
             log.warning("alert change not added to %s's timeline: %s", number, exc)
-
-
-# -- views ------------------------------------------------------------------------------------
-
-
-def _s(value: Any) -> Screened:
-    return screened(str(value))
-
-
-# Screening costs tens of microseconds a character, so a view shows at most this much of each
-# value (the database keeps it whole); a cut value ends with an ellipsis.
-SHOWN_LABEL = 256
-SHOWN_ANNOTATION = 1024
-SHOWN_URL = 512
-
-
-# Characters of label and annotation values one list response screens; past it, values read
-# WITHHELD (the alert's own GET shows them). Real alerts fit many times over; a flood of alerts
-# with long random values cannot make a list take minutes.
-LIST_BUDGET = 30_000
-WITHHELD = ours("[not shown in this list: over its screening budget; GET the alert itself]")
-
-
-class Budget:
-    def __init__(self, chars: int | None) -> None:
-        self.left = chars
-
-    def take(self, n: int) -> bool:
-        if self.left is None:
-            return True
-        if n > self.left:
-            self.left = 0
-            return False
-        self.left -= n
-        return True
-
-
-def _shown(value: Any, limit: int, budget: Budget) -> Screened:
-    text = str(value)
-    text = text if len(text) <= limit else text[:limit] + "…"
-    return screened(text) if budget.take(len(text)) else WITHHELD
-
-
-def alert_view(row: am.Alert, budget: Budget | None = None) -> s.AlertView:
-    budget = budget or Budget(None)
-    return s.AlertView(
-        fingerprint=row.fingerprint,
-        name=_shown(row.alertname, SHOWN_LABEL, budget),
-        status="firing" if row.status == "firing" else "resolved",
-        labels={str(k): _shown(v, SHOWN_LABEL, budget) for k, v in row.labels.items()},
-        annotations={
-            str(k): _shown(v, SHOWN_ANNOTATION, budget) for k, v in row.annotations.items()
-        },
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        flaps=row.flaps,
-        notifications=row.notifications,
-        heartbeat=row.heartbeat,
-        source=row.source,
-        generator_url=_shown(row.generator_url, SHOWN_URL, budget) if row.generator_url else None,
-        group_id=row.group_id,
-        group_reason=_shown(row.group_reason, SHOWN_ANNOTATION, budget)
-        if row.group_reason
-        else None,
-    )
-
-
-def list_alerts(
-    *, store: IncidentStore, status: str | None = None, limit: int = 100
-) -> list[s.AlertView]:
-    query = select(am.Alert).order_by(am.Alert.last_seen.desc(), am.Alert.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(am.Alert.status == status)
-    with store.read() as session:
-        budget = Budget(LIST_BUDGET)
-        return [alert_view(r, budget) for r in session.scalars(query)]
-
-
-def get_alert(*, store: IncidentStore, fingerprint: str) -> s.AlertView:
-    with store.read() as session:
-        row = session.scalars(
-            select(am.Alert).where(am.Alert.fingerprint == fingerprint[:64])
-        ).one_or_none()
-        if row is None:
-            raise NotFound(
-                f"no alert with fingerprint {fingerprint[:64]!r}", public="alert not found"
-            )
-        return alert_view(row)
-
-
-def suggested_severity(
-    store: IncidentStore, rules: RuleSet, alerts: Sequence[am.Alert]
-) -> tuple[str, str]:
-    """The most severe level the alerts' `severity` labels map to, and why."""
-    taxonomy = store.taxonomy
-    best = taxonomy.resolve(rules.severity.default).id
-    why = f"no alert has a mapped severity label; the rules' default {best}"
-    for row in alerts:
-        label = str(row.labels.get("severity", "")).strip().lower()
-        mapped = rules.severity.map.get(label)
-        if mapped is None:
-            continue
-        try:
-            level = taxonomy.resolve(mapped).id
-        except InvalidInput:
-            continue
-        if why.startswith("no alert") or taxonomy.rank(level) < taxonomy.rank(best):
-            best, why = level, f"severity={label} on {row.alertname} maps to {level}"
-    return best, why
-
-
-def _title(alerts: Sequence[am.Alert], services: list[str]) -> str:
-    names: dict[str, int] = {}
-    for row in alerts:
-        names[row.alertname] = names.get(row.alertname, 0) + 1
-    ranked = sorted(names, key=lambda n: (-names[n], n))
-    title = ranked[0] if ranked else "alerts"
-    if len(ranked) > 1:
-        title += f" and {len(ranked) - 1} more"
-    if services:
-        title += f" on {', '.join(services[:3])}"
-    title += f" ({len(alerts)} alert{'s' if len(alerts) != 1 else ''})"
-    return title[:200]
-
-
-def _services(alerts: Sequence[am.Alert]) -> list[str]:
-    found: dict[str, None] = {}
-    for row in alerts:
-        value = row.labels.get("service") or row.labels.get("namespace")
-        if isinstance(value, str) and value.strip():
-            found[value.strip().lower()[:100]] = None
-    return list(found)
-
-
-def _runbooks(finder: RunbookFinder | None, alerts: Sequence[am.Alert]) -> list[s.RunbookRef]:
-    if finder is None:
-        return []
-    refs: list[s.RunbookRef] = []
-    done: set[str] = set()
-    for row in alerts:
-        if row.alertname in done or len(done) >= 10:
-            continue
-        done.add(row.alertname)
-        found = finder.find(row.alertname, {str(k): str(v) for k, v in row.annotations.items()})
-        if found is None:
-            continue
-        chunk = found.chunk
-        refs.append(
-            s.RunbookRef(
-                alertname=_s(row.alertname),
-                source=chunk.source,
-                title=_s(chunk.title),
-                section=_s(chunk.section),
-                lines=(chunk.line_start, chunk.line_end),
-                score=round(found.score, 4),
-                found_by=found.found_by,
-            )
-        )
-    return refs
-
-
-def _group_view(
-    store: IncidentStore,
-    rules: RuleSet,
-    group: am.AlertGroup,
-    alerts: Sequence[am.Alert],
-    finder: RunbookFinder | None,
-    budget: Budget,
-) -> s.GroupView:
-    services = _services(alerts)
-    severity, why = suggested_severity(store, rules, alerts)
-    firing = sum(1 for a in alerts if a.status == "firing")
-    return s.GroupView(
-        id=group.id,
-        status=group.status,
-        title=_s(_title(alerts, services)),
-        reason=_s(group.reason),
-        rule=group.rule,
-        key=_s(group.key),
-        candidate=group.status == "candidate",
-        suggested_severity=severity,
-        severity_from=_s(why),
-        services=[_s(x) for x in services],
-        firing=firing,
-        resolved=len(alerts) - firing,
-        first_at=group.first_at,
-        last_at=group.last_at,
-        alerts=[alert_view(a, budget) for a in alerts],
-        runbooks=_runbooks(finder, alerts),
-        incident_id=f"{im.ID_PREFIX}{group.incident_number}" if group.incident_number else None,
-        dismissed_reason=_s(group.dismissed_reason) if group.dismissed_reason else None,
-    )
-
-
-def _alerts_by_group(session: Session, ids: list[int]) -> dict[int, list[am.Alert]]:
-    out: dict[int, list[am.Alert]] = {i: [] for i in ids}
-    for row in session.scalars(
-        select(am.Alert).where(am.Alert.group_id.in_(ids)).order_by(am.Alert.starts_at, am.Alert.id)
-    ):
-        if row.group_id is not None:
-            out[row.group_id].append(row)
-    return out
-
-
-def list_groups(
-    *,
-    store: IncidentStore,
-    rules: RuleSet,
-    finder: RunbookFinder | None = None,
-    status: str | None = None,
-    limit: int = 100,
-) -> list[s.GroupView]:
-    query = select(am.AlertGroup).order_by(am.AlertGroup.last_at.desc(), am.AlertGroup.id.desc())
-    if status is not None:
-        query = query.where(am.AlertGroup.status == status)
-    with store.read() as session:
-        groups = list(session.scalars(query.limit(limit)))
-        by_group = _alerts_by_group(session, [g.id for g in groups])
-    budget = Budget(LIST_BUDGET)
-    return [_group_view(store, rules, g, by_group[g.id], finder, budget) for g in groups]
-
-
-def get_group(
-    *, store: IncidentStore, rules: RuleSet, group_id: int, finder: RunbookFinder | None = None
-) -> s.GroupView:
-    with store.read() as session:
-        group = session.get(am.AlertGroup, group_id)
-        if group is None:
-            raise NotFound(f"no alert group {group_id}", public="alert group not found")
-        alerts = _alerts_by_group(session, [group_id])[group_id]
-    return _group_view(store, rules, group, alerts, finder, Budget(LIST_BUDGET))
-
-
-# -- actions ----------------------------------------------------------------------------------
-
-
-def _claim(store: IncidentStore, group_id: int, status: str, **values: Any) -> None:
-    """Move an unhandled group to `status` (once: a second declare is a Conflict)."""
-    now = store.now()
-    with store.write() as session:
-        done = session.execute(
-            update(am.AlertGroup)
-            .where(am.AlertGroup.id == group_id, am.AlertGroup.status.not_in(_HANDLED))
-            .values(status=status, updated_at=now, **values)
-        )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
-            return
-        group = session.get(am.AlertGroup, group_id)
-        if group is None:
-            raise NotFound(f"no alert group {group_id}", public="alert group not found")
-        held = f" ({im.ID_PREFIX}{group.incident_number})" if group.incident_number else ""
-        raise Conflict(f"alert group {group_id} is already {group.status}{held}")
-
-
-def _release(store: IncidentStore, group_id: int, status: str) -> None:
-    with store.write() as session:
-        session.execute(
-            update(am.AlertGroup)
-            .where(am.AlertGroup.id == group_id)
-            .values(status=status, incident_number=None)
-        )
-
-
-def _alerts_to_timeline(
-    store: IncidentStore, incident_id: str, alerts: Sequence[am.Alert], author: str | None
-) -> None:
-    for row in alerts[:MAX_TIMELINE_ALERTS]:
-        normal = Normal(
-            fingerprint=row.fingerprint,
-            status=row.status,
-            labels={str(k): str(v) for k, v in row.labels.items()},
-            annotations={str(k): str(v) for k, v in row.annotations.items()},
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            generator_url=row.generator_url,
-        )
-        data: dict[str, Any] = {"fingerprint": row.fingerprint, "change": "fired"}
-        if row.generator_url:
-            data["link"] = str(screened(row.generator_url))
-        try:
-            incidents.add_event(
-                store=store,
-                incident_id=incident_id,
-                event=inc_schemas.EventCreate(
-                    kind="alert",
-                    text=_alert_text("firing" if row.status == "firing" else "fired", normal),
-                    at=min(row.starts_at, store.now()),
-                    author=author,
-                ),
-                data=data,
-            )
-        except InvalidInput as exc:
-            log.warning("alert %s not added to %s: %s", row.fingerprint, incident_id, exc)
-
-
-def declare(
-    *,
-    store: IncidentStore,
-    rules: RuleSet,
-    group_id: int,
-    request: s.DeclareRequest,
-    finder: RunbookFinder | None = None,
-) -> inc_schemas.Incident:
-    """Declare an incident from a group: title, severity, services, impact start and detection
-    from its alerts; the alerts become `alert` events on its timeline."""
-    view = get_group(store=store, rules=rules, group_id=group_id, finder=finder)
-    severity = request.severity or view.suggested_severity
-    store.taxonomy.resolve(severity)  # a bad severity is refused before anything changes
-    with store.read() as session:
-        alerts = _alerts_by_group(session, [group_id])[group_id]
-    if not alerts:
-        raise InvalidInput(f"alert group {group_id} has no alerts to declare from")
-    previous = view.status
-    _claim(store, group_id, "declared")
-    now = store.now()
-    detected = min(min(a.first_seen for a in alerts), now)
-    started = min(min(a.starts_at for a in alerts), detected)
-    runbooks = ", ".join(f"{r.title} ({r.source})" for r in view.runbooks[:3])
-    summary = f"Declared from alert group {group_id}: {view.reason}."
-    if runbooks:
-        summary += f" Runbooks: {runbooks}."
-    try:
-        incident = incidents.declare(
-            store=store,
-            request=inc_schemas.IncidentCreate(
-                title=str(screened(request.title)) if request.title else view.title,
-                summary=str(screened(summary))[: inc_schemas.MAX_TEXT],
-                severity=severity,
-                services=[str(x)[:100] for x in view.services[:20]],
-                started_at=started,
-                detected_at=detected,
-                author=request.author,
-            ),
-        )
-    except BaseException:
-        _release(store, group_id, previous)
-        raise
-    number = incidents.parse_id(incident.id)
-    with store.write() as session:
-        session.execute(
-            update(am.AlertGroup)
-            .where(am.AlertGroup.id == group_id)
-            .values(incident_number=number, updated_at=store.now())
-        )
-    _alerts_to_timeline(store, incident.id, alerts, request.author)
-    return incidents.get_incident(store=store, incident_id=incident.id)
-
-
-def attach(
-    *, store: IncidentStore, rules: RuleSet, group_id: int, request: s.AttachRequest
-) -> s.GroupView:
-    """Attach a group to an open incident; its alerts go on the incident's timeline."""
-    incident = incidents.get_incident(store=store, incident_id=request.incident_id)
-    if incident.status not in im.OPEN_STATUSES:
-        raise Conflict(
-            f"{incident.id} is {incident.status}; alerts attach only to an open incident"
-        )
-    number = incidents.parse_id(incident.id)
-    _claim(store, group_id, "attached", incident_number=number)
-    with store.read() as session:
-        alerts = _alerts_by_group(session, [group_id])[group_id]
-    _alerts_to_timeline(store, incident.id, alerts, request.author)
-    return get_group(store=store, rules=rules, group_id=group_id)
-
-
-def dismiss(
-    *, store: IncidentStore, rules: RuleSet, group_id: int, request: s.DismissRequest
-) -> s.GroupView:
-    """Dismiss a group with a reason (kept); its alerts no longer make it a candidate."""
-    _claim(
-        store,
-        group_id,
-        "dismissed",
-        dismissed_reason=request.reason,
-        dismissed_by=request.author,
-    )
-    return get_group(store=store, rules=rules, group_id=group_id)
 
 
 def heartbeat_ages(now: datetime) -> dict[str, float]:
@@ -837,7 +456,12 @@ def heartbeat_ages(now: datetime) -> dict[str, float]:
 
 
 __all__ = [
+    "LIST_BUDGET",
+    "MAX_LIST",
+    "WITHHELD",
+    "Budget",
     "Catalog",
+    "alert_view",
     "apply",
     "attach",
     "catalog_for",
@@ -848,4 +472,5 @@ __all__ = [
     "heartbeat_ages",
     "list_alerts",
     "list_groups",
+    "suggested_severity",
 ]
