@@ -11,7 +11,7 @@ from sqlalchemy import update
 from copilot.alerts import models as am
 from copilot.alerts import schemas as s
 from copilot.alerts.intake import Normal
-from copilot.alerts.rules import RuleSet
+from copilot.alerts.rules import Policy, RuleSet
 from copilot.alerts.runbooks import RunbookFinder
 from copilot.alerts.views import _alerts_by_group, get_group
 from copilot.errors import Conflict, InvalidInput, NotFound
@@ -179,3 +179,103 @@ def dismiss(
         dismissed_by=request.author,
     )
     return get_group(store=store, rules=rules, group_id=group_id)
+
+
+def reopen(
+    *, store: IncidentStore, rules: RuleSet, group_id: int, request: s.ReopenRequest
+) -> s.GroupView:
+    """Reopen the resolved or closed incident the group proposes, then attach the group to it
+    (an incident someone reopened meanwhile is only attached to)."""
+    with store.read() as session:
+        group = session.get(am.AlertGroup, group_id)
+        if group is None:
+            raise NotFound(f"no alert group {group_id}", public="alert group not found")
+        number, status = group.reopen_number, group.status
+    if number is None:
+        raise Conflict(f"alert group {group_id} does not propose reopening an incident")
+    if status in HANDLED:
+        raise Conflict(f"alert group {group_id} is already {status}")
+    incident_id = f"{im.ID_PREFIX}{number}"
+    incident = incidents.get_incident(store=store, incident_id=incident_id)
+    if incident.status not in im.OPEN_STATUSES:
+        incidents.update_incident(
+            store=store,
+            incident_id=incident_id,
+            patch=inc_schemas.IncidentPatch(
+                status=request.status,
+                reason=f"alert group {group_id} fired again after it ended",
+                author=request.author,
+            ),
+        )
+    return attach(
+        store=store,
+        rules=rules,
+        group_id=group_id,
+        request=s.AttachRequest(incident_id=incident_id, author=request.author),
+    )
+
+
+def _said(labels: dict[str, str], policy: Policy) -> str:
+    names = [*policy.match, *(k for k in policy.match_re if k not in policy.match)]
+    return " and ".join(f"{k}={labels.get(k, '')}" for k in names)
+
+
+def auto_declare(
+    *, store: IncidentStore, rules: RuleSet, group_id: int, finder: RunbookFinder | None = None
+) -> str | None:
+    """Declare the candidate's incident if an auto-declare policy matches one of its firing
+    alerts; the policy and the labels it matched go on the timeline. Returns the incident id.
+
+    Off unless the rules list `auto_declare` policies. A group that proposes reopening an
+    incident is left to people; a policy that cannot declare (a bad severity, a group someone
+    handled first) is logged and intake goes on.
+    """
+    if not rules.auto_declare:
+        return None
+    with store.read() as session:
+        group = session.get(am.AlertGroup, group_id)
+        if group is None or group.status != "candidate" or group.reopen_number is not None:
+            return None
+        alerts = _alerts_by_group(session, [group_id])[group_id]
+    firing = [a for a in alerts if a.status == "firing"]
+    matched = rules.policy_for({str(k): str(v) for k, v in a.labels.items()} for a in firing)
+    if matched is None:
+        return None
+    policy, labels = matched
+    author = f"policy {policy.name}"[:200]
+    try:
+        incident = declare(
+            store=store,
+            rules=rules,
+            group_id=group_id,
+            request=s.DeclareRequest(severity=policy.severity, author=author),
+            finder=finder,
+        )
+    except (InvalidInput, NotFound, Conflict) as exc:
+        log.warning(
+            "auto-declare policy %s did not declare group %s: %s", policy.name, group_id, exc
+        )
+        return None
+    with store.write() as session:
+        session.execute(
+            update(am.AlertGroup).where(am.AlertGroup.id == group_id).values(policy=policy.name)
+        )
+    text = (
+        f"Declared automatically by the alert policy {policy.name}: "
+        f"{_said(labels, policy)} on {labels.get('alertname', 'an alert')} "
+        f"(alert group {group_id})"
+    )
+    try:
+        incidents.add_event(
+            store=store,
+            incident_id=incident.id,
+            event=inc_schemas.EventCreate(
+                kind="decision",
+                text=str(screened(text))[: inc_schemas.MAX_TEXT],
+                author=author,
+            ),
+            data={"policy": policy.name, "group_id": group_id},
+        )
+    except (InvalidInput, NotFound, Conflict) as exc:
+        log.warning("auto-declare reason not added to %s: %s", incident.id, exc)
+    return incident.id

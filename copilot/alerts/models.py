@@ -1,4 +1,4 @@
-"""SQLAlchemy models of alerts and alert groups; migration 0006 owns the schema itself.
+"""SQLAlchemy models of alerts and alert groups; migrations 0006 and 0010 own the schema.
 
 They share the incident models' declarative base, so a group's foreign key to its incident
 resolves in one metadata.
@@ -50,6 +50,12 @@ class AlertGroup(Base):
     incident_number: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.number", ondelete="SET NULL")
     )
+    # An incident this group proposes to reopen (it resolved or closed within the rules'
+    # reopen window of the group's first alert); migration 0010. An incident number, not a
+    # foreign key: SQLite cannot add one to an existing table without rebuilding it.
+    reopen_number: Mapped[int | None] = mapped_column(Integer)
+    # The auto-declare policy that declared this group's incident, if one did (migration 0010).
+    policy: Mapped[str | None] = mapped_column(String(100))
     dismissed_reason: Mapped[str | None] = mapped_column(Text)
     dismissed_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]

@@ -51,19 +51,29 @@ RulesDep = Annotated[RuleSet, Depends(get_rules)]
 FinderDep = Annotated[RunbookFinder | None, Depends(get_finder)]
 
 
-def _apply(store: Any, rules: RuleSet, payload: s.AlertmanagerPayload, source: str) -> Any:
+def _apply(
+    store: Any,
+    rules: RuleSet,
+    finder: RunbookFinder | None,
+    payload: s.AlertmanagerPayload,
+    source: str,
+) -> Any:
     notification = intake.normalise(payload, source=source)
     return service.apply(
-        store=store, rules=rules, notification=notification, catalog=service.catalog_for(store)
+        store=store,
+        rules=rules,
+        notification=notification,
+        catalog=service.catalog_for(store),
+        finder=finder,
     )
 
 
 @router.post("/alerts/alertmanager", response_model=s.IntakeResult)
 def alertmanager(
-    body: s.AlertmanagerPayload, store: IncidentStoreDep, rules: RulesDep
+    body: s.AlertmanagerPayload, store: IncidentStoreDep, rules: RulesDep, finder: FinderDep
 ) -> s.IntakeResult:
     """Prometheus Alertmanager's webhook (version 4). Bearer key with the `alerts` scope."""
-    result: s.IntakeResult = _apply(store, rules, body, "alertmanager")
+    result: s.IntakeResult = _apply(store, rules, finder, body, "alertmanager")
     return result
 
 
@@ -86,9 +96,11 @@ async def grafana_signature(request: Request, settings: SettingsDep) -> None:
     response_model=s.IntakeResult,
     dependencies=[Depends(grafana_signature)],
 )
-def grafana(body: s.GrafanaPayload, store: IncidentStoreDep, rules: RulesDep) -> s.IntakeResult:
+def grafana(
+    body: s.GrafanaPayload, store: IncidentStoreDep, rules: RulesDep, finder: FinderDep
+) -> s.IntakeResult:
     """Grafana Alerting's webhook (version 1), its HMAC signature checked when a secret is set."""
-    result: s.IntakeResult = _apply(store, rules, body, "grafana")
+    result: s.IntakeResult = _apply(store, rules, finder, body, "grafana")
     return result
 
 
@@ -160,6 +172,16 @@ def attach(
     group_id: str, body: s.AttachRequest, store: IncidentStoreDep, rules: RulesDep
 ) -> s.GroupView:
     return service.attach(store=store, rules=rules, group_id=_group_id(group_id), request=body)
+
+
+@router.post("/alert-groups/{group_id}/reopen", response_model=s.GroupView)
+def reopen(
+    group_id: str, store: IncidentStoreDep, rules: RulesDep, body: s.ReopenRequest | None = None
+) -> s.GroupView:
+    """Reopen the incident the group proposes (its `reopen`) and attach the group to it."""
+    return service.reopen(
+        store=store, rules=rules, group_id=_group_id(group_id), request=body or s.ReopenRequest()
+    )
 
 
 @router.post("/alert-groups/{group_id}/dismiss", response_model=s.GroupView)

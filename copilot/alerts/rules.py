@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from copilot.errors import ConfigError
 
@@ -89,6 +97,21 @@ class Rule(Matcher):
         return value if isinstance(value, timedelta) else parse_duration(value)
 
 
+class Policy(Matcher):
+    """Declare an incident by itself when a group becomes a candidate and one of its firing
+    alerts has these labels (`match`, `match_re`: at least one of them, so that a policy never
+    declares every candidate by accident)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    severity: str | None = Field(None, max_length=20, description="default: the suggested one")
+
+    @model_validator(mode="after")
+    def _narrow(self) -> Policy:
+        if not (self.match or self.match_re):
+            raise ValueError(f"auto_declare {self.name}: give `match` or `match_re` labels")
+        return self
+
+
 class SeverityMap(_Strict):
     default: str = "SEV3"
     map: dict[str, str] = {}
@@ -96,11 +119,13 @@ class SeverityMap(_Strict):
 
 class RuleSet(_Strict):
     flap_window: timedelta = timedelta(minutes=30)
+    reopen_window: timedelta = timedelta(hours=1)
     heartbeat: Matcher = Matcher()
     severity: SeverityMap = SeverityMap()
     rules: list[Rule] = Field(min_length=1)
+    auto_declare: list[Policy] = Field(default=[], max_length=100)
 
-    @field_validator("flap_window", mode="before")
+    @field_validator("flap_window", "reopen_window", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> timedelta:
         return value if isinstance(value, timedelta) else parse_duration(value)
@@ -112,6 +137,15 @@ class RuleSet(_Strict):
         return bool(self.heartbeat.match or self.heartbeat.match_re) and self.heartbeat.matches(
             labels
         )
+
+    def policy_for(self, labels: Iterable[dict[str, str]]) -> tuple[Policy, dict[str, str]] | None:
+        """The first auto-declare policy one of these label sets matches, and that label set."""
+        sets = list(labels)
+        for policy in self.auto_declare:
+            for one in sets:
+                if policy.matches(one):
+                    return policy, one
+        return None
 
     def rule(self, name: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.name == name), None)

@@ -89,6 +89,12 @@ class IntakeResult(BaseModel):
     changed: int
     flaps: int
     groups: list[int] = Field(description="ids of the groups its alerts are in")
+    candidates: list[int] = Field(
+        default=[], description="ids of the groups this notification made candidates"
+    )
+    declared: list[str] = Field(
+        default=[], description="incidents an auto-declare policy declared from those candidates"
+    )
 
 
 class AlertView(BaseModel):
@@ -124,6 +130,15 @@ class RunbookRef(BaseModel):
     found_by: Literal["alert_name", "file_name", "runbook_url", "search"]
 
 
+class ReopenProposal(BaseModel):
+    """The group's alerts fired again soon after this incident resolved: reopen it?"""
+
+    incident_id: str
+    incident_status: str = Field(description="the incident's status now (someone may have acted)")
+    resolved_at: datetime | None
+    reason: ScreenedStr
+
+
 class GroupView(BaseModel):
     id: int
     status: GroupStatus
@@ -143,6 +158,10 @@ class GroupView(BaseModel):
     runbooks: list[RunbookRef]
     incident_id: str | None
     dismissed_reason: ScreenedStr | None
+    reopen: ReopenProposal | None = Field(
+        None, description="set when the group proposes reopening a resolved or closed incident"
+    )
+    policy: str | None = Field(None, description="the auto-declare policy that declared it")
 
 
 class GroupList(BaseModel):
@@ -169,6 +188,13 @@ class DeclareRequest(_Request):
 
 class AttachRequest(_Request):
     incident_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    author: Person | None = None
+
+
+class ReopenRequest(_Request):
+    status: Literal["mobilized", "mitigating"] = Field(
+        "mitigating", description="the status the incident reopens to"
+    )
     author: Person | None = None
 
 

@@ -24,12 +24,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from copilot.alerts import actions
+from copilot.alerts import actions, reopening
 from copilot.alerts import models as am
 from copilot.alerts import schemas as s
-from copilot.alerts.actions import attach, declare, dismiss
+from copilot.alerts.actions import attach, declare, dismiss, reopen
 from copilot.alerts.intake import Normal, Notification
 from copilot.alerts.rules import Rule, RuleSet, describe
+from copilot.alerts.runbooks import RunbookFinder
 from copilot.alerts.views import (
     LIST_BUDGET,
     MAX_LIST,
@@ -108,10 +109,16 @@ def apply(
     rules: RuleSet,
     notification: Notification,
     catalog: Catalog | None = None,
+    finder: RunbookFinder | None = None,
 ) -> s.IntakeResult:
-    """Apply one notification; a notification applied before changes nothing."""
+    """Apply one notification; a notification applied before changes nothing.
+
+    Groups it makes candidates are listed in the result; an auto-declare policy that matches
+    one declares its incident (with `finder`'s runbooks in the summary).
+    """
     now = store.now()
     changes: list[_Change] = []
+    proposals: list[am.AlertGroup] = []
     counts = {"new": 0, "changed": 0, "flaps": 0}
     groups: set[int] = set()
     try:
@@ -150,7 +157,14 @@ def apply(
             for alert in notification.alerts:
                 row = rows.get(alert.fingerprint)
                 change = _apply_one(
-                    session, rules, notification, alert, row, now=now, catalog=catalog
+                    session,
+                    rules,
+                    notification,
+                    alert,
+                    row,
+                    now=now,
+                    catalog=catalog,
+                    proposals=proposals,
                 )
                 if change is not None:
                     changes.append(change)
@@ -158,16 +172,34 @@ def apply(
                     counts["flaps"] += change.kind == "flapped"
             session.flush()
             groups.update(_groups_of(session, notification.alerts))
-            _promote(session, rules, groups, now=now)
+            promoted = _promote(session, rules, groups, now=now)
             incident_of = _incidents_of(session, {c.group_id for c in changes if c.group_id})
+            proposed = [
+                reopening.proposal(session, group, group.reopen_number, now=now)
+                for group in proposals
+                if group.reopen_number is not None
+            ]
     except IntegrityError:
         # Only a concurrent copy of this very notification can collide (digest or fingerprint).
         raise Conflict("the same notification is being applied; send it again") from None
     _follow(store, changes, incident_of)
+    for one in proposed:
+        reopening.note(store, one)
+    declared = [
+        incident_id
+        for group_id in promoted
+        if (
+            incident_id := actions.auto_declare(
+                store=store, rules=rules, group_id=group_id, finder=finder
+            )
+        )
+    ]
     return s.IntakeResult(
         received=len(notification.alerts),
         duplicate=False,
         groups=sorted(groups),
+        candidates=promoted,
+        declared=declared,
         **counts,
     )
 
@@ -191,6 +223,7 @@ def _apply_one(
     *,
     now: datetime,
     catalog: Catalog | None,
+    proposals: list[am.AlertGroup],
 ) -> _Change | None:
     heartbeat = rules.is_heartbeat(alert.labels)
     if heartbeat:
@@ -214,7 +247,17 @@ def _apply_one(
         )
         session.add(row)
         if not heartbeat:
-            _correlate(session, rules, notification, alert, row, now=now, catalog=catalog)
+            _correlate(
+                session,
+                rules,
+                notification,
+                alert,
+                row,
+                now=now,
+                catalog=catalog,
+                previous=None,
+                proposals=proposals,
+            )
         return _Change(
             row.group_id,
             "fired" if alert.status == "firing" else "resolved",
@@ -240,11 +283,27 @@ def _apply_one(
     row.status, row.starts_at, row.ends_at = "firing", alert.starts_at, None
     if heartbeat:
         return None
-    if alert.starts_at - ended <= rules.flap_window and row.group_id is not None:
+    if (
+        alert.starts_at - ended <= rules.flap_window
+        and row.group_id is not None
+        and reopening.ended_incident(session, row.group_id) is None
+    ):
         row.flaps += 1
         return _Change(row.group_id, "flapped", alert, alert.starts_at)
+    # A new episode, or a flap whose incident has resolved since: alerts never join a resolved
+    # or closed incident, so it is correlated afresh (and may propose reopening that incident).
     row.flaps = 0
-    _correlate(session, rules, notification, alert, row, now=now, catalog=catalog)
+    _correlate(
+        session,
+        rules,
+        notification,
+        alert,
+        row,
+        now=now,
+        catalog=catalog,
+        previous=row.group_id,
+        proposals=proposals,
+    )
     return _Change(row.group_id, "fired", alert, alert.starts_at)
 
 
@@ -291,6 +350,8 @@ def _correlate(
     *,
     now: datetime,
     catalog: Catalog | None,
+    previous: int | None,
+    proposals: list[am.AlertGroup],
 ) -> None:
     rule = rules.rule_for(alert.labels)
     if rule is None:
@@ -317,19 +378,30 @@ def _correlate(
         joined = _join_linked(session, rule, alert, row, at, catalog, now=now)
         if joined:
             return
+    reason = f"{said} (rule {rule.name}: {window} window{', extending' if rule.extending else ''})"
+    ended = reopening.reopen_target(session, rules, key, previous, at)
+    if ended is not None:
+        incident, ago = ended
+        reason += (
+            f"; fired again {ago} after {incident.public_id} {incident.status}: "
+            f"proposes reopening {incident.public_id} (alerts never join a {incident.status} "
+            "incident)"
+        )
     group = am.AlertGroup(
         key=key,
         rule=rule.name,
         status="open",
-        reason=f"{said} (rule {rule.name}: {window} window"
-        f"{', extending' if rule.extending else ''})",
+        reason=reason[:2000],
         first_at=at,
         last_at=at,
         created_at=now,
         updated_at=now,
+        reopen_number=ended[0].number if ended is not None else None,
     )
     session.add(group)
     session.flush()
+    if ended is not None:
+        proposals.append(group)
     _join(row, group, at, f"first alert of {said}", now=now)
 
 
@@ -398,12 +470,20 @@ def _short(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
-def _promote(session: Session, rules: RuleSet, group_ids: Iterable[int], *, now: datetime) -> None:
-    """An open group past its rule's threshold becomes a candidate."""
+def _promote(
+    session: Session, rules: RuleSet, group_ids: Iterable[int], *, now: datetime
+) -> list[int]:
+    """An open group past its rule's threshold becomes a candidate (one that proposes reopening
+    an incident at once: a person should see it); returns the groups promoted."""
+    promoted: list[int] = []
     for group in session.scalars(
         select(am.AlertGroup).where(am.AlertGroup.id.in_(list(group_ids)))
     ):
         if group.status != "open":
+            continue
+        if group.reopen_number is not None:
+            group.status, group.updated_at = "candidate", now
+            promoted.append(group.id)
             continue
         rule = rules.rule(group.rule)
         threshold = rule.threshold if rule is not None else None
@@ -415,27 +495,35 @@ def _promote(session: Session, rules: RuleSet, group_ids: Iterable[int], *, now:
         if threshold is None or alerts >= threshold.alerts or names >= threshold.names:
             group.status = "candidate"
             group.updated_at = now
+            promoted.append(group.id)
+    return sorted(promoted)
 
 
-def _incidents_of(session: Session, group_ids: set[int | None]) -> dict[int, int]:
+def _incidents_of(session: Session, group_ids: set[int | None]) -> dict[int, tuple[int, bool]]:
+    """Group id -> (its incident's number, whether that incident is open)."""
     ids = [g for g in group_ids if g is not None]
     if not ids:
         return {}
     rows = session.execute(
-        select(am.AlertGroup.id, am.AlertGroup.incident_number).where(
-            am.AlertGroup.id.in_(ids),
-            am.AlertGroup.incident_number.is_not(None),
-            am.AlertGroup.status.in_(("declared", "attached")),
-        )
+        select(am.AlertGroup.id, am.AlertGroup.incident_number, im.Incident.status)
+        .join(im.Incident, im.Incident.number == am.AlertGroup.incident_number)
+        .where(am.AlertGroup.id.in_(ids), am.AlertGroup.status.in_(reopening.FOLLOWED))
     )
-    return {gid: number for gid, number in rows if number is not None}
+    return {
+        gid: (number, status in im.OPEN_STATUSES)
+        for gid, number, status in rows
+        if number is not None
+    }
 
 
-def _follow(store: IncidentStore, changes: list[_Change], incident_of: dict[int, int]) -> None:
-    """Alerts of a declared or attached group add their changes to the incident's timeline."""
+def _follow(
+    store: IncidentStore, changes: list[_Change], incident_of: dict[int, tuple[int, bool]]
+) -> None:
+    """Alerts of a declared or attached group add their changes to the incident's timeline; a
+    resolved or closed incident only hears of its alerts resolving."""
     for change in changes:
-        number = incident_of.get(change.group_id or 0)
-        if number is None:
+        number, is_open = incident_of.get(change.group_id or 0, (None, False))
+        if number is None or (not is_open and change.kind != "resolved"):
             continue
         try:
             incidents.add_event(
@@ -472,5 +560,6 @@ __all__ = [
     "heartbeat_ages",
     "list_alerts",
     "list_groups",
+    "reopen",
     "suggested_severity",
 ]

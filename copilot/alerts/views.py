@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -185,6 +186,7 @@ def _group_view(
     alerts: Sequence[am.Alert],
     finder: RunbookFinder | None,
     budget: Budget,
+    reopens: dict[int, tuple[str, datetime | None]],
 ) -> s.GroupView:
     services = _services(alerts)
     severity, why = suggested_severity(store, rules, alerts)
@@ -208,7 +210,47 @@ def _group_view(
         runbooks=_runbooks(finder, alerts),
         incident_id=f"{im.ID_PREFIX}{group.incident_number}" if group.incident_number else None,
         dismissed_reason=_s(group.dismissed_reason) if group.dismissed_reason else None,
+        reopen=_reopen(group, reopens),
+        policy=group.policy,
     )
+
+
+def _reopen(
+    group: am.AlertGroup, reopens: dict[int, tuple[str, datetime | None]]
+) -> s.ReopenProposal | None:
+    number = group.reopen_number
+    if number is None or number not in reopens:
+        return None
+    status, resolved_at = reopens[number]
+    incident_id = f"{im.ID_PREFIX}{number}"
+    if status in im.OPEN_STATUSES:
+        said = f"{incident_id} has been reopened ({status}); attach the group to it"
+    else:
+        said = (
+            f"these alerts fired again soon after {incident_id} was {status}; they do not join a "
+            f"{status} incident: reopen it, declare a new incident, or dismiss"
+        )
+    return s.ReopenProposal(
+        incident_id=incident_id,
+        incident_status=status,
+        resolved_at=resolved_at,
+        reason=_s(said),
+    )
+
+
+def _reopens(
+    session: Session, groups: Sequence[am.AlertGroup]
+) -> dict[int, tuple[str, datetime | None]]:
+    """Incident number -> (status, resolved_at) of the incidents these groups propose to reopen."""
+    numbers = {g.reopen_number for g in groups if g.reopen_number is not None}
+    if not numbers:
+        return {}
+    rows = session.execute(
+        select(im.Incident.number, im.Incident.status, im.Incident.resolved_at).where(
+            im.Incident.number.in_(numbers)
+        )
+    )
+    return {number: (status, resolved_at) for number, status, resolved_at in rows}
 
 
 def _alerts_by_group(session: Session, ids: list[int]) -> dict[int, list[am.Alert]]:
@@ -235,8 +277,9 @@ def list_groups(
     with store.read() as session:
         groups = list(session.scalars(query.limit(limit)))
         by_group = _alerts_by_group(session, [g.id for g in groups])
+        reopens = _reopens(session, groups)
     budget = Budget(LIST_BUDGET)
-    return [_group_view(store, rules, g, by_group[g.id], finder, budget) for g in groups]
+    return [_group_view(store, rules, g, by_group[g.id], finder, budget, reopens) for g in groups]
 
 
 def get_group(
@@ -247,4 +290,5 @@ def get_group(
         if group is None:
             raise NotFound(f"no alert group {group_id}", public="alert group not found")
         alerts = _alerts_by_group(session, [group_id])[group_id]
-    return _group_view(store, rules, group, alerts, finder, Budget(LIST_BUDGET))
+        reopens = _reopens(session, [group])
+    return _group_view(store, rules, group, alerts, finder, Budget(LIST_BUDGET), reopens)

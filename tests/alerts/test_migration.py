@@ -32,3 +32,21 @@ def test_alert_tables_match_the_models_and_downgrade_cleanly(database_url: str) 
         assert set(inspect(engine).get_table_names()) >= ALERT_TABLES
     finally:
         engine.dispose()
+
+
+def test_0010_adds_the_reopen_and_policy_columns_and_drops_them_cleanly(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        columns = {c["name"] for c in inspect(engine).get_columns("alert_groups")}
+        assert {"reopen_number", "policy"} <= columns
+        downgrade(engine, "0009")
+        columns = {c["name"] for c in inspect(engine).get_columns("alert_groups")}
+        assert not {"reopen_number", "policy"} & columns
+        assert "alert_groups" in inspect(engine).get_table_names()
+        migrate(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if "'alert_groups'" in _names(d)] == []
+    finally:
+        engine.dispose()

@@ -154,3 +154,32 @@ def test_attach_to_an_open_incident_and_dismiss_with_a_reason(
     expect(cards.first).to_contain_text("Dismissed: Known noisy during the reindex")
     expect(cards.first.locator("form")).to_have_count(0)
     assert js_errors.errors == []
+
+
+def test_an_alert_after_its_incident_resolved_proposes_reopening_from_the_page(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    storm(live, "orders-db")
+    (group,) = api(live, "GET", "/v1/alert-groups", params={"status": "candidate"})["items"]
+    incident = api(live, "POST", f"/v1/alert-groups/{group['id']}/declare", json={})
+    api(live, "PATCH", f"/v1/incidents/{incident['id']}", json={"status": "resolved"})
+    body = {
+        "version": "4",
+        "status": "firing",
+        "groupKey": '{}:{service="orders-db"}',
+        "alerts": [_alert("OrdersDbReplicaLag", "orders-db", 0)],
+    }
+    api(live, "POST", "/v1/alerts/alertmanager", json=body)
+
+    page.goto("/firing")
+    card = page.locator("article.group")
+    expect(card).to_have_count(1)
+    proposal = card.locator(".reopen-proposal")
+    expect(proposal).to_contain_text(f"{incident['id']} is resolved")
+    button = proposal.get_by_role("button", name=f"Reopen {incident['id']} and attach")
+    button.click()
+    expect(page.locator("#firing-state")).to_have_text(
+        "Nothing to act on: no alert group is a candidate."
+    )
+    assert api(live, "GET", f"/v1/incidents/{incident['id']}")["status"] == "mitigating"
+    assert js_errors.errors == []

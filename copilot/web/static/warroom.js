@@ -901,6 +901,26 @@
         el("a", { href: `/incidents/${encodeURIComponent(g.incident_id)}` }, g.incident_id), "."));
     }
     if (g.dismissed_reason) card.append(el("p", { class: "hint" }, `Dismissed: ${g.dismissed_reason}`));
+    if (g.policy) card.append(el("p", { class: "hint" }, `Declared automatically by the alert policy ${g.policy}.`));
+    if (g.reopen) {
+      const reopenState = el("p", { class: "state", role: "status" });
+      const proposal = el("div", { class: "reopen-proposal", role: "note" },
+        el("p", {}, el("strong", {}, "Reopen? "),
+          el("a", { href: `/incidents/${encodeURIComponent(g.reopen.incident_id)}` }, g.reopen.incident_id),
+          ` is ${g.reopen.incident_status}${g.reopen.resolved_at ? ` (resolved ${fmtTime(g.reopen.resolved_at)} UTC)` : ""}: `,
+          g.reopen.reason));
+      if (["open", "candidate"].includes(g.status)) {
+        const reopenForm = el("form", { class: "row reopen", "aria-label": `Reopen ${g.reopen.incident_id} with ${g.title}` },
+          el("button", { type: "submit", class: "primary" }, `Reopen ${g.reopen.incident_id} and attach`));
+        onSubmit(reopenForm, reopenState, async () => {
+          await api("POST", `/v1/alert-groups/${encodeURIComponent(g.id)}/reopen`, { author: author() });
+          say(reopenState, `Reopened ${g.reopen.incident_id}.`);
+          await reload();
+        });
+        proposal.append(reopenForm, reopenState);
+      }
+      card.append(proposal);
+    }
 
     const table = el("table", { class: "alerts" },
       el("caption", { class: "visually-hidden" }, `Alerts of ${g.title}`),
@@ -1303,6 +1323,11 @@
         const node = el("section", { class: cited ? "doc-section cited" : "doc-section", id: `L${s.lines[0]}`, tabindex: "-1" },
           el("h2", {}, s.section),
           el("p", { class: "hint" }, `lines ${s.lines[0]}–${s.lines[1]}`, cited ? " · cited" : ""),
+          s.removed
+            ? el("p", { class: "hint guardrail-cut", role: "note" },
+              `The guardrails cut ${s.removed} part${s.removed === 1 ? "" : "s"} of this section ` +
+              `(${s.reasons.join("; ")}): what is shown is what the copilot would quote.`)
+            : null,
           text);
         if (cited && !first) first = node;
         return node;
