@@ -97,11 +97,15 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         response = remote.post(SearchResponse, "/v1/search", body)
     else:
         with open_kb(settings, threads=settings.serve_threads) as kb:
-            hits = retrieval.search(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
-            response = SearchResponse.build(query, hits, floor=settings.abstain_below)
+            found = retrieval.retrieve(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
+            response = SearchResponse.build(
+                query, found.hits, floor=settings.abstain_below, degraded=found.degraded
+            )
     if args.json:
         print_model(response)
         return 0
+    if response.degraded:
+        print(f"note: {response.degraded}")
     if not response.results:
         print("no matches; is the knowledge base ingested? (copilot ingest runbooks/)")
     elif response.no_match:

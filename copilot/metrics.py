@@ -21,6 +21,10 @@ RETRIEVAL_SECONDS = Histogram(
     "Latency of one hybrid retrieval (embed the query, dense + keyword search, fuse)",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+RETRIEVAL_DEGRADED = Counter(
+    "copilot_retrieval_degraded_total",
+    "Hybrid searches answered from keywords only because the vector store did not answer",
+)
 MODEL_CALLS = Counter(
     "copilot_model_calls_total",
     "Chat model calls by outcome (ok, timeout, error)",

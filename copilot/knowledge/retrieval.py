@@ -13,7 +13,7 @@ from copilot.errors import InvalidInput
 from copilot.knowledge import sections as section_roles
 from copilot.knowledge import vocabulary
 from copilot.knowledge.models import Chunk, Hit
-from copilot.knowledge.store import KnowledgeBase, keyword_terms, stem
+from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable, keyword_terms, stem
 
 MAX_QUERY_CHARS = 2000
 # An exact alert name or document title in the query is the strongest signal a responder can
@@ -80,7 +80,21 @@ def _exact_boost(chunk: Chunk, query_tokens: set[str], query_lower: str) -> tupl
     return boost, reasons
 
 
-@metrics.timed(metrics.RETRIEVAL_SECONDS)
+# What a search response says when the vector store did not answer and hybrid search fell back
+# to its keyword half (SearchResponse.degraded).
+KEYWORD_ONLY = (
+    "keyword search only: the vector store does not answer, so results are not ranked by "
+    "meaning and may miss sections that use other words"
+)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    hits: list[Hit]
+    # None, or what was missing and what that means for the hits (KEYWORD_ONLY).
+    degraded: str | None = None
+
+
 def search(
     *,
     kb: KnowledgeBase,
@@ -93,11 +107,40 @@ def search(
     prefer: Sequence[str] = (),
     prefer_boost: float = PREFER_BOOST,
 ) -> list[Hit]:
-    """Best sections for a plain-language query, best first.
+    """Best sections for a plain-language query, best first (see `retrieve`)."""
+    return retrieve(
+        kb=kb,
+        query=query,
+        top_k=top_k,
+        kind=kind,
+        services=services,
+        tags=tags,
+        mode=mode,
+        prefer=prefer,
+        prefer_boost=prefer_boost,
+    ).hits
+
+
+@metrics.timed(metrics.RETRIEVAL_SECONDS)
+def retrieve(
+    *,
+    kb: KnowledgeBase,
+    query: str,
+    top_k: int = 5,
+    kind: str | None = None,
+    services: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    mode: str = "hybrid",
+    prefer: Sequence[str] = (),
+    prefer_boost: float = PREFER_BOOST,
+) -> Retrieved:
+    """Best sections for a plain-language query, best first, and whether retrieval was whole.
 
     `mode` is "hybrid" (the product), or "dense" / "keyword" alone (the eval's baselines).
     `services` keeps only documents that name one of them; `prefer` only moves documents that
-    name one of its services `prefer_boost` ahead (hybrid mode only).
+    name one of its services `prefer_boost` ahead (hybrid mode only). When the Chroma server does
+    not answer, hybrid search returns its keyword half and says so in `degraded`; dense search
+    alone raises VectorsUnavailable (503).
     """
     query = validate_query(query)
     settings = kb.settings
@@ -115,8 +158,16 @@ def search(
         if mode in ("hybrid", "keyword")
         else None
     )
+    degraded: str | None = None
     if mode in ("hybrid", "dense"):
-        dense = kb.dense_search(kb.embedder.embed_query(searched), n=pool, kind=kind)
+        try:
+            dense = kb.dense_search(kb.embedder.embed_query(searched), n=pool, kind=kind)
+        except VectorsUnavailable:
+            if mode == "dense" or pending is None:
+                raise
+            # An outage of the vector store should not take runbook search down with it.
+            degraded = KEYWORD_ONLY
+            metrics.RETRIEVAL_DEGRADED.inc()
     if pending is not None:
         keyword = pending.result()
 
@@ -251,7 +302,7 @@ def search(
         if not added:
             break
         depth += 1
-    return hits
+    return Retrieved(hits=hits, degraded=degraded)
 
 
 # A score a person reads lies in 0..1. The fused score (about 0..2.9: fusion, prior, coverage and

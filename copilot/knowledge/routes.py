@@ -18,8 +18,9 @@ router = APIRouter(prefix="/v1", tags=["knowledge"])
 
 @router.post("/search", response_model=SearchResponse)
 def search(body: SearchRequest, kb: KnowledgeBaseDep) -> SearchResponse:
-    """Best sections for the query; `no_match` when nothing passes the similarity floor."""
-    hits = retrieval.search(
+    """Best sections for the query; `no_match` when nothing passes the similarity floor,
+    `degraded` when the vector store did not answer and only keywords were searched."""
+    found = retrieval.retrieve(
         kb=kb,
         query=body.query,
         top_k=body.top_k,
@@ -27,7 +28,9 @@ def search(body: SearchRequest, kb: KnowledgeBaseDep) -> SearchResponse:
         services=body.services,
         tags=body.tags,
     )
-    return SearchResponse.build(body.query, hits, floor=kb.settings.abstain_below)
+    return SearchResponse.build(
+        body.query, found.hits, floor=kb.settings.abstain_below, degraded=found.degraded
+    )
 
 
 @router.post("/admin/ingest", response_model=IngestResponse, tags=["admin"])

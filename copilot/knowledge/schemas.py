@@ -66,9 +66,25 @@ class SearchResponse(BaseModel):
         False,
         description="nothing passed the similarity floor: the results are only the closest ones",
     )
+    degraded: str | None = Field(
+        None,
+        description="null when retrieval was whole; otherwise what was missing, e.g. keyword "
+        "search only because the vector store does not answer",
+    )
 
     @classmethod
-    def build(cls, query: str, hits: list[Hit], *, floor: float) -> SearchResponse:
+    def build(
+        cls, query: str, hits: list[Hit], *, floor: float, degraded: str | None = None
+    ) -> SearchResponse:
+        if degraded is not None:
+            # Without vectors there is no similarity to hold against the floor: the keyword
+            # results are shown with their own scores, and no_match only when there are none.
+            return cls(
+                query=query,
+                results=[SearchResult.from_hit(h, scale=1.0) for h in hits],
+                no_match=not hits,
+                degraded=degraded,
+            )
         verdict = match_strength(hits, floor=floor)
         return cls(
             query=query,

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import numpy as np
 from chromadb.api.types import Embeddable, EmbeddingFunction, Embeddings, Space
 from sqlalchemy import Connection, delete, func, insert, select, text, update
@@ -38,7 +39,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from copilot.db import Database
 from copilot.db.database import unavailable
 from copilot.embedding import Embedder, Vectors
-from copilot.errors import ConfigError, Conflict, CopilotError, StoreLocked, StoreMismatch
+from copilot.errors import (
+    ConfigError,
+    Conflict,
+    CopilotError,
+    RetrievalUnavailable,
+    StoreLocked,
+    StoreMismatch,
+)
 from copilot.filelock import FileLock
 from copilot.knowledge import keyword
 from copilot.knowledge.keyword import BM25_WEIGHTS, MemoryKeywordIndex
@@ -70,6 +78,14 @@ _STOPWORDS = frozenset(
     very us keeps keep getting get got seems
     """.split()
 )
+
+
+class VectorsUnavailable(RetrievalUnavailable):
+    """The Chroma server does not answer: search falls back to keywords, writes fail (503)."""
+
+    @property
+    def public_message(self) -> str:
+        return "the vector store does not answer; try again shortly"
 
 
 class StoreLock(FileLock):
@@ -552,11 +568,23 @@ class KnowledgeBase:
 
     def vectors_for(self, ids: Sequence[str]) -> dict[str, Vectors]:
         out: dict[str, Vectors] = {}
-        for i in range(0, len(ids), 2000):
-            got = self._collection.get(ids=list(ids[i : i + 2000]), include=["embeddings"])
-            for cid, emb in zip(got["ids"], got["embeddings"], strict=True):
-                out[cid] = np.asarray(emb, dtype=np.float32)
+        with self._vector_store():
+            for i in range(0, len(ids), 2000):
+                got = self._collection.get(ids=list(ids[i : i + 2000]), include=["embeddings"])
+                for cid, emb in zip(got["ids"], got["embeddings"], strict=True):
+                    out[cid] = np.asarray(emb, dtype=np.float32)
         return out
+
+    @contextlib.contextmanager
+    def _vector_store(self) -> Iterator[None]:
+        """Calls to Chroma: a Chroma server that cannot be reached is VectorsUnavailable."""
+        try:
+            yield
+        except httpx.TransportError as exc:
+            log.warning("the Chroma server %s does not answer: %s", self.settings.chroma_url, exc)
+            raise VectorsUnavailable(
+                f"the Chroma server {self.settings.chroma_url} does not answer: {exc}"
+            ) from exc
 
     def sweep_orphans(self) -> int:
         """Delete vectors that no live chunk references (left by an interrupted write)."""
@@ -753,12 +781,13 @@ class KnowledgeBase:
         self, vector: Vectors, *, n: int, where: str | None
     ) -> list[tuple[str, float, str]]:
         """(chunk id, cosine similarity, kind) best first; `where` keeps one kind."""
-        result = self._collection.query(
-            query_embeddings=[vector],
-            n_results=n,
-            where={"kind": where} if where else None,
-            include=["distances", "metadatas"],
-        )
+        with self._vector_store():
+            result = self._collection.query(
+                query_embeddings=[vector],
+                n_results=n,
+                where={"kind": where} if where else None,
+                include=["distances", "metadatas"],
+            )
         ids = result["ids"][0]
         distances = result["distances"][0]
         kinds = [str((m or {}).get("kind", "")) for m in result["metadatas"][0]]
