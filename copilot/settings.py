@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # a team's file is given; Grafana's webhook HMAC secret (unset: signatures are not checked).
     alert_rules: Path | None = None
     grafana_webhook_secret: SecretStr | None = None
+    # A Slack incoming-webhook URL: each new alert candidate is posted there, in the background
+    # through the webhook outbox (copilot/integrations/slack_alerts.py). Unset: nothing posted.
+    slack_alerts_webhook_url: SecretStr | None = None
 
     @field_validator("embedding_model")
     @classmethod

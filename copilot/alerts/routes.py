@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from copilot.errors import InvalidInput
 from copilot.incidents import schemas as inc_schemas
 from copilot.knowledge.store import KnowledgeBase
 
+log = logging.getLogger("copilot.alerts")
 router = APIRouter(prefix="/v1", tags=["alerts"])
 _lock = threading.Lock()
 
@@ -52,29 +54,55 @@ FinderDep = Annotated[RunbookFinder | None, Depends(get_finder)]
 
 
 def _apply(
+    request: Request,
     store: Any,
     rules: RuleSet,
     finder: RunbookFinder | None,
     payload: s.AlertmanagerPayload,
     source: str,
-) -> Any:
+) -> s.IntakeResult:
     notification = intake.normalise(payload, source=source)
-    return service.apply(
+    result = service.apply(
         store=store,
         rules=rules,
         notification=notification,
         catalog=service.catalog_for(store),
         finder=finder,
     )
+    _announce(request, store, rules, finder, result.candidates)
+    return result
+
+
+def _announce(
+    request: Request, store: Any, rules: RuleSet, finder: RunbookFinder | None, ids: list[int]
+) -> None:
+    """Hand new candidates' (screened) views to the listeners, such as the Slack poster; they
+    queue and return, and a failing one never fails the intake that was applied."""
+    listeners: list[Callable[[list[s.GroupView]], None]] = getattr(
+        request.app.state, "alert_candidate_listeners", []
+    )
+    if not listeners or not ids:
+        return
+    try:
+        views = [
+            service.get_group(store=store, rules=rules, group_id=i, finder=finder) for i in ids
+        ]
+        for listener in listeners:
+            listener(views)
+    except Exception:  # an announcement is an aid: the alerts are applied already
+        log.exception("new alert candidates %s not announced", ids)
 
 
 @router.post("/alerts/alertmanager", response_model=s.IntakeResult)
 def alertmanager(
-    body: s.AlertmanagerPayload, store: IncidentStoreDep, rules: RulesDep, finder: FinderDep
+    request: Request,
+    body: s.AlertmanagerPayload,
+    store: IncidentStoreDep,
+    rules: RulesDep,
+    finder: FinderDep,
 ) -> s.IntakeResult:
     """Prometheus Alertmanager's webhook (version 4). Bearer key with the `alerts` scope."""
-    result: s.IntakeResult = _apply(store, rules, finder, body, "alertmanager")
-    return result
+    return _apply(request, store, rules, finder, body, "alertmanager")
 
 
 async def grafana_signature(request: Request, settings: SettingsDep) -> None:
@@ -97,11 +125,14 @@ async def grafana_signature(request: Request, settings: SettingsDep) -> None:
     dependencies=[Depends(grafana_signature)],
 )
 def grafana(
-    body: s.GrafanaPayload, store: IncidentStoreDep, rules: RulesDep, finder: FinderDep
+    request: Request,
+    body: s.GrafanaPayload,
+    store: IncidentStoreDep,
+    rules: RulesDep,
+    finder: FinderDep,
 ) -> s.IntakeResult:
     """Grafana Alerting's webhook (version 1), its HMAC signature checked when a secret is set."""
-    result: s.IntakeResult = _apply(store, rules, finder, body, "grafana")
-    return result
+    return _apply(request, store, rules, finder, body, "grafana")
 
 
 @router.get("/alerts", response_model=s.AlertList)

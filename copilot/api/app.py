@@ -31,7 +31,7 @@ from copilot.followups import routes as follow_up_routes
 from copilot.incidents import routes as incident_routes
 from copilot.incidents.db import IncidentStore
 from copilot.insights import routes as insights_routes
-from copilot.integrations import slack, webhooks
+from copilot.integrations import slack, slack_alerts, webhooks
 from copilot.knowledge import routes as knowledge_routes
 from copilot.knowledge.store import KnowledgeBase
 from copilot.llm.base import ChatModel
@@ -174,6 +174,7 @@ def create_app(
     settings = settings or get_settings()
     # Built now, like the chat model, so a bad webhook setting fails at start.
     dispatcher = webhooks.from_settings(settings)
+    slack_poster = slack_alerts.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -192,7 +193,10 @@ def create_app(
                 # The first responder's search should not pay for loading the index.
                 owned.warm()
                 app.state.kb = owned
-            with webhooks.running(dispatcher, app.state.incidents):
+            with (
+                webhooks.running(dispatcher, app.state.incidents),
+                slack_alerts.running(slack_poster),
+            ):
                 yield
         finally:
             if owned is not None:
@@ -217,6 +221,10 @@ def create_app(
     app.state.incidents = incident_store
     # Who hears of created or changed follow-ups: the webhook dispatcher, when one is configured.
     app.state.follow_up_listeners = [dispatcher.on_follow_up] if dispatcher is not None else []
+    # Who hears of new alert candidates: the Slack poster, when a Slack webhook is configured.
+    app.state.alert_candidate_listeners = (
+        [slack_poster.on_candidates] if slack_poster is not None else []
+    )
     # The chat model is built now, so a bad COPILOT_LLM fails at start, not on the first ask.
     app.state.chat = chat if chat is not None else build_chat_model(settings)
     install_error_handlers(app)
