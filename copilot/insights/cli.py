@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from copilot.cliutil import (
     UsageError,
     exit_code,
     incident_store,
+    open_kb,
     print_json,
     server,
 )
@@ -94,12 +96,45 @@ def cmd_insights(args: argparse.Namespace, settings: Settings) -> int:
             )
         except InvalidInput as exc:
             raise UsageError(str(exc)) from None
-        embedder = _embedder(settings) if args.clusters and args.embeddings else None
-        report = service.insights(
-            store=store, query=query, embedder=embedder, with_clusters=args.clusters
-        )
+        with ExitStack() as stack:
+            kb = _knowledge_base(store, settings, stack) if args.knowledge else None
+            if kb is not None:
+                embedder = kb.embedder if args.clusters and args.embeddings else None
+            else:
+                embedder = _embedder(settings) if args.clusters and args.embeddings else None
+            report = service.insights(
+                store=store, query=query, embedder=embedder, kb=kb, with_clusters=args.clusters
+            )
         levels = store.taxonomy.ids
     return _write(args, report, levels)
+
+
+def _knowledge_base(store: Any, settings: Settings, stack: ExitStack) -> Any:
+    """The data directory's knowledge base when it holds runbooks (it loads the model), or None."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from copilot.errors import CopilotError
+    from copilot.knowledge.tables import kb_documents
+
+    try:
+        with store.read() as session:
+            runbooks = session.scalar(
+                select(func.count())
+                .select_from(kb_documents)
+                .where(kb_documents.c.kind == "runbook")
+            )
+    except SQLAlchemyError:  # no knowledge tables in this database: nothing to open
+        return None
+    if not runbooks:
+        return None
+    try:
+        return stack.enter_context(open_kb(settings, threads=settings.serve_threads))
+    except (CopilotError, OSError, ValueError) as exc:
+        print(
+            f"warning: no runbook figures: the knowledge base did not open ({exc})", file=sys.stderr
+        )
+        return None
 
 
 def _through(remote: Client, args: argparse.Namespace, settings: Settings) -> tuple[Any, list[str]]:
@@ -184,6 +219,12 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--no-clusters", dest="clusters", action="store_false", help="skip failure-mode clusters"
+    )
+    p.add_argument(
+        "--no-knowledge",
+        dest="knowledge",
+        action="store_false",
+        help="skip the runbook figures (locally they load the knowledge base and its model)",
     )
     p.add_argument(
         "--keywords", action="store_true", help="cluster by TF-IDF keywords (the default)"

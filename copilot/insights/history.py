@@ -386,6 +386,9 @@ def build(store: IncidentStore, doc: Doc, *, history: bool = False) -> Built | s
     return built
 
 
+_RUNBOOK_LINK = re.compile(r"\]\(([^)\s]*runbooks/[^)\s/]+\.md)(?:#[^)\s]*)?\)")
+
+
 def _close(store: IncidentStore, doc: Doc, incident_id: str) -> None:
     current = incidents.get_incident(store=store, incident_id=incident_id)
     end = current.resolved_at or current.declared_at
@@ -396,6 +399,18 @@ def _close(store: IncidentStore, doc: Doc, incident_id: str) -> None:
             incident_id=incident_id,
             event=isch.EventCreate(
                 kind="note", text=f"Resolution (from the postmortem): {resolution}"[:4000], at=end
+            ),
+        )
+    # The runbooks it links to, named on the timeline: insights counts them as cited there.
+    linked = list(dict.fromkeys(m.rsplit("/", 1)[-1] for m in _RUNBOOK_LINK.findall(doc.text)))
+    if linked:
+        incidents.add_event(
+            store=store,
+            incident_id=incident_id,
+            event=isch.EventCreate(
+                kind="note",
+                text=f"Runbooks the postmortem links to: {', '.join(linked)}"[:4000],
+                at=end,
             ),
         )
     incidents.update_incident(

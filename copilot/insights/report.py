@@ -96,7 +96,54 @@ def _sections(report: s.Insights) -> list[tuple[str, list[str], list[list[str]]]
             ["source", "citations"],
             [[r.source, str(r.citations)] for r in report.knowledge.most_cited],
         ),
+        *_knowledge_sections(report.knowledge),
     ]
+
+
+def _knowledge_sections(k: s.KnowledgeFigures) -> list[tuple[str, list[str], list[list[str]]]]:
+    out = []
+    cited = k.cited_not_mitigating
+    if cited is not None:
+        out.append(
+            (
+                "Runbooks cited in incidents that ended without help from them",
+                ["runbook", "n (ended incidents citing it)", "not mitigating", "incidents"],
+                [["all", str(cited.n), str(cited.not_mitigating), ""]]
+                + [
+                    [r.source, str(r.cited_in), str(r.not_mitigating), ", ".join(r.incidents)]
+                    for r in cited.runbooks
+                ],
+            )
+        )
+    gaps = k.steps_no_runbook_has
+    if gaps is not None:
+        out.append(
+            (
+                "Steps no runbook has",
+                ["incident", "step", "closest runbook section (not it)", "similarity"],
+                [[g.incident_id, g.text, g.closest or "-", _num(g.similarity)] for g in gaps.steps],
+            )
+        )
+    return out
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _knowledge_line(k: s.KnowledgeFigures) -> str:
+    gaps, cited = k.steps_no_runbook_has, k.cited_not_mitigating
+    if gaps is None or cited is None:
+        return (
+            "Knowledge base: not loaded here, so runbooks cited but not mitigating and steps no "
+            "runbook has are not computed."
+        )
+    return (
+        f"Steps no runbook has: {gaps.gaps} of n = {gaps.n} steps checked ({_pct(gaps.share)}; "
+        f"{gaps.entries} action and mitigation entries in the period). Runbooks cited but not "
+        f"mitigating: {cited.not_mitigating} of n = {cited.n} (ended incident, cited runbook) "
+        f"pairs ({_pct(cited.share)}) over {cited.incidents} incidents."
+    )
 
 
 def _intro(report: s.Insights) -> list[str]:
@@ -117,9 +164,15 @@ def _intro(report: s.Insights) -> list[str]:
         f"{fu.open_age_days.get('median')} days (n = {fu.open_age_days.get('n')}).",
         f"Clustering: {report.clustering.method} over n = {report.clustering.n} incidents; "
         f"{report.clustering.singletons} incident(s) in no recurring mode.",
+        _knowledge_line(report.knowledge),
         report.durations.note,
         report.cadence.note,
         report.load.note,
+        *(
+            x.note
+            for x in (report.knowledge.steps_no_runbook_has, report.knowledge.cited_not_mitigating)
+            if x is not None
+        ),
     ]
 
 

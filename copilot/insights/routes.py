@@ -69,13 +69,8 @@ def compute(
     # Keywords by default: on the dfds history they group incidents far closer to the topic
     # labels than MiniLM sentence vectors do (python -m evals.insights clusters).
     embedder = getattr(kb, "embedder", None) if kb is not None and method == "embeddings" else None
-    runbooks = (
-        sorted(src for src, f in kb.files().items() if f.kind == "runbook")
-        if kb is not None
-        else None
-    )
     return service.insights(
-        store=store, query=query, embedder=embedder, runbooks=runbooks, with_clusters=clusters
+        store=store, query=query, embedder=embedder, kb=kb, with_clusters=clusters
     )
 
 

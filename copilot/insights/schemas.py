@@ -142,11 +142,49 @@ class RunbookCount(BaseModel):
     citations: int
 
 
+class GapStep(BaseModel):
+    incident_id: str
+    text: ScreenedStr
+    closest: ScreenedStr | None = Field(description="the most alike runbook section (not it)")
+    similarity: float | None
+
+
+class StepGaps(BaseModel):
+    note: ScreenedStr
+    n: int = Field(description="steps checked: the period's latest action and mitigation entries")
+    entries: int = Field(description="action and mitigation entries in the period (n <= entries)")
+    gaps: int = Field(description="of n, steps no runbook section has")
+    share: float | None
+    steps: list[GapStep] = Field(description="the latest gaps, at most 20")
+
+
+class CitedRunbook(BaseModel):
+    source: str
+    cited_in: int = Field(description="ended incidents that cited it")
+    not_mitigating: int = Field(description="of those, incidents no step of it helped end")
+    incidents: list[str]
+
+
+class CitedNotMitigating(BaseModel):
+    note: ScreenedStr
+    n: int = Field(description="(ended incident, runbook cited in it) pairs")
+    incidents: int = Field(description="ended incidents that cited a runbook")
+    not_mitigating: int = Field(description="of n, pairs where no step of the runbook helped")
+    share: float | None
+    runbooks: list[CitedRunbook] = Field(description="runbooks with such incidents, at most 20")
+
+
 class KnowledgeFigures(BaseModel):
     outputs: int = Field(description="answers, drafts and updates in the audit log in the period")
     most_cited: list[RunbookCount]
     never_cited: list[str] | None = Field(
         None, description="runbooks in the knowledge base never cited (None: base not loaded)"
+    )
+    cited_not_mitigating: CitedNotMitigating | None = Field(
+        None, description="runbooks cited in incidents that ended without help from them"
+    )
+    steps_no_runbook_has: StepGaps | None = Field(
+        None, description="steps done in incidents that no runbook has (None: base not loaded)"
     )
 
 

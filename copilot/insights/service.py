@@ -11,13 +11,12 @@ skewed, a few long incidents pull the mean far from the typical one (the VOID re
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,10 +28,12 @@ from copilot.followups.models import FollowUp
 from copilot.guardrails.screened import ours, screened
 from copilot.incidents.db import IncidentStore
 from copilot.incidents.metrics import parse_since
-from copilot.incidents.models import Event, Incident, Label, RoleAssignment
+from copilot.incidents.models import Event, Incident, Label
 from copilot.insights import clusters as clustering
 from copilot.insights import schemas as s
 from copilot.insights.history import ASSUMED_TAG, IMPORTED_TAG
+from copilot.insights.knowledge import figures as knowledge_figures
+from copilot.insights.load import figures as load_figures
 
 DURATION_NOTE = (
     "Medians and 90th percentiles, not means: incident durations are skewed, and a few long "
@@ -46,23 +47,15 @@ CADENCE_NOTE = (
     "Gaps between consecutive published status updates (the first from the declaration), "
     "each checked against the update cadence of the incident's current severity."
 )
-LOAD_NOTE = (
-    "Hours a role was held, and timeline entries written, by time of day: business hours "
-    "(Mon-Fri 09:00-18:00), evenings and weekends (07:00-22:00 otherwise) and night "
-    "(22:00-07:00). By role, not by person: this is about load, not about ranking people."
-)
-BUCKETS = ("business", "evening", "night")
 # Histogram bins in seconds: people think in these steps, and durations span minutes to days.
 EDGES = (0, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 EDGE_LABELS = ("<5m", "5-15m", "15-30m", "30m-1h", "1-2h", "2-4h", "4-8h", "8-24h", ">1d")
-MAX_ROLE_SPAN = timedelta(days=14)
 METRICS = ("time_to_detect", "time_to_declare", "time_to_mitigate", "time_to_resolve")
 _TARGETS = {
     "time_to_declare": "declare",
     "time_to_mitigate": "mitigate",
     "time_to_resolve": "resolve",
 }
-_REF = re.compile(r":\d+-\d+$")
 
 
 @dataclass(frozen=True)
@@ -434,148 +427,6 @@ def _follow_ups(session: Session, store: IncidentStore, q: Query) -> s.FollowUpF
     )
 
 
-# -- load on people ---------------------------------------------------------------------------
-
-
-def bucket(moment: datetime) -> str:
-    """business (Mon-Fri 09-18), night (22-07), else evening (evenings and weekend days)."""
-    hour = moment.hour
-    if hour >= 22 or hour < 7:
-        return "night"
-    if moment.weekday() < 5 and 9 <= hour < 18:
-        return "business"
-    return "evening"
-
-
-def split_hours(start: datetime, end: datetime, zone: tzinfo) -> dict[str, float]:
-    """Hours of [start, end) in each bucket, in `zone`'s local time."""
-    out = dict.fromkeys(BUCKETS, 0.0)
-    cursor = start
-    while cursor < end:
-        local = cursor.astimezone(zone)
-        next_hour = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        step_end = min(end, next_hour.astimezone(UTC))
-        if step_end <= cursor:  # a clock change: move on by an hour of real time
-            step_end = min(end, cursor + timedelta(hours=1))
-        out[bucket(local)] += (step_end - cursor).total_seconds() / 3600
-        cursor = step_end
-    return {k: round(v, 2) for k, v in out.items()}
-
-
-def _load(session: Session, store: IncidentStore, q: Query) -> s.Load:
-    zone = ZoneInfo(q.timezone)
-    numbers = _numbers(q)
-    # Entries written, by the hour of day and day of week: 168 groups at most, from the database.
-    hours_of = _hour_and_day(session, Event.at)
-    events: Counter[str] = Counter()
-    if hours_of is not None and q.timezone == "UTC":
-        hour, dow = hours_of
-        for h, d, count in session.execute(
-            select(hour, dow, func.count())
-            .where(Event.incident_number.in_(numbers), Event.author.is_not(None))
-            .group_by(hour, dow)
-        ):
-            # Day of week from the database: 0 = Sunday on both SQLite and PostgreSQL.
-            monday_first = (int(d) + 6) % 7
-            moment = datetime(2024, 1, 1 + monday_first, int(h), tzinfo=UTC)  # a Monday week
-            events[bucket(moment)] += count
-    else:
-        for (at,) in session.execute(
-            select(Event.at).where(Event.incident_number.in_(numbers), Event.author.is_not(None))
-        ):
-            events[bucket(at.astimezone(zone))] += 1
-    now = store.now()
-    roles: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(BUCKETS, 0.0))
-    people: dict[str, set[str]] = defaultdict(set)
-    for role, person, assigned, relieved, resolved in session.execute(
-        select(
-            RoleAssignment.role,
-            RoleAssignment.person,
-            RoleAssignment.assigned_at,
-            RoleAssignment.relieved_at,
-            Incident.resolved_at,
-        )
-        .join(Incident, Incident.number == RoleAssignment.incident_number)
-        .where(RoleAssignment.incident_number.in_(numbers))
-    ):
-        end = relieved or resolved or now
-        end = min(end, assigned + MAX_ROLE_SPAN)
-        if end <= assigned:
-            continue
-        for name, hours in split_hours(assigned, end, zone).items():
-            roles[role][name] += hours
-        people[role].add(person)
-    return s.Load(
-        note=ours(LOAD_NOTE),
-        timezone=q.timezone,
-        buckets=list(BUCKETS),
-        events={b: events.get(b, 0) for b in BUCKETS},
-        roles=[
-            s.LoadRow(
-                role=role,
-                people=len(people[role]),
-                hours={k: round(v, 2) for k, v in hours.items()},
-            )
-            for role, hours in sorted(roles.items())
-        ],
-    )
-
-
-def _hour_and_day(session: Session, column: Any) -> tuple[Any, Any] | None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return (
-            func.cast(func.strftime("%H", column), type_=_int()),
-            func.cast(func.strftime("%w", column), type_=_int()),
-        )
-    if dialect == "postgresql":
-        utc = func.timezone("UTC", column)
-        return func.extract("hour", utc), func.extract("dow", utc)
-    return None
-
-
-def _int() -> Any:
-    from sqlalchemy import Integer
-
-    return Integer()
-
-
-# -- the knowledge base -----------------------------------------------------------------------
-
-
-def _knowledge(
-    session: Session, q: Query, runbooks: Sequence[str] | None, top: int = 10
-) -> s.KnowledgeFigures:
-    import json
-
-    from copilot.security.db import audit_log
-
-    cited: Counter[str] = Counter()
-    outputs = 0
-    for (sources,) in session.execute(
-        select(audit_log.c.sources).where(
-            audit_log.c.at >= q.since.isoformat(timespec="seconds"),
-            audit_log.c.at < q.until.isoformat(timespec="seconds"),
-        )
-    ):
-        outputs += 1
-        try:
-            refs = json.loads(sources)
-        except ValueError:
-            continue
-        for doc in {_REF.sub("", str(r)) for r in refs}:
-            cited[doc] += 1
-    known = None if runbooks is None else sorted(set(runbooks) - set(cited))
-    return s.KnowledgeFigures(
-        outputs=outputs,
-        most_cited=[
-            s.RunbookCount(source=src, citations=n)
-            for src, n in sorted(cited.items(), key=lambda x: (-x[1], x[0]))[:top]
-        ],
-        never_cited=known,
-    )
-
-
 # -- all of it --------------------------------------------------------------------------------
 
 
@@ -586,15 +437,26 @@ def insights(
     embedder: Any = None,
     runbooks: Sequence[str] | None = None,
     with_clusters: bool = True,
+    kb: Any = None,
 ) -> s.Insights:
+    """Every figure; `kb` (a KnowledgeBase) adds the runbook figures that need its sections."""
+    if kb is not None and runbooks is None:
+        runbooks = sorted(src for src, f in kb.files().items() if f.kind == "runbook")
     with store.read() as session:
         incidents = _incident_figures(session, query)
         durations = _durations(session, store, query)
         cadence = _cadence(session, store, query)
         offenders = _repeat_offenders(session, query)
         follow = _follow_ups(session, store, query)
-        load = _load(session, store, query)
-        knowledge = _knowledge(session, query, runbooks)
+        load = load_figures(session, store, _numbers(query), query.timezone)
+        knowledge = knowledge_figures(
+            session,
+            since=query.since,
+            until=query.until,
+            incidents=_numbers(query),
+            runbooks=runbooks,
+            kb=kb,
+        )
         docs = (
             session.execute(
                 select(Incident.number, Incident.title, Incident.summary)
