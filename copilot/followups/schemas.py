@@ -39,6 +39,9 @@ class FollowUpCreate(_Request):
 
 class FollowUpPatch(_Request):
     title: FollowUpTitle | None = None
+    incident_id: str | None = Field(
+        None, max_length=40, description="INC-N it came from (null: from no incident)"
+    )
     owner: Owner | None = None
     team: Team | None = None
     due_on: date | None = None
@@ -50,9 +53,12 @@ class FollowUpPatch(_Request):
     def _changes_something(self) -> FollowUpPatch:
         if not self.model_fields_set:
             raise ValueError(
-                "nothing to change: give title, owner, team, due_on, priority, status or "
-                "external_url"
+                "nothing to change: give title, incident_id, owner, team, due_on, priority, "
+                "status or external_url"
             )
+        required = [f for f in ("title", "priority", "status") if f in self.model_fields_set]
+        if any(getattr(self, f) is None for f in required):
+            raise ValueError(f"{', '.join(required)}: cannot be cleared (null)")
         return self
 
 

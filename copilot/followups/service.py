@@ -150,6 +150,15 @@ def update(
             raise NotFound(f"no follow-up {ID_PREFIX}{number}", public="follow-up not found")
         for field in patch.model_fields_set:
             value = getattr(patch, field)
+            if field == "incident_id":
+                before = row.incident_number
+                row.incident_number = _incident_number(session, value)
+                if row.incident_number != before:
+                    changes[field] = [
+                        None if before is None else f"INC-{before}",
+                        None if row.incident_number is None else f"INC-{row.incident_number}",
+                    ]
+                continue
             if field == "external_url" and value is not None:
                 value = str(value)
             old = getattr(row, field)

@@ -80,6 +80,14 @@ def test_create_list_change_and_overdue(client: TestClient) -> None:
     reopened = client.patch("/v1/follow-ups/FU-1", json={"status": "in_progress"}).json()
     assert reopened["closed_at"] is None and reopened["overdue"] is True
 
+    # The incident it came from can be corrected, or cleared.
+    moved = client.patch("/v1/follow-ups/FU-2", json={"incident_id": incident.lower()}).json()
+    assert moved["incident_id"] == incident
+    assert client.get("/v1/follow-ups", params={"incident": incident}).json()["count"] == 2
+    cleared = client.patch("/v1/follow-ups/FU-2", json={"incident_id": None, "owner": None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["incident_id"] is None and cleared.json()["owner"] is None
+
 
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "says"),
@@ -91,6 +99,9 @@ def test_create_list_change_and_overdue(client: TestClient) -> None:
         ("post", "/v1/follow-ups", {"title": "x", "incident_id": "INC-999"}, 404, "incident not"),
         ("post", "/v1/follow-ups", {"title": "x", "colour": "red"}, 422, "colour"),
         ("patch", "/v1/follow-ups/FU-1", {}, 422, "nothing to change"),
+        ("patch", "/v1/follow-ups/FU-1", {"title": None}, 422, "cannot be cleared"),
+        ("patch", "/v1/follow-ups/FU-1", {"status": None}, 422, "cannot be cleared"),
+        ("patch", "/v1/follow-ups/FU-1", {"incident_id": "INC-999"}, 404, "incident not"),
         ("patch", "/v1/follow-ups/FU-77", {"status": "done"}, 404, "follow-up not found"),
         ("get", "/v1/follow-ups/banana", None, 404, "FU-12"),
         ("get", "/v1/follow-ups?limit=0", None, 422, "limit"),
