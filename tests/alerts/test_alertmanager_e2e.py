@@ -8,6 +8,7 @@ Needs /usr/bin/prometheus-alertmanager (`make alertmanager-deps`); skips without
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -265,6 +266,154 @@ def test_a_real_alertmanager_feeds_the_copilot(
             everything = alerts()
             assert len(everything) == 6  # no duplicates, whatever Alertmanager resent
             assert len([g for g in groups() if g["status"] == "candidate"]) == 2
+    finally:
+        if am is not None:
+            am.stop()
+        store.close()
+        shutil.rmtree(tmp_path / "data", ignore_errors=True)
+
+
+class FailOnce:
+    """ASGI in front of the copilot: when armed, the next notification is applied and then
+    answered 503 (as a copilot dying after its commit would answer), so Alertmanager retries a
+    notification the copilot already has. Records each notification and the copilot's answers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.armed = False
+        self.bodies: list[bytes] = []
+        self.answers: list[tuple[int, bytes]] = []  # (status sent to Alertmanager, copilot's body)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/alerts/alertmanager":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        self.bodies.append(body)
+        given = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return dict(await receive())
+
+        fail, self.armed = self.armed, False
+        status = 0
+        answer = b""
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal status, answer
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            else:
+                answer += message.get("body", b"")
+            if not fail:
+                await send(message)
+
+        await self.app(scope, replay, capture)
+        if fail:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b'{"detail":"unavailable"}'})
+            self.answers.append((503, answer))
+        else:
+            self.answers.append((status, answer))
+
+
+def test_alertmanager_retries_after_a_5xx_add_no_duplicate_alerts_or_events(
+    tmp_path: Path, prometheus_kb: KnowledgeBase
+) -> None:
+    if not (Path(ALERTMANAGER).is_file() and os.access(ALERTMANAGER, os.X_OK)):
+        _missing(f"Alertmanager is not installed ({ALERTMANAGER})")
+    settings = Settings(data_dir=tmp_path / "copilot", _env_file=None)  # type: ignore[call-arg]
+    keys = KeyStore(settings.security_path)
+    alerts_key = keys.create("alertmanager", ["alerts"])[1]
+    oncall_key = keys.create("oncall", ["read", "respond"])[1]
+    keys.close()
+    store = IncidentStore(settings.sqlalchemy_url)
+    front = FailOnce(
+        create_app(settings, kb=prometheus_kb, incident_store=store, bind_host="127.0.0.1")
+    )
+    am: Alertmanager | None = None
+    try:
+        with LiveServer(front) as server:
+            am = Alertmanager(tmp_path, f"{server.url}/v1/alerts/alertmanager", alerts_key)
+            wait_for("Alertmanager answers /-/ready", am.ready)
+            copilot = httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {oncall_key}"}, timeout=60
+            )
+
+            def candidates() -> list[dict[str, Any]] | None:
+                items = copilot.get("/v1/alert-groups", params={"status": "candidate"}).json()
+                found: list[dict[str, Any]] = items["items"]
+                return found if found and len(found[0]["alerts"]) == 2 else None
+
+            now = datetime.now(UTC).replace(microsecond=0)
+            am.post(
+                [
+                    am_alert("KubePodCrashLooping", "checkout-api", starts=now, pod="c-1"),
+                    am_alert("KubeDeploymentReplicasMismatch", "checkout-api", starts=now),
+                ]
+            )
+            (group,) = wait_for("a candidate of 2 alerts", candidates)
+            declared = copilot.post(f"/v1/alert-groups/{group['id']}/declare", json={})
+            assert declared.status_code == 201, declared.text
+            incident_id = declared.json()["id"]
+
+            def alert_events() -> list[dict[str, Any]]:
+                response = copilot.get(
+                    f"/v1/incidents/{incident_id}/events", params={"kind": "alert"}
+                )
+                assert response.status_code == 200, response.text
+                events: list[dict[str, Any]] = response.json()["events"]
+                return events
+
+            assert len(alert_events()) == 2
+            sent = len(front.bodies)
+
+            # The next notification is applied, then answered 503: Alertmanager must retry it.
+            front.armed = True
+            am.post([am_alert("KubePodNotReady", "checkout-api", starts=now, pod="c-3")])
+
+            def retried() -> bool | None:
+                if len(front.bodies) < sent + 2 or front.armed:
+                    return None
+                return True
+
+            wait_for("Alertmanager retrying the notification answered 503", retried)
+            failed_at = next(i for i, (status, _) in enumerate(front.answers) if status == 503)
+            assert failed_at >= sent
+            first, retry = front.bodies[failed_at], front.bodies[failed_at + 1]
+            fingerprints = [
+                sorted((a["fingerprint"], a["status"]) for a in json.loads(b)["alerts"])
+                for b in (first, retry)
+            ]
+            assert fingerprints[0] == fingerprints[1]  # the same notification, sent again
+            applied = json.loads(front.answers[failed_at][1])
+            assert applied["duplicate"] is False and applied["new"] == 1
+            status, answer = front.answers[failed_at + 1]
+            assert status == 200
+            assert json.loads(answer)["duplicate"] is True
+
+            items = copilot.get("/v1/alerts").json()["items"]
+            assert len(items) == 3  # no duplicate alert
+            assert {a["group_id"] for a in items} == {group["id"]}
+            events = alert_events()
+            assert len(events) == 3  # the new alert's one event, not one per delivery
+            assert sum("KubePodNotReady" in e["text"] for e in events) == 1
     finally:
         if am is not None:
             am.stop()
