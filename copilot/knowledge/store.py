@@ -494,13 +494,14 @@ class KnowledgeBase:
         if not chunks:
             return
         batch = 2000
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
-            self._collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[i : i + batch],
-                metadatas=[{"source": c.source, "kind": c.kind} for c in part],
-            )
+        with self._vector_store():
+            for i in range(0, len(chunks), batch):
+                part = chunks[i : i + batch]
+                self._collection.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=vectors[i : i + batch],
+                    metadatas=[{"source": c.source, "kind": c.kind} for c in part],
+                )
 
     def replace_document(
         self,
@@ -556,14 +557,16 @@ class KnowledgeBase:
 
     def delete_vectors(self, ids: Iterable[str]) -> None:
         ids = list(ids)
-        for i in range(0, len(ids), 2000):
-            self._collection.delete(ids=ids[i : i + 2000])
+        with self._vector_store():
+            for i in range(0, len(ids), 2000):
+                self._collection.delete(ids=ids[i : i + 2000])
 
     def existing_vector_ids(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for i in range(0, len(ids), 2000):
-            got = self._collection.get(ids=list(ids[i : i + 2000]), include=[])
-            found.update(got["ids"])
+        with self._vector_store():
+            for i in range(0, len(ids), 2000):
+                got = self._collection.get(ids=list(ids[i : i + 2000]), include=[])
+                found.update(got["ids"])
         return found
 
     def vectors_for(self, ids: Sequence[str]) -> dict[str, Vectors]:
@@ -592,12 +595,13 @@ class KnowledgeBase:
             live = set(conn.execute(select(kb_chunks.c.id)).scalars())
         stored: list[str] = []
         offset, page = 0, 5000
-        while True:
-            got = self._collection.get(include=[], limit=page, offset=offset)
-            stored.extend(got["ids"])
-            if len(got["ids"]) < page:
-                break
-            offset += page
+        with self._vector_store():
+            while True:
+                got = self._collection.get(include=[], limit=page, offset=offset)
+                stored.extend(got["ids"])
+                if len(got["ids"]) < page:
+                    break
+                offset += page
         orphans = [i for i in stored if i not in live]
         self.delete_vectors(orphans)
         return len(orphans)
@@ -621,11 +625,9 @@ class KnowledgeBase:
         with self._reading() as conn:
             files = conn.execute(select(func.count()).select_from(kb_documents)).scalar_one()
             chunks = conn.execute(select(func.count()).select_from(kb_chunks)).scalar_one()
-        return {
-            "files": int(files),
-            "chunks": int(chunks),
-            "vectors": int(self._collection.count()),
-        }
+        with self._vector_store():
+            vectors = int(self._collection.count())
+        return {"files": int(files), "chunks": int(chunks), "vectors": vectors}
 
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         if not ids:

@@ -121,3 +121,20 @@ def test_vectors_already_in_memory_keep_search_whole(
         assert found.hits[0].similarity is not None
     finally:
         kb.close()
+
+
+def test_ingest_while_chroma_is_down_is_503_and_says_why(
+    chroma_indexed: KnowledgeBase, chroma_server: ChromaServer, tmp_path: Path
+) -> None:
+    kb = chroma_indexed
+    root = kb.settings.allowed_ingest_roots[0]
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE_KB / "runbooks" / "checkout-error-rate-high.md", root / "checkout.md")
+    with TestClient(create_app(kb.settings, kb=kb)) as client:
+        chroma_server.stop()
+        r = client.post("/v1/admin/ingest", json={"paths": [str(root)]})
+        assert r.status_code == 503, r.text
+        assert r.json() == {"detail": "the vector store does not answer; try again shortly"}
+        # Nothing half written: search still finds what was there, and not the new file.
+        hits = retrieval.search(kb=kb, query="checkout error rate high", top_k=5)
+        assert all(h.chunk.source != "checkout.md" for h in hits)
