@@ -12,6 +12,7 @@ wait for something that should happen.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import signal
 import subprocess
@@ -144,6 +145,7 @@ class Topology:
     root: Path
     app_runbooks: Path
     env: dict[str, str]
+    chroma_url: str
     replicas: list[Replica] = field(default_factory=list)
 
     def cli(self, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -187,7 +189,7 @@ def topology(tmp_path: Path, postgres_cluster: PostgresCluster) -> Iterator[Topo
             # The per-key rate limit is policy, and per replica: off, so load is not refused.
             COPILOT_RATE_LIMIT_PER_S="0",
         )
-        topo = Topology(root=tmp_path, app_runbooks=app_runbooks, env=env)
+        topo = Topology(root=tmp_path, app_runbooks=app_runbooks, env=env, chroma_url=chroma.url)
         topo.replicas = [Replica("a", tmp_path, env), Replica("b", tmp_path, env)]
         yield topo
     finally:
@@ -296,8 +298,27 @@ def search_finds(replica: Replica, key: str, query: str, title: str) -> bool:
     return any(hit["title"] == title for hit in r.json()["results"])
 
 
+def chroma_probe_paths() -> set[str]:
+    """The paths the compose healthcheck and the Kubernetes probes ask the Chroma server."""
+    deploy = REPO / "deploy"
+    compose = yaml.safe_load((deploy / "docker-compose.yml").read_text(encoding="utf-8"))
+    test = " ".join(compose["services"]["chroma"]["healthcheck"]["test"])
+    paths = set(re.findall(r"http://127\.0\.0\.1:\d+(/[\w/]+)", test))
+    for doc in yaml.safe_load_all((deploy / "k8s" / "chroma.yaml").read_text(encoding="utf-8")):
+        if doc["kind"] == "StatefulSet":
+            (container,) = doc["spec"]["template"]["spec"]["containers"]
+            paths |= {container[p]["httpGet"]["path"] for p in ("readinessProbe", "livenessProbe")}
+    return paths
+
+
 def test_two_replicas_share_postgres_and_chroma_and_survive_a_sigkill(topology: Topology) -> None:
     a, b = topology.replicas
+
+    # The deployment files' Chroma health checks ask a path this chromadb's server answers.
+    paths = chroma_probe_paths()
+    assert paths
+    for path in paths:
+        assert httpx.get(topology.chroma_url + path, timeout=10).status_code == 200, path
 
     # The compose file's init: opening the database migrates it, then ingest, catalog, postmortems
     # and the first admin key (made because none exists).
