@@ -1,7 +1,7 @@
 """Alert storm: grouping quality, noise reduction, runbooks attached, webhook throughput, memory.
 
     python -m evals.alerts [--seed 14] [--situations 6] [--noise 800] [--http 200]
-                           [--no-runbooks] [--json]
+                           [--noise-severity info] [--rules FILE.yaml] [--no-runbooks] [--json]
 
 A seeded, replayable storm written as Alertmanager (version 4) payloads over four simulated
 hours: a handful of real situations (each a burst of related alerts with several
@@ -87,7 +87,9 @@ def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-def generate(seed: int, situations: int, noise: int, services: int = 400) -> Storm:
+def generate(
+    seed: int, situations: int, noise: int, services: int = 400, noise_severity: str = "info"
+) -> Storm:
     rng = random.Random(seed)
     names = [f"svc-{i:03d}" for i in range(services)]
     end = T0 + timedelta(hours=HOURS)
@@ -145,7 +147,12 @@ def generate(seed: int, situations: int, noise: int, services: int = 400) -> Sto
         noise_ids.add(sid)
         svc = rng.choice(names)
         name = rng.choice(NOISE_NAMES)
-        labels = {"alertname": name, "service": svc, "instance": f"i-{n}", "severity": "info"}
+        labels = {
+            "alertname": name,
+            "service": svc,
+            "instance": f"i-{n}",
+            "severity": noise_severity,
+        }
         truth[intake.fingerprint_of(labels)] = sid
         starts = T0 + timedelta(minutes=rng.uniform(0, HOURS * 60 - 20))
         ends = starts + timedelta(minutes=rng.uniform(2, 8))
@@ -225,8 +232,10 @@ def _pairs(groups: dict[str, int | None], truth: dict[str, str]) -> dict[str, fl
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def grouping(storm: Storm, workdir: Path, finder: RunbookFinder | None) -> dict[str, Any]:
-    rules = load_rules()
+def grouping(
+    storm: Storm, workdir: Path, finder: RunbookFinder | None, rules_path: Path | None = None
+) -> dict[str, Any]:
+    rules = load_rules(rules_path)
     clock = SimClock()
     started = time.perf_counter()
     with IncidentStore(f"sqlite:///{workdir / 'storm.sqlite'}", clock=clock) as store:
@@ -362,17 +371,28 @@ def _finder(workdir: Path) -> RunbookFinder | None:
     return RunbookFinder(kb)
 
 
-def run(seed: int, situations: int, noise: int, http: int, runbooks: bool) -> dict[str, Any]:
-    storm = generate(seed, situations, noise)
+def run(
+    seed: int,
+    situations: int,
+    noise: int,
+    http: int,
+    runbooks: bool,
+    *,
+    noise_severity: str = "info",
+    rules_path: Path | None = None,
+) -> dict[str, Any]:
+    storm = generate(seed, situations, noise, noise_severity=noise_severity)
     with tempfile.TemporaryDirectory(prefix="copilot-alerts-") as tmp:
         workdir = Path(tmp)
         finder = _finder(workdir) if runbooks else None
-        result = grouping(storm, workdir, finder)
+        result = grouping(storm, workdir, finder, rules_path)
         result["http"] = throughput(storm, workdir, http) if http else None
         if finder is not None:
             finder.kb.close()
     result["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["seed"] = seed
+    result["noise_severity"] = noise_severity
+    result["rules"] = str(rules_path) if rules_path else "packaged"
     return result
 
 
@@ -383,9 +403,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=int, default=800)
     parser.add_argument("--http", type=int, default=200, help="payloads sent over HTTP (0: none)")
     parser.add_argument("--no-runbooks", action="store_true", help="skip the runbook check")
+    parser.add_argument(
+        "--noise-severity",
+        default="info",
+        help="the severity label of noise alerts (info: as kube-prometheus labels context)",
+    )
+    parser.add_argument("--rules", type=Path, help="correlation rules (default: packaged)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.seed, args.situations, args.noise, args.http, not args.no_runbooks)
+    result = run(
+        args.seed,
+        args.situations,
+        args.noise,
+        args.http,
+        not args.no_runbooks,
+        noise_severity=args.noise_severity,
+        rules_path=args.rules,
+    )
     if args.json:
         print(json.dumps(result))
         return 0

@@ -82,6 +82,9 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 class Threshold(_Strict):
     alerts: int = Field(3, ge=1, le=100_000)
     names: int = Field(2, ge=1, le=10_000)
+    # Count only alerts firing now: alerts that came and went one after another are not a
+    # situation together.
+    firing_only: bool = False
 
 
 class Rule(Matcher):
@@ -121,6 +124,8 @@ class RuleSet(_Strict):
     flap_window: timedelta = timedelta(minutes=30)
     reopen_window: timedelta = timedelta(hours=1)
     heartbeat: Matcher = Matcher()
+    # Alerts grouped and shown, never counted toward a threshold (empty: every alert counts).
+    not_actionable: Matcher = Matcher()
     severity: SeverityMap = SeverityMap()
     rules: list[Rule] = Field(min_length=1)
     auto_declare: list[Policy] = Field(default=[], max_length=100)
@@ -146,6 +151,11 @@ class RuleSet(_Strict):
                 if policy.matches(one):
                     return policy, one
         return None
+
+    def counts(self, labels: dict[str, str]) -> bool:
+        """Whether an alert with these labels counts toward a group's threshold."""
+        matcher = self.not_actionable
+        return not ((matcher.match or matcher.match_re) and matcher.matches(labels))
 
     def rule(self, name: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.name == name), None)

@@ -487,11 +487,18 @@ def _promote(
             continue
         rule = rules.rule(group.rule)
         threshold = rule.threshold if rule is not None else None
-        alerts, names = session.execute(
-            select(func.count(am.Alert.id), func.count(func.distinct(am.Alert.alertname))).where(
+        members = session.execute(
+            select(am.Alert.alertname, am.Alert.labels, am.Alert.status).where(
                 am.Alert.group_id == group.id
             )
-        ).one()
+        ).all()
+        counted = [
+            name
+            for name, labels, status in members
+            if rules.counts({str(k): str(v) for k, v in labels.items()})
+            and (threshold is None or not threshold.firing_only or status == "firing")
+        ]
+        alerts, names = len(counted), len(set(counted))
         if threshold is None or alerts >= threshold.alerts or names >= threshold.names:
             group.status = "candidate"
             group.updated_at = now
