@@ -382,14 +382,16 @@ def test_alertmanager_retries_after_a_5xx_add_no_duplicate_alerts_or_events(
                 return events
 
             assert len(alert_events()) == 2
-            sent = len(front.bodies)
+            sent = len(front.answers)
+            assert len(front.bodies) == sent  # nothing in flight
 
             # The next notification is applied, then answered 503: Alertmanager must retry it.
             front.armed = True
             am.post([am_alert("KubePodNotReady", "checkout-api", starts=now, pod="c-3")])
 
             def retried() -> bool | None:
-                if len(front.bodies) < sent + 2 or front.armed:
+                # Answers are recorded when a request is done (bodies when it starts).
+                if len(front.answers) < sent + 2 or front.armed:
                     return None
                 return True
 
