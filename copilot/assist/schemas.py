@@ -27,8 +27,8 @@ class AskRequest(BaseModel):
 
 class Citation(BaseModel):
     source: str
-    title: str
-    section: str
+    title: ScreenedStr
+    section: ScreenedStr
     lines: tuple[int, int]
     score: float
 
@@ -56,7 +56,7 @@ class Removal(BaseModel):
     """A part of a document withheld from what is shown, and why."""
 
     source: str
-    section: str
+    section: ScreenedStr
     lines: tuple[int, int]
     reasons: list[str]
 

@@ -49,8 +49,8 @@ SIMILAR_RATIO = 0.6
 def _citation(chunk: Chunk, score: float) -> s.Citation:
     return s.Citation(
         source=chunk.source,
-        title=chunk.title,
-        section=chunk.section,
+        title=screened(chunk.title),
+        section=screened(chunk.section),
         lines=(chunk.line_start, chunk.line_end),
         score=round(score, 4),
     )
@@ -321,7 +321,7 @@ def ask(
             guard.removed.append(
                 s.Removal(
                     source=p.chunk.source,
-                    section=p.chunk.section,
+                    section=screened(p.chunk.section),
                     lines=(p.chunk.line_start, p.chunk.line_end),
                     reasons=p.reasons,
                 )

@@ -512,7 +512,8 @@ def isolate(text: str, *, use_semantic: bool = True) -> Isolation:
     return result
 
 
-_SAFE_PROSE = re.compile(r"`|://|canary", re.IGNORECASE)
+# What a kept sentence may not hold: a link (where an attack sends the reader) or a marker.
+_UNSAFE_PROSE = re.compile(r"://|canary", re.IGNORECASE)
 _UNIT_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -521,7 +522,7 @@ def _salvage(unit: str, verdict: Judgement) -> tuple[str, str]:
 
     A table keeps its rows that carry nothing; prose keeps the plain sentences before the first
     one that carries the attack (everything from there on may be its payload), and only when
-    they hold no command, link or marker. Otherwise the whole unit goes."""
+    they hold no link, marker or command the risk rules mark. Otherwise the whole unit goes."""
     lines = [line for line in unit.split("\n") if line.strip()]
     if lines and all(line.lstrip().startswith("|") for line in lines):
         bad = [line for line in lines if verdict.carries(line)]
@@ -534,7 +535,7 @@ def _salvage(unit: str, verdict: Judgement) -> tuple[str, str]:
     sentences = _UNIT_SENTENCE.split(unit.strip()[len(head) :])
     first = next((i for i, x in enumerate(sentences) if verdict.carries(x)), 0)
     before = sentences[:first]
-    if before and not any(_SAFE_PROSE.search(x) for x in before):
+    if before and not any(_UNSAFE_PROSE.search(x) or risk.scan(x) for x in before):
         return head + " ".join(before), " ".join(sentences[first:])
     return "", unit
 

@@ -189,6 +189,16 @@ _COPY_AWAY = re.compile(
     r"\b(?:nc|ncat|netcat|socat)\b[^\n]*<\s*" + _CREDENTIAL,
     re.I,
 )
+# Local data streamed into an upload: an archive, a dump or a file's content piped to curl's
+# upload or to a raw socket. Withheld when the host is not vouched for, whatever the files are
+# called (keys are not always named `*.key`).
+_STREAM_AWAY = re.compile(
+    r"\b(?:tar|zip|gzip|cat(?!\s*<<)|base64|xxd|pg_dump(?:all)?|mysqldump|mongodump|etcdctl\s+snapshot|"
+    r"kubectl\s+(?:get|describe)|journalctl|find)\b[^\n|]*\|(?:[^\n|]*\|)*?\s*"
+    r"(?:(?:curl|wget|http|https|xh)\b[^\n|]*?(?:\s(?:-T|--upload-file)[=\s]+-(?=\s|$)|@-)|"
+    r"(?:nc|ncat|netcat|socat)\b)",
+    re.I,
+)
 _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
     ("runs a script fetched from the network", _PIPE_TO_SHELL),
     ("flushes every key", re.compile(r"\bFLUSH(?:ALL|DB)\b|\bflush(?:all|db)\b")),
@@ -284,6 +294,8 @@ def _credential_upload(span: str) -> str | None:
             return "uploads credentials"
     if re.search(r"\$\((?:env|printenv|set|cat\s+[^)]*(?:secret|token|cred|passw|\.kube))", span):
         return "sends secrets or the environment to another machine"
+    if _STREAM_AWAY.search(span):
+        return "streams local files to another machine"
     return None
 
 
@@ -303,7 +315,7 @@ _COVERS = {
 _PROSE_GATE = (
     "|", "<(", "$(", "flush", "auth", "requirepass", "protected-mode", "grant-tables", "delete",
     "--", "rm ", "chmod", "drop", "truncate", "pip", "feed", "pass", "send", "download", "fetch",
-    "grab", "curl", "wget", "scp", "rsync", "nc ", "socat", "secret", "token", "kube",
+    "grab", "curl", "wget", "scp", "rsync", "nc ", "socat", "secret", "token", "kube", "tar ",
 )  # fmt: skip
 
 

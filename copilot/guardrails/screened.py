@@ -100,7 +100,9 @@ def _require_screened(
 ) -> Any:
     if info.mode == "python" and isinstance(value, str) and not isinstance(value, Screened):
         raise ValueError("text from a document must pass through guardrails.screen() first")
-    return handler(value)
+    result = handler(value)
+    # Stays marked, so a field's value can fill another screened field without a second pass.
+    return Screened(result) if isinstance(value, Screened) and isinstance(result, str) else result
 
 
 # A response field that can carry text from a document or another untrusted source.

@@ -33,8 +33,8 @@ class SearchRequest(BaseModel):
 
 class SearchResult(BaseModel):
     source: str
-    title: str
-    section: str = Field(description="heading path of the section shown, e.g. 'Mitigation'")
+    title: ScreenedStr
+    section: ScreenedStr = Field(description="heading path of the section shown, e.g. 'Mitigation'")
     kind: KindName
     score: float = Field(
         ge=0.0,
@@ -50,8 +50,8 @@ class SearchResult(BaseModel):
         c = hit.chunk
         return cls(
             source=c.source,
-            title=c.title,
-            section=c.section,
+            title=screened(c.title),
+            section=screened(c.section),
             kind=c.kind,
             score=round(display_score(hit.score) * scale, 6),
             lines=(c.line_start, c.line_end),

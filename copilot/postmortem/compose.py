@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from copilot.guardrails.redact import redact
+from copilot.guardrails.screened import ours, screened
 from copilot.incidents import schemas as inc
 from copilot.postmortem import blameless
 from copilot.postmortem import schemas as s
@@ -730,7 +731,7 @@ class Drafter:
                 due = _DUE.search(text)
                 items.append(
                     s.ActionItem(
-                        text=text,
+                        text=screened(text),
                         term=term,
                         owner=owner.group(1) if owner else None,
                         due=due.group(1) if due else None,
@@ -744,7 +745,7 @@ class Drafter:
             if check.met is False:
                 items.append(
                     s.ActionItem(
-                        text=(
+                        text=ours(
                             f"Find what kept time to {name} over the {self.i.severity} target "
                             f"({fmt_duration(check.actual_s)} against "
                             f"{fmt_duration(check.target_s)}) and fix it."
@@ -757,7 +758,7 @@ class Drafter:
             services = ", ".join(self.i.services) or "the affected services"
             items.append(
                 s.ActionItem(
-                    text=(
+                    text=screened(
                         f"Review alerting for {services}: impact went undetected for "
                         f"{fmt_duration(self.m.time_to_detect_s)}."
                     ),
@@ -769,7 +770,7 @@ class Drafter:
             names = ", ".join(f"`{n}`" for n in [*rec.services, *rec.tags])
             items.append(
                 s.ActionItem(
-                    text=(
+                    text=screened(
                         f"Check that the action items of the {rec.count - 1} earlier incident(s) "
                         f"in {rec.year} involving {names} were done, and whether this one shares "
                         "their cause (see Similar past incidents)."

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 
 from copilot.errors import InvalidInput
+from copilot.guardrails.screened import screened
 from copilot.knowledge import retrieval
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import section_phase
@@ -252,13 +253,13 @@ def _at_step(
     return RunbookSuggestion(
         action=action,
         runbook=chunk.source,
-        title=chunk.title,
-        section=chunk.section,
+        title=screened(chunk.title),
+        section=screened(chunk.section),
         lines=(chunk.line_start, chunk.line_end),
         event_id=event_id,
         similarity=similarity,
         overlap=overlap,
-        text=text,
+        text=screened(text),
     )
 
 
@@ -345,8 +346,8 @@ def suggest(
             RunbookSuggestion(
                 action="review",
                 runbook=book.source,
-                title=book.title,
-                text=(
+                title=screened(book.title),
+                text=screened(
                     f"**Review** {book.title} (source: {book.source}), {book.why} during the "
                     f"incident{refs}: it has a step for {done} of the {len(actions)} action(s) on "
                     "the timeline."
@@ -358,7 +359,7 @@ def suggest(
         out.append(
             RunbookSuggestion(
                 action="write_runbook",
-                text=(
+                text=screened(
                     f"**Write a runbook** for {subject}: no runbook in the knowledge base matches "
                     "this incident. Start from the actions on the timeline."
                 ),

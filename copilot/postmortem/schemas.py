@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.assist.schemas import Guardrails
+from copilot.guardrails.screened import ScreenedStr
 from copilot.incidents.schemas import IncidentMetrics
 
 Term = Literal["short", "long"]
@@ -22,8 +23,8 @@ class PostmortemRequest(BaseModel):
 class Excerpt(BaseModel):
     """Text quoted from a past postmortem, with the section and lines it came from."""
 
-    text: str
-    section: str
+    text: ScreenedStr
+    section: ScreenedStr
     lines: tuple[int, int]
 
 
@@ -40,13 +41,13 @@ class TimelineEntry(BaseModel):
 
 
 class SimilarPastIncident(BaseModel):
-    title: str
+    title: ScreenedStr
     source: str
     lines: tuple[int, int]
     score: float
     date: dt.date | None = None
-    what_happened: str
-    what_fixed_it: str
+    what_happened: ScreenedStr
+    what_fixed_it: ScreenedStr
     root_cause: Excerpt | None = None
     contributing_factors: list[Excerpt] = Field(default_factory=list)
     action_items: list[Excerpt] = Field(default_factory=list)
@@ -63,23 +64,23 @@ class Recurrence(BaseModel):
     count: int = Field(description="incidents that year involving them, this one included")
     incidents: list[str] = Field(description="the other incidents, from the incident store")
     postmortems: list[str] = Field(description="past postmortems in the knowledge base")
-    text: str
+    text: ScreenedStr
 
 
 class RunbookSuggestion(BaseModel):
     action: Literal["add_step", "change_step", "review", "write_runbook"]
     runbook: str | None = None
-    title: str | None = None
-    section: str | None = None
+    title: ScreenedStr | None = None
+    section: ScreenedStr | None = None
     lines: tuple[int, int] | None = None
     event_id: int | None = None
     similarity: float | None = None
     overlap: float | None = Field(None, description="share of the action's words in the runbook")
-    text: str
+    text: ScreenedStr
 
 
 class ActionItem(BaseModel):
-    text: str
+    text: ScreenedStr
     term: Term | None = Field(description="null: for the team to decide")
     owner: str | None = None
     due: str | None = None
@@ -103,8 +104,8 @@ class LanguageFlag(BaseModel):
 class PostmortemResponse(BaseModel):
     incident_id: str
     title: str
-    markdown: str
-    sections: dict[str, str] = Field(description="the markdown of each pre-filled section")
+    markdown: ScreenedStr
+    sections: dict[str, ScreenedStr] = Field(description="the markdown of each pre-filled section")
     headings: dict[str, str] = Field(description="the template heading of each section")
     metrics: IncidentMetrics
     timeline: list[TimelineEntry]

@@ -16,6 +16,7 @@ import yaml
 from copilot.assist.schemas import Guardrails
 from copilot.errors import InvalidInput
 from copilot.guardrails.redact import redact
+from copilot.guardrails.screened import screened
 from copilot.incidents import schemas as inc
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
@@ -112,13 +113,13 @@ def similar_incidents(
             suspected.append(source)
         out.append(
             s.SimilarPastIncident(
-                title=read.title,
+                title=screened(read.title),
                 source=source,
                 lines=(hit.chunk.line_start, hit.chunk.line_end),
                 score=round(hit.score, 4),
                 date=read.day,
-                what_happened=read.happened.text if read.happened else "",
-                what_fixed_it=read.fixed[:500],
+                what_happened=screened(read.happened.text if read.happened else ""),
+                what_fixed_it=screened(read.fixed[:500]),
                 root_cause=_excerpt(read.root_cause),
                 contributing_factors=[e for e in map(_excerpt, read.contributing) if e],
                 action_items=[e for e in map(_excerpt, read.action_items) if e],
@@ -130,7 +131,11 @@ def similar_incidents(
 
 
 def _excerpt(e: past_mod.Excerpt | None) -> s.Excerpt | None:
-    return None if e is None else s.Excerpt(text=e.text, section=e.section, lines=e.lines)
+    return (
+        None
+        if e is None
+        else s.Excerpt(text=screened(e.text), section=screened(e.section), lines=e.lines)
+    )
 
 
 def recurring(
@@ -215,7 +220,7 @@ def recurring(
                 count=count,
                 incidents=list(other_ids),
                 postmortems=list(doc_sources),
-                text=text,
+                text=screened(text),
             )
         )
     out.sort(key=lambda r: (-r.count, r.services, r.tags))
@@ -313,8 +318,8 @@ def draft_postmortem(
     return s.PostmortemResponse(
         incident_id=incident.id,
         title=drafted.title,
-        markdown=markdown,
-        sections={k: v for k, v in drafted.sections.items() if k in headings},
+        markdown=screened(markdown),
+        sections={k: screened(v) for k, v in drafted.sections.items() if k in headings},
         headings=headings,
         metrics=metrics,
         timeline=drafted.timeline,

@@ -29,6 +29,7 @@ from copilot import __version__, render
 from copilot.api.deps import IncidentStoreDep, KnowledgeBaseDep, OptionalKnowledgeBaseDep
 from copilot.errors import InvalidInput, NotFound
 from copilot.followups import schemas as follow_up_schemas
+from copilot.guardrails.screened import ours, screen, screened
 from copilot.incidents import schemas as incident_schemas
 from copilot.incidents import service as incident_service
 from copilot.incidents.models import STATUSES
@@ -304,19 +305,23 @@ def document(
             raise NotFound(f"the document has no section at lines {wanted[0]}-{wanted[1]}")
     first = chunks[0]
     known = known_sources(kb)
-    return Document(
-        source=first.source,
-        title=first.title,
-        kind=first.kind,
-        sections=[
+    shown = []
+    for section, start, end, text in sections:
+        # The page shows what the copilot would quote: the screened text, and says what was cut.
+        checked = screen(text)
+        shown.append(
             DocumentSection(
-                section=section,
+                section=screened(section),
                 lines=(start, end),
-                text=text,
-                html=render.to_html(text, source=first.source, known=known),
+                text=checked.text,
+                html=ours(render.to_html(checked.text, source=first.source, known=known)),
+                removed=len(checked.removed),
+                # The kind of each cut, without what it named (an attacker's host, say).
+                reasons=list(dict.fromkeys(r.split(" (")[0] for r in checked.reasons)),
             )
-            for section, start, end, text in sections
-        ],
+        )
+    return Document(
+        source=first.source, title=screened(first.title), kind=first.kind, sections=shown
     )
 
 
@@ -354,8 +359,8 @@ def passages(
             (c for c in by_source[source] if (c.line_start, c.line_end) == (start, end)), None
         )
         if chunk is not None:
-            html = render.to_html(chunk.text, source=source, known=known)
-            out.append(Passage(source=source, lines=(start, end), html=html))
+            html = render.to_html(screened(chunk.text), source=source, known=known)
+            out.append(Passage(source=source, lines=(start, end), html=ours(html)))
     return PassageList(passages=out)
 
 

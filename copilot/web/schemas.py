@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from copilot.guardrails.screened import ScreenedStr
 from copilot.incidents.schemas import Event
 from copilot.insights.schemas import Insights
 from copilot.knowledge.schemas import KindName
@@ -14,15 +15,17 @@ HTML_NOTE = "the markdown rendered as sanitised HTML (markdown-it-py, then nh3)"
 
 
 class DocumentSection(BaseModel):
-    section: str
+    section: ScreenedStr
     lines: tuple[int, int] = Field(description="the whole section, however it was chunked")
-    text: str
-    html: str = Field(description=HTML_NOTE)
+    text: ScreenedStr = Field(description="the section as screened: attacks cut, secrets redacted")
+    html: ScreenedStr = Field(description=HTML_NOTE + ", of the screened text")
+    removed: int = Field(0, description="parts of the section the guardrails cut")
+    reasons: list[str] = Field(default_factory=list, description="why they were cut")
 
 
 class Document(BaseModel):
     source: str
-    title: str
+    title: ScreenedStr
     kind: KindName
     sections: list[DocumentSection]
 
@@ -30,7 +33,7 @@ class Document(BaseModel):
 class Passage(BaseModel):
     source: str
     lines: tuple[int, int]
-    html: str = Field(description=HTML_NOTE)
+    html: ScreenedStr = Field(description=HTML_NOTE + ", of the screened text")
 
 
 class PassageList(BaseModel):
