@@ -32,6 +32,11 @@ return None / empty results, so callers need no special case.
     internal_names(db) -> set[str]
         lower-cased names, titles and aliases of entities that are not user-facing, for a
         public update's leak check (a name that is also a public name is left out).
+    public_impact(db, services) -> PublicImpact | None
+        for a status update: the public names of the user-facing services the failure of
+        `services` reaches (its blast radius, failing ones first), which of `services` name an
+        entity and by what public name (None: internal), the names of every user-facing entity,
+        and `internal_names`; None when no catalog is imported.
 
 Text these return that came from catalog files (titles, contacts) has been screened.
 """
@@ -251,3 +256,43 @@ def internal_names(db: Database) -> set[str]:
     with db.reading() as conn:
         rows = conn.execute(select(m.aliases.c.alias, m.aliases.c.ref)).all()
     return {str(alias) for alias, ref in rows if ref in internal and alias not in public}
+
+
+class PublicImpact(NamedTuple):
+    components: list[str]  # public names (screened) of the user-facing services reached
+    labels: dict[str, str | None]  # lower-cased service label -> its public name, None: internal
+    public_labels: dict[str, str]  # lower-cased name of every user-facing entity -> public name
+    internal: set[str]  # see internal_names()
+    unmapped: list[str]  # services the catalog does not know
+
+
+def public_impact(db: Database, services: Iterable[str]) -> PublicImpact | None:
+    """What a status update may say about the failure of `services`; None without a catalog."""
+    graph = load_graph(db)
+    if not graph.entities:
+        return None
+    labels: dict[str, str | None] = {}
+    refs: list[str] = []
+    unmapped: list[str] = []
+    with db.reading() as conn:
+        for name in dict.fromkeys(s for s in services if isinstance(s, str) and s.strip()):
+            ref = service.resolve_name(conn, name)
+            if ref is None:
+                unmapped.append(name)
+                continue
+            refs.append(ref)
+            labels[name.strip().lower()] = graph.shown(ref)[1]
+    reached = reach(graph, refs)
+    # A System's public name groups the status page; it is not a service a customer uses.
+    grouping = ("system:", "domain:", "group:", "user:")
+    components: list[str] = []
+    for ref in [*reached.failing, *(r.ref for r in reached.dependents)]:
+        public = None if ref.startswith(grouping) else graph.shown(ref)[1]
+        if public and public not in components:
+            components.append(public)
+    public_labels: dict[str, str] = {
+        str(row["name"]).lower(): public
+        for ref, row in graph.entities.items()
+        if not ref.startswith(grouping) and (public := graph.shown(ref)[1]) is not None
+    }
+    return PublicImpact(components, labels, public_labels, internal_names(db), unmapped)

@@ -260,13 +260,20 @@ def build_context(
     taxonomy: Taxonomy,
     now: datetime,
     runbook: RunbookRef | None = None,
+    components: Sequence[str] | None = None,
 ) -> DraftContext:
-    """Every value a template may use, and what the draft will be checked against."""
+    """Every value a template may use, and what the draft will be checked against.
+
+    `components`, when given, are the public names of the affected services (the service
+    catalog's blast radius); by default each of the incident's services by `catalog`.
+    """
     phase = phase_of(incident.status)
     level = taxonomy.get(incident.severity)
     evs = record_events(events)
     names = people(incident, events)
-    components = components_of(incident.services, catalog)
+    if components is None:
+        components = components_of(incident.services, catalog)
+    components = list(components)
     phrase = join_names(components) or "some of our services"
     start = incident.started_at or incident.detected_at or incident.declared_at
     end = incident.mitigated_at or incident.resolved_at

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import select, update
 
+from copilot.db import Database
 from copilot.errors import (
     Conflict,
     CopilotError,
@@ -30,7 +31,7 @@ from copilot.llm.base import ChatModel
 from copilot.status import compose
 from copilot.status import schemas as s
 from copilot.status.checks import Policy, dedupe
-from copilot.status.config import StatusConfig
+from copilot.status.config import Catalog, StatusConfig
 from copilot.status.models import StatusDraft
 from copilot.status.schemas import Finding
 
@@ -148,6 +149,38 @@ def runbook_for(*, kb: Any, incident: Any) -> compose.RunbookRef | None:
     return compose.RunbookRef(title=top.chunk.title, source=top.chunk.source)
 
 
+def with_service_catalog(
+    catalog: Catalog, db: Database, services: Sequence[str]
+) -> tuple[Catalog, list[str] | None]:
+    """The status catalog with the service catalog's word on names, and the public names of
+    the affected user-facing services; (`catalog`, None) when no service catalog is imported.
+
+    With a service catalog, the affected services are the user-facing ones in the blast radius
+    of `services` (by their public names), plus what the status catalog says of the services
+    the service catalog does not know. Every name of an entity that is not user-facing is
+    internal (never in a public update); an entity's name that has a public name reads as it.
+    """
+    from copilot.catalog.lookup import public_impact
+
+    impact = public_impact(db, services)
+    if impact is None:
+        return catalog, None
+    names = {k: v for k, v in catalog.components.items() if k not in impact.internal}
+    names.update(impact.public_labels)
+    names.update(impact.labels)
+    merged = catalog.model_copy(
+        update={
+            "components": names,
+            "internal_names": tuple(dict.fromkeys([*catalog.internal_names, *impact.internal])),
+        }
+    )
+    components = list(impact.components)
+    for name in compose.components_of(impact.unmapped, catalog):
+        if name not in components:
+            components.append(name)
+    return merged, components
+
+
 # -- operations -------------------------------------------------------------------------------
 
 
@@ -176,18 +209,20 @@ def create_draft(
     runbook = (
         runbook_for(kb=kb, incident=incident) if kb is not None and audience == "internal" else None
     )
+    catalog, components = with_service_catalog(config.catalog, store.db, incident.services)
     ctx = compose.build_context(
         incident=incident,
         events=events,
         audience=audience,
-        catalog=config.catalog,
+        catalog=catalog,
         taxonomy=store.taxonomy,
         now=now,
         runbook=runbook,
+        components=components,
     )
     template = config.template(audience, ctx.phase)
     title, body = template.render(ctx.values)
-    policy = ctx.policy(config.catalog)
+    policy = ctx.policy(catalog)
     drafted = check(policy, title, body, audience=audience, incident_id=incident.id)
     # What was taken out of record text counts only where the template shows that text.
     prescreen = [f for name, found in ctx.prescreen.items() if template.uses(name) for f in found]
@@ -200,7 +235,7 @@ def create_draft(
             new_title, new_body = rewriter.rewrite(
                 audience=audience, phase=ctx.phase, title=drafted.title, body=drafted.body
             )
-            strict = ctx.policy(config.catalog, screen_instructions=True)
+            strict = ctx.policy(catalog, screen_instructions=True)
             rewritten = check(
                 strict, new_title, new_body, audience=audience, incident_id=incident.id
             )
@@ -334,11 +369,12 @@ def publish(
     title = " ".join((request.title or row.title).split())
     body = (request.body or row.body).strip()
     events = incidents.list_events(store=store, incident_id=canonical)
+    catalog, _ = with_service_catalog(config.catalog, store.db, incident.services)
     ctx = compose.build_context(
         incident=incident,
         events=events,
         audience=row.audience,
-        catalog=config.catalog,
+        catalog=catalog,
         taxonomy=store.taxonomy,
         now=now,
     )
@@ -348,7 +384,7 @@ def publish(
     if row.next_update_by is not None:
         ctx.values["next_update"] = compose.fmt_time(row.next_update_by, now)
     ctx.components = list(row.context.get("components", []))
-    policy = ctx.policy(config.catalog)
+    policy = ctx.policy(catalog)
     checked = check(policy, title, body, audience=row.audience, incident_id=canonical)
     problems = [f for f in checked.findings if f.action != "replaced"]
     problems += compose.missing_elements(ctx, title, body)
