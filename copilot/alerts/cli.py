@@ -40,6 +40,13 @@ def _print_group(group: Any, *, alerts: bool) -> None:
     print(f"  why: {group.reason}")
     if group.dismissed_reason:
         print(f"  dismissed: {group.dismissed_reason}")
+    if group.reopen is not None:
+        print(
+            f"  proposes reopening {group.reopen.incident_id} ({group.reopen.incident_status}): "
+            f"{group.reopen.reason}"
+        )
+    if group.policy:
+        print(f"  declared by the auto-declare policy {group.policy}")
     for runbook in group.runbooks:
         print(
             f"  runbook for {runbook.alertname}: {runbook.source}:{runbook.lines[0]}-"

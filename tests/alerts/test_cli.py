@@ -78,3 +78,35 @@ def test_a_bad_file_applies_nothing(
     assert code == 2 and "not JSON" in err
     code, _, err = run_cli(capsys, "alerts", "replay", str(tmp_path / "missing.json"))
     assert code == 2 and "cannot read" in err
+
+
+def test_show_says_when_a_group_proposes_reopening(
+    cli_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from copilot.alerts import schemas, service
+    from copilot.alerts.rules import load_rules
+    from copilot.cliutil import incident_store
+    from copilot.incidents import schemas as inc_schemas
+    from copilot.incidents import service as incidents
+    from copilot.settings import get_settings
+
+    assert run_cli(capsys, "alerts", "replay", str(_storm_file(tmp_path)))[0] == 0
+    rules = load_rules()
+    with incident_store(get_settings()) as store:
+        (group,) = service.list_groups(store=store, rules=rules, status="candidate")
+        incident = service.declare(
+            store=store, rules=rules, group_id=group.id, request=schemas.DeclareRequest()
+        )
+        incidents.update_incident(
+            store=store,
+            incident_id=incident.id,
+            patch=inc_schemas.IncidentPatch(status="resolved"),
+        )
+    again = tmp_path / "again.json"
+    late = alert("CheckoutQueueBacklog", service="checkout-api", team="payments")
+    late["startsAt"] = incident.declared_at.isoformat()
+    again.write_text(json.dumps(payload(late)), encoding="utf-8")
+    assert run_cli(capsys, "alerts", "replay", str(again))[0] == 0
+    code, out, _ = run_cli(capsys, "alerts", "list", "--groups", "--status", "candidate")
+    assert code == 0
+    assert f"proposes reopening {incident.id} (resolved)" in out
