@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from copilot.assist import schemas as s
@@ -191,9 +191,12 @@ def _catalog(db: Database | None, incident: Any, question: str) -> catalog.AskCo
     return found if found.affected else None
 
 
-def _catalog_view(kb: KnowledgeBase, found: catalog.AskContext, query: str) -> s.CatalogContext:
-    """Owners, blast radius and upstream for the answer; each upstream dependency with its best
-    runbook for this question among the runbooks whose `services` front matter names it."""
+def _catalog_view(
+    kb: KnowledgeBase, found: catalog.AskContext, cited: Collection[str] = ()
+) -> s.CatalogContext:
+    """Owners, blast radius and upstream for the answer; each upstream dependency with the
+    runbook that best matches its own name and description among the runbooks whose `services`
+    front matter names it, other than the runbooks the answer cites (`cited`: their sources)."""
 
     def shown(text: str) -> Screened:
         # The catalog screened these already (a team's address on purpose as it is written:
@@ -221,16 +224,28 @@ def _catalog_view(kb: KnowledgeBase, found: catalog.AskContext, query: str) -> s
             runbook=runbook,
         )
 
-    def runbook_of(name: str) -> s.Citation | None:
-        hits = retrieval.search(kb=kb, query=query, top_k=1, kind="runbook", services=[name])
-        return _citation(hits[0].chunk, hits[0].score) if hits else None
+    def runbook_of(c: catalog.Contactable) -> s.Citation | None:
+        # The upstream's own words, not the question's: the question already found the
+        # answer's runbook, and a runbook that names both services would be found again.
+        query = redact(" ".join([c.title, c.name, c.description])).text
+        hits = retrieval.search(
+            kb=kb,
+            query=query[: retrieval.MAX_QUERY_CHARS],
+            top_k=10,
+            kind="runbook",
+            services=[c.name],
+        )
+        for hit in hits:
+            if hit.chunk.source not in cited:
+                return _citation(hit.chunk, hit.score)
+        return None
 
     return s.CatalogContext(
         affected=[view(c) for c in found.affected],
         dependents=[view(c) for c in found.dependents],
         dependents_total=found.dependents_total,
         unmapped=[shown(n) for n in found.unmapped],
-        upstream=[view(c, runbook_of(c.name)) for c in found.upstream],
+        upstream=[view(c, runbook_of(c)) for c in found.upstream],
     )
 
 
@@ -275,16 +290,15 @@ def ask(
     found = _catalog(db, incident, question_text)
     # Runbooks of the incident's services and their upstream come a little ahead (a tie-breaker;
     # measured by evals.ask_services).
-    hits = retrieval.search(
+    retrieved = retrieval.retrieve(
         kb=kb,
         query=query[: retrieval.MAX_QUERY_CHARS],
         top_k=10,
         kind="runbook",
         prefer=found.services() if found else (),
     )
-    catalog_context = (
-        _catalog_view(kb, found, query[: retrieval.MAX_QUERY_CHARS]) if found else None
-    )
+    # Keyword search only when the vector store does not answer: the answer says so.
+    hits, degraded = retrieved.hits, retrieved.degraded
     top = hits[0] if hits else None
     suspected: set[str] = set()
     similar = _similar_incidents(
@@ -296,6 +310,7 @@ def ask(
     if weak:
         closest = [_citation(h.chunk, h.score) for h in hits[:top_k]]
         guard.injection_suspected = sorted(suspected)
+        catalog_context = _catalog_view(kb, found) if found else None
         return s.AskResponse(
             answer=ours(
                 "I don't know: nothing in the knowledge base matches this closely enough to "
@@ -310,6 +325,7 @@ def ask(
             guardrails=guard,
             provider=extractive.name,
             catalog=catalog_context,
+            degraded=degraded,
         )
 
     passages = _passages_for(kb, hits)
@@ -407,10 +423,13 @@ def ask(
     for step in steps:
         for c in step.citations:
             cited.setdefault(f"{c.source}:{c.lines[0]}", c)
+    # The runbooks the steps come from; the other citations are only the closest matches.
+    answered_from = {c.source for c in cited.values()}
     for h in hits[:top_k]:
         cited.setdefault(f"{h.chunk.source}:{h.chunk.line_start}", _citation(h.chunk, h.score))
     guard.injection_suspected = sorted(suspected)
     guard.blocked = list(dict.fromkeys(guard.blocked))
+    catalog_context = _catalog_view(kb, found, answered_from) if found else None
     return s.AskResponse(
         answer=answer_screen.text,
         steps=steps,
@@ -428,6 +447,7 @@ def ask(
         ],
         more_steps=draft.more,
         catalog=catalog_context,
+        degraded=degraded,
     )
 
 

@@ -128,6 +128,8 @@ class Contactable(NamedTuple):
     owner: Owner | None
     path: list[str]  # upstream: from the incident's service to this one; dependents: the reverse
     public_name: str | None = None  # set when the entity is user-facing
+    # As written in the catalog (unscreened): for looking things up by, never to show.
+    description: str = ""
 
 
 class AskContext(NamedTuple):
@@ -194,7 +196,9 @@ def ask_context(
         )
         name = str(graph.entities[ref]["name"])
         title, public = graph.shown(ref)
-        return Contactable(ref, name, title, owner, path, public)
+        about = graph.entities[ref]["data"].get("metadata", {}).get("description")
+        about = about.strip()[:500] if isinstance(about, str) else ""
+        return Contactable(ref, name, title, owner, path, public, about)
 
     reached = reach(graph, refs)
     upstream = [

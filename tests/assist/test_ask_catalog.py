@@ -266,3 +266,26 @@ def test_runbooks_of_the_incidents_services_come_first_among_equals(
         answer = service.ask(kb=kb, question=question, incident=incident, db=store.db)
         assert answer.steps[0].citations[0].source == "runbooks/b-queue.md"
         assert answer.catalog is not None and answer.catalog.affected[0].name == "bravo-svc"
+
+
+def test_upstream_runbooks_are_not_the_answers_own(client_with: Client) -> None:
+    client, _ = client_with([SAMPLE])
+    incident = _declare(client, ["checkout-api"])
+    r = client.post(
+        "/v1/ask",
+        json={"question": "place order failing, submits return 500", "incident_id": incident},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    answered_from = {c["source"] for step in body["steps"] for c in step["citations"]}
+    # The answer comes from the checkout runbook, which names payments-gateway and
+    # orders-service too: "check upstream first" must point somewhere new.
+    assert "runbooks/checkout-error-rate-high.md" in answered_from
+    upstream = _by_name(body["catalog"]["upstream"])
+    assert {"payments-gateway", "orders-service"} <= set(upstream)
+    for name, service_ in upstream.items():
+        runbook = service_["runbook"]
+        assert runbook is None or runbook["source"] not in answered_from, (name, runbook)
+    # Each found by the upstream's own name: its own runbook, not the question's.
+    assert upstream["payments-gateway"]["runbook"]["source"] == "runbooks/payments-psp-timeouts.md"
+    assert upstream["orders-service"]["runbook"] is not None
