@@ -137,6 +137,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_model(response)
         return 0
+    if response.degraded:
+        print(f"note: {response.degraded}")
     print(response.answer)
     for i, step in enumerate(response.steps, 1):
         flag = "  [REQUIRES APPROVAL]" if step.requires_approval else ""

@@ -141,3 +141,8 @@ class AskResponse(BaseModel):
         description="owners, blast radius and upstream dependencies of the services the incident "
         "(or the question) names, from the service catalog; null without one",
     )
+    degraded: str | None = Field(
+        None,
+        description="null when retrieval was whole; otherwise what was missing, e.g. keyword "
+        "search only because the vector store does not answer (as SearchResponse.degraded)",
+    )

@@ -230,6 +230,7 @@ WRITTEN = frozenset(
 OURS = frozenset(
     {
         "assist.AskResponse.fallback",
+        "assist.AskResponse.degraded",
         "assist.AskResponse.skipped_done",
         "assist.Guardrails.blocked",
         "assist.Removal.reasons",
