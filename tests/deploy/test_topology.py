@@ -16,7 +16,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,11 +26,17 @@ import httpx
 import pytest
 import yaml
 
-from tests.chroma import ChromaServer, free_port
-from tests.db.postgres import PostgresCluster
+from evals.processes import (
+    BIN,
+    ChromaServer,
+    PostgresCluster,
+    Replica,
+    ReplicaExited,
+    base_env,
+    wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 log = logging.getLogger(__name__)
 
 pytestmark = pytest.mark.slow
@@ -57,87 +62,10 @@ Restart the reconciliation worker and watch the zorblax backlog drain.
 
 def wait_for(what: str, check: Callable[[], bool], *, deadline_s: float = 120.0) -> None:
     """Poll CHECK until it holds; fail saying WHAT did not happen. A bound, not a measurement."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not happen within {deadline_s:.0f} s")
-
-
-def base_env(tmp: Path, **settings: str) -> dict[str, str]:
-    """A clean environment: nothing of the developer's shell, no way to download a model."""
-    return {
-        "PATH": f"{BIN}:/usr/bin:/bin",
-        "HOME": str(tmp),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        **settings,
-    }
-
-
-class Replica:
-    """`copilot serve` on 127.0.0.1 and a fixed free port (kept across restarts)."""
-
-    def __init__(self, name: str, root: Path, env: dict[str, str]) -> None:
-        self.name = name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = root / f"data-{name}"
-        self.env = {**env, "COPILOT_DATA_DIR": str(self.data_dir)}
-        self.log_path = root / f"{name}.log"
-        self.cwd = root
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Replica:
-        argv = [str(BIN / "copilot"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT
-            )
-        return self
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
-
-    def ready(self) -> bool:
-        if self.proc is None or self.proc.poll() is not None:
-            pytest.fail(f"replica {self.name} exited:\n{self.log_tail()}")
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def wait_ready(self) -> None:
-        wait_for(f"replica {self.name} ready", self.ready, deadline_s=240)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no cleanup, as a crashed node."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def peak_rss_mb(self) -> float | None:
-        """The process's peak resident memory (VmHWM), for the manifests' requests."""
-        if self.proc is None:
-            return None
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
-            return None
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return None
+    try:
+        wait_until(what, check, deadline_s=deadline_s)
+    except (TimeoutError, ReplicaExited) as exc:
+        pytest.fail(str(exc))
 
 
 @dataclass
@@ -352,7 +280,7 @@ def test_two_replicas_share_postgres_and_chroma_and_survive_a_sigkill(topology: 
     for replica in (a, b):
         replica.start()
     for replica in (a, b):
-        replica.wait_ready()
+        wait_for(f"replica {replica.name} ready", replica.ready, deadline_s=240)
         checks = httpx.get(f"{replica.url}/readyz", timeout=10).json()["checks"]
         assert checks["database"] and checks["vectors"], checks
 
