@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
+from copilot.db import DATABASE_DOWN, is_connection_error
 from copilot.errors import CopilotError
 
 log = logging.getLogger("copilot.api")
@@ -62,6 +64,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=422, content={"detail": [_describe(e, exc.body) for e in exc.errors()]}
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        if is_connection_error(exc):
+            # PostgreSQL down or restarting (or SQLite's busy timeout): the request may succeed
+            # when retried; the pool's pre-ping replaces dead connections once it is back.
+            reason = str(exc.orig or type(exc).__name__).strip().splitlines()
+            log.error("database unavailable: %s", reason[0] if reason else type(exc).__name__)
+            return JSONResponse(status_code=503, content={"detail": DATABASE_DOWN})
+        log.exception("unexpected database error", exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": "internal error; see the log"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -8,10 +8,12 @@ log (copilot.security), the webhook outbox (copilot.integrations.webhooks).
 """
 
 from copilot.db.database import (
+    DATABASE_DOWN,
     Database,
     DatabaseSource,
     DatabaseUnavailable,
     LazyDatabase,
+    is_connection_error,
 )
 from copilot.db.engine import BUSY_TIMEOUT_S, READER, make_engine, sqlite_file
 from copilot.db.schema import (
@@ -27,6 +29,7 @@ from copilot.db.schema import (
 
 __all__ = [
     "BUSY_TIMEOUT_S",
+    "DATABASE_DOWN",
     "MIGRATIONS",
     "MIGRATION_LOCK",
     "READER",
@@ -38,6 +41,7 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "is_connection_error",
     "make_engine",
     "migrate",
     "sqlite_file",

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session
 
 from copilot.db.engine import READER, make_engine, sqlite_file
@@ -36,6 +42,19 @@ def unavailable(exc: SQLAlchemyError, safe_url: str) -> DatabaseUnavailable:
     return DatabaseUnavailable(
         f"cannot open the database {safe_url}: {reason[0] if reason else type(exc).__name__}"
     )
+
+
+# What a request answers (503) while the database cannot be reached: the driver's reason stays
+# in the log, since it may name a host or a user.
+DATABASE_DOWN = "the database is unavailable (it cannot be reached); try again shortly"
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached right now (down, restarting, the
+    connection dropped, SQLite's busy timeout), not that the request was wrong."""
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 class Database:

@@ -20,6 +20,7 @@ With no active key the server is open, which is allowed only on a loopback bind 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from copilot import metrics
+from copilot.db import DATABASE_DOWN, is_connection_error
 from copilot.errors import ConfigError
 from copilot.security.keys import SCOPES, KeyStore
+
+log = logging.getLogger("copilot.security")
 
 API_PREFIX = "/v1"
 ADMIN_PREFIX = "/v1/admin"
@@ -155,9 +159,21 @@ class AuthMiddleware:
         if needed is None:
             await self.app(scope, receive, send)
             return
-        principal, refusal = self.authenticate(
-            Headers(scope=scope), needed, local=_local_address(scope)
-        )
+        try:
+            principal, refusal = self.authenticate(
+                Headers(scope=scope), needed, local=_local_address(scope)
+            )
+        except Exception as exc:
+            # Keys live in the database: while it cannot be reached, say so (503), rather than
+            # let the error escape the middleware as a bare 500.
+            if not is_connection_error(exc):
+                raise
+            # The driver's reason only: SQLAlchemy's message would add the SQL and its parameters.
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            log.error("cannot check API keys, database unavailable: %s", reason[:1])
+            refusal = _error(503, DATABASE_DOWN, "database_unavailable")
+            await refusal(scope, receive, send)
+            return
         if refusal is not None:
             await refusal(scope, receive, send)
             return
