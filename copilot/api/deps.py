@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +13,8 @@ from copilot.assist.compose import Composer
 from copilot.assist.service import composer_for
 from copilot.errors import ConfigError, RetrievalUnavailable
 from copilot.incidents.db import IncidentStore, IncidentStoreUnavailable
+from copilot.incidents.schemas import ServiceWarning
+from copilot.incidents.service import ServiceCheck, service_warnings
 from copilot.knowledge.store import KnowledgeBase
 from copilot.llm.base import ChatModel
 from copilot.security.audit import AuditLog, Auditor
@@ -94,6 +97,23 @@ def get_status_page(request: Request) -> statuspage_config.PageConfig:
     return page
 
 
+def get_service_check(request: Request) -> ServiceCheck:
+    """Warnings for an incident's services the service catalog does not know (none without a
+    catalog). A failed look-up costs the warnings, never the declaration it follows."""
+    store = get_incident_store(request)
+
+    def check(services: Sequence[str]) -> list[ServiceWarning]:
+        from copilot.catalog.lookup import unknown
+
+        try:
+            return service_warnings(unknown(store.db, services))
+        except Exception:
+            log.exception("the service catalog could not check the incident's services")
+            return []
+
+    return check
+
+
 def get_principal(request: Request) -> Principal:
     """The caller the auth middleware identified; `anonymous` when no key was needed."""
     principal = getattr(request.state, "principal", None)
@@ -131,4 +151,5 @@ AuditorDep = Annotated[Auditor, Depends(get_auditor)]
 OptionalKnowledgeBaseDep = Annotated[KnowledgeBase | None, Depends(get_optional_kb)]
 ChatDep = Annotated[ChatModel | None, Depends(get_chat)]
 StatusConfigDep = Annotated[StatusConfig, Depends(get_status_config)]
+ServiceCheckDep = Annotated[ServiceCheck, Depends(get_service_check)]
 StatusPageDep = Annotated[statuspage_config.PageConfig, Depends(get_status_page)]

@@ -32,6 +32,9 @@ return None / empty results, so callers need no special case.
     internal_names(db) -> set[str]
         lower-cased names, titles and aliases of entities that are not user-facing, for a
         public update's leak check (a name that is also a public name is left out).
+    unknown(db, names, limit=3) -> list[tuple[str, list[str]]]
+        each of `names` the catalog does not know, with up to `limit` entity names close to it
+        in spelling (by name or alias); empty without a catalog.
     public_impact(db, services) -> PublicImpact | None
         for a status update: the public names of the user-facing services the failure of
         `services` reaches (its blast radius, failing ones first), which of `services` name an
@@ -43,6 +46,7 @@ Text these return that came from catalog files (titles, contacts) has been scree
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
@@ -300,3 +304,33 @@ def public_impact(db: Database, services: Iterable[str]) -> PublicImpact | None:
         if not ref.startswith(grouping) and (public := graph.shown(ref)[1]) is not None
     }
     return PublicImpact(components, labels, public_labels, internal_names(db), unmapped)
+
+
+def unknown(db: Database, names: Iterable[str], *, limit: int = 3) -> list[tuple[str, list[str]]]:
+    """Names the catalog does not know, each with the entity names closest to it in spelling."""
+    from sqlalchemy import select
+
+    from copilot.catalog import models as m
+
+    graph = load_graph(db)
+    if not graph.entities:
+        return []
+    missing: list[str] = []
+    with db.reading() as conn:
+        for name in dict.fromkeys(n for n in names if isinstance(n, str) and n.strip()):
+            if service.resolve_name(conn, name) is None:
+                missing.append(name)
+        if not missing:
+            return []
+        rows = conn.execute(select(m.aliases.c.alias, m.aliases.c.ref)).all()
+    # Every way the catalog knows a service, pointing at the name to suggest for it.
+    services = ("component:", "resource:")
+    known: dict[str, str] = {}
+    for alias, ref in rows:
+        if ref in graph.entities and str(ref).startswith(services):
+            known.setdefault(str(alias).casefold(), str(graph.entities[ref]["name"]))
+    out = []
+    for name in missing:
+        close = difflib.get_close_matches(name.strip().casefold()[:200], known, n=10, cutoff=0.6)
+        out.append((name, list(dict.fromkeys(known[c] for c in close))[:limit]))
+    return out

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from copilot.api.deps import IncidentStoreDep
+from copilot.api.deps import IncidentStoreDep, ServiceCheckDep
 from copilot.incidents import schemas as s
 from copilot.incidents import service
 from copilot.incidents.triage import triage as run_triage
@@ -15,8 +15,14 @@ router = APIRouter(prefix="/v1", tags=["incidents"])
 
 
 @router.post("/incidents", response_model=s.Incident, status_code=201)
-def declare(body: s.IncidentCreate, store: IncidentStoreDep) -> s.Incident:
-    return service.declare(store=store, request=body)
+def declare(body: s.IncidentCreate, store: IncidentStoreDep, check: ServiceCheckDep) -> s.Incident:
+    # Declared first, whatever the catalog says: a name it lacks is a warning, not a refusal.
+    return _checked(service.declare(store=store, request=body), check)
+
+
+def _checked(incident: s.Incident, check: service.ServiceCheck) -> s.Incident:
+    warnings = check(incident.services) if incident.services else []
+    return incident.model_copy(update={"warnings": warnings}) if warnings else incident
 
 
 @router.get("/incidents", response_model=s.IncidentList)
@@ -34,13 +40,17 @@ def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", response_model=s.Incident)
-def get_incident(incident_id: str, store: IncidentStoreDep) -> s.Incident:
-    return service.get_incident(store=store, incident_id=incident_id)
+def get_incident(incident_id: str, store: IncidentStoreDep, check: ServiceCheckDep) -> s.Incident:
+    return _checked(service.get_incident(store=store, incident_id=incident_id), check)
 
 
 @router.patch("/incidents/{incident_id}", response_model=s.Incident)
-def update_incident(incident_id: str, body: s.IncidentPatch, store: IncidentStoreDep) -> s.Incident:
-    return service.update_incident(store=store, incident_id=incident_id, patch=body)
+def update_incident(
+    incident_id: str, body: s.IncidentPatch, store: IncidentStoreDep, check: ServiceCheckDep
+) -> s.Incident:
+    return _checked(
+        service.update_incident(store=store, incident_id=incident_id, patch=body), check
+    )
 
 
 @router.post("/incidents/{incident_id}/events", response_model=s.Event, status_code=201)

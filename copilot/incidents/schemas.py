@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from copilot.guardrails.screened import ScreenedStr
+
 Status = Literal["triage", "mobilized", "mitigating", "monitoring", "resolved", "closed"]
 Audience = Literal["internal", "executive", "public"]
 # Kinds anyone may append. The others (declared, status_change, severity_change, role_change,
@@ -160,6 +162,16 @@ class RoleTenure(BaseModel):
     relieved_at: datetime | None
 
 
+class ServiceWarning(BaseModel):
+    """A service the service catalog does not know: kept as written (an outage is no time to
+    refuse a declaration), with the catalog's closest names."""
+
+    kind: Literal["unknown_service"] = "unknown_service"
+    service: str = Field(description="the service as the incident names it")
+    suggestions: list[str] = Field(description="catalog entity names close to it, best first")
+    message: ScreenedStr
+
+
 class Incident(BaseModel):
     id: str
     title: str
@@ -186,6 +198,11 @@ class Incident(BaseModel):
     )
     update_overdue: bool
     allowed_transitions: list[str]
+    warnings: list[ServiceWarning] = Field(
+        default_factory=list,
+        description="services the service catalog does not know (declare, change and read one "
+        "incident; empty without a catalog)",
+    )
 
 
 class IncidentList(BaseModel):

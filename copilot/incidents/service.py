@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -16,6 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from copilot.errors import Conflict, InvalidInput, NotFound
+from copilot.guardrails.screened import screened
 from copilot.incidents import lifecycle
 from copilot.incidents import metrics as metrics_mod
 from copilot.incidents import models as m
@@ -745,3 +746,24 @@ def aggregate_metrics(
     return metrics_mod.aggregate(
         [snaps[i.number] for i in incidents], store.taxonomy, now=now, since=start, until=end
     )
+
+
+ServiceCheck = Callable[[Sequence[str]], list[s.ServiceWarning]]
+
+
+def service_warnings(unknown: Sequence[tuple[str, Sequence[str]]]) -> list[s.ServiceWarning]:
+    """A warning for each service the service catalog does not know, with its close matches."""
+    out = []
+    for name, close in unknown:
+        hint = f"; did you mean {' or '.join(close)}?" if close else "; no close match in it."
+        out.append(
+            s.ServiceWarning(
+                service=name,
+                suggestions=list(close),
+                message=screened(
+                    f"{name[:100]} is not in the service catalog: kept as written, but owners, "
+                    f"blast radius and public names cannot be found for it{hint}"
+                ),
+            )
+        )
+    return out
