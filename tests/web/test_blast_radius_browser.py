@@ -136,3 +136,22 @@ def test_without_a_catalog_or_services(page: Any, live: LiveServer, js_errors: P
     page.goto(f"/incidents/{incident_id}")
     expect(page.locator("#blast-state")).to_contain_text("names no service yet")
     assert js_errors.errors == []
+
+
+@pytest.mark.usefixtures("with_catalog")
+def test_a_service_the_catalog_lacks_is_declared_and_the_page_warns(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    incident_id = declare(live, ["ordrs-db"])
+    page.goto(f"/incidents/{incident_id}")
+    expect(page.locator("#inc-services")).to_have_text("Services: ordrs-db")
+    warning = page.locator("#inc-warnings")
+    expect(warning).to_be_visible(timeout=30_000)
+    expect(warning).to_contain_text("ordrs-db is not in the service catalog")
+    expect(warning).to_contain_text("did you mean orders-db")
+    # Correcting the name clears it.
+    api(live, "PATCH", f"/v1/incidents/{incident_id}", json={"services": ["orders-db"]})
+    page.reload()
+    expect(page.locator("#inc-services")).to_have_text("Services: orders-db")
+    expect(warning).to_be_hidden()
+    assert js_errors.errors == []

@@ -445,6 +445,11 @@
     st.className = `badge status st-${inc.status}`;
     say(st, inc.status);
     say("#inc-services", inc.services.length ? `Services: ${inc.services.join(", ")}` : "");
+    // Services the catalog does not know were kept as declared; say so, with close matches.
+    const warnings = inc.warnings || [];
+    const warned = $("#inc-warnings");
+    warned.hidden = !warnings.length;
+    say(warned, warnings.map((w) => w.message).join(" "));
 
     const statusSelect = $("#c-status");
     const chosen = statusSelect.value;
