@@ -1,6 +1,7 @@
 """Load benchmark: search and ask over loopback HTTP at 1, 8 and 32 concurrent clients.
 
     python -m evals.load [--seconds 10] [--json]
+    python -m evals.load --topology [--seconds 3] [--quick] [--json]   (see evals/load_topology.py)
 
 Starts `copilot serve` on 127.0.0.1 (a free port, a temporary data dir with the sample runbooks
 ingested), drives it from threads for a bounded time per level, and prints throughput, p50/p99
@@ -143,8 +144,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="cycle the eval queries verbatim (the query-embedding cache then answers most)",
     )
+    parser.add_argument(
+        "--topology",
+        action="store_true",
+        help="one and two replicas on SQLite and on PostgreSQL + a Chroma server, beside /healthz",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="with --topology: CI-smoke sizes (1 and 4 clients)"
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        action="append",
+        help="with --topology: only these databases (default both)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.topology:
+        return _topology(args)
     result = run(args.seconds, unique=not args.repeat_queries)
     if args.json:
         print(json.dumps(result))
@@ -160,6 +177,20 @@ def main(argv: list[str] | None = None) -> int:
             )
     errors = sum(r["errors"] for rows in result.values() for r in rows)
     return 1 if errors else 0
+
+
+def _topology(args: argparse.Namespace) -> int:
+    from evals import load_topology
+
+    databases = tuple(args.database or ("sqlite", "postgresql"))
+    if args.quick:
+        seconds = 0.5 if args.seconds == 10.0 else args.seconds
+        report = load_topology.run(seconds=seconds, levels=(1, 4), writers=4, databases=databases)
+    else:
+        seconds = 3.0 if args.seconds == 10.0 else args.seconds
+        report = load_topology.run(seconds=seconds, databases=databases)
+    print(json.dumps(report) if args.json else load_topology.render(report))
+    return 1 if load_topology.failures(report) else 0
 
 
 if __name__ == "__main__":
