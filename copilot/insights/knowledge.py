@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter, defaultdict
+import threading
+import weakref
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +38,9 @@ HAS_WORDS = 0.5
 HAS_SIMILARITY = 0.2
 ACTION_KINDS = ("action", "mitigation")
 # Bounds on the work per report: the most recent steps and incidents of the period.
-MAX_STEPS = 400
-MAX_INCIDENTS = 200
-SHOWN = 20
+MAX_STEPS = 200
+MAX_INCIDENTS = 100
+SHOWN = 10
 
 GAPS_NOTE = (
     "Steps responders took (action and mitigation entries on the timeline) that no runbook "
@@ -107,8 +109,7 @@ class RunbookSteps:
         shape = (len(cleaned), len(self.chunks))
         if not cleaned or not self.chunks:
             return np.zeros(shape), np.zeros(shape)
-        vectors = np.asarray(self.kb.embedder.embed(cleaned), dtype=np.float32)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors = _vectors(self.kb.embedder, cleaned)
         similarity = vectors @ self.matrix.T
         overlap = np.zeros(shape)
         for i, text in enumerate(cleaned):
@@ -145,6 +146,30 @@ class RunbookSteps:
                 )
             )
         return out
+
+
+# Step vectors by embedder, kept between reports: a page reload embeds only new entries.
+_CACHE: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+CACHE_SIZE = 20_000
+
+
+def _vectors(embedder: Any, texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of `texts`, the ones not seen before embedded in one batch."""
+    unique = list(dict.fromkeys(texts))
+    with _CACHE_LOCK:
+        cache = _CACHE.setdefault(embedder, OrderedDict())
+        known = {t: cache[t] for t in unique if t in cache}
+    missing = [t for t in unique if t not in known]
+    if missing:
+        made = np.asarray(embedder.embed(missing), dtype=np.float32)
+        made /= np.maximum(np.linalg.norm(made, axis=1, keepdims=True), 1e-12)
+        known.update(zip(missing, made, strict=True))
+        with _CACHE_LOCK:
+            cache.update(zip(missing, made, strict=True))
+            while len(cache) > CACHE_SIZE:
+                cache.popitem(last=False)
+    return np.stack([known[t] for t in texts])
 
 
 def _audit_citations(
@@ -201,13 +226,37 @@ def figures(
     )
     if kb is None:
         return out
-    steps = RunbookSteps(kb)
-    out.steps_no_runbook_has = _gaps(session, steps, incidents)
-    out.cited_not_mitigating = _cited_not_mitigating(session, steps, incidents, by_incident)
+    steps = CachedMatches(RunbookSteps(kb))
+    latest, total = _latest_steps(session, incidents)
+    ended, entries = _ended(session, incidents)
+    # Every step text of both figures matched in one batch.
+    steps.prepare(
+        [t for _, t in latest]
+        + [t for rows in entries.values() for k, t in rows if k in ACTION_KINDS]
+    )
+    out.steps_no_runbook_has = _gaps(steps, latest, total)
+    out.cited_not_mitigating = _cited_not_mitigating(steps, ended, entries, by_incident)
     return out
 
 
-def _gaps(session: Session, steps: RunbookSteps, incidents: Any) -> s.StepGaps:
+class CachedMatches:
+    """`RunbookSteps.match` with each distinct text matched once per report."""
+
+    def __init__(self, steps: RunbookSteps) -> None:
+        self.steps = steps
+        self.kb = steps.kb
+        self._done: dict[str, Match] = {}
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        new = [t for t in dict.fromkeys(texts) if t not in self._done]
+        self._done.update(zip(new, self.steps.match(new), strict=True))
+
+    def match(self, texts: Sequence[str]) -> list[Match]:
+        self.prepare(texts)
+        return [self._done[t] for t in texts]
+
+
+def _latest_steps(session: Session, incidents: Any) -> tuple[list[tuple[int, str]], int]:
     where = and_(Event.kind.in_(ACTION_KINDS), Event.incident_number.in_(incidents))
     total = session.scalar(select(func.count()).select_from(Event).where(where)) or 0
     rows = session.execute(
@@ -216,13 +265,39 @@ def _gaps(session: Session, steps: RunbookSteps, incidents: Any) -> s.StepGaps:
         .order_by(Event.at.desc(), Event.id.desc())
         .limit(MAX_STEPS)
     ).all()
-    helped = [(int(n), str(t)) for n, t in rows if not had_no_effect(t)]
+    return [(int(n), str(t)) for n, t in rows if not had_no_effect(t)], int(total)
+
+
+def _ended(session: Session, incidents: Any) -> tuple[list[int], dict[int, list[tuple[str, str]]]]:
+    """The latest ended incidents, and their timeline entries (kind, text) in order."""
+    ended = list(
+        session.scalars(
+            select(Incident.number)
+            .where(
+                Incident.number.in_(incidents),
+                or_(Incident.mitigated_at.is_not(None), Incident.resolved_at.is_not(None)),
+            )
+            .order_by(Incident.declared_at.desc())
+            .limit(MAX_INCIDENTS)
+        )
+    )
+    texts: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for number, kind, text in session.execute(
+        select(Event.incident_number, Event.kind, Event.text)
+        .where(Event.incident_number.in_(ended))
+        .order_by(Event.at, Event.id)
+    ):
+        texts[number].append((kind, text))
+    return ended, texts
+
+
+def _gaps(steps: CachedMatches, helped: list[tuple[int, str]], total: int) -> s.StepGaps:
     matches = steps.match([t for _, t in helped])
     gaps = [(n, m) for (n, _), m in zip(helped, matches, strict=True) if not m.has]
     return s.StepGaps(
         note=ours(GAPS_NOTE),
         n=len(helped),
-        entries=int(total),
+        entries=total,
         gaps=len(gaps),
         share=round(len(gaps) / len(helped), 4) if helped else None,
         steps=[
@@ -238,29 +313,13 @@ def _gaps(session: Session, steps: RunbookSteps, incidents: Any) -> s.StepGaps:
 
 
 def _cited_not_mitigating(
-    session: Session,
-    steps: RunbookSteps,
-    incidents: Any,
+    steps: CachedMatches,
+    ended: list[int],
+    texts: dict[int, list[tuple[str, str]]],
     audit: dict[str, list[list[str]]],
 ) -> s.CitedNotMitigating:
     from copilot.postmortem.runbooks import runbooks_named
 
-    ended = session.scalars(
-        select(Incident.number)
-        .where(
-            Incident.number.in_(incidents),
-            or_(Incident.mitigated_at.is_not(None), Incident.resolved_at.is_not(None)),
-        )
-        .order_by(Incident.declared_at.desc())
-        .limit(MAX_INCIDENTS)
-    ).all()
-    texts: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for number, kind, text in session.execute(
-        select(Event.incident_number, Event.kind, Event.text)
-        .where(Event.incident_number.in_(ended))
-        .order_by(Event.at, Event.id)
-    ):
-        texts[number].append((kind, text))
     per_runbook: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     pairs = 0
     for number in ended:

@@ -155,7 +155,7 @@ class StepGaps(BaseModel):
     entries: int = Field(description="action and mitigation entries in the period (n <= entries)")
     gaps: int = Field(description="of n, steps no runbook section has")
     share: float | None
-    steps: list[GapStep] = Field(description="the latest gaps, at most 20")
+    steps: list[GapStep] = Field(description="the latest gaps, at most 10")
 
 
 class CitedRunbook(BaseModel):
@@ -171,7 +171,7 @@ class CitedNotMitigating(BaseModel):
     incidents: int = Field(description="ended incidents that cited a runbook")
     not_mitigating: int = Field(description="of n, pairs where no step of the runbook helped")
     share: float | None
-    runbooks: list[CitedRunbook] = Field(description="runbooks with such incidents, at most 20")
+    runbooks: list[CitedRunbook] = Field(description="runbooks with such incidents, at most 10")
 
 
 class KnowledgeFigures(BaseModel):
