@@ -236,3 +236,26 @@ def test_cli_report_over_the_sample_history(
         capsys, "insights", "--since", "2026-01-01", "--format", "json", "--no-knowledge"
     )
     assert json.loads(out)["knowledge"]["steps_no_runbook_has"] is None
+
+
+class CountingEmbedder:
+    """The real model, recording what it is asked to embed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.asked: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> Any:
+        self.asked.append(list(texts))
+        return self.inner.embed(texts)
+
+
+def test_steps_are_embedded_once_in_one_batch(embedder: Any) -> None:
+    counting = CountingEmbedder(embedder)
+    first = knowledge._vectors(counting, [COURIER, JENKINS, COURIER])
+    assert counting.asked == [[COURIER, JENKINS]]
+    again = knowledge._vectors(counting, [JENKINS, PAUSED_INDEXER])
+    assert counting.asked[-1] == [PAUSED_INDEXER]  # the report after: only the new entry
+    assert len(counting.asked) == 2
+    assert first.shape[0] == 3 and (first[0] == first[2]).all() and (first[1] == again[0]).all()
+    assert abs(float((again**2).sum(axis=1)[1]) - 1.0) < 1e-5
