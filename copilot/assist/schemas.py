@@ -81,7 +81,15 @@ class DoneStep(BaseModel):
 class CatalogOwner(BaseModel):
     ref: str
     name: ScreenedStr
-    contacts: list[ScreenedStr] = Field(description="email, chat channel, paging policy, links")
+    contacts: list[ScreenedStr] = Field(
+        description="who to escalate to first (when the catalog says), then email, chat "
+        "channel, links"
+    )
+    escalation: ScreenedStr | None = Field(
+        None,
+        description="who to escalate to: the team's `copilot/escalation`, else its PagerDuty "
+        "escalation policy; null when the catalog names neither",
+    )
 
 
 class CatalogService(BaseModel):

@@ -209,6 +209,7 @@ def _catalog_view(
                 ref=c.owner.ref,
                 name=shown(c.owner.name),
                 contacts=[shown(x) for x in c.owner.contacts],
+                escalation=shown(c.owner.escalation) if c.owner.escalation else None,
             )
             if c.owner is not None
             else None

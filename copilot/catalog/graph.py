@@ -28,6 +28,11 @@ CONTACT_ANNOTATIONS = {
     "slack.com/channel": "slack: ",
     "pagerduty.com/escalation-policy": "pagerduty: ",
 }
+# Who to page for a Group, first found wins: its own word, then its paging policy.
+ESCALATION_ANNOTATIONS = {
+    "copilot/escalation": "",
+    "pagerduty.com/escalation-policy": "pagerduty: ",
+}
 
 
 @dataclass
@@ -101,9 +106,20 @@ class CatalogGraph:
             return up if up and up.startswith("domain:") else None
         return None
 
+    def escalation(self, group: str) -> str | None:
+        """Who to escalate to for a group: `copilot/escalation`, else its PagerDuty policy."""
+        ann = self.annotations(group)
+        for key, label in ESCALATION_ANNOTATIONS.items():
+            value = ann.get(key)
+            if isinstance(value, str) and value.strip():
+                return f"{label}{value.strip()}"
+        return None
+
     def contacts(self, group: str) -> list[str]:
-        """Ways to reach a group: its profile email, Slack/PagerDuty annotations, its links."""
-        found: list[str] = []
+        """Ways to reach a group: who to escalate to first, then its profile email, Slack and
+        other annotations, its links."""
+        escalation = self.escalation(group)
+        found: list[str] = [escalation] if escalation else []
         profile = self.spec(group).get("profile")
         if isinstance(profile, dict) and isinstance(profile.get("email"), str):
             found.append(f"mailto:{profile['email'].strip()}")

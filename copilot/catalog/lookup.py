@@ -18,7 +18,9 @@ return None / empty results, so callers need no special case.
         (ref, public_name, group) for every user-facing entity; group is the status-page group
         (`copilot/public-group`, else the public name of its System), or None.
     owner_of(db, ref) -> Owner | None
-        the owning Group: ref, display name, contacts (email, Slack/PagerDuty, links).
+        the owning Group: ref, display name, contacts (who to escalate to first, then email,
+        Slack, links) and the escalation contact alone (`copilot/escalation`, else
+        `pagerduty.com/escalation-policy`), or None.
     ask_context(db, services, upstream_limit=5, dependents_limit=10) -> AskContext
         for an answer: `.affected` (each service with its owner and contacts), `.upstream` (the
         nearest Components/Resources it depends on, with path and owner), `.dependents` (what
@@ -54,7 +56,7 @@ from typing import NamedTuple
 import networkx as nx
 
 from copilot.catalog import service
-from copilot.catalog.graph import linked, load_graph, reach
+from copilot.catalog.graph import CatalogGraph, linked, load_graph, reach
 from copilot.catalog.impact import contact
 from copilot.db import Database
 from copilot.guardrails.screened import Screened, ours, screened
@@ -71,7 +73,8 @@ class PublicComponent(NamedTuple):
 class Owner(NamedTuple):
     ref: str
     name: str
-    contacts: list[str]
+    contacts: list[str]  # who to escalate to first, when the catalog says
+    escalation: str | None = None  # the on-call / escalation contact (see graph.escalation)
 
 
 def resolve(db: Database, name: str) -> str | None:
@@ -119,7 +122,17 @@ def owner_of(db: Database, ref: str) -> Owner | None:
     group = graph.owner.get(ref)
     if group is None:
         return None
-    return Owner(group, screened(graph.title(group)), [contact(c) for c in graph.contacts(group)])
+    return _owner(graph, group)
+
+
+def _owner(graph: CatalogGraph, group: str) -> Owner:
+    escalation = graph.escalation(group)
+    return Owner(
+        group,
+        screened(graph.title(group)),
+        [contact(c) for c in graph.contacts(group)],
+        contact(escalation) if escalation else None,
+    )
 
 
 # --- for ask: who owns what is affected, and what to check upstream ---------------------------
@@ -193,11 +206,7 @@ def ask_context(
 
     def contactable(ref: str, path: list[str]) -> Contactable:
         group = graph.owner.get(ref)
-        owner = (
-            Owner(group, screened(graph.title(group)), [contact(c) for c in graph.contacts(group)])
-            if group is not None
-            else None
-        )
+        owner = _owner(graph, group) if group is not None else None
         name = str(graph.entities[ref]["name"])
         title, public = graph.shown(ref)
         about = graph.entities[ref]["data"].get("metadata", {}).get("description")

@@ -289,3 +289,56 @@ def test_upstream_runbooks_are_not_the_answers_own(client_with: Client) -> None:
     # Each found by the upstream's own name: its own runbook, not the question's.
     assert upstream["payments-gateway"]["runbook"]["source"] == "runbooks/payments-psp-timeouts.md"
     assert upstream["orders-service"]["runbook"] is not None
+
+
+def test_the_owners_escalation_comes_first(client_with: Client, tmp_path: Path) -> None:
+    client, _ = client_with([SAMPLE])
+    incident = _declare(client, ["checkout-api"])
+    body = client.post(
+        "/v1/ask", json={"question": "place order failing", "incident_id": incident}
+    ).json()
+    owner = body["catalog"]["affected"][0]["owner"]
+    # The sample team's PagerDuty escalation policy: who the Escalation Lead pages.
+    assert owner["escalation"] == "pagerduty: checkout-oncall"
+    assert owner["contacts"][0] == "pagerduty: checkout-oncall"
+    assert "mailto:checkout@larkfield.example" in owner["contacts"]
+    response = AskResponse.model_validate_json(
+        client.post(
+            "/v1/ask", json={"question": "place order failing", "incident_id": incident}
+        ).text
+    )
+    assert response.catalog is not None
+    assert catalog_lines(response.catalog)[1].startswith(
+        "- Checkout API (checkout-api): Checkout team (pagerduty: checkout-oncall, "
+    )
+
+    # A team's own word on who to escalate to wins; a team with neither has none.
+    write(
+        tmp_path / "cat",
+        "catalog-info.yaml",
+        docs(
+            entity(
+                "Group",
+                "team-trolleys",
+                "type: team\nprofile:\n  email: trolleys@example.com",
+                "annotations:\n  copilot/escalation: 'slack: #trolleys-oncall'\n"
+                "  pagerduty.com/escalation-policy: trolleys-policy",
+            ),
+            entity("Group", "team-quiet", "type: team\nprofile:\n  email: quiet@example.com"),
+            entity(
+                "Component",
+                "trolley-service",
+                "type: service\nlifecycle: production\nowner: team-trolleys\n"
+                "dependsOn: [resource:trolley-store]",
+            ),
+            entity("Resource", "trolley-store", "type: database\nowner: team-quiet"),
+        ),
+    )
+    client, _ = client_with([tmp_path / "cat"])
+    incident = _declare(client, ["trolley-service"])
+    context = client.post(
+        "/v1/ask", json={"question": "baskets emptied", "incident_id": incident}
+    ).json()["catalog"]
+    assert context["affected"][0]["owner"]["escalation"] == "slack: #trolleys-oncall"
+    assert context["affected"][0]["owner"]["contacts"][0] == "slack: #trolleys-oncall"
+    assert context["upstream"][0]["owner"]["escalation"] is None

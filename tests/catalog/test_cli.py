@@ -49,7 +49,11 @@ def test_impact_json_names_dependents_paths_public_names_and_owners(
     code, out, _ = run_cli(capsys, "catalog", "show", "PPAY001")
     assert code == 0
     assert out.startswith("component:default/payments-gateway  Payments gateway")
-    assert "owner: Payments team (group:default/team-payments): mailto:payments@larkfield" in out
+    # Who to escalate to first: the team's PagerDuty escalation policy.
+    assert (
+        "owner: Payments team (group:default/team-payments): pagerduty: payments-oncall, "
+        "mailto:payments@larkfield" in out
+    )
 
     if shutil.which("dot") is not None:
         picture = tmp_path / "radius.svg"
