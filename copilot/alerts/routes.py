@@ -160,7 +160,7 @@ def list_groups(
     """Alert groups, newest activity first; `status=candidate` for the ones to act on."""
     return s.GroupList(
         items=service.list_groups(
-            store=store, rules=rules, finder=finder, status=status, limit=limit
+            store=store, rules=rules, finder=finder, status=status, limit=limit, similar=True
         )
     )
 
@@ -175,7 +175,9 @@ def _group_id(group_id: str) -> int:
 def get_group(
     group_id: str, store: IncidentStoreDep, rules: RulesDep, finder: FinderDep
 ) -> s.GroupView:
-    return service.get_group(store=store, rules=rules, group_id=_group_id(group_id), finder=finder)
+    return service.get_group(
+        store=store, rules=rules, group_id=_group_id(group_id), finder=finder, similar=True
+    )
 
 
 @router.post(

@@ -5,21 +5,28 @@ document whose file is named after the alert (`file_name`: KubePodCrashLooping.m
 whose file name is the last part of the alert's `runbook_url` annotation (`runbook_url`); else
 the best runbook section for a search on the alert's name, summary and description (`search`),
 when anything passes the knowledge base's similarity floor.
+
+The same finder looks up a candidate's similar past incidents: the knowledge base's postmortems
+closest to its alert names, summaries and services.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+from copilot.errors import InvalidInput, RetrievalUnavailable
 from copilot.knowledge import retrieval
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.store import KnowledgeBase, split_camel
 
 MAX_QUERY = 1500
+MAX_SIMILAR = 3
+# A similar incident scores at least this share of the best one (as ask and the postmortem do).
+SIMILAR_RATIO = 0.6
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class RunbookFinder:
         self._by_alert: dict[str, Chunk] = {}
         self._by_file: dict[str, Chunk] = {}
         self._searched: dict[str, Found | None] = {}
+        self._similar: dict[tuple[str, tuple[str, ...]], list[Found]] = {}
 
     def _index(self) -> None:
         counts = self.kb.counts()
@@ -67,6 +75,7 @@ class RunbookFinder:
                 _keep_first(by_alert, name.lower(), chunk)
             _keep_first(by_file, _stem(chunk.source), chunk)
         self._by_alert, self._by_file, self._searched = by_alert, by_file, {}
+        self._similar = {}
         self._stamp = stamp
 
     def find(self, alertname: str, annotations: Mapping[str, str]) -> Found | None:
@@ -104,6 +113,49 @@ class RunbookFinder:
             if len(self._searched) > 4096:
                 self._searched.clear()
             self._searched[query] = found
+        return found
+
+    def similar(self, query: str, services: Sequence[str] = ()) -> list[Found]:
+        """Up to MAX_SIMILAR past postmortems closest to `query` (one section each, the best),
+        postmortems naming one of `services` a little ahead; none that miss the similarity floor."""
+        query = query[:MAX_QUERY].strip()
+        if not query:
+            return []
+        key = (query, tuple(services))
+        with self._lock:
+            self._index()
+            if key in self._similar:
+                return self._similar[key]
+        try:
+            hits = retrieval.search(
+                kb=self.kb,
+                query=query,
+                top_k=MAX_SIMILAR * 4,
+                kind="postmortem",
+                prefer=list(services),
+            )
+        except (InvalidInput, RetrievalUnavailable):
+            # An aid on the candidate: without it the view still shows everything else.
+            return []
+        verdict = retrieval.match_strength(hits, floor=self.kb.settings.abstain_below)
+        found: list[Found] = []
+        if hits and not verdict.no_match:
+            floor = self.kb.settings.abstain_below
+            for hit in hits:
+                if len(found) >= MAX_SIMILAR:
+                    break
+                if any(f.chunk.source == hit.chunk.source for f in found):
+                    continue
+                if hit.similarity is not None and hit.similarity < floor and not hit.reasons:
+                    continue
+                if hit.score < SIMILAR_RATIO * hits[0].score:
+                    continue
+                score = retrieval.display_score(hit.score) * verdict.scale
+                found.append(Found(hit.chunk, score, "search"))
+        with self._lock:
+            if len(self._similar) > 1024:
+                self._similar.clear()
+            self._similar[key] = found
         return found
 
 

@@ -130,6 +130,16 @@ class RunbookRef(BaseModel):
     found_by: Literal["alert_name", "file_name", "runbook_url", "search"]
 
 
+class SimilarIncident(BaseModel):
+    """A past postmortem in the knowledge base close to a candidate's alerts and services."""
+
+    source: str
+    title: ScreenedStr
+    section: ScreenedStr
+    lines: tuple[int, int]
+    score: float
+
+
 class ReopenProposal(BaseModel):
     """The group's alerts fired again soon after this incident resolved: reopen it?"""
 
@@ -162,6 +172,13 @@ class GroupView(BaseModel):
         None, description="set when the group proposes reopening a resolved or closed incident"
     )
     policy: str | None = Field(None, description="the auto-declare policy that declared it")
+    similar_incidents: list[SimilarIncident] = Field(
+        default=[],
+        description=(
+            "up to 3 past postmortems close to a candidate's alert names, summaries and services "
+            "(candidates only, in the list and the group's own GET)"
+        ),
+    )
 
 
 class GroupList(BaseModel):

@@ -12,13 +12,18 @@ from sqlalchemy.orm import Session
 from copilot.alerts import models as am
 from copilot.alerts import schemas as s
 from copilot.alerts.rules import RuleSet
-from copilot.alerts.runbooks import RunbookFinder
+from copilot.alerts.runbooks import MAX_QUERY, RunbookFinder
 from copilot.errors import InvalidInput, NotFound
+from copilot.guardrails.redact import redact
 from copilot.guardrails.screened import Screened, ours, screened
 from copilot.incidents import models as im
 from copilot.incidents.db import IncidentStore
+from copilot.knowledge.store import split_camel
 
 MAX_LIST = 500
+# Candidates of one list whose similar past incidents are looked up (a search each).
+MAX_SIMILAR_GROUPS = 20
+MAX_SIMILAR_NAMES = 5
 
 
 def _s(value: Any) -> Screened:
@@ -179,6 +184,39 @@ def _runbooks(finder: RunbookFinder | None, alerts: Sequence[am.Alert]) -> list[
     return refs
 
 
+def similar_query(alerts: Sequence[am.Alert], services: list[str]) -> str:
+    """What a candidate is about, for the postmortem search: its alert names (CamelCase split),
+    each name's first summary, and its services."""
+    parts: dict[str, None] = {}
+    for row in alerts:
+        if len(parts) >= 2 * MAX_SIMILAR_NAMES:
+            break
+        parts[split_camel(row.alertname)] = None
+        summary = row.annotations.get("summary") or row.annotations.get("description")
+        if isinstance(summary, str) and summary.strip():
+            parts[summary.strip()[:SHOWN_ANNOTATION]] = None
+    if services:
+        parts["services: " + ", ".join(services[:5])] = None
+    return redact("\n".join(parts)).text[:MAX_QUERY]
+
+
+def _similar(
+    finder: RunbookFinder | None, alerts: Sequence[am.Alert], services: list[str]
+) -> list[s.SimilarIncident]:
+    if finder is None or not alerts:
+        return []
+    return [
+        s.SimilarIncident(
+            source=f.chunk.source,
+            title=_s(f.chunk.title),
+            section=_s(f.chunk.section),
+            lines=(f.chunk.line_start, f.chunk.line_end),
+            score=round(f.score, 4),
+        )
+        for f in finder.similar(similar_query(alerts, services), services)
+    ]
+
+
 def _group_view(
     store: IncidentStore,
     rules: RuleSet,
@@ -187,6 +225,7 @@ def _group_view(
     finder: RunbookFinder | None,
     budget: Budget,
     reopens: dict[int, tuple[str, datetime | None]],
+    similar: bool = False,
 ) -> s.GroupView:
     services = _services(alerts)
     severity, why = suggested_severity(store, rules, alerts)
@@ -212,6 +251,9 @@ def _group_view(
         dismissed_reason=_s(group.dismissed_reason) if group.dismissed_reason else None,
         reopen=_reopen(group, reopens),
         policy=group.policy,
+        similar_incidents=_similar(finder, alerts, services)
+        if similar and group.status == "candidate"
+        else [],
     )
 
 
@@ -270,7 +312,10 @@ def list_groups(
     finder: RunbookFinder | None = None,
     status: str | None = None,
     limit: int = 100,
+    similar: bool = False,
 ) -> list[s.GroupView]:
+    """Groups, newest activity first; `similar` looks up the similar past incidents of the first
+    MAX_SIMILAR_GROUPS candidates (a search each, cached while the knowledge base is unchanged)."""
     query = select(am.AlertGroup).order_by(am.AlertGroup.last_at.desc(), am.AlertGroup.id.desc())
     if status is not None:
         query = query.where(am.AlertGroup.status == status)
@@ -279,11 +324,22 @@ def list_groups(
         by_group = _alerts_by_group(session, [g.id for g in groups])
         reopens = _reopens(session, groups)
     budget = Budget(LIST_BUDGET)
-    return [_group_view(store, rules, g, by_group[g.id], finder, budget, reopens) for g in groups]
+    views = []
+    searched = 0
+    for g in groups:
+        look = similar and g.status == "candidate" and searched < MAX_SIMILAR_GROUPS
+        searched += look
+        views.append(_group_view(store, rules, g, by_group[g.id], finder, budget, reopens, look))
+    return views
 
 
 def get_group(
-    *, store: IncidentStore, rules: RuleSet, group_id: int, finder: RunbookFinder | None = None
+    *,
+    store: IncidentStore,
+    rules: RuleSet,
+    group_id: int,
+    finder: RunbookFinder | None = None,
+    similar: bool = False,
 ) -> s.GroupView:
     with store.read() as session:
         group = session.get(am.AlertGroup, group_id)
@@ -291,4 +347,4 @@ def get_group(
             raise NotFound(f"no alert group {group_id}", public="alert group not found")
         alerts = _alerts_by_group(session, [group_id])[group_id]
         reopens = _reopens(session, [group])
-    return _group_view(store, rules, group, alerts, finder, Budget(LIST_BUDGET), reopens)
+    return _group_view(store, rules, group, alerts, finder, Budget(LIST_BUDGET), reopens, similar)

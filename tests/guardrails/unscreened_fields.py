@@ -21,6 +21,7 @@ IDENTIFIER = frozenset(
         "alerts.GroupView.rule",
         "alerts.GroupView.suggested_severity",
         "alerts.RunbookRef.source",
+        "alerts.SimilarIncident.source",
         "assist.AskResponse.provider",
         "assist.CatalogOwner.ref",
         "assist.CatalogService.name",

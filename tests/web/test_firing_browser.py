@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from copilot.guardrails import semantic
 from tests.browser import PageErrors, Screens
 from tests.conftest import LiveServer
 
@@ -69,6 +70,9 @@ def test_declare_from_a_candidate_with_the_keyboard(
     page: Any, live: LiveServer, screens: Screens, js_errors: PageErrors
 ) -> None:
     storm(live, "orders-db")
+    # A past postmortem's title is the first text here long enough for the semantic injection
+    # check: fit it now (a served app fits it on its first such text), not inside the page load.
+    assert semantic.warm()
     page.goto("/")
     page.click("nav >> text=Firing")
     expect(page.locator("#firing-state")).to_have_text("1 alert group, newest activity first.")
@@ -86,6 +90,20 @@ def test_declare_from_a_candidate_with_the_keyboard(
     )
     expect(runbook.locator(".found-by")).to_have_attribute("data-found-by", "alert_name")
     expect(runbook.locator(".found-by")).to_contain_text("by the alert's name")
+
+    # Under the runbooks, the sample's past postmortem of a checkout pool exhaustion, linked.
+    expect(card.locator("h3", has_text="Similar past incidents")).to_be_visible()
+    similar = card.locator(".similar-incidents li")
+    expect(similar.first).to_be_visible()
+    assert similar.count() <= 3
+    pgbouncer = similar.filter(has_text="PgBouncer pool exhaustion")
+    expect(pgbouncer.locator("a")).to_have_attribute(
+        "href",
+        re.compile(
+            r"^/runbooks/postmortems/2026-02-03-checkout-outage-pgbouncer-pool-exhaustion\.md"
+            r"\?lines=\d+-\d+$"
+        ),
+    )
 
     # Alert text is data: shown literally, never as markup; a javascript: URL is not a link.
     expect(card.locator(".alert-summary").first).to_contain_text("<b>saturated</b>")

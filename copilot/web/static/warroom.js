@@ -942,6 +942,13 @@
     } else {
       card.append(el("p", { class: "hint" }, "No runbook found for these alerts."));
     }
+    // Looked up for candidates only: past postmortems close to these alerts and services.
+    if (g.similar_incidents && g.similar_incidents.length) {
+      card.append(el("h3", {}, "Similar past incidents"),
+        el("ul", { class: "similar-incidents" }, ...g.similar_incidents.map((p) => el("li", {},
+          sourceLink(p.source, p.lines, `${p.title} › ${p.section}`),
+          el("span", { class: "hint" }, ` — score ${p.score.toFixed(2)}`)))));
+    }
 
     const actionable = ["open", "candidate"].includes(g.status);
     if (actionable) {
