@@ -180,6 +180,13 @@ def get_group(
     )
 
 
+@router.get("/incidents/{incident_id}/alerts", response_model=s.IncidentAlerts)
+def incident_alerts(incident_id: str, store: IncidentStoreDep) -> s.IncidentAlerts:
+    """The incident's linked alerts counted, and whether every one has resolved (the incident
+    page says so; resolving the incident stays a person's call)."""
+    return service.incident_alerts(store=store, incident_id=incident_id)
+
+
 @router.post(
     "/alert-groups/{group_id}/declare", response_model=inc_schemas.Incident, status_code=201
 )

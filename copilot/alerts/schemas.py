@@ -185,6 +185,23 @@ class GroupList(BaseModel):
     items: list[GroupView]
 
 
+class IncidentAlerts(BaseModel):
+    """The alerts of the groups declared as or attached to one incident, counted.
+
+    `all_resolved` says every one has resolved; the copilot never resolves the incident for it
+    (people validate recovery and decide)."""
+
+    incident_id: str
+    groups: list[int] = Field(description="ids of the alert groups linked to the incident")
+    alerts: int
+    firing: int
+    resolved: int
+    all_resolved: bool = Field(description="at least one alert, and every one has resolved")
+    last_resolved_at: datetime | None = Field(
+        None, description="when the last of them resolved (its endsAt), set when all_resolved"
+    )
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -17,6 +17,7 @@ from copilot.errors import InvalidInput, NotFound
 from copilot.guardrails.redact import redact
 from copilot.guardrails.screened import Screened, ours, screened
 from copilot.incidents import models as im
+from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
 from copilot.knowledge.store import split_camel
 
@@ -348,3 +349,37 @@ def get_group(
         alerts = _alerts_by_group(session, [group_id])[group_id]
         reopens = _reopens(session, [group])
     return _group_view(store, rules, group, alerts, finder, Budget(LIST_BUDGET), reopens, similar)
+
+
+def incident_alerts(*, store: IncidentStore, incident_id: str) -> s.IncidentAlerts:
+    """The alerts linked to an incident, counted: whether every one has resolved, and when."""
+    number = incidents.parse_id(incident_id)
+    with store.read() as session:
+        if session.get(im.Incident, number) is None:
+            raise NotFound(f"no incident {im.ID_PREFIX}{number}", public="incident not found")
+        groups = list(
+            session.scalars(
+                select(am.AlertGroup.id)
+                .where(am.AlertGroup.incident_number == number)
+                .order_by(am.AlertGroup.id)
+            )
+        )
+        rows = (
+            session.execute(
+                select(am.Alert.status, am.Alert.ends_at).where(am.Alert.group_id.in_(groups))
+            ).all()
+            if groups
+            else []
+        )
+    firing = sum(1 for status, _ in rows if status == "firing")
+    done = len(rows) > 0 and firing == 0
+    ends = [ends_at for _, ends_at in rows if ends_at is not None]
+    return s.IncidentAlerts(
+        incident_id=f"{im.ID_PREFIX}{number}",
+        groups=groups,
+        alerts=len(rows),
+        firing=firing,
+        resolved=len(rows) - firing,
+        all_resolved=done,
+        last_resolved_at=max(ends) if done and ends else None,
+    )

@@ -15,6 +15,7 @@ IDENTIFIER = frozenset(
         "alerts.AlertView.fingerprint",
         "alerts.AlertView.source",
         "alerts.GroupView.incident_id",
+        "alerts.IncidentAlerts.incident_id",
         "alerts.IntakeResult.declared",
         "alerts.ReopenProposal.incident_id",
         "alerts.ReopenProposal.incident_status",

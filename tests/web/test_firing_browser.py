@@ -13,12 +13,22 @@ import pytest
 from playwright.sync_api import expect
 
 from copilot.guardrails import semantic
+from copilot.knowledge.store import KnowledgeBase
 from tests.browser import PageErrors, Screens
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.slow
 
 HOSTILE = '<img src=x onerror="window.pwned=1"> pool <b>saturated</b>'
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _screening_fitted(sample_kb: KnowledgeBase) -> None:
+    """A candidate's similar past incidents are the first text here long enough for the
+    semantic injection check: fit it once (the model is the knowledge base's), not inside the
+    first page load or API call of a test."""
+    assert sample_kb.embedder is not None
+    assert semantic.warm()
 
 
 def api(live: LiveServer, method: str, path: str, **kwargs: Any) -> Any:
@@ -70,9 +80,6 @@ def test_declare_from_a_candidate_with_the_keyboard(
     page: Any, live: LiveServer, screens: Screens, js_errors: PageErrors
 ) -> None:
     storm(live, "orders-db")
-    # A past postmortem's title is the first text here long enough for the semantic injection
-    # check: fit it now (a served app fits it on its first such text), not inside the page load.
-    assert semantic.warm()
     page.goto("/")
     page.click("nav >> text=Firing")
     expect(page.locator("#firing-state")).to_have_text("1 alert group, newest activity first.")
@@ -200,4 +207,42 @@ def test_an_alert_after_its_incident_resolved_proposes_reopening_from_the_page(
         "Nothing to act on: no alert group is a candidate."
     )
     assert api(live, "GET", f"/v1/incidents/{incident['id']}")["status"] == "mitigating"
+    assert js_errors.errors == []
+
+
+def test_the_incident_page_says_when_every_alert_has_resolved(
+    page: Any, live: LiveServer, screens: Screens, js_errors: PageErrors
+) -> None:
+    storm(live, "orders-db")
+    (group,) = api(live, "GET", "/v1/alert-groups", params={"status": "candidate"})["items"]
+    incident = api(live, "POST", f"/v1/alert-groups/{group['id']}/declare", json={})
+    page.goto(f"/incidents/{incident['id']}")
+    linked = page.locator("#inc-alerts")
+    expect(linked).to_have_text("Linked alerts: 2 firing, 0 resolved.")
+
+    # Alertmanager's notification once both have resolved (endsAt in the past).
+    ended = datetime.now(UTC) - timedelta(minutes=1)
+    alerts = [
+        {**_alert(name, "orders-db", minutes), "status": "resolved", "endsAt": ended.isoformat()}
+        for name, minutes in (("OrdersDbPoolSaturated", 6), ("CheckoutLatencyHigh", 4))
+    ]
+    body = {
+        "version": "4",
+        "status": "resolved",
+        "groupKey": '{}:{service="orders-db"}',
+        "alerts": alerts,
+    }
+    api(live, "POST", "/v1/alerts/alertmanager", json=body)
+    page.reload()
+    expect(linked).to_have_text(
+        f"Every alert of this incident has resolved (2 of 2, the last at "
+        f"{ended:%Y-%m-%d %H:%M} UTC). The incident stays open until someone resolves it: "
+        "validate recovery first."
+    )
+    expect(linked).to_have_class("notice")
+    expect(linked).to_have_role("status")
+    # Said, not done: the incident is as it was.
+    expect(page.locator("#inc-status")).to_have_text("triage")
+    assert api(live, "GET", f"/v1/incidents/{incident['id']}")["status"] == "triage"
+    screens.save(page, "incident-alerts-resolved")
     assert js_errors.errors == []

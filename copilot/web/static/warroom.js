@@ -598,6 +598,7 @@
           api("GET", base), api("GET", `${base}/timeline`), api("GET", `${base}/metrics`)]);
         incident = inc;
         renderIncident(inc);
+        showAlerts(inc);
         showBlast(inc.services);
         renderTimeline(events.events);
         showFound(true);
@@ -609,6 +610,29 @@
           return;
         }
         showError(error.message);
+      }
+    }
+
+    // The alerts declared as or attached to this incident; when every one has resolved, say so
+    // (the copilot never resolves the incident for it: people validate recovery and decide).
+    async function showAlerts(inc) {
+      const node = $("#inc-alerts");
+      try {
+        const linked = await api("GET", `${base}/alerts`);
+        node.hidden = !linked.alerts;
+        node.className = linked.all_resolved ? "notice" : "hint";
+        if (!linked.alerts) {
+          say(node, "");
+        } else if (linked.all_resolved) {
+          const open = OPEN_STATUSES.includes(inc.status);
+          say(node, `Every alert of this incident has resolved (${linked.alerts} of ${linked.alerts}` +
+            `${linked.last_resolved_at ? `, the last at ${fmtTime(linked.last_resolved_at)} UTC` : ""}).` +
+            (open ? " The incident stays open until someone resolves it: validate recovery first." : ""));
+        } else {
+          say(node, `Linked alerts: ${linked.firing} firing, ${linked.resolved} resolved.`);
+        }
+      } catch {
+        node.hidden = true; // an aid: the rest of the page stands without it
       }
     }
 
