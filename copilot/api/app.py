@@ -28,6 +28,7 @@ from copilot.assist import routes as assist_routes
 from copilot.catalog import routes as catalog_routes
 from copilot.embedding import Embedder, set_threads
 from copilot.followups import routes as follow_up_routes
+from copilot.guardrails import semantic
 from copilot.incidents import routes as incident_routes
 from copilot.incidents.db import IncidentStore
 from copilot.insights import routes as insights_routes
@@ -192,6 +193,9 @@ def create_app(
                 owned = KnowledgeBase(settings, model)
                 # The first responder's search should not pay for loading the index.
                 owned.warm()
+                # Nor for fitting the injection detector (the first page showing a postmortem
+                # title or a blast radius took 15 s or more without this).
+                semantic.warm()
                 app.state.kb = owned
             with (
                 webhooks.running(dispatcher, app.state.incidents),

@@ -106,8 +106,10 @@ def _similar_incidents(
             s.SimilarIncident(
                 title=screened(hit.chunk.title),
                 source=hit.chunk.source,
-                what_happened=screened(happened.text if happened else ""),
-                what_fixed_it=screened(fixed.text if fixed else past_postmortems.NOT_STATED),
+                what_happened=screened(happened.text if happened else "", strict=True),
+                what_fixed_it=screened(
+                    fixed.text if fixed else past_postmortems.NOT_STATED, strict=True
+                ),
                 lines=(hit.chunk.line_start, hit.chunk.line_end),
                 happened_lines=happened.lines if happened else None,
                 fixed_lines=fixed.lines if fixed else None,
@@ -395,26 +397,37 @@ def ask(
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
-    answer_screen = screen(answer)
+    answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")
+    if answer_screen.severe:
+        guard.blocked.append(
+            f"severe command not repeated in the answer: {answer_screen.severe[0]}"
+        )
 
     by_id = {p.id: p for p in passages}
     steps = []
     for v in verdict.steps[: settings.max_steps]:
-        text, command = screen(v.text), None
+        text, command = screen(v.text, strict=True), None
         if v.command is not None:
-            command = screen(v.command)
+            command = screen(v.command, strict=True)
             if command.removed:
                 guard.blocked.append(f"step withheld: {command.reasons[0]}")
                 continue
         if text.removed:
             guard.blocked.append(f"part of a step withheld: {text.reasons[0]}")
-        approvals = text.approvals + (command.approvals if command else [])
+        severe = text.severe + (command.severe if command else [])
+        if severe:
+            # Shown as a step (the runbook has it), its severe command left in the runbook.
+            guard.blocked.append(f"severe command not repeated in a step: {severe[0]}")
+        approvals = text.approvals + (command.approvals if command else []) + severe
+        shown = text.text
+        if command is not None and command.severe:
+            shown = screened(f"{text.text} {command.text}", strict=True)
         steps.append(
             s.Step(
-                text=text.text,
-                command=command.text if command else None,
+                text=shown,
+                command=command.text if command and not command.severe else None,
                 requires_approval=v.requires_approval or bool(approvals),
                 approval_reason=approvals[0] if approvals else None,
                 citations=[_citation(by_id[c].chunk, by_id[c].score) for c in v.citations],

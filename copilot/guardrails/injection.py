@@ -456,13 +456,21 @@ def judge(parts: list[str], *, use_semantic: bool, english: bool) -> list[Judgem
     carry a risky command; a unit it flags gets the reason "semantic"."""
     verdicts = [Judgement(reasons_for(unit)) for unit in parts]
     risky = [False] * len(parts)
+    carriers = side_channels(parts)
     for i, unit in enumerate(parts):
         risks = risk.scan(unit)
         risky[i] = any(r.severe for r in risks)
-        withheld = [r.span for r in risks if r.action == "withhold"]
+        withheld = [r for r in risks if r.action == "withhold"]
+        if carriers[i]:
+            # A footnote, a collapsed block, a quote, a definition, a comment: no procedure puts
+            # its severe step there, and a reader skims past it to the command.
+            withheld += [r for r in risks if _destroys(r) and r not in withheld]
         if withheld:
-            verdicts[i].withheld = withheld
-            verdicts[i].reasons += [f"risk:{r.reason}" for r in risks if r.action == "withhold"]
+            verdicts[i].withheld = [r.span for r in withheld]
+            verdicts[i].reasons += [
+                f"risk:{r.reason}" + (f" (in a {carriers[i]})" if r.action != "withhold" else "")
+                for r in withheld
+            ]
         if english and not verdicts[i].reasons and _foreign(unit):
             verdicts[i].reasons.append(FOREIGN)
     chosen = semantic.detector() if use_semantic else None
@@ -481,6 +489,59 @@ def judge(parts: list[str], *, use_semantic: bool, english: bool) -> list[Judgem
             verdicts[i].reasons = [SEMANTIC]
             verdicts[i].sentences = sentences
     return verdicts
+
+
+# What a command in a side channel may not do: take something away that cannot be put back.
+_DESTROYING = (
+    "recursive or forced delete", "delete", "drop or truncate", "data change", "flush",
+    "disk write", "firewall flush", "acts on everything", "skips a safety check",
+)  # fmt: skip
+
+
+def _destroys(r: risk.Risk) -> bool:
+    return r.severe or any(part.split(" (")[0] in _DESTROYING for part in r.reason.split("; "))
+
+
+_FOOTNOTE = re.compile(r"^\s{0,3}\[\^[^\]]+\]:")
+_LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]^][^\]]*\]:\s*\S")
+_DEFINITION = re.compile(r"^\s{0,3}:\s+\S", re.MULTILINE)
+_QUOTE = re.compile(r"^\s{0,3}>")
+_ALT_TEXT = re.compile(r"!\[([^\]]{12,})\]")
+
+
+def side_channels(parts: list[str]) -> list[str | None]:
+    """For each unit, the kind of side channel it sits in (None: the document's main text).
+
+    Footnotes, link definitions, definition lists, quotes and callouts, collapsed `<details>`
+    blocks and HTML comments (across units), and image descriptions."""
+    out: list[str | None] = []
+    details = comment = 0
+    for unit in parts:
+        if _FENCE.match(unit):
+            # A code block is the procedure's own text: markup inside it is literal.
+            out.append("collapsed block" if details > 0 else None)
+            continue
+        lowered = unit.lower()
+        inside = "collapsed block" if details > 0 else ("comment" if comment > 0 else None)
+        details += lowered.count("<details") - lowered.count("</details")
+        comment += unit.count("<!--") - unit.count("-->")
+        lines = [line for line in unit.split("\n") if line.strip()]
+        if inside is None and ("<details" in lowered or "<!--" in unit):
+            inside = "collapsed block" if "<details" in lowered else "comment"
+        if inside is None and lines:
+            if _FOOTNOTE.match(lines[0]):
+                inside = "footnote"
+            elif _LINK_DEFINITION.match(lines[0]):
+                inside = "link definition"
+            elif _DEFINITION.search(unit) and not _FENCE.match(lines[0]):
+                inside = "definition"
+            elif all(_QUOTE.match(line) for line in lines):
+                inside = "quote"
+            elif _ALT_TEXT.search(unit) and risk.scan(" ".join(_ALT_TEXT.findall(unit))):
+                inside = "image description"
+        out.append(inside)
+        details, comment = max(details, 0), max(comment, 0)
+    return out
 
 
 def screen_units(parts: list[str], *, use_semantic: bool = True) -> list[list[str]]:

@@ -118,6 +118,11 @@ SEVERE = frozenset(
         "deletes a namespace",
         "deletes from the root",
         "makes files world-writable",
+        "grants administrator rights",
+        "silences alerting broadly",
+        "destroys an audit trail",
+        "turns off a safety mechanism",
+        "acts on every tenant or site",
     }
 )
 
@@ -195,10 +200,27 @@ _COPY_AWAY = re.compile(
 _STREAM_AWAY = re.compile(
     r"\b(?:tar|zip|gzip|cat(?!\s*<<)|base64|xxd|pg_dump(?:all)?|mysqldump|mongodump|etcdctl\s+snapshot|"
     r"kubectl\s+(?:get|describe)|journalctl|find)\b[^\n|]*\|(?:[^\n|]*\|)*?\s*"
-    r"(?:(?:curl|wget|http|https|xh)\b[^\n|]*?(?:\s(?:-T|--upload-file)[=\s]+-(?=\s|$)|@-)|"
+    r"(?:(?:curl|wget|http|https|xh)\b[^\n|]*?(?:\s(?:-[a-zA-Z]*T|--upload-file)[=\s]+-(?=\s|$)|@-)|"
     r"(?:nc|ncat|netcat|socat)\b)",
     re.I,
 )
+# A dotted name with at least two dots that mixes ASCII letters with other scripts.
+_MIXED_HOST = re.compile(
+    r"(?<![\w.-])(?=[\w.-]*[^\x00-\x7f])(?=[\w.-]*[A-Za-z])[\w-]+(?:\.[\w-]+){2,}"
+)
+# Data sent to a place a flag names: an export, a sync or a provider pointed at a URL.
+_SEND_TO = re.compile(
+    r"\b(?:export|exports|sync|replicate|backup|dump|copy|mirror|schedule|provider|forward)\b"
+    r"[^\n]*?--(?:to|dest\w*|target|endpoint|upload\w*|url|sink)[= ]+[\"']?"
+    r"(?P<url>(?:sftp|s3|ftp|ftps|https?|scp|rsync|gs|azure)://\S+)",
+    re.I,
+)
+_DECODED_EXEC = re.compile(
+    r"\b(?:base64|base32|xxd)\b[^\n|]*(?:-d\b|--decode\b|-r\b)[^\n|]*\|\s*(?:sudo\s+)?"
+    r"(?:ba|z|k|da)?sh\b|\beval\s+[\"']?\$\(\s*(?:echo|printf)[^)]*\|\s*base64",
+    re.I,
+)
+_PROXY = re.compile(r"\b(?:https?|all|ftp)_proxy\s*=|--proxy[= ]\S", re.I)
 _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
     ("runs a script fetched from the network", _PIPE_TO_SHELL),
     ("flushes every key", re.compile(r"\bFLUSH(?:ALL|DB)\b|\bflush(?:all|db)\b")),
@@ -239,6 +261,52 @@ _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("makes files world-writable", re.compile(r"\bchmod\s+(?:-\w+\s+)*(?:0?777|a\+rwx|o\+w)\b")),
     ("drops a table or database", re.compile(r"\bDROP\s+(?:TABLE|DATABASE|SCHEMA)\b", re.I)),
+    (
+        "grants administrator rights",
+        re.compile(
+            r"--clusterrole[= ]cluster-admin\b|\b(?:grant|bind|add|assign|attach)\b[^\n]*?"
+            r"(?:--role|--clusterrole|\brole)[= ]\S*(?:admin|owner|root|superuser)\S*|"
+            r"\bGRANT\s+ALL\b|\bALTER\s+(?:USER|ROLE)\s+\S+\s+(?:WITH\s+)?SUPERUSER\b",
+            re.I,
+        ),
+    ),
+    (
+        "silences alerting broadly",
+        re.compile(
+            r"\bsilence\b[^\n]*?(?:=~\s*[\"']?\.[*+][\"']?|--duration[= ]\d{2,}h|--all\b)|"
+            r"\b(?:alerting|alerts|paging|notifications?)\b[^\n]*?\b(?:disable|off|mute|pause)\b[^\n]*?"
+            r"--(?:all|everything)\b",
+            re.I,
+        ),
+    ),
+    (
+        "destroys an audit trail",
+        re.compile(
+            r"\b(?:truncate|delete|drop|purge|rm|wipe|shred)\b[^\n]*?audit|"
+            r"audit\w*[^\n]*?\b(?:disable|off|truncate|purge)\b",
+            re.I,
+        ),
+    ),
+    (
+        "turns off a safety mechanism",
+        re.compile(
+            r"\bDISABLE\s+TRIGGER\b|\b[\w.-]*(?:require|enforce|verify|validate|check)[\w.-]*"
+            r"(?:sign|auth|tls|cert|assert|mfa|2fa|guard|overlap|integrity)[\w.-]*\s*[=:]\s*"
+            r"[\"']?(?:false|off|no|0|disabled?)\b|--skip-(?:verify|archive|backup|checks?)\b|"
+            r"--no-(?:backup|archive|verify)\b",
+            re.I,
+        ),
+    ),
+    (
+        "acts on every tenant or site",
+        re.compile(
+            r"--all-(?!namespaces\b)[a-z][\w-]*\b(?=[^\n]*\b(?:purge|delete|restore|push|set|"
+            r"grant|exec|drop|truncate|overwrite|disable|wipe|reset|remove)\b)|"
+            r"\b(?:purge|delete|restore|push|set|grant|exec|drop|truncate|overwrite|disable|wipe|"
+            r"reset|remove)\b[^\n]*--all-(?!namespaces\b)[a-z][\w-]*\b",
+            re.I,
+        ),
+    ),
     ("truncates a table", re.compile(r"\bTRUNCATE\b(?:\s+TABLE)?\s+[\w.\"`]+|\bTRUNCATE\b")),
 ]
 
@@ -294,6 +362,10 @@ def _credential_upload(span: str) -> str | None:
             return "uploads credentials"
     if re.search(r"\$\((?:env|printenv|set|cat\s+[^)]*(?:secret|token|cred|passw|\.kube))", span):
         return "sends secrets or the environment to another machine"
+    if re.search(
+        r"--(?:credentials?|secret|token|api-key)(?:-from)?[= ]", span, re.I
+    ) and _URL.search(span):
+        return "sends credentials to another machine"
     if _STREAM_AWAY.search(span):
         return "streams local files to another machine"
     return None
@@ -316,6 +388,8 @@ _PROSE_GATE = (
     "|", "<(", "$(", "flush", "auth", "requirepass", "protected-mode", "grant-tables", "delete",
     "--", "rm ", "chmod", "drop", "truncate", "pip", "feed", "pass", "send", "download", "fetch",
     "grab", "curl", "wget", "scp", "rsync", "nc ", "socat", "secret", "token", "kube", "tar ",
+    "proxy", "admin", "grant", "silence", "audit", "trigger", "require", "--all-", "xn--",
+    "base64", "://",
 )  # fmt: skip
 
 
@@ -334,6 +408,29 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
             reasons.append(f"{upload} ({', '.join(foreign)})")
         else:
             reasons.append(upload)
+    lookalike = [h for h in _hosts(span) if h and (not h.isascii() or "xn--" in h)]
+    lookalike += [h.lower() for h in _MIXED_HOST.findall(span) if h.lower() not in lookalike]
+    if lookalike:
+        # A host name in two scripts (a Cyrillic "е" in the company's registry) or punycode:
+        # no runbook needs one, and it looks like the host it imitates.
+        action = "withhold"
+        reasons.append(f"names a look-alike host ({', '.join(sorted(lookalike))})")
+    if _DECODED_EXEC.search(span):
+        action = "withhold"
+        reasons.append("runs a command it decodes first (hidden from the reader)")
+    sent = _SEND_TO.search(span)
+    if sent:
+        host = (urlparse(sent.group("url")).hostname or "").lower()
+        if host and not _allowed(host, allowed):
+            action = "withhold"
+            reasons.append(f"sends data to another machine ({host})")
+    if _PROXY.search(span):
+        foreign = [h for h in _foreign(span, allowed) if h != "an unnamed host"]
+        if foreign:
+            action = "withhold"
+            reasons.append(
+                f"routes traffic through a proxy nobody vouched for ({', '.join(foreign)})"
+            )
     for reason, pattern in _DESTRUCTIVE:
         if not pattern.search(span):
             continue

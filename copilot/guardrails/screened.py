@@ -13,6 +13,7 @@ Parsed from JSON (a client reading a response) they accept any string.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +40,9 @@ class Screening:
     reasons: list[str] = field(default_factory=list)
     # Commands shown only with approval, with the reason (destructive, sweeping).
     approvals: list[str] = field(default_factory=list)
+    # Under `strict`: severe commands (`risk.Risk.severe`) held back, with the reason. Not an
+    # attack by itself (a runbook may need one): the reader is sent to the source to run it.
+    severe: list[str] = field(default_factory=list)
 
     @property
     def suspected(self) -> bool:
@@ -46,18 +50,37 @@ class Screening:
 
 
 _WITHHELD = "[command withheld: {reason}]"
+_SEVERE = "[severe command not repeated here ({reason}): run it from its source, after review]"
+
+
+# "Never run `FLUSHALL`": a warning names the command so nobody runs it; it stays.
+_WARNING = re.compile(
+    r"\b(?:never|not|don't|do not|avoid|no one|nobody|must not|forbidden)\b", re.I
+)
+
+
+def _warns(text: str, start: int) -> bool:
+    """Whether the sentence holding the command at `start` warns against it."""
+    before = text[max(0, start - 120) : start]
+    sentence = re.split(r"[.!?]\s|\n\s*\n|\n\s*(?:[-*+]|\d+[.)])\s", before)[-1]
+    return bool(_WARNING.search(sentence))
 
 
 @lru_cache(maxsize=8192)
-def _screen(text: str, allowed_hosts: frozenset[str]) -> Screening:
+def _screen(text: str, allowed_hosts: frozenset[str], strict: bool = False) -> Screening:
     redacted = redact(text)
     isolated = isolate(redacted.text)
     removed = list(isolated.removed)
     reasons = list(isolated.reasons)
     cleaned = isolated.text
     approvals: list[str] = []
+    severe: list[str] = []
     for risk in reversed(scan(cleaned, allowed_hosts=allowed_hosts)):
-        if risk.action == "withhold":
+        if strict and risk.action != "withhold" and risk.severe and not _warns(cleaned, risk.start):
+            reason = risk.reason.split(" (")[0]
+            severe.append(reason)
+            cleaned = cleaned[: risk.start] + _SEVERE.format(reason=reason) + cleaned[risk.end :]
+        elif risk.action == "withhold":
             removed.append(risk.span)
             if f"risk:{risk.reason}" not in reasons:
                 reasons.append(f"risk:{risk.reason}")
@@ -74,17 +97,25 @@ def _screen(text: str, allowed_hosts: frozenset[str]) -> Screening:
         removed=removed,
         reasons=reasons,
         approvals=list(dict.fromkeys(reversed(approvals))),
+        severe=list(dict.fromkeys(reversed(severe))),
     )
 
 
-def screen(text: str | None, *, allowed_hosts: Collection[str] = ()) -> Screening:
-    """Screen text from an untrusted source before anyone is shown it."""
-    return _screen(text or "", frozenset(h.lower() for h in allowed_hosts))
+def screen(
+    text: str | None, *, allowed_hosts: Collection[str] = (), strict: bool = False
+) -> Screening:
+    """Screen text from an untrusted source before anyone is shown it.
+
+    `strict` (what the copilot hands a responder to act on: steps, its answer, what fixed a past
+    incident) also holds back severe commands, which are otherwise shown marked for approval."""
+    return _screen(text or "", frozenset(h.lower() for h in allowed_hosts), strict)
 
 
-def screened(text: str | None, *, allowed_hosts: Collection[str] = ()) -> Screened:
+def screened(
+    text: str | None, *, allowed_hosts: Collection[str] = (), strict: bool = False
+) -> Screened:
     """The screened text alone (what was cut is reported by `screen`)."""
-    return screen(text, allowed_hosts=allowed_hosts).text
+    return screen(text, allowed_hosts=allowed_hosts, strict=strict).text
 
 
 def ours(text: str) -> Screened:
