@@ -12,6 +12,7 @@ import pytest
 from copilot.assist import schemas as s
 from copilot.assist import service
 from copilot.embedding import Embedder
+from copilot.guardrails.screened import screened
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase
 from evals import reader
@@ -132,7 +133,11 @@ def test_section_useful_needs_the_right_document_and_its_deepest_heading() -> No
 
 def _step(text: str, section: str, command: str | None = None) -> s.Step:
     citation = s.Citation(
-        source="runbooks/disk-full.md", title="t", section=section, lines=(1, 2), score=1.0
+        source="runbooks/disk-full.md",
+        title=screened("t"),
+        section=screened(section),
+        lines=(1, 2),
+        score=1.0,
     )
     # Built unvalidated: screening shown text is the product's business, not this eval's.
     return s.Step.model_construct(text=text, command=command, citations=[citation])
