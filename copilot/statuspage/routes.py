@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from copilot.api.deps import IncidentStoreDep, StatusConfigDep, StatusPageDep
-from copilot.statuspage import render, service
+from copilot.statuspage import maintenance, render, service
 from copilot.statuspage import schemas as s
 
 # A page with no script, no inline style, no frames, no forms: only its own stylesheet.
@@ -186,7 +186,7 @@ def create_maintenance(
     page: StatusPageDep,
     config: StatusConfigDep,
 ) -> s.MaintenanceOut:
-    return service.create_maintenance(
+    return maintenance.create_maintenance(
         store=store, config=page, catalog=config.catalog, request=body
     )
 
@@ -197,12 +197,12 @@ def list_maintenances(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> s.MaintenanceList:
-    return service.list_maintenances(store=store, limit=limit, offset=offset)
+    return maintenance.list_maintenances(store=store, limit=limit, offset=offset)
 
 
 @api.get("/{maintenance_id}", response_model=s.MaintenanceOut)
 def get_maintenance(maintenance_id: str, store: IncidentStoreDep) -> s.MaintenanceOut:
-    return service.get_maintenance(store=store, maintenance_id=maintenance_id)
+    return maintenance.get_maintenance(store=store, maintenance_id=maintenance_id)
 
 
 @api.patch("/{maintenance_id}", response_model=s.MaintenanceOut)
@@ -213,7 +213,7 @@ def update_maintenance(
     page: StatusPageDep,
     config: StatusConfigDep,
 ) -> s.MaintenanceOut:
-    return service.update_maintenance(
+    return maintenance.update_maintenance(
         store=store,
         config=page,
         catalog=config.catalog,
