@@ -15,12 +15,8 @@ from copilot.guardrails.screened import ours, screened
 from copilot.render import to_html
 from copilot.statuspage import schemas as s
 from copilot.statuspage.config import slug
-from copilot.statuspage.service import (
-    ACTIVE_MAINTENANCE,
-    HISTORY_DAYS,
-    PageState,
-    Window,
-)
+from copilot.statuspage.maintenance import ACTIVE_MAINTENANCE
+from copilot.statuspage.service import HISTORY_DAYS, PageState, Window
 from copilot.statuspage.service import Incident as PageIncident
 
 INCIDENTS_PER_PAGE = 50

@@ -24,14 +24,12 @@ from copilot.guardrails.screened import Screened, screened
 from copilot.incidents.db import IncidentStore
 from copilot.status.models import StatusDraft
 from copilot.statuspage.config import PageConfig
-from copilot.statuspage.maintenance import (  # noqa: F401 - re-exported
-    ACTIVE_MAINTENANCE,
-    MAINTENANCE_ORDER,
-    create_maintenance,
-    get_maintenance,
-    list_maintenances,
-    update_maintenance,
-)
+from copilot.statuspage.maintenance import ACTIVE_MAINTENANCE as ACTIVE_MAINTENANCE
+from copilot.statuspage.maintenance import MAINTENANCE_ORDER as MAINTENANCE_ORDER
+from copilot.statuspage.maintenance import create_maintenance as create_maintenance
+from copilot.statuspage.maintenance import get_maintenance as get_maintenance
+from copilot.statuspage.maintenance import list_maintenances as list_maintenances
+from copilot.statuspage.maintenance import update_maintenance as update_maintenance
 from copilot.statuspage.models import Maintenance, MaintenanceUpdate
 
 HISTORY_DAYS = 90
