@@ -1,4 +1,4 @@
-"""Maintenance windows of the status page, on the incident database's Base (migration 0007).
+"""Maintenance windows of the status page, on the incident database's Base (migrations 0007, 0011).
 
 Component statuses from incidents are not stored here: they are read from the published public
 status updates themselves (copilot.status's `status_drafts`), so nothing but published text can
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from copilot.incidents.models import Base
@@ -28,6 +28,14 @@ class Maintenance(Base):
     # When it went in_progress and when it was completed: the component history reads these.
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # Move to in_progress when scheduled_for passes, to completed when scheduled_until does,
+    # unless someone moved it on first (copilot.statuspage.maintenance.due_moves).
+    scheduled_auto_in_progress: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    scheduled_auto_completed: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

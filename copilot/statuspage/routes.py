@@ -179,15 +179,25 @@ def active_json(page: PageDep) -> Response:
 api = APIRouter(prefix="/v1/status-page/maintenances", tags=["status page"])
 
 
+def _on_change(request: Request) -> maintenance.ChangeListener | None:
+    """Who hears of a window's changes: the page's subscribers, while the app serves."""
+    notifier = getattr(request.app.state, "status_page_notifier", None)
+    return notifier.on_maintenance if notifier is not None else None
+
+
+OnChangeDep = Annotated[maintenance.ChangeListener | None, Depends(_on_change)]
+
+
 @api.post("", response_model=s.MaintenanceOut, status_code=201)
 def create_maintenance(
     body: s.MaintenanceCreate,
     store: IncidentStoreDep,
     page: StatusPageDep,
     config: StatusConfigDep,
+    on_change: OnChangeDep,
 ) -> s.MaintenanceOut:
     return maintenance.create_maintenance(
-        store=store, config=page, catalog=config.catalog, request=body
+        store=store, config=page, catalog=config.catalog, request=body, on_change=on_change
     )
 
 
@@ -212,6 +222,7 @@ def update_maintenance(
     store: IncidentStoreDep,
     page: StatusPageDep,
     config: StatusConfigDep,
+    on_change: OnChangeDep,
 ) -> s.MaintenanceOut:
     return maintenance.update_maintenance(
         store=store,
@@ -219,4 +230,5 @@ def update_maintenance(
         catalog=config.catalog,
         maintenance_id=maintenance_id,
         request=body,
+        on_change=on_change,
     )

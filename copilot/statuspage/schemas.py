@@ -38,6 +38,12 @@ class MaintenanceCreate(_Request):
     scheduled_for: datetime
     scheduled_until: datetime
     components: list[ComponentName] = Field(min_length=1, max_length=100)
+    scheduled_auto_in_progress: bool = Field(
+        True, description="move to in_progress by itself when scheduled_for passes"
+    )
+    scheduled_auto_completed: bool = Field(
+        True, description="move to completed by itself when scheduled_until passes"
+    )
 
 
 class MaintenanceUpdateRequest(_Request):
@@ -49,11 +55,15 @@ class MaintenanceUpdateRequest(_Request):
     scheduled_for: datetime | None = None
     scheduled_until: datetime | None = None
     components: list[ComponentName] | None = Field(None, min_length=1, max_length=100)
+    scheduled_auto_in_progress: bool | None = None
+    scheduled_auto_completed: bool | None = None
 
     @model_validator(mode="after")
     def _something(self) -> MaintenanceUpdateRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of status, body, name, scheduled_*, components")
+            raise ValueError(
+                "give at least one of status, body, name, scheduled_*, components, scheduled_auto_*"
+            )
         return self
 
 
@@ -73,6 +83,8 @@ class MaintenanceOut(BaseModel):
     scheduled_until: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    scheduled_auto_in_progress: bool
+    scheduled_auto_completed: bool
     created_at: datetime
     updated_at: datetime
     updates: list[MaintenanceUpdateOut] = Field(description="newest first")

@@ -7,7 +7,9 @@ never read here. Every text shown is screened again (`copilot.guardrails.screene
 
 A component's status at a moment is the worst of what the unresolved incidents last set for it
 (a resolved update clears the incident's settings), or `under_maintenance` while a window that
-names it is in progress and nothing worse holds. Groups show their worst component.
+names it is in progress and nothing worse holds. Groups show their worst component. A window's
+automatic start and end (copilot.statuspage.maintenance) count from the moment they are due,
+whether a tick has recorded them yet or not.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from copilot.status.models import StatusDraft
 from copilot.statuspage.config import PageConfig
 from copilot.statuspage.maintenance import ACTIVE_MAINTENANCE as ACTIVE_MAINTENANCE
 from copilot.statuspage.maintenance import MAINTENANCE_ORDER as MAINTENANCE_ORDER
+from copilot.statuspage.maintenance import apply_moves, due_moves
 from copilot.statuspage.maintenance import create_maintenance as create_maintenance
 from copilot.statuspage.maintenance import get_maintenance as get_maintenance
 from copilot.statuspage.maintenance import list_maintenances as list_maintenances
+from copilot.statuspage.maintenance import tick as tick
 from copilot.statuspage.maintenance import update_maintenance as update_maintenance
 from copilot.statuspage.models import Maintenance, MaintenanceUpdate
 
@@ -50,6 +54,7 @@ IMPACT_OF = {
     "major_outage": "critical",
 }
 IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
+PUBLIC_STATUSES = frozenset({"investigating", "identified", "monitoring", "resolved"})
 INDICATORS = {
     "none": "All Systems Operational",
     "minor": "Minor Service Outage",
@@ -164,11 +169,13 @@ def _published_updates(store: IncidentStore) -> list[Update]:
                 if str(v) in RANK and v != "under_maintenance"
             }
             impact = page.get("impact")
+            # A status the publisher set wins over the one the incident's phase gives.
+            status = page.get("status")
             out.append(
                 Update(
                     id=row.id,
                     incident_number=row.incident_number,
-                    status=row.phase,
+                    status=status if status in PUBLIC_STATUSES else row.phase,
                     title=screened(row.published_title or ""),
                     body=screened(row.published_body or ""),
                     at=row.published_at,
@@ -179,8 +186,9 @@ def _published_updates(store: IncidentStore) -> list[Update]:
     return out
 
 
-def _windows(store: IncidentStore, since: datetime) -> list[Window]:
-    """Windows not completed, or completed inside the history (two queries)."""
+def _windows(store: IncidentStore, since: datetime, now: datetime) -> list[Window]:
+    """Windows not completed, or completed inside the history (two queries), each with the
+    automatic moves it is due by `now` applied (recorded or not yet)."""
     query = (
         select(Maintenance)
         .where((Maintenance.completed_at.is_(None)) | (Maintenance.completed_at >= since))
@@ -199,6 +207,8 @@ def _windows(store: IncidentStore, since: datetime) -> list[Window]:
             for u in session.scalars(uq):
                 updates[u.maintenance_id].append((u.id, u.status, screened(u.body), u.created_at))
         session.expunge_all()
+    for r in rows:
+        apply_moves(r, due_moves(r, now))
     return [Window(r, screened(r.name), updates[r.id]) for r in rows]
 
 
@@ -286,7 +296,7 @@ def build_state(
     today = _start_of_day(now)
     since = today - timedelta(days=HISTORY_DAYS - 1)
     updates = _published_updates(store)
-    windows = _windows(store, since)
+    windows = _windows(store, since, now)
     leaves = [c.id for c in config.leaves]
     known = set(leaves)
 
