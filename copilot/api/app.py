@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import time
@@ -41,6 +42,8 @@ from copilot.postmortem import routes as postmortem_routes
 from copilot.security import routes as security_routes
 from copilot.settings import Settings, get_settings
 from copilot.status import routes as status_routes
+from copilot.statuspage import config as statuspage_config
+from copilot.statuspage import notify as statuspage_notify
 from copilot.statuspage import routes as statuspage_routes
 from copilot.web import routes as web_routes
 
@@ -197,9 +200,20 @@ def create_app(
                 # title or a blast radius took 15 s or more without this).
                 semantic.warm()
                 app.state.kb = owned
+            # The public status page: published updates and maintenance changes to its
+            # subscribers (webhooks, when configured), and maintenance windows' own start and end.
+            page_notifier = statuspage_notify.Notifier(
+                app.state.incidents,
+                functools.partial(
+                    statuspage_config.current, app.state.incidents.db, settings.status_components
+                ),
+                [dispatcher.on_status_page] if dispatcher is not None else [],
+            )
+            app.state.status_page_notifier = page_notifier
             with (
                 webhooks.running(dispatcher, app.state.incidents),
                 slack_alerts.running(slack_poster),
+                statuspage_notify.running(page_notifier),
             ):
                 yield
         finally:
@@ -209,6 +223,7 @@ def create_app(
             if owned_incidents is not None:
                 owned_incidents.close()
             app.state.incidents = None
+            app.state.status_page_notifier = None
             close_security(app)
 
     app = FastAPI(
@@ -223,6 +238,7 @@ def create_app(
     app.state.settings = settings
     app.state.kb = kb
     app.state.incidents = incident_store
+    app.state.status_page_notifier = None  # set while the app serves
     # Who hears of created or changed follow-ups: the webhook dispatcher, when one is configured.
     app.state.follow_up_listeners = [dispatcher.on_follow_up] if dispatcher is not None else []
     # Who hears of new alert candidates: the Slack poster, when a Slack webhook is configured.

@@ -2,7 +2,11 @@
 
 Events: `incident.declared`, `incident.severity_changed`, `incident.status_changed`,
 `incident.resolved` (sent with the status change that resolves), `incident.update_published`;
-`follow_up.created` and `follow_up.changed` (body: `follow_up` and `changes`, see on_follow_up).
+`follow_up.created` and `follow_up.changed` (body: `follow_up` and `changes`, see on_follow_up);
+`status_page.incident_updated`, `status_page.maintenance_created` and
+`status_page.maintenance_updated` (body: only what the public status page shows, see
+copilot.statuspage.notify: for subscribers who must never see the incident behind it, limit
+their webhook to these with `COPILOT_WEBHOOK_EVENTS`).
 
 Each is a JSON POST to every URL in `COPILOT_WEBHOOK_URLS` (a JSON list), optionally limited to
 the names in `COPILOT_WEBHOOK_EVENTS`, with these headers:
@@ -106,6 +110,10 @@ EVENTS = (
     # Follow-ups (copilot.followups): created, or any of its fields changed (issue 16).
     "follow_up.created",
     "follow_up.changed",
+    # The public status page (copilot.statuspage.notify): published text only (issue 15).
+    "status_page.incident_updated",
+    "status_page.maintenance_created",
+    "status_page.maintenance_updated",
 )
 SIGNATURE_VERSION = "v1"
 MAX_AGE_S = 5 * 60
@@ -656,6 +664,14 @@ class WebhookDispatcher:
     def on_follow_up(self, name: str, follow_up: Any, changes: dict[str, Any]) -> None:
         """The follow-up service's listener: the follow-up (its screened view) and the fields
         changed ({field: [old, new]}), through the same outbox, signing and retries."""
+        self._send_one(name, {"follow_up": follow_up.model_dump(mode="json"), "changes": changes})
+
+    def on_status_page(self, name: str, fields: dict[str, Any]) -> None:
+        """The status page's listener: what the public page shows of a change (its fields go
+        into the body as given), through the same outbox, signing and retries."""
+        self._send_one(name, fields)
+
+    def _send_one(self, name: str, fields: dict[str, Any]) -> None:
         if name not in self.events or not self._targets:
             return
         delivery_id = str(uuid.uuid4())
@@ -663,8 +679,7 @@ class WebhookDispatcher:
             "id": delivery_id,
             "event": name,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "follow_up": follow_up.model_dump(mode="json"),
-            "changes": changes,
+            **fields,
         }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
