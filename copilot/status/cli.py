@@ -198,6 +198,8 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
         data["components"] = _page_components(args.component)
     if args.impact:
         data["impact"] = args.impact
+    if args.public_status:
+        data["status"] = args.public_status
     request = build(schemas.PublishRequest, data)
     remote = server(settings)
     if remote is not None:
@@ -303,6 +305,11 @@ def register(subparsers: Any) -> None:
         "--impact",
         choices=["none", "minor", "major", "critical"],
         help="public updates: the incident's impact on the status page",
+    )
+    p.add_argument(
+        "--public-status",
+        choices=["investigating", "identified", "monitoring", "resolved"],
+        help="public updates: the incident's status on the status page (by default its phase's)",
     )
     p.add_argument("--json", action="store_true")
 

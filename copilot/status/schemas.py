@@ -25,6 +25,7 @@ PageComponentStatus = Literal[
     "operational", "degraded_performance", "partial_outage", "major_outage"
 ]
 Impact = Literal["none", "minor", "major", "critical"]
+PublicIncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 PageComponentName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
 ]
@@ -59,6 +60,14 @@ class PublishRequest(_Request):
         description=(
             "public updates only: the incident's impact on the status page; by default the "
             "previous update's, else from the worst component status"
+        ),
+    )
+    status: PublicIncidentStatus | None = Field(
+        None,
+        description=(
+            "public updates only: the incident's status on the status page from this update on; "
+            "by default it follows the incident's phase (triage and mobilized: investigating, "
+            "mitigating: identified, monitoring, resolved). The incident itself does not change"
         ),
     )
 

@@ -396,11 +396,13 @@ def publish(
     # Replacements (a service label for its public name) are applied, not refused.
     title, body = checked.title, checked.body
     context = dict(row.context)
-    sets_page = request.components is not None or request.impact is not None
+    sets_page = (
+        request.components is not None or request.impact is not None or request.status is not None
+    )
     if sets_page and row.audience != "public":
         raise InvalidInput(
-            f"components and impact set the public status page: a {row.audience} update "
-            "never reaches it"
+            f"components, impact and status set the public status page: a {row.audience} "
+            "update never reaches it"
         )
     if row.audience == "public":
         names = list(request.components or {})
@@ -409,6 +411,7 @@ def publish(
         context["status_page"] = {
             "components": dict(zip(ids, statuses, strict=True)),
             "impact": request.impact,
+            "status": request.status,
         }
 
     # Claim the draft first, so that two publishers cannot both record an event.

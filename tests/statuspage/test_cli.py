@@ -1,4 +1,5 @@
-"""`copilot status publish --component NAME=STATUS --impact ...` moves the status page too."""
+"""`copilot status publish --component NAME=STATUS --impact ... --public-status ...` moves the
+status page too."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def test_publish_from_the_cli_sets_components_and_impact(
         "payments=degraded_performance",
         "--impact",
         "critical",
+        "--public-status",
+        "identified",
     )
     assert code == 0, err
     summary = _summary()
@@ -53,6 +56,7 @@ def test_publish_from_the_cli_sets_components_and_impact(
     assert comps["Checkout"] == "major_outage" and comps["Payments"] == "degraded_performance"
     [inc] = summary["incidents"]
     assert inc["impact"] == "critical" and inc["id"] == incident_id
+    assert inc["status"] == "identified"  # the publisher's, not the phase's (investigating)
 
 
 def test_bad_component_options_are_clear_errors_and_publish_nothing(

@@ -354,3 +354,56 @@ def test_only_reads_of_the_status_page_are_public() -> None:
         assert not is_public_read("POST", path) and not is_public_read("DELETE", path)
     for path in ("/statusx", "/v1/status-page/maintenances", "/v1/incidents", "/"):
         assert not is_public_read("GET", path)
+
+
+def test_a_publisher_may_set_the_public_incident_status(
+    client: TestClient, incident: dict[str, Any]
+) -> None:
+    incident_id = incident["id"]
+    # Still mobilized inside, but the cause is known to customers: identified.
+    publish(client, incident_id, components={"Checkout": "major_outage"}, status="identified")
+    [inc] = client.get(f"{API}/incidents/unresolved.json").json()["incidents"]
+    assert inc["status"] == "identified"
+    assert [u["status"] for u in inc["incident_updates"]] == ["identified"]
+    move(client, incident_id, "mitigating", 40)
+    publish(client, incident_id, status="monitoring")
+    [inc] = client.get(f"{API}/incidents/unresolved.json").json()["incidents"]
+    assert inc["status"] == "monitoring" and inc["monitoring_at"] is not None
+    # Without one, the status follows the incident's phase again.
+    publish(client, incident_id)
+    [inc] = client.get(f"{API}/incidents.json").json()["incidents"]
+    assert [u["status"] for u in inc["incident_updates"]] == [
+        "identified",
+        "monitoring",
+        "identified",
+    ]
+    # Resolved for customers: its components are operational again; the incident is untouched.
+    publish(client, incident_id, status="resolved")
+    assert client.get(f"{API}/incidents/unresolved.json").json()["incidents"] == []
+    assert set(statuses(client).values()) == {"operational"}
+    [inc] = client.get(f"{API}/incidents.json").json()["incidents"]
+    assert inc["status"] == "resolved" and inc["resolved_at"] is not None
+    assert client.get(f"/v1/incidents/{incident_id}").json()["status"] == "mitigating"
+    assert "Resolved" in client.get("/status/history.atom").text
+
+
+@pytest.mark.parametrize("bad", ["postmortem", "fixed", "", 3, None])
+def test_an_unknown_public_status_is_refused_and_publishes_nothing(
+    client: TestClient, incident: dict[str, Any], bad: Any
+) -> None:
+    d = draft(client, incident["id"], "public")
+    url = f"/v1/incidents/{incident['id']}/status-updates/{d['id']}/publish"
+    if bad is None:
+        # An internal update never reaches the page: it cannot set its status either.
+        d = draft(client, incident["id"], "internal")
+        url = f"/v1/incidents/{incident['id']}/status-updates/{d['id']}/publish"
+        r = client.post(url, json={"status": "resolved"})
+        assert r.status_code == 422 and "never reaches" in r.json()["detail"]
+    else:
+        r = client.post(url, json={"status": bad})
+        assert r.status_code == 422, r.text
+    assert client.get(f"{API}/incidents.json").json()["incidents"] == []
+    assert (
+        client.get(f"/v1/incidents/{incident['id']}/status-updates/{d['id']}").json()["state"]
+        == "draft"
+    )
