@@ -71,3 +71,39 @@ def test_bad_component_options_are_clear_errors_and_publish_nothing(
     code, _, err = run_cli(capsys, *base, "--component", "Checkout=on_fire")
     assert code != 0 and "Traceback" not in err
     assert _summary()["incidents"] == []
+
+
+def test_tick_records_the_maintenance_moves_due(
+    cli_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from copilot.incidents.db import IncidentStore
+    from copilot.status.config import StatusConfig
+    from copilot.statuspage import config as page_config
+    from copilot.statuspage import maintenance
+    from copilot.statuspage import schemas as s
+
+    # Scheduled in 2020 for an hour the next day: long over by the time the CLI runs.
+    then = datetime(2020, 1, 1, tzinfo=UTC)
+    with IncidentStore(get_settings().sqlalchemy_url, clock=lambda: then) as store:
+        made = maintenance.create_maintenance(
+            store=store,
+            config=page_config.load(),
+            catalog=StatusConfig.load().catalog,
+            request=s.MaintenanceCreate(
+                name="Payment provider upgrade",
+                body="Card payments may be slower for a few minutes.",
+                scheduled_for=then + timedelta(days=1),
+                scheduled_until=then + timedelta(days=1, hours=1),
+                components=["Payments"],
+            ),
+        )
+    code, out, err = run_cli(capsys, "status-page", "tick")
+    assert code == 0, err
+    assert out.splitlines() == [
+        f"MNT-{made.id}: scheduled -> in_progress at 2020-01-02T00:00:00+00:00",
+        f"MNT-{made.id}: in_progress -> completed at 2020-01-02T01:00:00+00:00",
+    ]
+    code, out, _ = run_cli(capsys, "status-page", "tick")
+    assert code == 0 and out.strip() == "no maintenance window is due to start or end"
