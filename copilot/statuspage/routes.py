@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from copilot.api.deps import IncidentStoreDep, StatusConfigDep, StatusPageDep
-from copilot.statuspage import maintenance, render, service
+from copilot.statuspage import cache, maintenance, render, service
 from copilot.statuspage import schemas as s
 
 # A page with no script, no inline style, no frames, no forms: only its own stylesheet.
@@ -63,11 +63,11 @@ def _bodiless(response: Response) -> Response:
     return Response(status_code=response.status_code, headers=dict(response.headers))
 
 
-def _cache(request: Request) -> service.PageCache:
-    cache = getattr(request.app.state, "status_page_cache", None)
-    if cache is None:
-        cache = request.app.state.status_page_cache = service.PageCache()
-    return cache
+def _cache(request: Request) -> cache.PageCache:
+    found: cache.PageCache | None = getattr(request.app.state, "status_page_cache", None)
+    if found is None:
+        found = request.app.state.status_page_cache = cache.PageCache()
+    return found
 
 
 class _Page:
@@ -75,7 +75,7 @@ class _Page:
 
     def __init__(self, request: Request, store: IncidentStoreDep, page: StatusPageDep) -> None:
         self.cache = _cache(request)
-        self.key = service.cache_key(store, page)
+        self.key = cache.cache_key(store, page)
         self.store, self.config = store, page
 
     def state(self) -> service.PageState:
