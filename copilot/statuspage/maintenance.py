@@ -94,9 +94,14 @@ def _record_moves(session: Session, row: Maintenance, now: datetime) -> list[Cha
 
 
 def tick(
-    *, store: IncidentStore, now: datetime | None = None, on_change: ChangeListener | None = None
+    *,
+    store: IncidentStore,
+    now: datetime | None = None,
+    on_change: ChangeListener | None = None,
+    limit: int = TICK_LIMIT,
 ) -> list[Change]:
-    """Record every automatic move due by `now`; safe to run anywhere, at any time, repeatedly.
+    """Record the automatic moves due by `now` (of up to `limit` windows, the earliest first);
+    safe to run anywhere, at any time, repeatedly.
 
     Each window is moved in its own transaction under a row lock, and a move is recorded only if
     it is still due once the lock is held, so replicas ticking together record it once.
@@ -109,13 +114,15 @@ def tick(
                 (Maintenance.status == "scheduled")
                 & Maintenance.scheduled_auto_in_progress
                 & (Maintenance.scheduled_for <= now),
-                (Maintenance.status.in_(("scheduled", "in_progress")))
+                # (a scheduled window due to end is due to start, above, unless it starts by
+                # hand: then it stays scheduled, and must not fill every tick)
+                (Maintenance.status == "in_progress")
                 & Maintenance.scheduled_auto_completed
                 & (Maintenance.scheduled_until <= now),
             )
         )
         .order_by(Maintenance.scheduled_for, Maintenance.id)
-        .limit(TICK_LIMIT)
+        .limit(limit)
     )
     with store.read() as session:
         ids = list(session.scalars(candidates))

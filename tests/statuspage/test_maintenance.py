@@ -170,6 +170,26 @@ def test_automatic_moves_can_be_turned_off_and_back_on(
     assert [u.status for u in ended.updates] == ["completed", "in_progress", "scheduled"]
 
 
+def test_windows_left_to_start_by_hand_do_not_hold_up_the_tick(
+    db_store: IncidentStore, clock: Clock
+) -> None:
+    # Ended long ago without anyone starting them: never due, never looked at again.
+    for n in range(3):
+        create(db_store, name=f"Never started {n}", scheduled_auto_in_progress=False)
+    due = create(
+        db_store,
+        name="Due",
+        scheduled_for=START + timedelta(hours=1),
+        scheduled_until=END + timedelta(hours=1),
+    )
+    clock.set(300)
+    changes = maintenance.tick(store=db_store, limit=2)
+    assert [(c.maintenance_id, c.to_status) for c in changes] == [
+        (due.id, "in_progress"),
+        (due.id, "completed"),
+    ]
+
+
 def test_a_start_moved_into_the_past_starts_now(db_store: IncidentStore, clock: Clock) -> None:
     made = create(db_store)
     clock.set(90)  # 10:30
