@@ -149,6 +149,7 @@ def _render(request: Request, template: str, page: str, **context: Any) -> HTMLR
             "event_kinds": incident_schemas.USER_EVENT_KINDS,
             "audiences": ("internal", "executive", "public"),
             "page_impacts": get_args(status_schemas.Impact),
+            "page_statuses": get_args(status_schemas.PublicIncidentStatus),
             "component_statuses": get_args(status_schemas.PageComponentStatus),
             "features": features,
             **context,

@@ -1,5 +1,6 @@
 """The war room's status page picker in Chromium: a public update chooses the components it
-affects, their status and the incident's impact; the public page and its JSON follow. Component
+affects, their status, the incident's impact and its public status; the public page and its JSON
+follow. Component
 names (the operator's file, or the catalog's public names) are shown as text."""
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def test_a_public_update_sets_components_and_impact(
     page.click("#draft-form button")
     picker = page.locator("#u-page")
     expect(picker).to_be_visible()
-    expect(page.locator("#u-phase")).to_have_text("investigating")
+    expect(page.locator("#u-phase")).to_have_text("Follows the incident (investigating)")
     selects = page.locator("#u-components select")
     expect(selects).to_have_count(3)
     group = page.locator("#u-components fieldset.comp-group")
@@ -90,6 +91,8 @@ def test_a_public_update_sets_components_and_impact(
     checkout.select_option("major_outage")
     page.select_option("#u-comp-delivery-slots", "degraded_performance")
     page.get_by_label("Impact", exact=True).select_option("critical")
+    # The cause is known to customers before the incident is mitigating inside.
+    page.get_by_label("Incident status on the page").select_option("identified")
     screens.save(page, "status-picker")
     page.click("#u-publish")
     expect(page.locator("#draft-state")).to_contain_text("set 2 status page component(s)")
@@ -101,7 +104,8 @@ def test_a_public_update_sets_components_and_impact(
     assert statuses["cart"] == "operational"  # left unchanged
     (shown,) = summary["incidents"]
     assert shown["impact"] == "critical"
-    assert shown["status"] == "investigating"
+    assert shown["status"] == "identified"
+    assert api(live_page, "GET", f"/v1/incidents/{incident['id']}")["status"] != "mitigating"
 
     # The next public draft shows the statuses the page now has.
     page.click("#draft-form button")

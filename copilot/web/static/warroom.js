@@ -776,6 +776,8 @@
     if (Object.keys(components).length) out.components = components;
     const impact = $("#u-impact");
     if (impact && impact.value) out.impact = impact.value;
+    const status = $("#u-status");
+    if (status && status.value) out.status = status.value;
     return out;
   }
 
@@ -800,7 +802,8 @@
       if (pagePicker) {
         pagePicker.hidden = draft.audience !== "public";
         if (draft.audience === "public") {
-          say("#u-phase", draft.status || "–");
+          say("#u-phase", `Follows the incident (${draft.status || "–"})`);
+          $("#u-status").value = "";
           $("#u-impact").value = "";
           await loadPagePicker();
         }
