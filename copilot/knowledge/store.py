@@ -215,6 +215,9 @@ class KnowledgeBase:
         self._hosts_cache: set[str] | None = None
         # Live chunks by id, read-through; cleared by every write and version change.
         self._chunk_cache: dict[str, Chunk] = {}
+        # Live chunks of each document, in document order (ask and search read a few documents
+        # whole on every request); read-through, cleared likewise.
+        self._document_cache: dict[str, tuple[Chunk, ...]] = {}
         # Share of the live chunks of each kind, likewise cleared.
         self._kind_shares: dict[str, float] | None = None
         # Live vectors in memory for exact search (ids, unit-length rows, kinds), or False when
@@ -397,6 +400,7 @@ class KnowledgeBase:
     def _invalidate(self, *, keep_terms: bool) -> None:
         """Forget what was read from the catalog (called with the mutex held)."""
         self._chunk_cache.clear()
+        self._document_cache.clear()
         self._kind_shares = None
         self._exact = None
         self._hosts_cache = None
@@ -655,14 +659,24 @@ class KnowledgeBase:
 
     def document_chunks(self, source: str) -> list[Chunk]:
         """Every live section of one document, in document order."""
+        self.refresh()
+        with self._mutex:
+            cached = self._document_cache.get(source)
+            writes = self._writes
+        if cached is not None:
+            return list(cached)
         with self._reading() as conn:
             rows = conn.execute(
                 select(kb_chunks.c.body)
                 .where(kb_chunks.c.source == source)
                 .order_by(kb_chunks.c.ordinal)
             ).scalars()
-            found = [_chunk_from_json(body) for body in rows]
-        return sorted(found, key=lambda c: c.ordinal)
+            found = sorted((_chunk_from_json(body) for body in rows), key=lambda c: c.ordinal)
+        # Not an unknown source: the name may come from a request.
+        with self._mutex:
+            if found and writes == self._writes:
+                self._document_cache[source] = tuple(found)
+        return found
 
     def document_terms(self, sources: Iterable[str]) -> dict[str, frozenset[str]]:
         """Word stems of each named live document."""
@@ -733,6 +747,30 @@ class KnowledgeBase:
         self.document_terms(())
         if self.is_postgresql:
             self._keyword_index()
+
+    def document_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each live document's mean section vector, unit length (what the document is about
+        as a whole); from the in-memory copy when there is one."""
+        wanted = {src: [c.id for c in self.document_chunks(src)] for src in sources}
+        exact = self._exact_index()
+        rows: dict[str, np.ndarray] = {}
+        if exact is not None:
+            ids, matrix, _ = exact
+            position = {cid: i for i, cid in enumerate(ids)}
+            for src, cids in wanted.items():
+                found = [position[c] for c in cids if c in position]
+                if found:
+                    rows[src] = matrix[found].mean(axis=0)
+        else:
+            vectors = self.vectors_for([c for cids in wanted.values() for c in cids])
+            for src, cids in wanted.items():
+                found = [vectors[c] for c in cids if c in vectors]
+                if found:
+                    rows[src] = np.mean(np.stack(found), axis=0)
+        return {
+            src: (row / max(float(np.linalg.norm(row)), 1e-12)).astype(np.float32)
+            for src, row in rows.items()
+        }
 
     def _exact_index(self) -> _Exact | None:
         """The in-memory copy of the live vectors, built on first use after a change."""

@@ -16,7 +16,7 @@ from copilot.knowledge.store import KnowledgeBase
 from copilot.knowledge.tables import FTS_TABLE, kb_chunks, kb_documents, kb_state
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
-from tests.conftest import SAMPLE_KB
+from tests.conftest import SAMPLE_KB, write
 
 RUNBOOKS = ("vault-sealed.md", "dns-resolution-failures.md", "node-disk-pressure.md")
 
@@ -79,6 +79,33 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(
     id UNINDEXED, kind UNINDEXED, title, section, keywords, text,
     tokenize = 'porter unicode61');
 """
+
+
+DISK = "# Disk full on build agents\n\n## Mitigation\n\nPrune the agent workspaces.\n"
+
+
+def test_a_document_read_whole_is_current_after_it_changes(
+    database_url: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    """The store keeps each document read whole in memory; a write through it drops that."""
+    root = tmp_path / "kb"
+    write(root, "disk.md", DISK)
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, _env_file=None)
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        first = kb.document_chunks("disk.md")
+        assert "Prune the agent workspaces." in " ".join(c.text for c in first)
+        assert kb.document_chunks("disk.md") == first
+        assert kb.document_chunks("nothing.md") == []
+
+        write(root, "disk.md", DISK.replace("workspaces", "workspaces and the image cache"))
+        ingest_paths(kb, [root], progress=False)
+        text = " ".join(c.text for c in kb.document_chunks("disk.md"))
+        assert "the image cache" in text
+
+        (root / "disk.md").unlink()
+        ingest_paths(kb, [root], progress=False)
+        assert kb.document_chunks("disk.md") == []
 
 
 def test_a_data_dir_of_an_older_copilot_is_imported_and_answers_as_before(

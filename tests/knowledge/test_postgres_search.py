@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from copilot.api.app import create_app
 from copilot.embedding import Embedder
 from copilot.knowledge import retrieval
+from copilot.knowledge.models import Chunk
 from copilot.knowledge.store import IngestBusy, KnowledgeBase
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
@@ -73,6 +74,10 @@ def _replica(tmp_path: Path, name: str, url: str, chroma: str, embedder: Embedde
     return KnowledgeBase(settings, embedder)
 
 
+def _text(chunks: list[Chunk]) -> str:
+    return " ".join(c.text for c in chunks)
+
+
 def _top_source(kb: KnowledgeBase, query: str) -> str:
     return retrieval.search(kb=kb, query=query, top_k=1)[0].chunk.source
 
@@ -95,13 +100,16 @@ def test_a_change_ingested_through_one_replica_is_served_by_the_other(
         b.warm()  # b's memory: chunks, vectors for exact search, keyword index, stems
         assert _top_source(b, "kafka consumer lag") == "disk.md"
         assert b.keyword_search("kafka consumers", n=5) == []
+        assert "image cache" not in _text(b.document_chunks("disk.md"))  # now kept in b's memory
 
         write(root, "kafka.md", KAFKA)
+        write(root, "disk.md", DISK.replace("workspaces", "workspaces and the image cache"))
         ingest_paths(a, [root], progress=False)
         deadline = time.monotonic() + 5
         while _top_source(b, "kafka consumer lag") != "kafka.md":
             assert time.monotonic() < deadline, "replica b still serves the old knowledge base"
             time.sleep(0.1)
+        assert "image cache" in _text(b.document_chunks("disk.md"))
         assert b.keyword_search("kafka consumers", n=5)
         assert b.document_terms(["kafka.md"])["kafka.md"] >= {"kafka", "consum"}
 
