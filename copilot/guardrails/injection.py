@@ -445,7 +445,9 @@ class Judgement:
         return any(s in plain for s in self.sentences)
 
 
-def judge(parts: list[str], *, use_semantic: bool, english: bool) -> list[Judgement]:
+def judge(
+    parts: list[str], *, use_semantic: bool, english: bool, vouch: bool = True
+) -> list[Judgement]:
     """Why each unit reads as instructions planted for an AI (no reasons: it does not).
 
     The patterns look at every unit. A command the risk rules withhold (credentials sent away,
@@ -457,6 +459,7 @@ def judge(parts: list[str], *, use_semantic: bool, english: bool) -> list[Judgem
     verdicts = [Judgement(reasons_for(unit)) for unit in parts]
     risky = [False] * len(parts)
     carriers = side_channels(parts)
+    vouched = _Vouched(parts if vouch else None)
     for i, unit in enumerate(parts):
         risks = risk.scan(unit)
         risky[i] = any(r.severe for r in risks)
@@ -465,12 +468,34 @@ def judge(parts: list[str], *, use_semantic: bool, english: bool) -> list[Judgem
             # A footnote, a collapsed block, a quote, a definition, a comment: no procedure puts
             # its severe step there, and a reader skims past it to the command.
             withheld += [r for r in risks if _destroys(r) and r not in withheld]
+        elif _is_table(unit):
+            # A table is looked up, not read: a severe command in one cell passes for one more
+            # row of the runbook's own. The row goes; the table's other rows stay.
+            withheld += [r for r in risks if r.severe and r not in withheld]
+        reasons = [
+            f"risk:{r.reason}"
+            + (f" (in a {carriers[i] or 'table'})" if r.action != "withhold" else "")
+            for r in withheld
+        ]
+        for r in risks:
+            # A client, a service or a resolver pointed at a host no other part of the document
+            # names: the host is the attack's, whatever the step around it says.
+            foreign = vouched.foreign(i, r.points_at)
+            if foreign and r not in withheld:
+                withheld.append(r)
+                reasons.append(
+                    f"risk:points a client at a host nothing else names ({', '.join(foreign)})"
+                )
+        asks = "://" in unit and risk.asks_for_secrets(unit)
+        harvest = vouched.foreign(i, tuple(sorted(risk.linked_hosts(unit)))) if asks else []
+        if harvest:
+            # A link to a host the document does not otherwise name, and words that hand it a
+            # secret: the form harvests keys, whoever's name is on it.
+            verdicts[i].withheld += risk.links_to(unit, harvest)
+            reasons.append(f"risk:asks for secrets on another host ({', '.join(harvest)})")
         if withheld:
-            verdicts[i].withheld = [r.span for r in withheld]
-            verdicts[i].reasons += [
-                f"risk:{r.reason}" + (f" (in a {carriers[i]})" if r.action != "withhold" else "")
-                for r in withheld
-            ]
+            verdicts[i].withheld += [r.span for r in withheld]
+        verdicts[i].reasons += reasons
         if english and not verdicts[i].reasons and _foreign(unit):
             verdicts[i].reasons.append(FOREIGN)
     chosen = semantic.detector() if use_semantic else None
@@ -489,6 +514,31 @@ def judge(parts: list[str], *, use_semantic: bool, english: bool) -> list[Judgem
             verdicts[i].reasons = [SEMANTIC]
             verdicts[i].sentences = sentences
     return verdicts
+
+
+def _is_table(unit: str) -> bool:
+    lines = [line for line in unit.split("\n") if line.strip()]
+    return bool(lines) and all(line.lstrip().startswith("|") for line in lines)
+
+
+class _Vouched:
+    """Which hosts a document vouches for: those another of its parts names too.
+
+    A section of one part has nothing to vouch for its hosts. Without the document (`None`:
+    text screened again after its document was, such as a step), nothing is judged here."""
+
+    def __init__(self, parts: list[str] | None) -> None:
+        self.parts = parts
+        self._named: list[set[str]] | None = None
+
+    def foreign(self, i: int, hosts: tuple[str, ...]) -> list[str]:
+        """The hosts of part `i` that no other part names (by registered domain)."""
+        if not hosts or self.parts is None:
+            return []
+        if self._named is None:
+            self._named = [risk.named_domains(part) for part in self.parts]
+        others = set().union(*(d for j, d in enumerate(self._named) if j != i))
+        return [h for h in hosts if risk.domain_of(h) not in others]
 
 
 # What a command in a side channel may not do: take something away that cannot be put back.
@@ -550,16 +600,17 @@ def screen_units(parts: list[str], *, use_semantic: bool = True) -> list[list[st
     return [v.reasons for v in judge(parts, use_semantic=use_semantic, english=english)]
 
 
-def isolate(text: str, *, use_semantic: bool = True) -> Isolation:
+def isolate(text: str, *, use_semantic: bool = True, vouch: bool = True) -> Isolation:
     """Drop the parts of a passage that carry an attack; keep the rest in order.
 
     A flagged unit loses the smallest part that carries what flagged it (a table row, the
     sentence and what follows it); see `judge` for what flags a unit. `use_semantic=False`
-    screens with the patterns and rules only."""
+    screens with the patterns and rules only; `vouch=False` does not judge hosts by what the
+    rest of `text` names (text screened again after its document was)."""
     parts = units(text)
     kept: list[str] = []
     result = Isolation(text="")
-    verdicts = judge(parts, use_semantic=use_semantic, english=english_document(text))
+    verdicts = judge(parts, use_semantic=use_semantic, english=english_document(text), vouch=vouch)
     for unit, verdict in zip(parts, verdicts, strict=True):
         if verdict.reasons:
             salvaged, removed = _salvage(unit, verdict)

@@ -123,6 +123,7 @@ SEVERE = frozenset(
         "destroys an audit trail",
         "turns off a safety mechanism",
         "acts on every tenant or site",
+        "deletes across every namespace",
     }
 )
 
@@ -141,6 +142,10 @@ class Risk:
     action: Action
     start: int = 0
     end: int = 0
+    # Hosts the command points a client or a service at (a git remote, a package index, a
+    # resolver, an address in the environment): whether the document vouches for them is
+    # judged where the rest of the document is known (`injection.judge`).
+    points_at: tuple[str, ...] = ()
 
     @property
     def severe(self) -> bool:
@@ -283,7 +288,8 @@ _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
         "destroys an audit trail",
         re.compile(
             r"\b(?:truncate|delete|drop|purge|rm|wipe|shred)\b[^\n]*?audit|"
-            r"audit\w*[^\n]*?\b(?:disable|off|truncate|purge)\b",
+            r"audit\w*[^\n]*?\b(?:disable|off|truncate|purge)\b|"
+            r"/var/log/audit\S*[^\n]*?(?:\s-delete\b|\|\s*xargs\s+rm\b)",
             re.I,
         ),
     ),
@@ -293,7 +299,11 @@ _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
             r"\bDISABLE\s+TRIGGER\b|\b[\w.-]*(?:require|enforce|verify|validate|check)[\w.-]*"
             r"(?:sign|auth|tls|cert|assert|mfa|2fa|guard|overlap|integrity)[\w.-]*\s*[=:]\s*"
             r"[\"']?(?:false|off|no|0|disabled?)\b|--skip-(?:verify|archive|backup|checks?)\b|"
-            r"--no-(?:backup|archive|verify)\b",
+            r"--no-(?:backup|archive|verify)\b|"
+            # Certificate verification off: `..._INSECURE_SKIP_VERIFY=true`, `sslverify=0`.
+            r"\b[\w.-]*(?:insecure|skip|no|disable)[\w.-]*(?:verif\w*|tls|ssl|cert\w*)[\w.-]*\s*[=:]\s*"
+            r"[\"']?(?:true|yes|on|1)\b|\b(?:NODE_TLS_REJECT_UNAUTHORIZED|PYTHONHTTPSVERIFY)\s*=\s*"
+            r"[\"']?0\b|\bsslverify\s*=\s*[\"']?(?:false|0|no)\b",
             re.I,
         ),
     ),
@@ -308,9 +318,15 @@ _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("truncates a table", re.compile(r"\bTRUNCATE\b(?:\s+TABLE)?\s+[\w.\"`]+|\bTRUNCATE\b")),
+    (
+        # Every object of a kind, in every namespace: every tenant's, not one team's.
+        "deletes across every namespace",
+        re.compile(r"\bdelete\b(?=[^\n]*(?:--all-namespaces\b|\s-A\b))(?=[^\n]*\s--all(?![\w-]))"),
+    ),
 ]
 
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _INLINE = re.compile(r"(`+)(.+?)\1", re.S)
 _URL = re.compile(r"(?:https?|ftp)://[^\s)<>\]\"'`|]+", re.I)
 _SCP_HOST = re.compile(r"(?:^|\s)(?:[\w.-]+@)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\S")
@@ -369,6 +385,218 @@ def _credential_upload(span: str) -> str | None:
     if _STREAM_AWAY.search(span):
         return "streams local files to another machine"
     return None
+
+
+# --- What a command points at, what it opens, what it plants -----------------------------------
+#
+# Rules about what a command does to the machine's trust: the host its client talks to, who can
+# reach it, who can log in, what signs its tokens, whether anything is recorded. No runbook needs
+# a copilot to show a signing key set to a value the document prints, a public key planted in
+# `authorized_keys`, a database port opened to the whole internet or auditing turned off.
+
+_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
+# A host name: dotted labels ending in letters. File names end in an extension instead.
+_NAME = re.compile(
+    rf"(?<![\w./-])(?:{_IPV4}|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*"
+    rf"[A-Za-z])(?![\w-]|\.[A-Za-z0-9])"
+)
+_FILE_SUFFIXES = frozenset(
+    "md txt yaml yml json toml conf cfg ini log sh bash py rb go js ts sql git tar gz tgz zip pem "
+    "key crt csr der service socket timer rules list repo env lock html xml csv out tmp bak old "
+    "rpm deb whl jar war so dll exe d local".split()
+)
+_SECOND_LEVEL = frozenset("co com org net ac gov edu ne or".split())
+
+
+def domain_of(host: str) -> str:
+    """The part of a host name its owner registered (`git.acme.example` -> `acme.example`)."""
+    host = host.lower().rstrip(".")
+    if re.fullmatch(_IPV4, host):
+        return host
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
+    return ".".join(labels[-keep:])
+
+
+def _internal(host: str) -> bool:
+    """Loopback, private addresses and cluster-internal names: inside the company by design."""
+    host = host.lower()
+    if re.fullmatch(_IPV4, host):
+        a, b = (int(x) for x in host.split(".")[:2])
+        return a in (10, 127) or (a, b) == (192, 168) or (a == 172 and 16 <= b <= 31)
+    return _allowed(host, ()) or host.endswith((".internal", ".local", ".lan", ".localdomain"))
+
+
+def named_hosts(text: str) -> set[str]:
+    """Host names and IPv4 addresses a text names anywhere (links, commands, prose)."""
+    out = {h.lower() for h in _hosts(text) if h}
+    for name in _NAME.findall(text):
+        if "." in name and name.rsplit(".", 1)[-1].lower() not in _FILE_SUFFIXES:
+            out.add(name.lower())
+    return out
+
+
+def named_domains(text: str) -> set[str]:
+    """The registered domains of every host `text` names: what a document vouches for."""
+    return {domain_of(h) for h in named_hosts(text)}
+
+
+# A client or a service pointed at a host: a git remote, a package index or registry, an apt or
+# yum source, an address in the environment of a service, a config file written by a heredoc.
+_ADDRESS_VAR = (
+    r"(?-i:[A-Z][A-Z0-9_]*(?:URL|URI|ADDR|ADDRESS|HOST|HOSTS|ENDPOINT|ENDPOINTS|REPO|REPOSITORY|"
+    r"REGISTRY|INDEX|MIRROR|SERVER|SERVERS|SENTINEL|SENTINELS|BROKERS|UPSTREAM|PROXY|DNS)"
+    r"(?:_[A-Z0-9_]*)?)"
+)
+_POINTS_AT = re.compile(
+    r"\bgit\s+(?:-C\s+\S+\s+)?remote\s+(?:set-url|add)\b|"
+    r"\b(?:pip3?|uv\s+pip|poetry|pipenv)\b[^\n]*?(?:index-url|--index\b|\bsource\s+add\b)|"
+    r"\b(?:npm|yarn|pnpm)\b[^\n]*?\bregistry\b|\bgem\s+sources\s+(?:-a|--add)\b|"
+    r"\bhelm\s+repo\s+add\b|\badd-apt-repository\b|\bdeb\s+(?:\[[^\]]*\]\s+)?https?://|"
+    r"\bbaseurl\s*=|\bgo\s+env\s+-w\s+GOPROXY\b|"
+    # Data copied to an object store at an endpoint of its own: `s3 sync ... --endpoint-url`.
+    r"\b(?:sync|cp|copy|mirror|backup|restore)\b[^\n]*?--endpoint(?:-url)?[= ]|"
+    # A running service's environment (an operator's own shell `export` is not a service's).
+    rf"\b(?:set\s+env|set-env|setenv|config:set|set-environment)\b[^\n]*?\b{_ADDRESS_VAR}"
+    r"\s*=|"
+    # A heredoc that writes a resolver, proxy, repository or client config.
+    r"<<-?\s*['\"]?\w+['\"]?.*?(?:^|\s)(?:DNS|FallbackDNS|nameserver|server|servers|proxy|"
+    r"https?_proxy|url|baseurl|mirrorlist|registry|index-url|extra-index-url|endpoint|host|"
+    rf"mirror|{_ADDRESS_VAR})\s*[=:\s]\s*\S",
+    re.I | re.S,
+)
+# A signing key (what mints sessions or tokens) set to a literal value: whoever reads the
+# document can sign as the service.
+_FIXED_KEY = re.compile(
+    r"\b(?:vault\s+(?:kv\s+)?(?:put|write|patch)|create\s+secret|secrets?\s+(?:set|put|create|"
+    r"update)|set\s+env|config:set|put-secret-value|--from-literal)\b[^\n]*?"
+    r"\b[\w.-]*(?:sign(?:ing)?[_-]?(?:key|secret)|jwt[_-]?(?:key|secret)|private[_-]?key|"
+    r"hmac[_-]?(?:key|secret)|master[_-]?key|encryption[_-]?key|secret[_-]?key|token[_-]?secret)"
+    r"[\w.-]*\s*=\s*(?![\"']?(?:<|\$|@|-(?:\s|$)|\{|\.\.\.))[\"']?[\w.+/:-]{6,}",
+    re.I,
+)
+# A public key written into `authorized_keys` as a literal, or fetched from a host.
+_PLANTED_KEY = re.compile(
+    r"(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)\s+AAAA"
+    r"[0-9A-Za-z+/]{16,}[^\n]*?authorized_keys|"
+    r"\b(?:curl|wget)\b[^\n]*?(?:>>\s*|\btee\s+(?:-a|--append)\s+)\S*authorized_keys",
+    re.I,
+)
+_WORLD = re.compile(r"(?<![\d.])0\.0\.0\.0/0\b|(?<![\w:])::/0(?![\w/])")
+_FIREWALL = re.compile(
+    r"\b(?:firewall|firewall-rules|security-group\w*|authorize-security-group-ingress|ingress|"
+    r"source-ranges?|cidr\w*|ufw|iptables|nft|nsg|allow\w*|inbound)\b",
+    re.I,
+)
+_PORTS = re.compile(
+    r"\b(?:tcp|udp)[:/=](\d{1,5})|--(?:port|ports|destination-port|dport|from-port|to-port|"
+    r"port-range|destination-port-ranges?)[= ](\d{1,5})|\bport\s+(\d{1,5})|FromPort=(\d{1,5})",
+    re.I,
+)
+_WEB_PORTS = frozenset({80, 443, 8080, 8443})
+_AUDIT_OFF = re.compile(
+    r"\bauditctl\b[^\n]*?(?:\s-e\s*0\b|\s-D\b(?![^\n]*(?:\s-R\b|augenrules)))|"
+    r"\b(?:systemctl|service)\s+(?:stop|disable|mask)\s+(?:--now\s+)?auditd\b|"
+    r"\bservice\s+auditd\s+stop\b",
+    re.I,
+)
+
+
+def _opens_to_world(span: str) -> str | None:
+    """`opens ... to the whole internet` when a firewall rule admits 0.0.0.0/0 on anything but
+    the web ports (a database, SSH, every port)."""
+    if not (_WORLD.search(span) and _FIREWALL.search(span)):
+        return None
+    ports = {int(p) for groups in _PORTS.findall(span) for p in groups if p}
+    if ports and ports <= _WEB_PORTS:
+        return None
+    shown = ", ".join(str(p) for p in sorted(ports)) if ports else "every port"
+    return f"opens {shown} to the whole internet"
+
+
+def _points_at(span: str, allowed: Collection[str]) -> tuple[str, ...]:
+    """Hosts outside the company's own networks that `span` points a client or service at."""
+    if not _POINTS_AT.search(span):
+        return ()
+    return tuple(
+        sorted(h for h in named_hosts(span) if not _internal(h) and not _allowed(h, allowed))
+    )
+
+
+def _trust_risks(
+    span: str, allowed: Collection[str]
+) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """(withheld reasons, approval reasons, hosts pointed at) of the rules above."""
+    withhold: list[str] = []
+    approve: list[str] = []
+    opened = _opens_to_world(span)
+    if opened:
+        withhold.append(opened)
+    if _FIXED_KEY.search(span):
+        withhold.append("sets a signing key to a value written in the document")
+    if _PLANTED_KEY.search(span):
+        withhold.append("plants an SSH key for a standing login")
+    if _AUDIT_OFF.search(span):
+        withhold.append("turns auditing off")
+    hosts = _points_at(span, allowed)
+    if hosts:
+        approve.append(f"points a client at another host ({', '.join(hosts)})")
+    return withhold, approve, hosts
+
+
+# Words that hand a secret over: "paste the API key into the form", "the form asks for the
+# signing secret". With a link to a host the document does not otherwise name, that is a
+# harvest (`injection.judge`); "never paste your token anywhere" is a warning.
+_HANDOVER = re.compile(
+    r"\b(?:paste|enter|submit|type|provide|share|send|give|upload|e-?mail|post|fill\s+in)\b"
+    r"[^.\n]{0,80}?\b(?:secrets?|api[ -]?keys?|private keys?|signing keys?|tokens?|passwords?|"
+    r"credentials?|passphrases?)\b|"
+    r"\b(?:asks?|requires?|needs?|requests?)\s+(?:for\s+)?[^.\n]{0,40}?\b(?:secrets?|"
+    r"api[ -]?keys?|private keys?|signing keys?|passwords?|credentials?)\b",
+    re.I,
+)
+
+
+def asks_for_secrets(text: str) -> bool:
+    """Whether the prose of `text` asks the reader to hand a secret, key, token or password to
+    someone (code is not asking)."""
+    text = _INLINE.sub(" ", "\n".join(_unfenced(text)))
+    for match in _HANDOVER.finditer(text):
+        sentence = re.split(r"[.!?]\s", text[max(0, match.start() - 120) : match.start()])[-1]
+        if not _NEGATED.search(sentence):
+            return True
+    return False
+
+
+def _host_of(url: str) -> str:
+    try:
+        return (urlparse(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+
+
+def linked_hosts(text: str) -> set[str]:
+    """Hosts of the links in the prose of `text` (a fenced block's URLs are commands' own)."""
+    prose = "\n".join(line for line in _unfenced(text))
+    return {h for h in map(_host_of, _URL.findall(prose)) if h and _HOST_NAME.fullmatch(h)}
+
+
+def _unfenced(text: str) -> list[str]:
+    lines, fenced = [], False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            lines.append(line)
+    return lines
+
+
+def links_to(text: str, hosts: Collection[str]) -> list[str]:
+    """The links of `text` to one of `hosts`."""
+    return [url for url in _URL.findall(text) if _host_of(url) in hosts]
 
 
 # Broad command rules that a specific reason already says better.
@@ -440,6 +668,12 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
                 action = "withhold"
                 reason = f"{reason} ({', '.join(foreign)})"
         reasons.append(reason)
+    points_at: tuple[str, ...] = ()
+    if not prose:
+        withhold, approve, points_at = _trust_risks(span, allowed)
+        if withhold:
+            action = "withhold"
+        reasons += withhold + approve
     if "skips a safety check" in reasons and action != "withhold":
         # Something fetched from a host nobody vouched for, with its check turned off: the
         # unsigned image, firmware or package that a planted step asks for.
@@ -474,6 +708,7 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
         action=action,
         start=start,
         end=start + len(span),
+        points_at=points_at,
     )
 
 
@@ -485,22 +720,38 @@ def _code_spans(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]
     offset = 0
     in_fence = False
     pending: tuple[int, str] | None = None
+    heredoc: tuple[int, str] | None = None  # (start, terminator) of a heredoc being read
     for line in text.split("\n"):
         end = offset + len(line)
-        if _FENCE.match(line):
+        if heredoc is not None:
+            # A heredoc's body is one span with the command that writes it: a config file's
+            # content is what the command does.
+            prose_mask[offset:end] = " " * len(line)
+            if line.strip() == heredoc[1] or (_FENCE.match(line) and in_fence):
+                code.append((heredoc[0], text[heredoc[0] : end]))
+                heredoc = None
+                if _FENCE.match(line):
+                    in_fence = False
+        elif _FENCE.match(line):
             in_fence = not in_fence
             prose_mask[offset:end] = " " * len(line)
         elif in_fence:
             prose_mask[offset:end] = " " * len(line)
             stripped = line.rstrip()
-            if pending is not None:
-                pending = (pending[0], pending[1] + " " + stripped.strip())
-            elif stripped.strip():
-                pending = (offset, stripped)
-            if pending is not None and not stripped.endswith("\\"):
-                code.append(pending)
-                pending = None
+            opens = _HEREDOC.search(stripped)
+            if pending is None and opens:
+                heredoc = (offset + len(line) - len(line.lstrip()), opens.group(1))
+            else:
+                if pending is not None:
+                    pending = (pending[0], pending[1] + " " + stripped.strip())
+                elif stripped.strip():
+                    pending = (offset, stripped)
+                if pending is not None and not stripped.endswith("\\"):
+                    code.append(pending)
+                    pending = None
         offset = end + 1
+    if heredoc is not None:
+        code.append((heredoc[0], text[heredoc[0] :]))
     if pending is not None:
         code.append(pending)
     masked = "".join(prose_mask)

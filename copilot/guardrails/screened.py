@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator
 
-from copilot.guardrails.injection import isolate
+from copilot.guardrails.injection import isolate, units
 from copilot.guardrails.redact import redact
 from copilot.guardrails.risk import scan
 
@@ -69,7 +69,9 @@ def _warns(text: str, start: int) -> bool:
 @lru_cache(maxsize=8192)
 def _screen(text: str, allowed_hosts: frozenset[str], strict: bool = False) -> Screening:
     redacted = redact(text)
-    isolated = isolate(redacted.text)
+    # Hosts are judged by what the rest of a document names (see `injection.judge`): a section
+    # or a document has that; one step or sentence was judged with its document already.
+    isolated = isolate(redacted.text, vouch=len(units(redacted.text)) > 1)
     removed = list(isolated.removed)
     reasons = list(isolated.reasons)
     cleaned = isolated.text
