@@ -111,11 +111,20 @@ def warm_up(urls: list[str], queries: list[str]) -> None:
             client.post("/v1/ask", json={"question": queries[1]}).raise_for_status()
 
 
-def drive(urls: list[str], make: MakeRequest, clients: int, seconds: float) -> dict[str, Any]:
-    """CLIENTS threads send requests for SECONDS, each round-robin over URLS."""
+# Called, under the driver's lock, for each acknowledged request: (client, session, response).
+OnAck = Callable[[int, httpx.Client, httpx.Response], None]
+
+
+def _drive(
+    urls: list[str], make: MakeRequest, clients: int, seconds: float, on_ack: OnAck
+) -> tuple[list[float], dict[str, int], float]:
+    """CLIENTS threads send requests for SECONDS, each round-robin over URLS.
+
+    Returns the latencies (ms) of the acknowledged requests, the errors by kind, and the wall
+    time of the window.
+    """
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    per_replica = dict.fromkeys(urls, 0)
     lock = threading.Lock()
     window = _Window(clients, seconds)
 
@@ -129,6 +138,7 @@ def drive(urls: list[str], make: MakeRequest, clients: int, seconds: float) -> d
                 session = sessions[(i + n) % len(sessions)]
                 i += 1
                 started = time.perf_counter()
+                r: httpx.Response | None = None
                 try:
                     r = session.request(method, path, json=body)
                     why = None if r.status_code == expected else f"HTTP {r.status_code}"
@@ -136,11 +146,12 @@ def drive(urls: list[str], make: MakeRequest, clients: int, seconds: float) -> d
                     why = type(exc).__name__
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
-                    if why is None:
+                    if why is None and r is not None:
                         latencies.append(elapsed)
-                        per_replica[str(session.base_url).rstrip("/")] += 1
+                        on_ack(n, session, r)
                     else:
-                        errors[why] = errors.get(why, 0) + 1
+                        key = why or "unknown"
+                        errors[key] = errors.get(key, 0) + 1
         finally:
             for session in sessions:
                 session.close()
@@ -150,7 +161,17 @@ def drive(urls: list[str], make: MakeRequest, clients: int, seconds: float) -> d
         t.start()
     for t in threads:
         t.join()
-    wall = window.elapsed()
+    return latencies, errors, window.elapsed()
+
+
+def drive(urls: list[str], make: MakeRequest, clients: int, seconds: float) -> dict[str, Any]:
+    """CLIENTS threads send requests for SECONDS, each round-robin over URLS."""
+    per_replica = dict.fromkeys(urls, 0)
+
+    def count(_n: int, session: httpx.Client, _r: httpx.Response) -> None:
+        per_replica[str(session.base_url).rstrip("/")] += 1
+
+    latencies, errors, wall = _drive(urls, make, clients, seconds, count)
     error_count = sum(errors.values())
     return {
         "clients": clients,
@@ -178,45 +199,11 @@ def event_writes(urls: list[str], writers: int, seconds: float, tag: str) -> dic
     def make(i: int, worker: int) -> Request:
         return ("POST", f"/v1/incidents/{incidents[worker]}/events", {"text": f"event {i}"}, 201)
 
-    # As drive(), but keeping the id of every acknowledged event to read it back afterwards.
-    ids_lock = threading.Lock()
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    window = _Window(writers, seconds)
+    # Keep the id of every acknowledged event, to read it back afterwards.
+    def keep(n: int, _session: httpx.Client, r: httpx.Response) -> None:
+        acked[incidents[n]].add(int(r.json()["id"]))
 
-    def worker(n: int) -> None:
-        sessions = [httpx.Client(base_url=url, timeout=120) for url in urls]
-        try:
-            window.wait()
-            i = 0
-            while window.open():
-                method, path, body, expected = make(i * writers + n, n)
-                session = sessions[(i + n) % len(sessions)]
-                i += 1
-                started = time.perf_counter()
-                try:
-                    r = session.request(method, path, json=body)
-                    why = None if r.status_code == expected else f"HTTP {r.status_code}"
-                except httpx.HTTPError as exc:
-                    r, why = None, type(exc).__name__
-                elapsed = (time.perf_counter() - started) * 1000
-                with ids_lock:
-                    if why is None and r is not None:
-                        latencies.append(elapsed)
-                        acked[incidents[n]].add(int(r.json()["id"]))
-                    else:
-                        key = why or "unknown"
-                        errors[key] = errors.get(key, 0) + 1
-        finally:
-            for session in sessions:
-                session.close()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = window.elapsed()
+    latencies, errors, wall = _drive(urls, make, writers, seconds, keep)
 
     # Read back through the last replica: with two, half of each writer's events went via the other.
     read_back = 0
