@@ -28,9 +28,45 @@ _IMPERATIVE = re.compile(
     r"delete|remove|add|apply|set|move|stop|start|kill|promote|re-?run|re-?index|rebuild|clear|"
     r"post|tell|ask|wait|monitor|capture|collect|search|grep|tail|describe|get|make sure|ensure|"
     r"use|try|contact|investigate|examine|determine|validate|edit|update|patch|upgrade|delete|"
-    r"silence|adjust|tune|resize|expand|extend)\b",
+    r"silence|adjust|tune|resize|expand|extend|migrate|bump|follow|log ?in(?:to)?|navigate|"
+    r"go to|consider|reschedule|evict|re-?create|reboot|re-?deploy|deploy|roll out|"
+    r"re-?configure|configure|allocate|free(?: up)?|clean(?: up)?|prune|trim|rotate|renew|"
+    r"reissue|replace|decrease|tweak|limit|throttle|isolate|uncordon|taint|label|annotate|"
+    r"mount|unmount|detach|attach|re-?sync|sync|refresh|reload|restore|back up|snapshot|"
+    r"compact|defrag\w*|vacuum|rebalance|reassign|shut down|reset|retry|wipe|truncate|"
+    r"archive|download|upload|copy|consult|refer to|read|visit|click|select|choose|locate|"
+    r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|access|connect|exec|"
+    r"port-forward|note|record|create|provision|request|assign|grant|revoke|modify|change|"
+    r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|double|"
+    r"lower|login)\b",
     re.IGNORECASE,
 )
+# "If X, restart Y", "In case of maintenance ensure to ...", "For memory scaling ensure ...":
+# an order behind a condition.
+_CONDITION_LEAD = re.compile(
+    r"^(?:if|when|whenever|in case|in cases|in other cases|for|once|after|before|otherwise|"
+    r"unless|where|depending on)\b",
+    re.IGNORECASE,
+)
+_ORDER_WORD = re.compile(r"\b(?:ensure|make sure|then)\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r",\s+(?:you (?:can|should|may|must) )?", re.IGNORECASE)
+# What to look for in a command's output ("The output should describe why ...", "Logs should
+# contain ..."): the check a responder reads it for.
+_EXPECT = re.compile(
+    r"^(?:the |this |its |their )?(?:output|logs?|results?|response|events?|status)\b"
+    r"[^.]{0,40}?\b(?:should|will|would|must|may)\b",
+    re.IGNORECASE,
+)
+# A cause to rule out, said as prose, even in the meaning of an alert ("a common cause could
+# be a misconfigured ServiceMonitor", "this can occur when ...").
+_CAUSE = re.compile(
+    r"\b(?:(?:common|likely|possible|potential|typical|usual|frequent|known) "
+    r"(?:cause|reason|culprit)s?|this (?:can|may|might|could|usually) (?:also )?"
+    r"(?:occurs?|happens?|be caused)|(?:is|are) (?:often|usually|commonly|typically) caused by|"
+    r"can be caused by)\b",
+    re.IGNORECASE,
+)
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|<?https?://\S+>?")
 # Prose that names a check without being phrased as an order.
 _CHECK_PROSE = re.compile(
     r"\bcan be used to (?:check|see|find|confirm|verify|identify|inspect|determine)|"
@@ -184,6 +220,52 @@ def blocks(text: str) -> list[_Block]:
     return out
 
 
+def _conditional_order(sentence: str) -> bool:
+    """An order behind a condition: "If X, restart Y", "In case of Z ensure to ..."."""
+    if not _CONDITION_LEAD.match(sentence):
+        return False
+    if _ORDER_WORD.search(sentence):
+        return True
+    return any(_IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
+
+
+def _is_step_sentence(sentence: str, codes: list[str]) -> bool:
+    return bool(
+        codes
+        or _IMPERATIVE.match(sentence)
+        or _CHECK_PROSE.search(sentence)
+        or _conditional_order(sentence)
+        or _EXPECT.match(sentence)
+        or _CAUSE.search(sentence)
+    )
+
+
+_OUTPUT_LINE = re.compile(
+    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|"
+    r"[A-Z][A-Z_]{2,}(?: [A-Z_]+)*\s{2,}[A-Z])"
+)
+
+
+def _looks_like_output(code: str) -> bool:
+    """A code block that shows what a command prints (log lines with timestamps, a table
+    with a NAME header), not something to run."""
+    first = next((x.strip() for x in code.splitlines() if x.strip()), "")
+    return bool(_OUTPUT_LINE.match(first))
+
+
+def _empty_command(code: str) -> bool:
+    """A code block with nothing to run: only comments ("# TODO: command needed")."""
+    lines = [x.strip() for x in code.splitlines() if x.strip()]
+    return all(x.startswith(("#", "//", "--")) for x in lines)
+
+
+def _only_links(text: str) -> bool:
+    """A step that is a pointer and nothing else: "[1](https://...)", "See [KubeNode](...)"."""
+    rest = _LINK.sub(" ", text)
+    rest = re.sub(r"^\W*(?:see(?: also)?|more|docs?|details?)\b", " ", rest.strip(), flags=re.I)
+    return not re.search(r"[A-Za-z]{3,}", rest)
+
+
 def _commands_in(text: str) -> list[str]:
     return [c for c in _INLINE_CODE.findall(text) if looks_like_command(c)]
 
@@ -199,14 +281,16 @@ def _item_text(block: _Block) -> str:
 
 def extract(passage: Passage) -> list[Candidate]:
     """Concrete steps of one action section, in document order."""
-    phase = passage.phase
-    if phase is None or passage.chunk.kind != "runbook":
+    if passage.chunk.kind != "runbook":
         return []
+    phase = passage.phase
+    if phase is None:
+        return _causes(passage)
     out: list[Candidate] = []
     parts = blocks(passage.text)
     for i, block in enumerate(parts):
         if block.kind == "code":
-            if not block.code:
+            if not block.code or _looks_like_output(block.code[0]):
                 continue
             # A code block belongs to the step that introduces it, if that step has no command.
             if out and out[-1].command is None and out[-1].position == i - 1:
@@ -222,7 +306,8 @@ def extract(passage: Passage) -> list[Candidate]:
             text = _item_text(block)
             if not text.strip(" :"):
                 continue
-            command = "\n".join(block.code) if block.code else None
+            runnable = [c for c in block.code if not _looks_like_output(c)]
+            command = "\n".join(runnable) if runnable else None
             if command is None:
                 codes = _commands_in(" ".join(block.head)) or _commands_in(" ".join(block.subs))
                 command = codes[0] if codes else None
@@ -242,11 +327,41 @@ def extract(passage: Passage) -> list[Candidate]:
         # A paragraph: each sentence that runs, queries or names a check is a step.
         for sentence in _SENTENCE.split(_flat(" ".join(block.head))):
             codes = _commands_in(sentence)
-            if codes or _IMPERATIVE.match(sentence) or _CHECK_PROSE.search(sentence):
+            if _is_step_sentence(sentence, codes):
                 if sentence.endswith(":") and not codes:
                     continue  # introduces a code block: that block's step carries it
                 out.append(
                     Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
+                )
+    return _tidy(out)
+
+
+def _tidy(candidates: list[Candidate]) -> list[Candidate]:
+    """Drop pointers that are only a link, and commands that are only a comment."""
+    out = []
+    for cand in candidates:
+        if cand.command is not None and _empty_command(cand.command):
+            cand.command = None
+            if cand.text == "Run:":
+                continue
+        if cand.command is None and _only_links(cand.text):
+            continue
+        out.append(cand)
+    return out
+
+
+def _causes(passage: Passage) -> list[Candidate]:
+    """The causes a section that is not an action section names in prose (an alert's meaning:
+    "a common cause could be ..."): each is a check to make first."""
+    out = []
+    for i, block in enumerate(blocks(passage.text)):
+        if block.kind != "para":
+            continue
+        for sentence in _SENTENCE.split(_flat(" ".join(block.head))):
+            if _CAUSE.search(sentence):
+                codes = _commands_in(sentence)
+                out.append(
+                    Candidate(_cut(sentence), codes[0] if codes else None, "diagnose", passage, i)
                 )
     return out
 

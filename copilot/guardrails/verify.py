@@ -47,6 +47,15 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+def _quoted(command: str, cited_text: str) -> bool:
+    """Whether a command is quoted from the cited text: whole, or (a step that folds several
+    code blocks of one list item) every one of its lines."""
+    if _norm(command) in cited_text:
+        return True
+    lines = [_norm(line) for line in command.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line in cited_text for line in lines)
+
+
 # Identifier-like tokens: names with digits, paths, dotted or snake_case names, CODE-123 ids.
 _DETAIL = re.compile(r"(?<![\w./-])/?[A-Za-z0-9][\w./:-]{4,}[A-Za-z0-9]")
 
@@ -137,7 +146,7 @@ def verify(
         cited_text = _norm("\n".join(passages[c] for c in cited))
         commands = [step.command] if step.command else []
         commands += [c for c in _INLINE_CODE.findall(text) if len(c.split()) > 1]
-        unverified = [c for c in commands if _norm(c) not in cited_text]
+        unverified = [c for c in commands if not _quoted(c, cited_text)]
         if unverified:
             for command in unverified:
                 verdict.blocked.append(

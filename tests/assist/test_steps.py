@@ -1,0 +1,127 @@
+"""Which lines of a runbook section become steps: orders behind conditions, verbs beyond a
+short list, what to look for in output, causes named in an alert's meaning; and which do not:
+pointers that are only a link, commands that are only a comment, sample output."""
+
+from __future__ import annotations
+
+from copilot.assist import steps
+from copilot.guardrails.verify import Proposed, verify
+from copilot.knowledge.models import Chunk
+from copilot.knowledge.passages import Passage, make_passage
+
+
+def _passage(section: str, text: str) -> Passage:
+    chunk = Chunk(
+        id="c1",
+        source="kiln/oven-temperature.md",
+        ordinal=0,
+        title="Oven Temperature Drift",
+        section=section,
+        kind="runbook",
+        line_start=1,
+        line_end=40,
+        text=text,
+        embed_text=text,
+    )
+    return make_passage(1, chunk, score=1.0, similarity=0.8)
+
+
+def _texts(section: str, text: str) -> list[str]:
+    return [c.text for c in steps.extract(_passage(section, text))]
+
+
+def test_orders_behind_a_condition_are_steps() -> None:
+    found = _texts(
+        "Mitigation",
+        "In case of maintenance ensure to [cordon and drain the kiln](https://kiln.example/d).\n\n"
+        "If the controller is wedged, restart it from the panel.\n\n"
+        "For humidity based drift ensure the vents are open.\n\n"
+        "If the reading came from the old probe then fine-tune the offset.",
+    )
+    assert len(found) == 4, found
+    assert found[0].startswith("In case of maintenance ensure")
+
+
+def test_plain_orders_with_any_common_verb_are_steps() -> None:
+    found = _texts(
+        "Mitigation",
+        "Migrate some trays to another oven.\nBump the fan limit directly on the controller.\n"
+        "Follow the steps described in the cooling guide.",
+    )
+    assert found == [
+        "Migrate some trays to another oven.",
+        "Bump the fan limit directly on the controller.",
+        "Follow the steps described in the cooling guide.",
+    ]
+
+
+def test_statements_are_not_steps() -> None:
+    assert (
+        _texts(
+            "Mitigation",
+            "Mitigation depends on the error the controller reports and there is no generic one.\n\n"
+            "Temperatures above 300 degrees are normal during a glaze cycle.",
+        )
+        == []
+    )
+
+
+def test_what_to_look_for_in_output_is_a_check() -> None:
+    found = _texts(
+        "Diagnosis",
+        "Check the controller:\n\n```shell\nkilnctl status oven-3\n```\n\n"
+        "The output should describe why the element is not heating.\n\n"
+        "Logs should contain something like `element open circuit`.",
+    )
+    assert "The output should describe why the element is not heating." in found
+    assert "Logs should contain something like `element open circuit`." in found
+
+
+def test_causes_named_in_the_meaning_are_checks_and_nothing_else_there_is() -> None:
+    passage = _passage(
+        "Oven Temperature Drift > Meaning",
+        "The alert fires when an oven drifts 10 degrees from its set point.\n\n"
+        "If the oven looks fine, a common cause could be a loose thermocouple or a stale "
+        "calibration table.",
+    )
+    found = steps.extract(passage)
+    assert [c.phase for c in found] == ["diagnose"]
+    assert "loose thermocouple" in found[0].text
+
+
+def test_pointers_and_empty_commands_are_not_steps() -> None:
+    found = steps.extract(
+        _passage(
+            "Mitigation",
+            "- [1](https://kiln.example/docs/one)\n"
+            "- See [Kiln guide](https://kiln.example/guide)\n"
+            "- Remove stale recipes:\n\n  ```shell\n  # TODO: command needed\n  ```\n\n"
+            "```shell\n# TODO\n```\n",
+        )
+    )
+    assert [(c.text, c.command) for c in found] == [("Remove stale recipes:", None)]
+
+
+def test_an_item_with_two_commands_and_sample_output_keeps_the_commands() -> None:
+    text = (
+        "1. If the `kilnd` service is stopped, start it:\n\n"
+        "    ```shell\n    systemctl start kilnd\n    ```\n"
+        "    If it is running, restart it\n\n"
+        "    ```shell\n    systemctl restart kilnd\n    ```\n\n"
+        "    It then prints something like:\n\n"
+        "    ```shell\n"
+        "    Oct 18 19:39:36 oven-3 kilnd[2055]: element reset, heating started\n"
+        "    ```\n"
+    )
+    passage = _passage("Mitigation", text)
+    found = steps.extract(passage)
+    assert len(found) == 1
+    assert found[0].command == "systemctl start kilnd\nsystemctl restart kilnd"
+    # Each line of the folded command is quoted from the section, so it passes verification;
+    # a line the section does not have does not.
+    allowed = {passage.id: passage.text}
+    ok = verify([Proposed(found[0].text, found[0].command, [passage.id])], allowed, set())
+    assert ok.steps and not ok.blocked
+    forged = found[0].command + "\nsystemctl disable kilnd"
+    bad = verify([Proposed(found[0].text, forged, [passage.id])], allowed, set())
+    assert not bad.steps and bad.blocked
