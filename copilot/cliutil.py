@@ -81,8 +81,15 @@ def server(settings: Settings) -> Client | None:
     return find_server(settings.data_dir)
 
 
-def open_kb(settings: Settings, *, threads: int | None = None) -> KnowledgeBase:
-    """Open the knowledge base of the data directory in this process (it takes the store lock)."""
+def open_kb(
+    settings: Settings, *, threads: int | None = None, read_only: bool = False
+) -> KnowledgeBase:
+    """Open the knowledge base of the data directory in this process (it takes the store lock).
+
+    `read_only` (search and ask): when another process holds the lock (an ingest, another
+    command, a server still loading), read the store already ingested without the lock instead
+    of failing; nothing is written through it.
+    """
     from copilot.embedding import Embedder, set_threads
     from copilot.errors import StoreLocked
     from copilot.knowledge.store import KnowledgeBase
@@ -93,6 +100,8 @@ def open_kb(settings: Settings, *, threads: int | None = None) -> KnowledgeBase:
     try:
         return KnowledgeBase(settings, embedder)
     except StoreLocked as exc:
+        if read_only and settings.chroma_path.exists():
+            return KnowledgeBase(settings, embedder, lock=False)
         # A server that is still loading has not recorded its address yet.
         raise StoreLocked(
             f"{exc} Commands go through a running `copilot serve` by themselves once it "

@@ -70,3 +70,29 @@ def test_python_dash_m_copilot_runs(data_dir: Path) -> None:
         [sys.executable, "-m", "copilot", "--help"], capture_output=True, text=True, check=False
     )
     assert r.returncode == 0 and "ingest" in r.stdout
+
+
+def test_search_and_ask_read_a_store_another_process_holds(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Alone (no server), search and ask still answer while another process owns the store
+    (an ingest, a server still loading): they read it without the lock; ingest still waits."""
+    from copilot.filelock import FileLock
+
+    root = tmp_path / "kb"
+    write(root, "runbooks/vault.md", (SAMPLE_KB / "runbooks/vault-sealed.md").read_text())
+    assert main(["ingest", str(root)]) == 0
+    capsys.readouterr()
+    holder = FileLock(get_settings().lock_path)
+    assert holder.try_acquire()
+    try:
+        assert main(["search", "secrets backend sealed", "--json"]) == 0
+        body = json.loads(capsys.readouterr().out)
+        assert body["results"][0]["source"] == "runbooks/vault.md"
+        assert main(["ask", "vault is sealed, what do I do", "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert answer["steps"] and not answer["abstained"]
+        assert main(["ingest", str(root)]) != 0  # a writer still needs the lock
+        assert "in use" in capsys.readouterr().err
+    finally:
+        holder.release()
