@@ -96,7 +96,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         body = {k: v for k, v in body.items() if v is not None}
         response = remote.post(SearchResponse, "/v1/search", body)
     else:
-        with open_kb(settings, threads=settings.serve_threads) as kb:
+        with open_kb(settings, threads=settings.serve_threads, read_only=True) as kb:
             found = retrieval.retrieve(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
             response = SearchResponse.build(
                 query, found.hits, floor=settings.abstain_below, degraded=found.degraded
@@ -212,7 +212,7 @@ def _ask_locally(settings: Settings, *, question: str, incident_id: str | None) 
 
             incident = incidents.get_incident(store=store, incident_id=incident_id)
             events = incidents.list_events(store=store, incident_id=incident_id)
-        with open_kb(settings, threads=settings.serve_threads) as kb:
+        with open_kb(settings, threads=settings.serve_threads, read_only=True) as kb:
             response = service.ask(
                 kb=kb,
                 question=question,
