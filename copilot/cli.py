@@ -99,7 +99,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         with open_kb(settings, threads=settings.serve_threads, read_only=True) as kb:
             found = retrieval.retrieve(kb=kb, query=query, top_k=args.top_k, kind=args.kind)
             response = SearchResponse.build(
-                query, found.hits, floor=settings.abstain_below, degraded=found.degraded
+                query,
+                found.hits,
+                floor=settings.abstain_below,
+                degraded=found.degraded,
+                twins=found.twins,
             )
     if args.json:
         print_model(response)
@@ -110,6 +114,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         print("no matches; is the knowledge base ingested? (copilot ingest runbooks/)")
     elif response.no_match:
         print("nothing in the knowledge base matches this closely; the closest are:")
+    if response.near_twins is not None:
+        print(f"note: {response.near_twins.note}")
     for i, r in enumerate(response.results, 1):
         print(f"{i}. {r.title} — {r.section}  [{r.kind}, score {r.score:.4f}]")
         print(f"   {r.source}:{r.lines[0]}-{r.lines[1]}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from copilot.guardrails.screened import ScreenedStr
+from copilot.knowledge.schemas import NearTwinsOut
 
 MAX_QUESTION_CHARS = 4000
 
@@ -153,4 +154,9 @@ class AskResponse(BaseModel):
         None,
         description="null when retrieval was whole; otherwise what was missing, e.g. keyword "
         "search only because the vector store does not answer (as SearchResponse.degraded)",
+    )
+    near_twins: NearTwinsOut | None = Field(
+        None,
+        description="set when the two best runbooks are near twins close in score: which one "
+        "the answer leads with and why, and the line of each that tells them apart",
     )

@@ -33,6 +33,7 @@ from copilot.knowledge.passages import (
     merge_windows,
     untaint,
 )
+from copilot.knowledge.schemas import NearTwinsOut, twin_note
 from copilot.knowledge.sections import query_intent
 from copilot.knowledge.store import KnowledgeBase
 from copilot.security.audit import is_audit_event
@@ -397,6 +398,9 @@ def ask(
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
+    twins = NearTwinsOut.build(retrieved.twins)
+    if twins is not None:
+        answer = f"{answer} {twin_note(retrieved.twins)}" if retrieved.twins else answer
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")
@@ -462,6 +466,7 @@ def ask(
         more_steps=draft.more,
         catalog=catalog_context,
         degraded=degraded,
+        near_twins=twins,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from copilot import metrics
 from copilot.errors import InvalidInput
 from copilot.knowledge import sections as section_roles
-from copilot.knowledge import vocabulary
+from copilot.knowledge import twins, vocabulary
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable, keyword_terms, stem
 
@@ -93,6 +93,8 @@ class Retrieved:
     hits: list[Hit]
     # None, or what was missing and what that means for the hits (KEYWORD_ONLY).
     degraded: str | None = None
+    # The first two documents when they are near twins close in score (see twins.py).
+    twins: twins.NearTwins | None = None
 
 
 def search(
@@ -249,6 +251,13 @@ def retrieve(
     # Best section of every document first, in document order; then second-best sections, and
     # so on: the first results name distinct runbooks, and the best one's sections follow.
     ordered_docs = sorted(doc_score, key=lambda d: (-doc_score[d], d))
+    # Near-twin runbooks close in score: the one the question's own words favour leads, and the
+    # response says they are twins and what tells them apart.
+    found_twins = twins.find(kb, ordered_docs[:2], doc_score, query) if mode == "hybrid" else None
+    if found_twins is not None and found_twins.reordered:
+        first, second = ordered_docs[0], ordered_docs[1]
+        doc_score[first], doc_score[second] = doc_score[second], doc_score[first]
+        ordered_docs[0], ordered_docs[1] = second, first
     for src in ordered_docs:
         by_doc[src].sort(key=lambda item: (-item[0], item[1].ordinal))
     # A document that matched only in a section nobody wants to lead with (its link list, a
@@ -302,7 +311,7 @@ def retrieve(
         if not added:
             break
         depth += 1
-    return Retrieved(hits=hits, degraded=degraded)
+    return Retrieved(hits=hits, degraded=degraded, twins=found_twins)
 
 
 # A score a person reads lies in 0..1. The fused score (about 0..2.9: fusion, prior, coverage and

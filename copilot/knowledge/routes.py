@@ -29,7 +29,11 @@ def search(body: SearchRequest, kb: KnowledgeBaseDep) -> SearchResponse:
         tags=body.tags,
     )
     return SearchResponse.build(
-        body.query, found.hits, floor=kb.settings.abstain_below, degraded=found.degraded
+        body.query,
+        found.hits,
+        floor=kb.settings.abstain_below,
+        degraded=found.degraded,
+        twins=found.twins,
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from copilot.guardrails.screened import ScreenedStr, screened
 from copilot.knowledge.models import Hit
 from copilot.knowledge.retrieval import MAX_QUERY_CHARS, display_score, match_strength
+from copilot.knowledge.twins import NearTwins, Twin
 
 KindName = Literal["runbook", "postmortem"]
 
@@ -59,9 +60,81 @@ class SearchResult(BaseModel):
         )
 
 
+class TwinOut(BaseModel):
+    source: str
+    title: ScreenedStr
+    line: ScreenedStr = Field(
+        description="what tells it apart: the sentence of its meaning that the twin does not say"
+    )
+    lines: tuple[int, int] = Field(description="the lines of the section that sentence is in")
+    own_words: list[ScreenedStr] = Field(
+        description="the question's words that only this one of the two mentions"
+    )
+
+
+class NearTwinsOut(BaseModel):
+    """The first two documents say nearly the same thing and match about equally: read the
+    line that tells them apart before acting on either."""
+
+    lead: TwinOut = Field(description="the one shown first: the question's words favour it")
+    other: TwinOut
+    similarity: float = Field(ge=-1.0, le=1.0, description="cosine of the documents' vectors")
+    reordered: bool = Field(
+        description="the question's words moved `lead` ahead of the retriever's first document"
+    )
+    note: ScreenedStr = Field(description="the same, as one sentence a person reads")
+
+    @classmethod
+    def build(cls, found: NearTwins | None) -> NearTwinsOut | None:
+        if found is None:
+            return None
+
+        def twin(t: Twin) -> TwinOut:
+            return TwinOut(
+                source=t.source,
+                title=screened(t.title),
+                line=screened(t.line),
+                lines=t.lines,
+                own_words=[screened(w) for w in t.own_words],
+            )
+
+        return cls(
+            lead=twin(found.lead),
+            other=twin(found.other),
+            similarity=found.similarity,
+            reordered=found.reordered,
+            note=screened(twin_note(found)),
+        )
+
+
+def twin_note(found: NearTwins) -> str:
+    """One sentence: which two, why the first leads, and what tells them apart."""
+    lead, other = found.lead, found.other
+    why = (
+        f"the question says {', '.join(repr(w) for w in lead.own_words[:3])}, which only "
+        f"{lead.title} mentions"
+        if lead.own_words
+        else "it matches a little better"
+    )
+    parts = [
+        f"Near twins: {lead.title} and {other.title} match about equally; {lead.title} "
+        f"leads because {why}."
+    ]
+    if lead.line:
+        parts.append(f"{lead.title}: {lead.line}")
+    if other.line:
+        parts.append(f"{other.title}: {other.line}")
+    return " ".join(parts)
+
+
 class SearchResponse(BaseModel):
     query: str
     results: list[SearchResult]
+    near_twins: NearTwinsOut | None = Field(
+        None,
+        description="set when the first two documents are near twins close in score: which "
+        "leads and why, and the line of each that tells them apart",
+    )
     no_match: bool = Field(
         False,
         description="nothing passed the similarity floor: the results are only the closest ones",
@@ -74,7 +147,13 @@ class SearchResponse(BaseModel):
 
     @classmethod
     def build(
-        cls, query: str, hits: list[Hit], *, floor: float, degraded: str | None = None
+        cls,
+        query: str,
+        hits: list[Hit],
+        *,
+        floor: float,
+        degraded: str | None = None,
+        twins: NearTwins | None = None,
     ) -> SearchResponse:
         if degraded is not None:
             # Without vectors there is no similarity to hold against the floor: the keyword
@@ -90,6 +169,7 @@ class SearchResponse(BaseModel):
             query=query,
             results=[SearchResult.from_hit(h, scale=verdict.scale) for h in hits],
             no_match=verdict.no_match,
+            near_twins=None if verdict.no_match else NearTwinsOut.build(twins),
         )
 
 

@@ -748,6 +748,30 @@ class KnowledgeBase:
         if self.is_postgresql:
             self._keyword_index()
 
+    def document_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each live document's mean section vector, unit length (what the document is about
+        as a whole); from the in-memory copy when there is one."""
+        wanted = {src: [c.id for c in self.document_chunks(src)] for src in sources}
+        exact = self._exact_index()
+        rows: dict[str, np.ndarray] = {}
+        if exact is not None:
+            ids, matrix, _ = exact
+            position = {cid: i for i, cid in enumerate(ids)}
+            for src, cids in wanted.items():
+                found = [position[c] for c in cids if c in position]
+                if found:
+                    rows[src] = matrix[found].mean(axis=0)
+        else:
+            vectors = self.vectors_for([c for cids in wanted.values() for c in cids])
+            for src, cids in wanted.items():
+                some = [vectors[c] for c in cids if c in vectors]
+                if some:
+                    rows[src] = np.mean(np.stack(some), axis=0)
+        return {
+            src: (row / max(float(np.linalg.norm(row)), 1e-12)).astype(np.float32)
+            for src, row in rows.items()
+        }
+
     def _exact_index(self) -> _Exact | None:
         """The in-memory copy of the live vectors, built on first use after a change."""
         with self._exact_lock:

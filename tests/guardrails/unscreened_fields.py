@@ -88,6 +88,7 @@ IDENTIFIER = frozenset(
         "insights.RunbookCount.source",
         "knowledge.IngestFailure.file",
         "knowledge.SearchResult.source",
+        "knowledge.TwinOut.source",
         "postmortem.ActionItem.source",
         "postmortem.PostmortemResponse.incident_id",
         "postmortem.Recurrence.incidents",

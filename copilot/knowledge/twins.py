@@ -1,0 +1,155 @@
+"""Near-twin documents: the two best matches say nearly the same thing and score about the same.
+
+Alert runbooks come in families ("Node Not Ready" and "Node Readiness Flapping", "Filesystem
+Space Filling Up" and "Filesystem Files Filling Up", "Job Failed" and "Job Completion"). When the
+first two documents of an answer are such twins, close in score, a responder needs to know which
+is which: the answer says so, shows the line of each that tells them apart (its meaning), and
+leads with the one the question's own words favour (words only one of the two mentions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from copilot.knowledge import sections as section_roles
+from copilot.knowledge.models import Chunk
+from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable, keyword_terms, stem
+
+# The second document scores at least this share of the first (before reordering).
+TWIN_SCORE_RATIO = 0.9
+# Cosine similarity of the two documents' mean section vectors. Over the public alert runbooks
+# the median pair is 0.35 and the 99th percentile 0.84; labelled twins lie at 0.76-0.95.
+TWIN_SIMILARITY = 0.75
+# The question's words must favour the second twin by this much to put it first: one word is a
+# coin flip on the dev sets (as many reorders hurt as helped), two held (evals/README.md).
+REORDER_MARGIN = 2
+# Stems a question word must have to count towards a side (not "the", "is", "on").
+_MIN_STEM = 3
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
+_MARKUP = re.compile(r"<[^>]+>|[*_`#>]+")
+
+
+@dataclass(frozen=True)
+class Twin:
+    source: str
+    title: str
+    # The sentence of its meaning (or first) section that the other document does not say.
+    line: str
+    lines: tuple[int, int]
+    # The question's words that only this document of the two mentions.
+    own_words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NearTwins:
+    lead: Twin
+    other: Twin
+    similarity: float
+    # True when the question's words moved `lead` ahead of the retriever's first document.
+    reordered: bool
+
+
+def _stems(text: str) -> set[str]:
+    return {stem(t) for t in keyword_terms(text) if len(t) >= _MIN_STEM}
+
+
+def _meaning(chunks: list[Chunk]) -> Chunk | None:
+    """The section that says what the document is about: its meaning/overview, else its first
+    section with prose."""
+    for chunk in chunks:
+        if section_roles.section_role(chunk.section) == "overview" and chunk.text.strip():
+            return chunk
+    return next((c for c in chunks if c.text.strip()), None)
+
+
+def _sentences(text: str) -> list[str]:
+    out = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        if paragraph.lstrip().startswith(("```", "~~~", "|", "<")):
+            continue
+        flat = " ".join(_MARKUP.sub(" ", paragraph).split())
+        out += [s for s in _SENTENCE.split(flat) if len(s.split()) >= 4]
+    return out
+
+
+def telling_line(own: list[Chunk], other: list[Chunk]) -> tuple[str, tuple[int, int]]:
+    """The sentence of a document's meaning that differs most from its twin's meaning: most
+    word stems the twin's meaning lacks, the earliest of equals."""
+    chunk = _meaning(own)
+    if chunk is None:
+        return "", (0, 0)
+    twin = _meaning(other)
+    theirs = _stems(twin.text) if twin is not None else set()
+    sentences = _sentences(chunk.text)
+    if not sentences:
+        return "", (chunk.line_start, chunk.line_end)
+    best = max(sentences, key=lambda s: (len(_stems(s) - theirs), -sentences.index(s)))
+    return best[:300], (chunk.line_start, chunk.line_end)
+
+
+def document_similarity(kb: KnowledgeBase, a: str, b: str) -> float | None:
+    vectors = kb.document_vectors([a, b])
+    if a not in vectors or b not in vectors:
+        return None
+    return float(np.dot(vectors[a], vectors[b]))
+
+
+def find(
+    kb: KnowledgeBase,
+    ranked: list[str],
+    scores: Mapping[str, float],
+    query: str,
+) -> NearTwins | None:
+    """Whether the first two of `ranked` (sources, best first, with their retrieval `scores`)
+    are near twins, and which should lead for this query."""
+    if len(ranked) < 2:
+        return None
+    first, second = ranked[0], ranked[1]
+    if scores[second] < TWIN_SCORE_RATIO * scores[first]:
+        return None
+    chunks = {src: kb.document_chunks(src) for src in (first, second)}
+    if not chunks[first] or not chunks[second]:
+        return None
+    if chunks[first][0].kind != chunks[second][0].kind:
+        return None
+    try:
+        similarity = document_similarity(kb, first, second)
+    except VectorsUnavailable:  # the vector store not answering only costs the notice
+        return None
+    if similarity is None or similarity < TWIN_SIMILARITY:
+        return None
+    words = {stem(t): t for t in keyword_terms(query) if len(t) >= _MIN_STEM}
+    asked = set(words)
+    terms = kb.document_terms([first, second])
+    titles = {src: _stems(chunks[src][0].title) for src in (first, second)}
+
+    def own(src: str, twin: str) -> set[str]:
+        return (asked & terms[src]) - terms[twin]
+
+    def weight(src: str, twin: str) -> int:
+        # A word of the question in this title and not in the twin's counts twice.
+        return len(own(src, twin)) + len((asked & titles[src]) - titles[twin])
+
+    reordered = weight(second, first) >= weight(first, second) + REORDER_MARGIN
+    lead, other = (second, first) if reordered else (first, second)
+
+    def twin(src: str, partner: str) -> Twin:
+        line, lines = telling_line(chunks[src], chunks[partner])
+        return Twin(
+            source=src,
+            title=chunks[src][0].title,
+            line=line,
+            lines=lines,
+            own_words=tuple(sorted(words[w] for w in own(src, partner))),
+        )
+
+    return NearTwins(
+        lead=twin(lead, other),
+        other=twin(other, lead),
+        similarity=round(similarity, 3),
+        reordered=reordered,
+    )

@@ -1,0 +1,170 @@
+"""Near-twin runbooks: the answer says they are twins, shows the line that tells them apart and
+leads with the one the question's own words favour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from copilot.assist import service
+from copilot.embedding import Embedder
+from copilot.knowledge import retrieval, twins
+from copilot.knowledge.schemas import SearchResponse
+from copilot.knowledge.store import KnowledgeBase
+from copilot.settings import Settings
+from ingest.pipeline import ingest_paths
+from tests.conftest import write
+
+TWIN = """---
+title: Kiln Controller Disk {Which} Filling Up
+kind: runbook
+services: [kiln-controller]
+tags: [disk, kiln]
+---
+# Kiln Controller Disk {Which} Filling Up
+
+## Meaning
+
+The kiln controller's data disk is predicted to run out of {what} within four hours.
+{Extra}
+
+## Impact
+
+When the data disk of a kiln controller is full, firing logs stop and the controller refuses
+new firing programs until space is freed.
+
+## Diagnosis
+
+- Check the alert's `mountpoint` label on the kiln controller.
+- Run `df {flag} /var/lib/kiln` on the controller to see the usage.
+
+## Mitigation
+
+- Remove old firing logs under `/var/lib/kiln/logs`.
+- Increase the size of the data volume if the disk is always close to full.
+"""
+
+OTHER = """---
+title: Glaze Mixer Jammed
+kind: runbook
+services: [glaze-mixer]
+tags: [mixer]
+---
+# Glaze Mixer Jammed
+
+## Meaning
+
+The glaze mixer motor stalls and the batch does not finish.
+
+## Diagnosis
+
+- Check the motor current on the mixer panel.
+
+## Mitigation
+
+- Stop the mixer, clear the paddle and restart the batch.
+"""
+
+
+@pytest.fixture(scope="module")
+def twins_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[KnowledgeBase]:
+    root = tmp_path_factory.mktemp("twins-docs")
+    write(
+        root,
+        "kiln-disk-space.md",
+        TWIN.format(
+            Which="Space",
+            what="bytes of storage space",
+            Extra="It measures free bytes, not files.",
+            flag="-h",
+        ),
+    )
+    write(
+        root,
+        "kiln-disk-files.md",
+        TWIN.format(
+            Which="Files",
+            what="inodes rather than bytes",
+            Extra="Millions of tiny firing-log files use up the inodes first.",
+            flag="-i",
+        ),
+    )
+    write(root, "glaze-mixer.md", OTHER)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("twins-kb"), _env_file=None)
+    kb = KnowledgeBase(settings, embedder)
+    assert not ingest_paths(kb, [root], progress=False).failed
+    yield kb
+    kb.close()
+
+
+def _search(kb: KnowledgeBase, query: str) -> SearchResponse:
+    found = retrieval.retrieve(kb=kb, query=query, top_k=5, kind="runbook")
+    return SearchResponse.build(
+        query, found.hits, floor=kb.settings.abstain_below, twins=found.twins
+    )
+
+
+def test_an_ambiguous_question_gets_the_notice_with_the_line_that_tells_them_apart(
+    twins_kb: KnowledgeBase,
+) -> None:
+    question = "kiln controller disk filling up"
+    response = _search(twins_kb, question)
+    twins = response.near_twins
+    assert twins is not None
+    assert {twins.lead.source, twins.other.source} == {"kiln-disk-files.md", "kiln-disk-space.md"}
+    assert response.results[0].source == twins.lead.source
+    # The line of each comes from its own meaning: the one sentence its twin does not say.
+    lines = {twins.lead.source: twins.lead.line, twins.other.source: twins.other.line}
+    assert "inodes" in lines["kiln-disk-files.md"]
+    assert "bytes" in lines["kiln-disk-space.md"]
+    assert "Near twins" in twins.note and lines["kiln-disk-files.md"] in twins.note
+
+    answer = service.ask(kb=twins_kb, question=question)
+    assert answer.near_twins is not None
+    assert answer.near_twins.lead.source == twins.lead.source
+    assert "Near twins" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("disk filling up, inodes used up by tiny log files", "kiln-disk-files.md"),
+        ("disk filling up, no storage space left", "kiln-disk-space.md"),
+    ],
+)
+def test_the_twin_the_question_names_leads_whatever_order_it_came_in(
+    twins_kb: KnowledgeBase, question: str, lead: str
+) -> None:
+    for ranked in (
+        ["kiln-disk-space.md", "kiln-disk-files.md"],
+        ["kiln-disk-files.md", "kiln-disk-space.md"],
+    ):
+        found = twins.find(twins_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, question)
+        assert found is not None
+        assert found.lead.source == lead
+        assert found.reordered == (ranked[0] != lead)
+        assert found.lead.own_words  # the words that decided it, from the question
+
+
+def test_twins_far_apart_in_score_or_unlike_documents_get_no_notice(
+    twins_kb: KnowledgeBase,
+) -> None:
+    pair = ["kiln-disk-space.md", "kiln-disk-files.md"]
+    assert twins.find(twins_kb, pair, {pair[0]: 1.0, pair[1]: 0.5}, "disk filling up") is None
+    unlike = ["kiln-disk-space.md", "glaze-mixer.md"]
+    assert twins.find(twins_kb, unlike, {unlike[0]: 1.0, unlike[1]: 1.0}, "disk") is None
+
+
+def test_no_notice_when_the_best_match_has_no_twin(twins_kb: KnowledgeBase) -> None:
+    response = _search(twins_kb, "glaze mixer motor stalled, batch stuck")
+    assert response.results[0].source == "glaze-mixer.md"
+    assert response.near_twins is None
+    assert service.ask(kb=twins_kb, question="glaze mixer motor stalled").near_twins is None
+
+
+def test_no_notice_on_an_off_topic_question(twins_kb: KnowledgeBase) -> None:
+    response = _search(twins_kb, "how do I make coffee")
+    assert response.no_match and response.near_twins is None
