@@ -397,7 +397,7 @@ def _credential_upload(span: str) -> str | None:
 _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
 # A host name: dotted labels ending in letters. File names end in an extension instead.
 _NAME = re.compile(
-    rf"(?<![\w./-])(?:{_IPV4}|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*"
+    rf"(?<![\w./$-])(?:{_IPV4}|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*"
     rf"[A-Za-z])(?![\w-]|\.[A-Za-z0-9])"
 )
 _FILE_SUFFIXES = frozenset(

@@ -175,6 +175,18 @@ def test_a_heredoc_pointing_at_inside_hosts_stays(server: str) -> None:
     assert server in result.text and not result.removed
 
 
+def test_file_names_built_from_shell_variables_are_not_hosts() -> None:
+    text = """\
+```
+psql -h db-1.harborline.internal <<EOF > "$run.out.csv"
+\\o $run.new.bench
+select * from host_stats;
+EOF
+```"""
+    assert named_domains(text) == {"harborline.internal"}
+    assert not isolate(text, use_semantic=False).removed
+
+
 def test_a_one_paragraph_resolution_pointing_a_service_elsewhere_is_cut() -> None:
     text = (
         "The fix that held was to move the clients to the partner's cluster: "
