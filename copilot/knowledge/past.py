@@ -114,10 +114,26 @@ def fixed_excerpt(passages: list[Passage]) -> Excerpt | None:
             if _FIX_LINE.search(e) and not _NOT_A_FIX.search(e)
         ]
         if entries:
-            return _excerpt(
-                passage, "; ".join(e.replace(" | ", " — ").rstrip(".") for e in entries[:3]) + "."
-            )
+            return _excerpt(passage, " ".join(_timeline_sentence(e) for e in entries[:3]))
     return None
+
+
+# A timeline entry's stamp: `2026-09-30 10:34`, 2026-09-30T10:34Z, **10:34**, 10:34 UTC.
+_STAMP = re.compile(
+    r"^[`*]*(?:(?:20\d\d-\d\d-\d\d)[ T])?(?P<time>\d{1,2}:\d\d)(?::\d\d)?Z?"
+    r"(?: ?(?:UTC|GMT))?[`*]*\s*(?:[-—:|]\s*)?"
+)
+
+
+def _timeline_sentence(entry: str) -> str:
+    """A timeline entry as a sentence a person reads: "10:34: Argo CD auto-sync paused ...".
+    The date is the incident's; the time says when in it."""
+    entry = entry.replace(" | ", " — ").strip().rstrip(".")
+    match = _STAMP.match(entry)
+    if match and entry[match.end() :].strip():
+        rest = entry[match.end() :].strip()
+        return f"{match.group('time')}: {rest[0].upper()}{rest[1:]}."
+    return f"{entry}."
 
 
 def what_happened(passages: list[Passage]) -> str:

@@ -51,3 +51,31 @@ def test_date_of_reads_titles_and_dfds_style_names() -> None:
     assert past.date_of("2026-02-03 Checkout outage", "x.md") == (date(2026, 2, 3), 2026)
     assert past.date_of("Logs not shipped", "pm/PM2021-005 - All services.md") == (None, 2021)
     assert past.date_of("No date", "x.md") == (None, None)
+
+
+def test_a_fix_found_only_in_the_timeline_reads_as_sentences_with_their_times(
+    sample_kb: KnowledgeBase,
+) -> None:
+    """The CoreDNS postmortem has no resolution section: its fix is in timeline entries, shown
+    as "10:34: ..." sentences, not as raw entries with their date stamps."""
+    source = "postmortems/2026-09-30-platform-wide-outage-coredns-misconfiguration.md"
+    passages = past.document_passages(sample_kb.document_chunks(source), score=1.0)
+    fixed = past.fixed_excerpt(passages)
+    assert fixed is not None and fixed.section.endswith("Timeline")
+    assert fixed.text.startswith("10:34: Decision to use break-glass access")
+    assert "2026-09-30" not in fixed.text and "`2026" not in fixed.text
+    assert "previous Corefile applied" in fixed.text
+    assert fixed.text.endswith(".") and ";." not in fixed.text
+    # Every entry it quotes is in the lines it cites.
+    quoted = _lines(source, fixed.lines)
+    assert "Same fix applied to `prod-eu-1`" in quoted and "Same fix applied" in fixed.text
+
+
+def test_timeline_stamps_of_other_shapes() -> None:
+    for entry, expected in [
+        ("**14:02** Rolled back the deploy", "14:02: Rolled back the deploy."),
+        ("2026-01-02T09:15Z - restarted the consumers.", "09:15: Restarted the consumers."),
+        ("09:15 UTC | failed over to the replica", "09:15: Failed over to the replica."),
+        ("Rolled back at noon", "Rolled back at noon."),
+    ]:
+        assert past._timeline_sentence(entry) == expected
