@@ -137,9 +137,11 @@ class Notifier:
 
 
 @contextmanager
-def running(notifier: Notifier, *, every_s: float = TICK_S) -> Iterator[None]:
-    """Hear published updates and tick maintenance every `every_s` while the app serves."""
+def running(notifier: Notifier, *, every_s: float | None = None) -> Iterator[None]:
+    """Hear published updates and tick maintenance every `every_s` (TICK_S) while the app
+    serves."""
     stop = threading.Event()
+    every_s = TICK_S if every_s is None else every_s
 
     def once() -> None:
         try:

@@ -208,10 +208,14 @@ def test_migration_0007_creates_and_drops_the_page_tables(database_url: str) -> 
 
 
 def test_the_page_reads_in_a_bounded_number_of_queries(
-    settings: Settings, store: IncidentStore
+    settings: Settings, store: IncidentStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy import event
 
+    from copilot.statuspage import notify
+
+    # The maintenance tick's own reads are not the page's: no tick while queries are counted.
+    monkeypatch.setattr(notify, "TICK_S", 3600.0)
     seen: list[str] = []
     app = create_app(settings, incident_store=store, load_knowledge=False)
     with TestClient(app) as client:
