@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -119,9 +120,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     for i, r in enumerate(response.results, 1):
         print(f"{i}. {r.title} — {r.section}  [{r.kind}, score {r.score:.4f}]")
         print(f"   {r.source}:{r.lines[0]}-{r.lines[1]}")
-        snippet = " ".join(r.text.split())[:200]
+        # One line of the section as a person reads it: no code-fence markers.
+        snippet = " ".join(_FENCE.sub(" ", r.text).split())[:200]
         print(f"   {snippet}")
     return 0
+
+
+_FENCE = re.compile(r"^\s*(?:```|~~~)[\w+-]*\s*$", re.MULTILINE)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

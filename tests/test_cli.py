@@ -33,6 +33,10 @@ def test_ingest_then_search_json(
     assert main(["ingest", str(root)]) == 0
     assert "1 unchanged" in capsys.readouterr().out
 
+    assert main(["search", "vault operator unseal commands", "--top-k", "3"]) == 0
+    shown = capsys.readouterr().out
+    assert "runbooks/queue.md" in shown and "```" not in shown  # sections read as text
+
     assert main(["search", "secrets backend sealed", "--json", "--top-k", "2"]) == 0
     out = capsys.readouterr()
     assert "Loading weights" not in out.err  # no progress bar from loading the model
