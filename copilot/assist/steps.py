@@ -31,14 +31,14 @@ _IMPERATIVE = re.compile(
     r"silence|adjust|tune|resize|expand|extend|migrate|bump|follow|log ?in(?:to)?|navigate|"
     r"go to|consider|reschedule|evict|re-?create|reboot|re-?deploy|deploy|roll out|"
     r"re-?configure|configure|allocate|free(?: up)?|clean(?: up)?|prune|trim|rotate|renew|"
-    r"reissue|replace|decrease|tweak|limit|throttle|isolate|uncordon|taint|label|annotate|"
+    r"reissue|replace|decrease|tweak|throttle|isolate|uncordon|taint|annotate|"
     r"mount|unmount|detach|attach|re-?sync|sync|refresh|reload|restore|back up|snapshot|"
     r"compact|defrag\w*|vacuum|rebalance|reassign|shut down|reset|retry|wipe|truncate|"
     r"archive|download|upload|copy|consult|refer to|read|visit|click|select|choose|locate|"
-    r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|access|connect|exec|"
-    r"port-forward|note|record|create|provision|request|assign|grant|revoke|modify|change|"
-    r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|double|"
-    r"lower|login)\b",
+    r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
+    r"port-forward|note|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
+    r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
+    r"login)\b",
     re.IGNORECASE,
 )
 # "If X, restart Y", "In case of maintenance ensure to ...", "For memory scaling ensure ...":
@@ -328,7 +328,7 @@ def extract(passage: Passage) -> list[Candidate]:
         for sentence in _SENTENCE.split(_flat(" ".join(block.head))):
             codes = _commands_in(sentence)
             if _is_step_sentence(sentence, codes):
-                if sentence.endswith(":") and not codes:
+                if sentence.endswith(":") and not codes and not _conditional_order(sentence):
                     continue  # introduces a code block: that block's step carries it
                 out.append(
                     Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)

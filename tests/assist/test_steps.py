@@ -36,9 +36,13 @@ def test_orders_behind_a_condition_are_steps() -> None:
         "In case of maintenance ensure to [cordon and drain the kiln](https://kiln.example/d).\n\n"
         "If the controller is wedged, restart it from the panel.\n\n"
         "For humidity based drift ensure the vents are open.\n\n"
-        "If the reading came from the old probe then fine-tune the offset.",
+        "If the reading came from the old probe then fine-tune the offset.\n\n"
+        "If the oven is misconfigured, troubleshoot the error from its logs.\n\n"
+        "If the `mountpoint` label is `/` or `/var`, remove old recipes to resolve it:\n\n"
+        "1. Open a shell on the controller.",
     )
-    assert len(found) == 4, found
+    assert len(found) == 7, found
+    assert "If the `mountpoint` label is `/` or `/var`, remove old recipes to resolve it:" in found
     assert found[0].startswith("In case of maintenance ensure")
 
 
@@ -60,6 +64,8 @@ def test_statements_are_not_steps() -> None:
         _texts(
             "Mitigation",
             "Mitigation depends on the error the controller reports and there is no generic one.\n\n"
+            "Request latency is higher while the kiln heats.\n\n"
+            "Access to the panel is logged.\n\n"
             "Temperatures above 300 degrees are normal during a glaze cycle.",
         )
         == []
