@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from copilot.guardrails.risk import requires_approval
-from copilot.knowledge.passages import PHASE_ORDER, Passage
+from copilot.knowledge.passages import PHASE_ORDER, Passage, split_sentences
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
@@ -78,8 +78,9 @@ _CHECK_PROSE = re.compile(
     r"\b(?:you (?:can|should|may|need to|must)|we (?:can|should)|it is (?:recommended|advised))\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
 MAX_STEP_CHARS = 600
+# The text of a step that is only a code block with no sentence to introduce it.
+_RUN = "Run:"
 
 
 @dataclass
@@ -298,9 +299,9 @@ def extract(passage: Passage) -> list[Candidate]:
                 continue
             intro = ""
             if i and parts[i - 1].kind == "para":
-                sentences = _SENTENCE.split(_flat(" ".join(parts[i - 1].head)))
+                sentences = split_sentences(_flat(" ".join(parts[i - 1].head)))
                 intro = sentences[-1] if sentences else ""
-            out.append(Candidate(_cut(intro) or "Run:", block.code[0], phase, passage, i))
+            out.append(Candidate(_cut(intro) or _RUN, block.code[0], phase, passage, i))
             continue
         if block.kind == "item":
             text = _item_text(block)
@@ -325,7 +326,7 @@ def extract(passage: Passage) -> list[Candidate]:
                 out.append(Candidate(_cut(row), codes[0] if codes else None, phase, passage, i))
             continue
         # A paragraph: each sentence that runs, queries or names a check is a step.
-        for sentence in _SENTENCE.split(_flat(" ".join(block.head))):
+        for sentence in split_sentences(_flat(" ".join(block.head))):
             codes = _commands_in(sentence)
             if _is_step_sentence(sentence, codes):
                 if sentence.endswith(":") and not codes and not _conditional_order(sentence):
@@ -342,7 +343,7 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
     for cand in candidates:
         if cand.command is not None and _empty_command(cand.command):
             cand.command = None
-            if cand.text == "Run:":
+            if cand.text == _RUN:
                 continue
         if cand.command is None and _only_links(cand.text):
             continue
@@ -357,7 +358,7 @@ def _causes(passage: Passage) -> list[Candidate]:
     for i, block in enumerate(blocks(passage.text)):
         if block.kind != "para":
             continue
-        for sentence in _SENTENCE.split(_flat(" ".join(block.head))):
+        for sentence in split_sentences(_flat(" ".join(block.head))):
             if _CAUSE.search(sentence):
                 codes = _commands_in(sentence)
                 out.append(

@@ -59,6 +59,15 @@ _PHASES: list[tuple[str, re.Pattern[str]]] = [
 PHASE_ORDER = {"diagnose": 0, "mitigate": 1, "verify": 2, "escalate": 3}
 
 
+# Where one sentence ends and the next begins: after . ! or ?, before a capital, code or a link.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
+
+
+def split_sentences(flat: str) -> list[str]:
+    """The sentences of text already on one line."""
+    return _SENTENCE_BREAK.split(flat)
+
+
 def section_phase(section: str) -> str | None:
     """Which part of a response a section serves, from its heading path (deepest first)."""
     for heading in reversed(section.split(" > ")):

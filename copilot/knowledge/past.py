@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from copilot.knowledge.passages import Passage, document_passages
+from copilot.knowledge.passages import Passage, document_passages, split_sentences
 from copilot.knowledge.store import KnowledgeBase
 
 _FIXED = re.compile(
@@ -63,7 +63,7 @@ def _whole_sentences(text: str, n: int = 2, limit: int = 500) -> str:
     than `limit` is kept whole on its own)."""
     flat = " ".join(text.split())
     out: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z`*(\[])", flat):
+    for sentence in split_sentences(flat):
         if out and (len(out) >= n or len(" ".join([*out, sentence])) > limit):
             break
         out.append(sentence)
@@ -99,9 +99,7 @@ def fixed_excerpt(passages: list[Passage]) -> Excerpt | None:
     if summary is not None:
         flat = " ".join(summary.text.split())
         said = [
-            x
-            for x in re.split(r"(?<=[.!?])\s+(?=[A-Z`*(\[])", flat)
-            if _RESOLVED.search(x) and not _NOT_A_FIX.search(x)
+            x for x in split_sentences(flat) if _RESOLVED.search(x) and not _NOT_A_FIX.search(x)
         ]
         if said:
             return _excerpt(summary, " ".join(said[-2:]))

@@ -17,6 +17,7 @@ import numpy as np
 
 from copilot.knowledge import sections as section_roles
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.passages import split_sentences
 from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable, keyword_terms, stem
 
 # The second document scores at least this share of the first (before reordering).
@@ -29,7 +30,6 @@ TWIN_SIMILARITY = 0.75
 REORDER_MARGIN = 2
 # Stems a question word must have to count towards a side (not "the", "is", "on").
 _MIN_STEM = 3
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
 _MARKUP = re.compile(r"<[^>]+>|[*_`#>]+")
 
 
@@ -72,7 +72,7 @@ def _sentences(text: str) -> list[str]:
         if paragraph.lstrip().startswith(("```", "~~~", "|", "<")):
             continue
         flat = " ".join(_MARKUP.sub(" ", paragraph).split())
-        out += [s for s in _SENTENCE.split(flat) if len(s.split()) >= 4]
+        out += [s for s in split_sentences(flat) if len(s.split()) >= 4]
     return out
 
 
