@@ -398,9 +398,8 @@ def ask(
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
-    twins = NearTwinsOut.build(retrieved.twins)
-    if twins is not None:
-        answer = f"{answer} {twin_note(retrieved.twins)}" if retrieved.twins else answer
+    if retrieved.twins is not None:
+        answer = f"{answer} {twin_note(retrieved.twins)}"
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")
@@ -466,7 +465,7 @@ def ask(
         more_steps=draft.more,
         catalog=catalog_context,
         degraded=degraded,
-        near_twins=twins,
+        near_twins=NearTwinsOut.build(retrieved.twins),
     )
 
 
