@@ -33,6 +33,18 @@ import psycopg
 BIN = Path(sys.executable).parent
 
 
+def terminate(proc: subprocess.Popen[bytes], *, kill_wait_s: float = 20) -> None:
+    """SIGTERM a running process and wait; SIGKILL it if it has not ended within 20 s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=kill_wait_s)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -234,13 +246,8 @@ class ChromaServer:
         raise RuntimeError("chroma server did not start within 60 s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=20)
+        if self.proc is not None:
+            terminate(self.proc)
         self.proc = None
 
 
@@ -293,12 +300,8 @@ class Replica:
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            terminate(self.proc, kill_wait_s=30)
 
     def peak_rss_mb(self) -> float | None:
         """The process's peak resident memory (VmHWM), for the manifests' requests."""
