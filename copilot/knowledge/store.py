@@ -218,6 +218,8 @@ class KnowledgeBase:
         # Live chunks of each document, in document order (ask and search read a few documents
         # whole on every request); read-through, cleared likewise.
         self._document_cache: dict[str, tuple[Chunk, ...]] = {}
+        # Each document's mean section vector (near twins), likewise cleared.
+        self._vector_cache: dict[str, np.ndarray] = {}
         # Share of the live chunks of each kind, likewise cleared.
         self._kind_shares: dict[str, float] | None = None
         # Live vectors in memory for exact search (ids, unit-length rows, kinds), or False when
@@ -401,6 +403,7 @@ class KnowledgeBase:
         """Forget what was read from the catalog (called with the mutex held)."""
         self._chunk_cache.clear()
         self._document_cache.clear()
+        self._vector_cache.clear()
         self._kind_shares = None
         self._exact = None
         self._hosts_cache = None
@@ -750,27 +753,37 @@ class KnowledgeBase:
 
     def document_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
         """Each live document's mean section vector, unit length (what the document is about
-        as a whole); from the in-memory copy when there is one."""
+        as a whole); from the in-memory copy when there is one, kept until the next change."""
         wanted = {src: [c.id for c in self.document_chunks(src)] for src in sources}
-        exact = self._exact_index()
+        with self._mutex:
+            known = {s: self._vector_cache[s] for s in wanted if s in self._vector_cache}
+            writes = self._writes
+        missing = {src: cids for src, cids in wanted.items() if src not in known}
+        if not missing:
+            return known
         rows: dict[str, np.ndarray] = {}
+        exact = self._exact_index()
         if exact is not None:
             ids, matrix, _ = exact
             position = {cid: i for i, cid in enumerate(ids)}
-            for src, cids in wanted.items():
+            for src, cids in missing.items():
                 found = [position[c] for c in cids if c in position]
                 if found:
                     rows[src] = matrix[found].mean(axis=0)
         else:
-            vectors = self.vectors_for([c for cids in wanted.values() for c in cids])
-            for src, cids in wanted.items():
+            vectors = self.vectors_for([c for cids in missing.values() for c in cids])
+            for src, cids in missing.items():
                 some = [vectors[c] for c in cids if c in vectors]
                 if some:
                     rows[src] = np.mean(np.stack(some), axis=0)
-        return {
+        made = {
             src: (row / max(float(np.linalg.norm(row)), 1e-12)).astype(np.float32)
             for src, row in rows.items()
         }
+        with self._mutex:
+            if writes == self._writes:  # not across a change: it may be stale
+                self._vector_cache.update(made)
+        return {**known, **made}
 
     def _exact_index(self) -> _Exact | None:
         """The in-memory copy of the live vectors, built on first use after a change."""

@@ -4,6 +4,7 @@ leads with the one the question's own words favour."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,20 @@ def test_no_notice_when_the_best_match_has_no_twin(twins_kb: KnowledgeBase) -> N
 def test_no_notice_on_an_off_topic_question(twins_kb: KnowledgeBase) -> None:
     response = _search(twins_kb, "how do I make coffee")
     assert response.no_match and response.near_twins is None
+
+
+def test_document_vectors_are_kept_until_the_document_changes(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "docs"
+    write(root, "glaze-mixer.md", OTHER)
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        first = kb.document_vectors(["glaze-mixer.md"])["glaze-mixer.md"]
+        again = kb.document_vectors(["glaze-mixer.md"])["glaze-mixer.md"]
+        assert again is first  # served from memory, not averaged again
+        write(root, "glaze-mixer.md", TWIN.format(Which="Space", what="bytes", Extra="", flag="-h"))
+        ingest_paths(kb, [root], progress=False)
+        changed = kb.document_vectors(["glaze-mixer.md"])["glaze-mixer.md"]
+        assert float(changed @ first) < 0.99  # the new text's vector, not the cached one
+        assert kb.document_vectors(["no-such.md"]) == {}
