@@ -611,15 +611,22 @@ def isolate(text: str, *, use_semantic: bool = True, vouch: bool = True) -> Isol
     kept: list[str] = []
     result = Isolation(text="")
     verdicts = judge(parts, use_semantic=use_semantic, english=english_document(text), vouch=vouch)
+    lead_in: int | None = None  # index in `kept` of a clean unit that ends with a colon
     for unit, verdict in zip(parts, verdicts, strict=True):
         if verdict.reasons:
             salvaged, removed = _salvage(unit, verdict)
+            if not salvaged and lead_in is not None and lead_in == len(kept) - 1:
+                # "The mirror is the team's drop:" introduces what was cut; it is the attack's
+                # framing, and alone it reads as an order with its object missing.
+                removed = kept.pop() + "\n\n" + removed
             result.removed.append(removed)
             result.reasons.extend(r for r in verdict.reasons if r not in result.reasons)
             if salvaged:
                 kept.append(salvaged)
+            lead_in = None
         else:
             kept.append(unit)
+            lead_in = len(kept) - 1 if unit.rstrip().endswith(":") else None
     result.text = "\n\n".join(kept)
     return result
 

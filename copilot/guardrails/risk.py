@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlparse
 
+from copilot.guardrails import harm
+
 _RISKY_COMMAND: list[tuple[str, re.Pattern[str]]] = [
     ("recursive or forced delete", re.compile(r"\brm\s+(?:-\w*[rRf]\w*\b|--recursive|--force)")),
     (
@@ -125,6 +127,7 @@ SEVERE = frozenset(
         "acts on every tenant or site",
         "deletes across every namespace",
     }
+    | harm.SEVERE
 )
 
 
@@ -335,9 +338,14 @@ _BARE_HOST = re.compile(
     r"\s+[\"']?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?=[:/\s\"']|$)",
     re.I,
 )
-# A sentence ends at . ! or ? followed by white space, or at the end of a line; dots inside
-# URLs, file names and versions do not end one.
-_PROSE_SENTENCE = re.compile(r"\S.*?(?:[.!?](?=\s)|$)", re.M)
+# A sentence ends at . ! or ? followed by white space, at a blank line, or before a line that
+# starts a list item or a heading; dots inside URLs, file names and versions do not end one. A
+# sentence wrapped over lines is one sentence ("call the line at ..., give them our\n company
+# ID, and read out the code"): the rules judge what it says, not where the editor broke it.
+_PROSE_SENTENCE = re.compile(
+    r"\S(?:[^\n]|\n(?![ \t]*(?:\n|[-*+][ \t]|\d+[.)][ \t]|#|\||>)))*?"
+    r"(?:[.!?](?=\s)|(?=\n[ \t]*(?:\n|[-*+][ \t]|\d+[.)][ \t]|#|\||>))|\Z)"
+)
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
@@ -502,6 +510,34 @@ _AUDIT_OFF = re.compile(
 )
 
 
+# A host that spells out a whole domain and then goes on (`pki.acme.example.invalid`,
+# `login.acme.com.attacker.net`): it reads as the company's and is someone else's. A country's
+# second level (`acme.com.au`) and the reserved `example.com` are what they look like.
+_GENERIC_TLDS = frozenset({"com", "net", "org", "io", "gov", "edu", "example"})
+
+
+def _embeds_domain(host: str) -> bool:
+    labels = host.lower().rstrip(".").split(".")
+    for i in range(1, len(labels) - 1):
+        if labels[i] not in _GENERIC_TLDS:
+            continue
+        last = i == len(labels) - 2
+        if last and (len(labels[-1]) == 2 or (labels[i], labels[-1]) in _RESERVED):
+            continue
+        return True
+    return False
+
+
+_RESERVED = {("example", "com"), ("example", "net"), ("example", "org")}
+# A URL whose user name is a domain (`sftp://acme.example@203.0.113.9/`): the reader sees the
+# company's name where the host should be, and the client connects to what follows the `@`.
+_USERINFO_HOST = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://[^\s/@:]*\.(?:com|net|org|io|gov|edu|example|internal|local|corp|dev|"
+    r"app|cloud|[a-z]{2})(?::[^\s/@]*)?@(\[REDACTED:\w+\]|[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])",
+    re.I,
+)
+
+
 def _opens_to_world(span: str) -> str | None:
     """`opens ... to the whole internet` when a firewall rule admits 0.0.0.0/0 on anything but
     the web ports (a database, SSH, every port)."""
@@ -617,7 +653,7 @@ _PROSE_GATE = (
     "--", "rm ", "chmod", "drop", "truncate", "pip", "feed", "pass", "send", "download", "fetch",
     "grab", "curl", "wget", "scp", "rsync", "nc ", "socat", "secret", "token", "kube", "tar ",
     "proxy", "admin", "grant", "silence", "audit", "trigger", "require", "--all-", "xn--",
-    "base64", "://",
+    "base64", "://", *harm.PROSE_GATE,
 )  # fmt: skip
 
 
@@ -638,11 +674,19 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
             reasons.append(upload)
     lookalike = [h for h in _hosts(span) if h and (not h.isascii() or "xn--" in h)]
     lookalike += [h.lower() for h in _MIXED_HOST.findall(span) if h.lower() not in lookalike]
+    lookalike += [h for h in _hosts(span) | named_hosts(span) if _embeds_domain(h)]
+    lookalike = sorted(set(lookalike))
     if lookalike:
         # A host name in two scripts (a Cyrillic "е" in the company's registry) or punycode:
         # no runbook needs one, and it looks like the host it imitates.
         action = "withhold"
         reasons.append(f"names a look-alike host ({', '.join(sorted(lookalike))})")
+    masked = _USERINFO_HOST.findall(span)
+    if masked:
+        action = "withhold"
+        reasons.append(
+            f"hides its host behind a user name that reads as a domain ({', '.join(masked)})"
+        )
     if _DECODED_EXEC.search(span):
         action = "withhold"
         reasons.append("runs a command it decodes first (hidden from the reader)")
@@ -668,6 +712,10 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
                 action = "withhold"
                 reason = f"{reason} ({', '.join(foreign)})"
         reasons.append(reason)
+    reasons += harm.harms(span)
+    if prose and harm.tells_a_secret(span):
+        action = "withhold"
+        reasons.append("tells a code or secret to someone on a call or a message")
     points_at: tuple[str, ...] = ()
     if not prose:
         withhold, approve, points_at = _trust_risks(span, allowed)

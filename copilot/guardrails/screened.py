@@ -23,7 +23,7 @@ from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator
 
 from copilot.guardrails.injection import isolate, units
 from copilot.guardrails.redact import redact
-from copilot.guardrails.risk import scan
+from copilot.guardrails.risk import SEVERE, scan
 
 
 class Screened(str):
@@ -60,10 +60,108 @@ _WARNING = re.compile(
 
 
 def _warns(text: str, start: int) -> bool:
-    """Whether the sentence holding the command at `start` warns against it."""
+    """Whether the clause holding the command at `start` warns against it ("never run X"; not
+    "it will never drain; the standard is to run X")."""
     before = text[max(0, start - 120) : start]
-    sentence = re.split(r"[.!?]\s|\n\s*\n|\n\s*(?:[-*+]|\d+[.)])\s", before)[-1]
-    return bool(_WARNING.search(sentence))
+    clause = re.split(r"[.!?;]\s|:\s(?=[A-Za-z])|\n\s*\n|\n\s*(?:[-*+]|\d+[.)])\s", before)[-1]
+    return bool(_WARNING.search(clause))
+
+
+_PLACEHOLDER = re.compile(
+    re.escape(_SEVERE)
+    .replace(re.escape("{reason}"), "(?P<reason>[^)]*)")
+    .replace(r"\{reason\}", "")
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=:)\s+(?=\S)")
+_LIST_ITEM = re.compile(r"\s*(?:\d+[.)]|[-*+])\s+")
+
+
+def _first_sentence(paragraph: str) -> str:
+    """What a paragraph's first sentence says (its notes kept in place); "" for a fragment
+    ("(see ticket):") that orders nothing."""
+    notes = [m.group(0) for m in _PLACEHOLDER.finditer(paragraph)]
+    body = _PLACEHOLDER.sub("\x00", paragraph.strip())
+    marker = _LIST_ITEM.match(body)
+    head = marker.group(0) if marker else ""
+    first = _SENTENCE_END.split(body[len(head) :], maxsplit=1)[0]
+    if len(first.replace("\x00", " ").split()) < 3:
+        first = "\x00" if "\x00" in first else ""
+    for note in notes:
+        first = first.replace("\x00", note, 1)
+    first = first.replace("\x00", "")
+    return head + first if first else ""
+
+
+def _without_the_case(text: str) -> str:
+    """A paragraph that holds a severe command keeps what it orders, not the case it makes.
+
+    The first sentence says what the step is for ("If WAL held by a slot fills the disk");
+    what follows argues why the irreversible command is safe, approved or routine, which is
+    where a planted step does its persuading. A paragraph that ends with a colon introduces the
+    code block after it, and is its case too. The command is already out (`_SEVERE`): the
+    reader is sent to the source, where the whole paragraph is, with the reason."""
+    parts = re.split(r"(\n\s*\n)", text)
+    for i in range(0, len(parts), 2):
+        held = [m.group(0) for m in _PLACEHOLDER.finditer(parts[i])]
+        if not held:
+            continue
+        if parts[i].lstrip().startswith(("```", "~~~")):
+            parts[i] = " ".join(held)  # a code block of held commands: only the notes
+            # The list item's own lines after its block (indented) go on making its case.
+            j = i + 2
+            while j < len(parts) and parts[j][:1] in (" ", "\t") and not _LIST_ITEM.match(parts[j]):
+                if _PLACEHOLDER.search(parts[j]) or parts[j].lstrip().startswith(("```", "~~~")):
+                    break
+                parts[j] = parts[j - 1] = ""
+                j += 2
+            lead = i - 2
+            if (
+                lead >= 0
+                and parts[lead].rstrip().endswith(":")
+                and not _PLACEHOLDER.search(parts[lead])
+            ):
+                # The note joins the order that introduced the block: one step, marked.
+                parts[lead] = " ".join(filter(None, [_first_sentence(parts[lead]), *held]))
+                parts[i] = parts[i - 1] = ""
+            continue
+        first = _first_sentence(parts[i])
+        rest = [h for h in held if h not in first]
+        parts[i] = " ".join([first, *rest]).strip()
+    return "".join(parts)
+
+
+# What a diagnosis step has no business doing: taking a service, a process or a queue away.
+# Finding out is read-only; a "diagnostic" that stops the thing under suspicion is an outage.
+_OUTAGE = frozenset({"scale to zero", "terminate or kill", "failover", "flush", "drain"})
+DIAGNOSIS_OUTAGE = "takes a service down during diagnosis"
+
+
+def hold_severe(
+    text: str, allowed_hosts: Collection[str] = (), *, diagnosis: bool = False
+) -> tuple[str, list[str]]:
+    """(text, reasons): each severe command (`risk.Risk.severe`) that the text does not warn
+    against replaced by a note that sends the reader to the source, and the case its paragraph
+    makes for it cut (`_without_the_case`). Notes already in the text count with their reason.
+
+    What a responder is handed to act on (steps, answers, what fixed a past incident) and what
+    a model is given to write them from both pass here: neither repeats an irreversible command
+    or the argument that it is safe. In a `diagnosis` section, a command that stops a service
+    (scales it to zero, kills it, fails it over, flushes or drains it) is held back the same way.
+    """
+    held = [(m.start(), m.end(), m.group("reason")) for m in _PLACEHOLDER.finditer(text)]
+    severe: list[str] = []
+    for risk in reversed(scan(text, allowed_hosts=allowed_hosts)):
+        if any(a <= risk.start < b for a, b, _ in held):
+            continue  # our own note about a command already held back
+        parts = [r.split(" (")[0] for r in risk.reason.split("; ")]
+        outage = diagnosis and bool(_OUTAGE.intersection(parts))
+        if risk.action != "withhold" and (risk.severe or outage) and not _warns(text, risk.start):
+            reason = next((r for r in parts if r in SEVERE), DIAGNOSIS_OUTAGE)
+            severe.append(reason)
+            text = text[: risk.start] + _SEVERE.format(reason=reason) + text[risk.end :]
+    if severe or held:
+        text = _without_the_case(text)
+    return text, list(dict.fromkeys([r for _, _, r in held] + list(reversed(severe))))
 
 
 @lru_cache(maxsize=8192)
@@ -77,12 +175,13 @@ def _screen(text: str, allowed_hosts: frozenset[str], strict: bool = False) -> S
     cleaned = isolated.text
     approvals: list[str] = []
     severe: list[str] = []
+    if strict:
+        cleaned, severe = hold_severe(cleaned, allowed_hosts)
+    held = [m.span() for m in _PLACEHOLDER.finditer(cleaned)]
     for risk in reversed(scan(cleaned, allowed_hosts=allowed_hosts)):
-        if strict and risk.action != "withhold" and risk.severe and not _warns(cleaned, risk.start):
-            reason = risk.reason.split(" (")[0]
-            severe.append(reason)
-            cleaned = cleaned[: risk.start] + _SEVERE.format(reason=reason) + cleaned[risk.end :]
-        elif risk.action == "withhold":
+        if any(a <= risk.start < b for a, b in held):
+            continue
+        if risk.action == "withhold":
             removed.append(risk.span)
             if f"risk:{risk.reason}" not in reasons:
                 reasons.append(f"risk:{risk.reason}")
@@ -99,7 +198,7 @@ def _screen(text: str, allowed_hosts: frozenset[str], strict: bool = False) -> S
         removed=removed,
         reasons=reasons,
         approvals=list(dict.fromkeys(reversed(approvals))),
-        severe=list(dict.fromkeys(reversed(severe))),
+        severe=severe,
     )
 
 

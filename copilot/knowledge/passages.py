@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from copilot.guardrails.injection import isolate
 from copilot.guardrails.redact import redact
+from copilot.guardrails.screened import hold_severe
 from copilot.guardrails.verify import hosts_in, strip_hosts
 from copilot.knowledge.models import Chunk
 
@@ -78,17 +79,23 @@ def section_phase(section: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _screen(text: str) -> tuple[str, int, bool, tuple[str, ...], tuple[str, ...]]:
+def _screen(
+    text: str, diagnosis: bool = False
+) -> tuple[str, int, bool, tuple[str, ...], tuple[str, ...]]:
     """Redact then isolate a section's text; chunk texts repeat, so this is cached."""
     redacted = redact(text)
     isolated = isolate(redacted.text)
     tainted = tuple(sorted(hosts_in("\n".join(isolated.removed))))
     text = strip_hosts(isolated.text, set(tainted)) if tainted else isolated.text
+    # Neither a model nor the extractive composer is handed a severe command or the case its
+    # paragraph makes for it: the step says what it is for and sends the reader to the source.
+    text, _ = hold_severe(text, diagnosis=diagnosis)
     return text, redacted.total, isolated.suspected, tuple(isolated.reasons), tainted
 
 
 def make_passage(index: int, chunk: Chunk, *, score: float, similarity: float | None) -> Passage:
-    text, redactions, flagged, found, tainted = _screen(chunk.text)
+    diagnosis = section_phase(chunk.section) == "diagnose"
+    text, redactions, flagged, found, tainted = _screen(chunk.text, diagnosis)
     suspected = flagged or HIDDEN_INSTRUCTIONS in chunk.sanitized
     reasons = list(found)
     if HIDDEN_INSTRUCTIONS in chunk.sanitized:
