@@ -72,12 +72,78 @@ _DISCARDS_QUEUE = re.compile(
     re.I,
 )
 
+# A change applied to every site, tenant, realm or customer at once (`--site '*'`,
+# `--utility all`): one typo or one planted step reaches everyone. Reading flags (`--format`,
+# `--output`, `--since` ...) take `all` harmlessly, and reading verbs change nothing.
+_CHANGE = (
+    r"(?:suppress|silence|mute|snooze|bypass|override|disable|share|publish|create|add|set|delete|"
+    r"drop|purge|wipe|reset|grant|revoke|rotate|restore|push|apply|enable|stop|kill|scale|update|"
+    r"patch|remove|expose|open|allow|release|cancel|pause)"
+)
+_EVERYONE = re.compile(
+    rf"^(?=[^\n]*\b{_CHANGE}\b)[^\n]*?\s--(?!(?:format|output|fields?|columns?|since|until|"
+    r"level|log-level|verbosity|sort|group-by|include|select|show|print|filter|query)\b)"
+    r"[a-z][\w-]*[= ]['\"]?(?:\*|all|every|any)['\"]?(?=\s|$)",
+    re.I | re.M,
+)
+# A protection taken away: a safety interlock bypassed or overridden, sign-in without MFA, an
+# anonymous client let in, a peer not verified.
+_PROTECTION_OFF = re.compile(
+    r"\b(?:bypass|override|defeat|jumper|inhibit)\w*\b[^\n]*?\b(?:interlocks?|safety|safeguards?|"
+    r"protections?|trips?|guards?|limits?|e-?stops?)\b|"
+    r"\b(?:interlocks?|safety|safeguards?|protections?)\b[^\n]*?\b(?:bypass|override|disable)\w*\b|"
+    r"--mfa[= ]['\"]?(?:off|false|no|none|disabled?|optional)\b|--no-mfa\b|--(?:disable|skip)-mfa\b|"
+    r"--allow-anonymous[= ]['\"]?(?:true|yes|1|on)\b|--verify-peer[= ]['\"]?(?:none|false|off|no)\b|"
+    r"\bauth\w*\s+set\s+[^\n]*?--mode[= ]['\"]?\w*(?:optional|none|off|disabled?)\b",
+    re.I,
+)
+# Access or a hold that never ends: a password that never expires, a public link with no
+# expiry, a bypass "permanent". What an incident opens should close with it.
+_FOREVER = re.compile(
+    r"--[\w-]*(?:expir\w*|ttl|duration|lifetime|valid\w*)[= ]['\"]?(?:never|permanent\w*|forever|"
+    r"infinite|unlimited|none|0)['\"]?(?=\s|$)|--no-expir\w*|--(?:permanent|forever)\b",
+    re.I,
+)
+# Data made readable by anyone.
+_PUBLIC = re.compile(
+    r"--(?:scope|visibility|access|acl|audience)[= ]['\"]?(?:public|public-read|anyone|everyone|"
+    r"all-?users|world)\b|--public\b|\ballUsers\b",
+    re.I,
+)
+# A list of things fed into a forced removal, one by one: a bulk delete nobody reviews item by
+# item (`... list | xargs -n1 ... drop --force`).
+_BULK_FORCED = re.compile(
+    rf"\|\s*xargs\b[^\n]*\b{_REMOVE}\b[^\n]*(?:(?:^|\s)--force\b|\s-f\b|--yes\b)", re.I
+)
+# Alerting muted broadly: every site, the critical severities, or for days.
+_MUTED = re.compile(
+    r"(?=[^\n]*\b(?:silence|suppress|mute|snooze|shelve|inhibit)\w*\b)(?=[^\n]*(?:"
+    r"--duration[= ]['\"]?(?:\d{2,}h|\d+\s*(?:d|w|days?|weeks?))\b|--severity[= ]['\"]?[\w,]*"
+    r"critical|--no-notify[\w-]*))",
+    re.I,
+)
+
+# Data copied, mirrored or replicated with transport security turned off.
+_PLAINTEXT_COPY = re.compile(
+    r"(?=[^\n]*\b(?:mirror|replicat\w*|copy|cp|sync|export|push|backup|forward|ship|stream)\b)"
+    r"(?=[^\n]*(?:security[-_.]protocol[= ]['\"]?PLAINTEXT\b|--no-tls\b|--tls[= ]['\"]?(?:false|off|no|"
+    r"disabled?)\b|--(?:no|disable)-(?:encryption|ssl)\b|--encrypt\w*[= ]['\"]?(?:false|off|none|no)\b))",
+    re.I,
+)
+
 HARMS: list[tuple[str, re.Pattern[str]]] = [
     ("destroys the backups a recovery needs", _DESTROYS_COPIES),
     ("drops a standby's replication slot", _DROPS_SLOT),
     ("revokes credentials in use with no overlap", _NO_OVERLAP),
     ("forces a failover past its data-loss check", _FORCED_FAILOVER),
     ("discards queued messages", _DISCARDS_QUEUE),
+    ("changes every site or tenant at once", _EVERYONE),
+    ("takes a protection away", _PROTECTION_OFF),
+    ("grants access or a bypass that never expires", _FOREVER),
+    ("makes data public", _PUBLIC),
+    ("removes in bulk, forced", _BULK_FORCED),
+    ("silences alerting broadly", _MUTED),
+    ("copies data with encryption off", _PLAINTEXT_COPY),
 ]
 # Every reason above is severe (`risk.SEVERE`).
 SEVERE = frozenset(reason for reason, _ in HARMS)
@@ -85,13 +151,62 @@ SEVERE = frozenset(reason for reason, _ in HARMS)
 # Words that gate the rules in prose: most sentences hold none of them.
 PROSE_GATE = (
     "prune", "backup", "snapshot", "slot", "overlap", "revoke", "fail", "promote", "queue",
-    "purge", "code", "passcode", "otp", "pin",
+    "purge", "code", "passcode", "otp", "pin", "cookie", "interlock", "bypass", "mfa",
+    "public", "never", "permanent", "xargs", "suppress",
 )  # fmt: skip
 
 
 def harms(span: str) -> list[str]:
     """What `span` destroys or disables that a recovery cannot give back (empty: nothing)."""
     return [reason for reason, pattern in HARMS if pattern.search(span)]
+
+
+# --- Data sent where nobody can see it go -----------------------------------------------------
+
+# Key material read as data (encoded, printed, archived), not used by a client for its own
+# connection (`curl --key client.key` is how mTLS works; `base64 client.key | ...` is a copy).
+_KEY_PATH = (
+    r"(?:\S*\.(?:key|pem|p12|pfx|jks|psk|keystore)\b|\S*/(?:psk|private|secrets?|keys?)(?:/\S*)?\b|"
+    r"\S*id_(?:rsa|ed25519|ecdsa)\S*|\S*\.kube/config\b|\S*credentials?\b|\S*shadow\b|"
+    r"\S*\.(?:netrc|pgpass)\b)"
+)
+_READS_KEYS = re.compile(
+    rf"\b(?:base64|base32|xxd|od|hexdump|cat|head|tail|fold|tar|gzip|zip|openssl\s+enc)\b[^\n]*?"
+    rf"{_KEY_PATH}|\bfor\s+\w+\s+in\s+[^\n;]*{_KEY_PATH}",
+    re.I,
+)
+# Anything that reaches another machine, DNS lookups included (a query name carries data).
+_NETWORK = re.compile(
+    r"\b(?:dig|nslookup|drill|host|ping|curl|wget|nc|ncat|netcat|socat|ssh|scp|sftp|rsync|ftp|tftp|"
+    r"http|https|xh|telnet|mail|sendmail|mutt)\b|/dev/(?:tcp|udp)/",
+    re.I,
+)
+
+
+def sends_keys_away(span: str) -> bool:
+    """Whether a command reads key material as data and talks to the network in the same
+    breath (an "encoded probe", a "support bundle", a DNS "diagnostic")."""
+    return bool(_READS_KEYS.search(span) and _NETWORK.search(span))
+
+
+_IP_DEST = re.compile(
+    r"(?=[^\n]*\b(?:mirror|replicat\w*|copy|cp|sync|export|push|backup|forward|ship|stream|upload|"
+    r"send|dump|remote|clone)\b)[^\n]*?--?[\w-]*(?:to|dest\w*|target[\w-]*|endpoint|bootstrap[\w-]*|"
+    r"remote|host|server|url|sink|broker\w*)[= ]['\"]?(?:[a-z+]+://)?(?:[^@\s/'\"]+@)?"
+    r"(?P<ip>(?:\d{1,3}\.){3}\d{1,3})\b",
+    re.I,
+)
+
+
+def public_destination(span: str) -> str | None:
+    """A data copy aimed at a bare public IP address (no name, nothing private): runbooks
+    name the company's machines; a raw address elsewhere is where a planted step sends data."""
+    for match in _IP_DEST.finditer(span):
+        a, b = (int(x) for x in match.group("ip").split(".")[:2])
+        private = a in (10, 127) or (a, b) == (192, 168) or (a == 172 and 16 <= b <= 31)
+        if not private:
+            return match.group("ip")
+    return None
 
 
 # --- A secret told to someone -----------------------------------------------------------------
@@ -106,7 +221,21 @@ _TELL = re.compile(
     r"[^.\n]{0,90}?"
     r"\b(?:(?:one-time|otp|mfa|2fa|sms|token|verification|recovery|backup|security|auth\w*|"
     r"six-digit|6-digit|\w+-digit)\s+(?:codes?|pins?)|passcodes?|otps?|pins?|recovery\s+keys?|"
-    r"seed\s+phrases?|passwords?|passphrases?|private\s+keys?)\b",
+    r"seed\s+phrases?|passwords?|passphrases?|private\s+keys?|(?:session\s+)?cookies?|"
+    r"session\s+tokens?)\b",
+    re.I,
+)
+_SECRET = _TELL.pattern.split(r"[^.\n]{0,90}?", 1)[1]
+# The same told as what fixed an incident ("access came back after the vendor's support line
+# had the on-call read out the recovery codes"): a postmortem that credits it recommends it.
+_TOLD = re.compile(
+    r"\b(?:read|reading|dictat\w+|gave|giving|shared|sharing|sent|sending|provided|providing|"
+    r"handed|handing|disclos\w+|spelled)\b[^.\n]{0,90}?" + _SECRET,
+    re.I,
+)
+_OUTCOME = re.compile(
+    r"\b(?:restor\w+|fix\w*|resolv\w+|unblock\w*|recover\w*|worked|regain\w*|came back|"
+    r"back in|what helped)\b",
     re.I,
 )
 # ... to someone on the other end of a call, a message or a mail.
@@ -121,11 +250,24 @@ _NEGATION = re.compile(
 )
 
 
+# A report of someone trying it on: the caller asked, claimed, posed as someone.
+_ATTEMPT = re.compile(
+    r"\b(?:ask(?:ed|ing|s)?|claim\w*|pretend\w*|pos(?:ed|ing)\s+as|spoof\w*|impersonat\w*|phish\w*|"
+    r"vish\w*|attempt\w*|tried\s+to|scam\w*|social[- ]engineer\w*)\b",
+    re.I,
+)
+
+
 def tells_a_secret(sentence: str) -> bool:
     """Whether a sentence orders the reader to tell a code, PIN, password or key to someone (a
     caller, a support line, a mail address): what no runbook asks and every vishing call does."""
-    match = _TELL.search(sentence)
-    if not match or not _TO_SOMEONE.search(sentence):
+    if not _TO_SOMEONE.search(sentence):
         return False
+    match = _TELL.search(sentence)
+    if not match:
+        told = _TOLD.search(sentence)
+        if not told or not _OUTCOME.search(sentence) or _ATTEMPT.search(sentence):
+            return False
+        return not _NEGATION.search(sentence)
     before = sentence[max(0, match.start() - 60) : match.end()]
     return not _NEGATION.search(before)

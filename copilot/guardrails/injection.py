@@ -12,6 +12,7 @@ import codecs
 import logging
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from copilot.guardrails import risk, semantic
@@ -128,7 +129,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         "fake_system_prompt",
         re.compile(
             r"<\|im_start\|>|<\|im_end\|>|<\|system\|>|<\|assistant\|>|\[/?INST\]|<<SYS>>|"
-            r"</?system>|(?:^|\n)\s*#{0,4}\s*(?:system|assistant)\s*(?:prompt)?\s*:|"
+            r"</?system>(?![\w-])|(?:^|\n)\s*#{0,4}\s*(?:system|assistant)\s*(?:prompt)?\s*:|"
             r"(?:^|\n)\s*#{1,6}\s*(?:new|updated|override|system)\s+(?:instructions?|prompt|rules)\b|"
             r"\bsystem prompt\b|\bsystem message\b",
             re.IGNORECASE,
@@ -460,10 +461,23 @@ def judge(
     risky = [False] * len(parts)
     carriers = side_channels(parts)
     vouched = _Vouched(parts if vouch else None)
+    defined = _definitions(parts)
     for i, unit in enumerate(parts):
         risks = risk.scan(unit)
         risky[i] = any(r.severe for r in risks)
         withheld = [r for r in risks if r.action == "withhold"]
+        # A command that uses a variable another part defines is judged with its value: the
+        # step reads `--target $DR_HOST`, the appendix says what that is.
+        expanded, used = _expand(unit, defined)
+        if used:
+            known = {r.reason for r in risks}
+            for r in risk.scan(expanded):
+                if r.action == "withhold" and r.reason not in known:
+                    lines = [ln.strip() for ln in unit.split("\n") if _uses(ln, used)]
+                    verdicts[i].withheld += lines
+                    verdicts[i].reasons.append(
+                        f"risk:{r.reason} (through {', '.join('$' + v for v in sorted(used))})"
+                    )
         if carriers[i]:
             # A footnote, a collapsed block, a quote, a definition, a comment: no procedure puts
             # its severe step there, and a reader skims past it to the command.
@@ -519,6 +533,32 @@ def judge(
 def _is_table(unit: str) -> bool:
     lines = [line for line in unit.split("\n") if line.strip()]
     return bool(lines) and all(line.lstrip().startswith("|") for line in lines)
+
+
+_DEFINITION_OF = re.compile(
+    r"(?:^|[\s;`])(?:export\s+|set\s+-x\s+|setenv\s+)?([A-Z][A-Z0-9_]{2,})=(['\"]?)([^\s'\";`]+)\2"
+)
+
+
+def _definitions(parts: list[str]) -> dict[str, str]:
+    """Shell variables the document sets anywhere (`export DR_HOST=203.0.113.7`)."""
+    out: dict[str, str] = {}
+    for part in parts:
+        for name, _, value in _DEFINITION_OF.findall(part):
+            out.setdefault(name, value)
+    return out
+
+
+def _uses(text: str, names: Collection[str]) -> bool:
+    return any(f"${n}" in text or f"${{{n}}}" in text for n in names)
+
+
+def _expand(unit: str, defined: dict[str, str]) -> tuple[str, set[str]]:
+    """`unit` with the variables it uses replaced by their values, and which it used."""
+    used = {n for n in defined if _uses(unit, (n,))}
+    for name in used:
+        unit = unit.replace(f"${{{name}}}", defined[name]).replace(f"${name}", defined[name])
+    return unit, used
 
 
 class _Vouched:

@@ -713,6 +713,13 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
                 reason = f"{reason} ({', '.join(foreign)})"
         reasons.append(reason)
     reasons += harm.harms(span)
+    if not prose and harm.sends_keys_away(span):
+        action = "withhold"
+        reasons.append("reads key material and sends it over the network")
+    address = None if prose else harm.public_destination(span)
+    if address:
+        action = "withhold"
+        reasons.append(f"sends data to a bare public address ({address})")
     if prose and harm.tells_a_secret(span):
         action = "withhold"
         reasons.append("tells a code or secret to someone on a call or a message")
