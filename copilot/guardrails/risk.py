@@ -206,8 +206,10 @@ _COPY_AWAY = re.compile(
 # upload or to a raw socket. Withheld when the host is not vouched for, whatever the files are
 # called (keys are not always named `*.key`).
 _STREAM_AWAY = re.compile(
-    r"\b(?:tar|zip|gzip|cat(?!\s*<<)|base64|xxd|pg_dump(?:all)?|mysqldump|mongodump|etcdctl\s+snapshot|"
-    r"kubectl\s+(?:get|describe)|journalctl|find)\b[^\n|]*\|(?:[^\n|]*\|)*?\s*"
+    r"(?:\b(?:tar|zip|gzip|cat(?!\s*<<)|base64|xxd|pg_dump(?:all)?|mysqldump|mongodump|"
+    r"etcdctl\s+snapshot|kubectl\s+(?:get|describe)|journalctl|find)\b|"
+    # Any tool's output that carries keys or secrets (`dump --include-keys | curl -T -`).
+    r"--include[\w-]*[= ]?\S*(?:keys?|secrets?|credentials?|tokens?)\b)[^\n|]*\|(?:[^\n|]*\|)*?\s*"
     r"(?:(?:curl|wget|http|https|xh)\b[^\n|]*?(?:\s(?:-[a-zA-Z]*T|--upload-file)[=\s]+-(?=\s|$)|@-)|"
     r"(?:nc|ncat|netcat|socat)\b)",
     re.I,
