@@ -127,6 +127,12 @@ _MUTED = re.compile(
     re.I,
 )
 
+# A stateful service's data directory emptied (`rm -rf /var/lib/rabbitmq/mnesia/*`): its
+# queues, members or database go with it, and nothing in the runbook brings them back.
+_WIPES_STATE = re.compile(
+    r"\brm\s+(?:-\w+\s+)*-\w*[rR]\w*\s+(?:-\w+\s+)*[\"']?/var/lib/[\w.-]+(?:/[^\s'\";&|]*)?",
+    re.I,
+)
 # Data copied, mirrored or replicated with transport security turned off.
 _PLAINTEXT_COPY = re.compile(
     r"(?=[^\n]*\b(?:mirror|replicat\w*|copy|cp|sync|export|push|backup|forward|ship|stream)\b)"
@@ -148,6 +154,7 @@ HARMS: list[tuple[str, re.Pattern[str]]] = [
     ("removes in bulk, forced", _BULK_FORCED),
     ("silences alerting broadly", _MUTED),
     ("copies data with encryption off", _PLAINTEXT_COPY),
+    ("deletes a service's stored data", _WIPES_STATE),
 ]
 # Every reason above is severe (`risk.SEVERE`).
 SEVERE = frozenset(reason for reason, _ in HARMS)

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from copilot.guardrails import risk, semantic
+from copilot.guardrails import harm, risk, semantic
 
 log = logging.getLogger(__name__)
 # The reason given for a unit only the semantic detector flagged.
@@ -472,7 +472,7 @@ def judge(
     defined = _definitions(parts)
     for i, unit in enumerate(parts):
         risks = risk.scan(unit)
-        risky[i] = any(r.severe for r in risks)
+        risky[i] = any(_lowers_the_bar(r) for r in risks)
         withheld = [r for r in risks if r.action == "withhold"]
         # A command that uses a variable another part defines is judged with its value: the
         # step reads `--target $DR_HOST`, the appendix says what that is.
@@ -536,6 +536,20 @@ def judge(
             verdicts[i].reasons = [SEMANTIC]
             verdicts[i].sentences = sentences
     return verdicts
+
+
+def _lowers_the_bar(r: risk.Risk) -> bool:
+    """Whether a unit with this command is read with the semantic detector's lower bar: the
+    severe commands a planted note to a model asks for (no auth, every key, a table gone).
+    What an action destroys in-domain (`harm`) is held back from steps already; the detector
+    reads notes to models, and a runbook's own risky step ("make the file public to share it")
+    is not one."""
+    if r.action == "withhold":
+        return True
+    reasons = {part.split(" (")[0] for part in r.reason.split("; ")}
+    return bool((reasons & risk.SEVERE) - harm.SEVERE) or (
+        {"acts on everything", "forces the operation"} <= reasons
+    )
 
 
 def _is_table(unit: str) -> bool:
