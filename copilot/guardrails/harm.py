@@ -141,6 +141,70 @@ _PLAINTEXT_COPY = re.compile(
     re.I,
 )
 
+# --- Controls changed: who is told, who may act, what must be reviewed ------------------------
+#
+# An incident's fix restores a service; it does not page people less, widen a role, bring back
+# a revoked key, let a change approve itself or turn a gate to warnings. Each of these is a
+# control a company chose, and changing one is a decision for its owner, not a runbook step a
+# copilot repeats.
+
+# Paging made quieter: a policy or route set to low urgency, a digest, nobody.
+_PAGING_DOWN = re.compile(
+    r"(?=[^\n]*\b(?:pager|paging|escalation|on-?call|alert(?:ing)?|notification)s?\b)"
+    r"(?=[^\n]*\b(?:set|update|patch|edit|change|create|route|override)\b)"
+    r"(?=[^\n]*(?:--urgency[= ]['\"]?(?:low|none|info)\b|--notify[= ]['\"]?(?:e-?mail|digest|none|"
+    r"nobody|off)\w*|--escalation[= ]['\"]?[\w-]*(?:quiet|silent|null|none|noop|devnull)\w*|"
+    r"--(?:mute|silent|quiet)\b))",
+    re.I,
+)
+# Permissions widened: a role or binding patched or edited, access granted to a principal.
+_PERMISSIONS = re.compile(
+    r"\b(?:patch|edit|replace)\s+(?:-\S+\s+)*(?:cluster)?role(?:binding)?s?\b|"
+    r"\bcreate\s+(?:cluster)?rolebinding\b|"
+    r"\b(?:grant|add-iam-policy-binding|set-iam-policy|attach-(?:role|user|group)-policy|"
+    r"put-(?:role|user|group)-policy)\b[^\n]*?--(?:principal|member|user|group|account|role|perm\w*|"
+    r"policy\w*)\b|"
+    r"\bGRANT\s+\w+(?:\s*,\s*\w+)*\s+ON\b",
+    re.I,
+)
+# A credential, key, user or grant changed straight in the database: revoked ones come back.
+_CREDENTIAL_ROWS = re.compile(
+    r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+[\w.\"`]*(?:api_?keys?|tokens?|credentials?|"
+    r"users?|accounts?|permissions?|roles?|grants?|acls?|memberships?|sessions?|mfa\w*)\b",
+    re.I,
+)
+# A review, approval, sign-off or gate turned down: to "self", "warn", one sign-off, off.
+_CONTROL = (
+    r"(?:review|approv\w*|sign_?offs?|signoff\w*|gate|qc|check|validat\w*|verif\w*|enforc\w*)"
+)
+_REVIEW_OFF = re.compile(
+    rf"\b[\w.-]*{_CONTROL}[\w.-]*\s*[=:]\s*['\"]?(?:self|warn\w*|off|false|disabled?|skip\w*|"
+    r"none|permissive|log-?only|audit-?only|advisory|auto|0)\b(?![.\w])",
+    re.I,
+)
+# A config file edited in place where it sets a control (sign-offs, auth, TLS, retention ...).
+_SED_CONTROL = re.compile(
+    r"\bsed\s+(?:-\w*\s+)*-\w*i\w*\b[^\n]*?s([/|#,])[^\n]*?(?:sign_?off|approv|review|auth|tls|"
+    r"ssl|verif|audit|retention|limit|quota|min_|max_|require|enforce|mfa|password|allow|deny)",
+    re.I,
+)
+# A command's name taken over: a shell function or alias that reruns it with other settings.
+_SHADOWED = re.compile(
+    r"(?:^|[;\s])(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{[^}]*\bcommand\s+\1\b|"
+    r"\balias\s+[\w-]+=['\"][^'\"]*\b(?:--force|--all|drop|delete|purge|set|grant|disable)\b",
+)
+# A rate limit or lockout lifted.
+_LIMIT_OFF = re.compile(
+    r"(?=[^\n]*\b(?:rate-?limit\w*|throttl\w*|quotas?|lockout\w*|limits?)\b)"
+    r"(?=[^\n]*(?:[= ]['\"]?(?:unlimited|infinite|none)\b|--lockout[\w-]*[= ]['\"]?0\b|"
+    r"--(?:no|disable)-(?:limit|lockout|throttl)\w*))",
+    re.I,
+)
+
+# A flag spelled with dashes that only look like hyphens (U+2010..U+2015, U+2212, full-width):
+# the shell passes it as a plain word, so `purge ... ‑‑dry-run` purges for real.
+_FAKE_FLAG = re.compile("(?:^|\\s)[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]{1,2}[A-Za-z]")
+
 HARMS: list[tuple[str, re.Pattern[str]]] = [
     ("destroys the backups a recovery needs", _DESTROYS_COPIES),
     ("drops a standby's replication slot", _DROPS_SLOT),
@@ -155,6 +219,14 @@ HARMS: list[tuple[str, re.Pattern[str]]] = [
     ("silences alerting broadly", _MUTED),
     ("copies data with encryption off", _PLAINTEXT_COPY),
     ("deletes a service's stored data", _WIPES_STATE),
+    ("makes paging quieter", _PAGING_DOWN),
+    ("changes who may access what", _PERMISSIONS),
+    ("edits credentials or permissions in the database", _CREDENTIAL_ROWS),
+    ("turns a review or a gate down", _REVIEW_OFF),
+    ("edits a control in a config file", _SED_CONTROL),
+    ("redefines a command under its own name", _SHADOWED),
+    ("lifts a rate limit or lockout", _LIMIT_OFF),
+    ("spells a flag with dashes the shell does not read", _FAKE_FLAG),
 ]
 # Every reason above is severe (`risk.SEVERE`).
 SEVERE = frozenset(reason for reason, _ in HARMS)
@@ -213,9 +285,8 @@ def sends_keys_away(span: str) -> bool:
 
 
 _IP_DEST = re.compile(
-    r"(?=[^\n]*\b(?:mirror|replicat\w*|copy|cp|sync|export|push|backup|forward|ship|stream|upload|"
-    r"send|dump|remote|clone)\b)[^\n]*?--?[\w-]*(?:to|dest\w*|target[\w-]*|endpoint|bootstrap[\w-]*|"
-    r"remote|host|server|url|sink|broker\w*)[= ]['\"]?(?:[a-z+]+://)?(?:[^@\s/'\"]+@)?"
+    r"--?[\w-]*(?:to|dest\w*|target[\w-]*|endpoint|bootstrap[\w-]*|remote|host|server|url|uri|sink|"
+    r"broker\w*|relay|webhook|forward\w*|address|addr)[= ]['\"]?(?:[a-z+]+://)?(?:[^@\s/'\"]+@)?"
     r"(?P<ip>(?:\d{1,3}\.){3}\d{1,3})\b",
     re.I,
 )

@@ -1,10 +1,11 @@
 """One screening path for every text a person is shown that came from a document, an alert, a
 catalog entry or any other source the copilot does not write itself.
 
-`screen()` redacts secrets and personal data, cuts the smallest unit that carries instructions
-aimed at an AI (a sentence, a list item, a table row, a quoted block: the rest stays), and
-withholds commands that send credentials away or run a script fetched from an unknown host,
-wherever they sit in the text. It returns `Screened`, a `str` that only this module makes.
+`screen()` cuts the smallest unit that carries instructions aimed at an AI (a sentence, a list
+item, a table row, a quoted block: the rest stays), withholds commands that send credentials
+away or run a script fetched from an unknown host wherever they sit in the text, then redacts
+secrets and personal data in what is left. It returns `Screened`, a `str` that only this
+module makes.
 
 Response models type such fields `ScreenedStr`: built in Python, they refuse a plain `str`, so a
 renderer cannot show document text it forgot to screen (a test walks every response model).
@@ -166,13 +167,15 @@ def hold_severe(
 
 @lru_cache(maxsize=8192)
 def _screen(text: str, allowed_hosts: frozenset[str], strict: bool = False) -> Screening:
-    redacted = redact(text)
     # Hosts are judged by what the rest of a document names (see `injection.judge`): a section
-    # or a document has that; one step or sentence was judged with its document already.
-    isolated = isolate(redacted.text, vouch=len(units(redacted.text)) > 1)
-    removed = list(isolated.removed)
+    # or a document has that; one step or sentence was judged with its document already. The
+    # judgement reads the text as written (a copy sent to a public address is told from one to
+    # a private address by the address); what is shown is redacted.
+    isolated = isolate(text, vouch=len(units(text)) > 1)
+    redacted = redact(isolated.text)
+    removed = [redact(r).text for r in isolated.removed]
     reasons = list(isolated.reasons)
-    cleaned = isolated.text
+    cleaned = redacted.text
     approvals: list[str] = []
     severe: list[str] = []
     if strict:

@@ -82,11 +82,14 @@ def section_phase(section: str) -> str | None:
 def _screen(
     text: str, diagnosis: bool = False
 ) -> tuple[str, int, bool, tuple[str, ...], tuple[str, ...]]:
-    """Redact then isolate a section's text; chunk texts repeat, so this is cached."""
-    redacted = redact(text)
-    isolated = isolate(redacted.text)
+    """Isolate then redact a section's text; chunk texts repeat, so this is cached.
+
+    Isolation reads the text as written (an address decides whether a copy goes outside);
+    what a composer is handed is redacted."""
+    isolated = isolate(text)
+    redacted = redact(isolated.text)
     tainted = tuple(sorted(hosts_in("\n".join(isolated.removed))))
-    text = strip_hosts(isolated.text, set(tainted)) if tainted else isolated.text
+    text = strip_hosts(redacted.text, set(tainted)) if tainted else redacted.text
     # Neither a model nor the extractive composer is handed a severe command or the case its
     # paragraph makes for it: the step says what it is for and sends the reader to the source.
     text, _ = hold_severe(text, diagnosis=diagnosis)

@@ -270,3 +270,65 @@ def test_a_forced_move_is_not_a_forced_failover_past_its_check() -> None:
 )
 def test_secrets_sent_through_dns_or_a_stream_are_withheld(command: str) -> None:
     assert [r for r in scan(f"`{command}`") if r.action == "withhold"], command
+
+
+@pytest.mark.parametrize(
+    ("harmful", "harmless", "reason"),
+    [
+        (
+            "crumb pager policy set ovens --urgency low --notify email-digest",
+            "crumb pager policy show ovens",
+            "paging quieter",
+        ),
+        (
+            'kubectl patch clusterrole oven-ctl --type=json -p \'[{"op":"add","path":"/rules/-"}]\'',
+            "kubectl get clusterrole oven-ctl -o yaml",
+            "access",
+        ),
+        (
+            "UPDATE api_keys SET revoked = false WHERE client = 'mill-3';",
+            "SELECT client, revoked FROM api_keys WHERE client = 'mill-3';",
+            "database",
+        ),
+        (
+            "kubectl -n bake set env deploy/proofer QC_GATE_MODE=warn",
+            "kubectl -n bake set env deploy/proofer LOG_LEVEL=debug",
+            "review or a gate",
+        ),
+        (
+            "sed -i 's/^min_signoffs: 2$/min_signoffs: 1/' /etc/crumb/release.yaml",
+            "sed -n '1,20p' /etc/crumb/release.yaml",
+            "config file",
+        ),
+        (
+            'crumb() { CRUMB_REVIEW_MODE=self command crumb "$@"; }',
+            "crumb review list --mine",
+            "redefines a command",
+        ),
+        (
+            "crumb ratelimit set login --per-ip-per-min 6000 --lockout-after 0",
+            "crumb ratelimit show login",
+            "rate limit",
+        ),
+        (
+            "crumb storage purge --bucket raw --older-than 14d \u2011\u2011dry-run",
+            "crumb storage purge --bucket raw --older-than 14d --dry-run",
+            "dashes",
+        ),
+    ],
+)
+def test_a_control_changed_is_severe_and_looking_at_it_is_not(
+    harmful: str, harmless: str, reason: str
+) -> None:
+    found = _severe(harmful)
+    assert any(reason in r for r in found), found
+    assert not any(reason in r for r in _severe(harmless)), _severe(harmless)
+
+
+def test_an_address_is_judged_before_it_is_redacted() -> None:
+    # Redaction hides every address from the reader; the judgement needs the public one.
+    outside = screen("`crumb delivery target create x --uri sftp://relay@203.0.113.58/in`")
+    inside = screen("`crumb delivery target create x --uri sftp://relay@10.20.0.5/in`")
+    assert outside.removed and "203.0.113.58" not in outside.text
+    assert not inside.removed and "10.20.0.5" not in inside.text  # redacted, kept
+    assert inside.redactions == 1
