@@ -196,7 +196,7 @@ _SHADOWED = re.compile(
 # A rate limit or lockout lifted.
 _LIMIT_OFF = re.compile(
     r"(?=[^\n]*\b(?:rate-?limit\w*|throttl\w*|quotas?|lockout\w*|limits?)\b)"
-    r"(?=[^\n]*(?:[= ]['\"]?(?:unlimited|infinite|none)\b|--lockout[\w-]*[= ]['\"]?0\b|"
+    r"(?=[^\n]*(?:--[\w-]+[= ]['\"]?(?:unlimited|infinite|none)\b|--lockout[\w-]*[= ]['\"]?0\b|"
     r"--(?:no|disable)-(?:limit|lockout|throttl)\w*))",
     re.I,
 )
@@ -250,11 +250,13 @@ def harms(span: str) -> list[str]:
 # connection (`curl --key client.key` is how mTLS works; `base64 client.key | ...` is a copy).
 _KEY_PATH = (
     r"(?:\S*\.(?:key|pem|p12|pfx|jks|psk|keystore)\b|\S*/(?:psk|private|secrets?|keys?)(?:/\S*)?\b|"
-    r"\S*id_(?:rsa|ed25519|ecdsa)\S*|\S*\.kube/config\b|\S*credentials?\b|\S*shadow\b|"
+    r"\S*id_(?:rsa|ed25519|ecdsa)\S*|\S*\.kube/config\b|\S*/credentials?(?:\.\w+)?\b|"
+    r"/etc/shadow\b|"
     r"\S*\.(?:netrc|pgpass)\b)"
 )
 _READS_KEYS = re.compile(
-    rf"\b(?:base64|base32|xxd|od|hexdump|cat|head|tail|fold|tar|gzip|zip|openssl\s+enc)\b[^\n]*?"
+    rf"(?:^|[\s;|&(`])(?:base64|base32|xxd|od|hexdump|cat|head|tail|fold|tar|gzip|zip|"
+    rf"openssl\s+enc)\s[^\n]*?"
     rf"{_KEY_PATH}|\bfor\s+\w+\s+in\s+[^\n;]*{_KEY_PATH}",
     re.I,
 )
@@ -297,8 +299,14 @@ def public_destination(span: str) -> str | None:
     name the company's machines; a raw address elsewhere is where a planted step sends data."""
     for match in _IP_DEST.finditer(span):
         a, b = (int(x) for x in match.group("ip").split(".")[:2])
-        private = a in (10, 127) or (a, b) == (192, 168) or (a == 172 and 16 <= b <= 31)
-        if not private:
+        inside = (
+            a in (0, 10, 127)
+            or a >= 224
+            or (a, b) in ((192, 168), (169, 254))
+            or (a == 172 and 16 <= b <= 31)
+            or (a == 100 and 64 <= b <= 127)
+        )
+        if not inside:
             return match.group("ip")
     return None
 
