@@ -14,7 +14,8 @@ OVERVIEW = "Overview"
 # Bump when what a chunk embeds or indexes changes: each file's fingerprint includes it, so the
 # next ingest re-does every file once instead of keeping chunks made the old way.
 # 2: titles and headings embedded with CamelCase names split into words.
-CHUNK_FORMAT = 2
+# 3: reference-style links written inline where they are used (`markdown.inline_references`).
+CHUNK_FORMAT = 3
 # A name joined from several words: a lower-case letter or digit runs into a capital. "ADSync"
 # or "OAuth" (one acronym and a word) stay whole.
 _JOINED_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*")

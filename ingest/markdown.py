@@ -50,6 +50,59 @@ class ParsedDocument:
     sanitized: tuple[str, ...] = field(default=())
 
 
+_REFERENCE_DEFINITION = re.compile(
+    r"^[ \t]{0,3}\[([^\]^][^\]]*)\]:[ \t]*<?([^\s>]+)>?(?:[ \t].*)?$"
+)
+_REFERENCE_LINK = re.compile(r"(!?)\[([^\]]+)\]\[([^\]]*)\]")
+
+
+def inline_references(text: str) -> tuple[str, int]:
+    """Reference-style links written inline (`[text][ref]` -> `[text](url)`), and the definitions
+    they used blanked (line numbers kept): a link is judged, and read, where it is used, not in
+    a list at the end of the document that another section holds. Code blocks are left alone.
+    Returns the text and how many links were rewritten."""
+    lines = text.split("\n")
+    outside: list[bool] = []
+    fence: str | None = None
+    for line in lines:
+        match = _FENCE.match(line)
+        if match:
+            marker = match.group(1)
+            if fence is None:
+                fence = marker[0] * 3
+            elif marker.startswith(fence):
+                fence = None
+            outside.append(False)
+            continue
+        outside.append(fence is None)
+    definitions: dict[str, tuple[int, str]] = {}
+    for i, line in enumerate(lines):
+        found = _REFERENCE_DEFINITION.match(line) if outside[i] else None
+        if found:
+            definitions.setdefault(found.group(1).strip().lower(), (i, found.group(2)))
+    if not definitions:
+        return text, 0
+    used: set[int] = set()
+    count = 0
+
+    def inline(match: re.Match[str]) -> str:
+        nonlocal count
+        label = (match.group(3) or match.group(2)).strip().lower()
+        if label not in definitions:
+            return match.group(0)
+        index, url = definitions[label]
+        used.add(index)
+        count += 1
+        return f"{match.group(1)}[{match.group(2)}]({url})"
+
+    for i, line in enumerate(lines):
+        if outside[i] and i not in {d for d, _ in definitions.values()}:
+            lines[i] = _REFERENCE_LINK.sub(inline, line)
+    for i in used:
+        lines[i] = ""
+    return "\n".join(lines), count
+
+
 def sanitize(text: str) -> tuple[str, list[str]]:
     """Drop HTML comments and invisible characters, keeping line numbers; say what went.
 
@@ -66,6 +119,7 @@ def sanitize(text: str) -> tuple[str, list[str]]:
     cleaned, comments = _HTML_COMMENT.subn(_blank_comment, text)
     if comments:
         removed.append("html_comment")
+    cleaned, _ = inline_references(cleaned)
     # Unicode tag characters mirror ASCII: decode what they smuggle before dropping them.
     smuggled = "".join(chr(ord(ch) - 0xE0000) for ch in cleaned if 0xE0020 <= ord(ch) <= 0xE007E)
     if smuggled:

@@ -470,6 +470,7 @@ def judge(
     carriers = side_channels(parts)
     vouched = _Vouched(parts if vouch else None)
     defined = _definitions(parts)
+    references = _references(parts)
     for i, unit in enumerate(parts):
         risks = risk.scan(unit)
         risky[i] = any(_lowers_the_bar(r) for r in risks)
@@ -508,13 +509,23 @@ def judge(
                 reasons.append(
                     f"risk:points a client at a host nothing else names ({', '.join(foreign)})"
                 )
-        asks = "://" in unit and risk.asks_for_secrets(unit)
-        harvest = vouched.foreign(i, tuple(sorted(risk.linked_hosts(unit)))) if asks else []
+        # A reference-style link ("into the [checker][ref]") is read with the address its
+        # definition gives it, wherever in the document that definition sits.
+        linked, cited = _resolve_references(unit, references)
+        asks = "://" in linked and (
+            risk.asks_for_secrets(linked) or bool(_PASTE_INTO.search(linked))
+        )
+        harvest = vouched.foreign(i, tuple(sorted(risk.linked_hosts(linked)))) if asks else []
         if harvest:
             # A link to a host the document does not otherwise name, and words that hand it a
             # secret: the form harvests keys, whoever's name is on it.
-            verdicts[i].withheld += risk.links_to(unit, harvest)
+            verdicts[i].withheld += risk.links_to(unit, harvest) + [
+                ref for ref, url in cited if risk.links_to(url, harvest)
+            ]
             reasons.append(f"risk:asks for secrets on another host ({', '.join(harvest)})")
+            for j, definition in enumerate(parts):
+                if j != i and any(url in definition for _, url in cited):
+                    verdicts[j].reasons.append("risk:defines the link that asks for secrets")
         if withheld:
             verdicts[i].withheld += [r.span for r in withheld]
         verdicts[i].reasons += reasons
@@ -571,6 +582,40 @@ def _definitions(parts: list[str]) -> dict[str, str]:
     return out
 
 
+_REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[([^\]^][^\]]*)\]:\s*<?(\S+?)>?(?:\s|$)", re.M)
+_REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
+# Data typed into a linked page: "paste the feed address into the [checker](...)".
+_PASTE_INTO = re.compile(
+    r"\b(?:paste|enter|type|submit|upload|drop)\b[^.]{0,160}?\b(?:into|in|to|on)\s+(?:the\s+|our\s+|"
+    r"their\s+|this\s+)?[^.\n]{0,30}?\[[^\]]+\]\(",
+    re.I,
+)
+
+
+def _references(parts: list[str]) -> dict[str, str]:
+    """Reference-style link definitions anywhere in the document (`[label]: https://...`)."""
+    out: dict[str, str] = {}
+    for part in parts:
+        for label, url in _REFERENCE_DEFINITION.findall(part):
+            out.setdefault(label.strip().lower(), url)
+    return out
+
+
+def _resolve_references(unit: str, references: dict[str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """`unit` with its reference links written inline, and which (reference, URL) it used."""
+    cited: list[tuple[str, str]] = []
+
+    def inline(match: re.Match[str]) -> str:
+        label = (match.group(2) or match.group(1)).strip().lower()
+        url = references.get(label)
+        if url is None:
+            return match.group(0)
+        cited.append((match.group(0), url))
+        return f"[{match.group(1)}]({url})"
+
+    return _REFERENCE.sub(inline, unit), cited
+
+
 def _uses(text: str, names: Collection[str]) -> bool:
     return any(f"${n}" in text or f"${{{n}}}" in text for n in names)
 
@@ -598,7 +643,11 @@ class _Vouched:
         if not hosts or self.parts is None:
             return []
         if self._named is None:
-            self._named = [risk.named_domains(part) for part in self.parts]
+            # A link definition is where a link points, not a second mention of its host.
+            self._named = [
+                set() if _LINK_DEFINITION.match(part) else risk.named_domains(part)
+                for part in self.parts
+            ]
         others = set().union(*(d for j, d in enumerate(self._named) if j != i))
         return [h for h in hosts if risk.domain_of(h) not in others]
 

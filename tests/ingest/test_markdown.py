@@ -125,3 +125,26 @@ def test_embedded_titles_and_headings_split_camel_case_alert_names() -> None:
     assert chunk.title == "KubePodCrashLooping" and chunk.section == "Meaning"
     assert chunk.embed_text.startswith("Kube Pod Crash Looping\nMeaning\n")
     assert chunk.text == "A container restarts over and over."
+
+
+def test_reference_links_are_written_where_they_are_used() -> None:
+    from ingest.markdown import inline_references
+
+    text = (
+        "Paste the address into the [checker][chk] or see [docs][].\n"
+        "```\n[left][chk] alone in code\n```\n"
+        '[chk]: https://check.example.invalid/v "Checker"\n'
+        "[docs]: <https://docs.crumbworks.example/feeds>\n"
+        "[unused]: https://elsewhere.example/\n"
+    )
+    out, count = inline_references(text)
+    lines = out.split("\n")
+    assert count == 2
+    assert lines[0] == (
+        "Paste the address into the [checker](https://check.example.invalid/v) or see "
+        "[docs](https://docs.crumbworks.example/feeds)."
+    )
+    assert lines[2] == "[left][chk] alone in code"  # code is literal
+    assert lines[4] == "" and lines[5] == ""  # used definitions blanked, lines kept
+    assert lines[6] == "[unused]: https://elsewhere.example/"
+    assert len(lines) == len(text.split("\n"))
