@@ -56,13 +56,9 @@ _REFERENCE_DEFINITION = re.compile(
 _REFERENCE_LINK = re.compile(r"(!?)\[([^\]]+)\]\[([^\]]*)\]")
 
 
-def inline_references(text: str) -> tuple[str, int]:
-    """Reference-style links written inline (`[text][ref]` -> `[text](url)`), and the definitions
-    they used blanked (line numbers kept): a link is judged, and read, where it is used, not in
-    a list at the end of the document that another section holds. Code blocks are left alone.
-    Returns the text and how many links were rewritten."""
-    lines = text.split("\n")
-    outside: list[bool] = []
+def code_lines(lines: list[str]) -> list[bool]:
+    """For each line, whether it is code: a fence line or a line inside a fenced block."""
+    out: list[bool] = []
     fence: str | None = None
     for line in lines:
         match = _FENCE.match(line)
@@ -72,9 +68,19 @@ def inline_references(text: str) -> tuple[str, int]:
                 fence = marker[0] * 3
             elif marker.startswith(fence):
                 fence = None
-            outside.append(False)
+            out.append(True)
             continue
-        outside.append(fence is None)
+        out.append(fence is not None)
+    return out
+
+
+def inline_references(text: str) -> tuple[str, int]:
+    """Reference-style links written inline (`[text][ref]` -> `[text](url)`), and the definitions
+    they used blanked (line numbers kept): a link is judged, and read, where it is used, not in
+    a list at the end of the document that another section holds. Code blocks are left alone.
+    Returns the text and how many links were rewritten."""
+    lines = text.split("\n")
+    outside = [not code for code in code_lines(lines)]
     definitions: dict[str, tuple[int, str]] = {}
     for i, line in enumerate(lines):
         found = _REFERENCE_DEFINITION.match(line) if outside[i] else None
@@ -203,20 +209,13 @@ def parse_markdown(text: str, *, fallback_title: str, default_kind: Kind) -> Par
     sections: list[Section] = []
     path: list[tuple[int, str]] = []
     current = Section(heading_path=(), line_start=body_start + 1, line_end=body_start, lines=[])
-    fence: str | None = None
     first_h1: str | None = None
+    code = code_lines(lines[body_start:])
 
     for index in range(body_start, len(lines)):
         line = lines[index]
         lineno = index + 1
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * 3
-            elif marker.startswith(fence):
-                fence = None
-        heading = None if fence is not None or fence_match else _HEADING.match(line)
+        heading = None if code[index - body_start] else _HEADING.match(line)
         if heading:
             if current.text:
                 sections.append(current)
