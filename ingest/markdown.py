@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from copilot.guardrails.injection import reasons_for
+from copilot.guardrails.injection import REFERENCE_DEFINITION, REFERENCE_LINK, reasons_for
 from copilot.knowledge.models import KINDS, Kind
 
 
@@ -50,12 +50,6 @@ class ParsedDocument:
     sanitized: tuple[str, ...] = field(default=())
 
 
-_REFERENCE_DEFINITION = re.compile(
-    r"^[ \t]{0,3}\[([^\]^][^\]]*)\]:[ \t]*<?([^\s>]+)>?(?:[ \t].*)?$"
-)
-_REFERENCE_LINK = re.compile(r"(!?)\[([^\]]+)\]\[([^\]]*)\]")
-
-
 def code_lines(lines: list[str]) -> list[bool]:
     """For each line, whether it is code: a fence line or a line inside a fenced block."""
     out: list[bool] = []
@@ -83,7 +77,7 @@ def inline_references(text: str) -> tuple[str, int]:
     outside = [not code for code in code_lines(lines)]
     definitions: dict[str, tuple[int, str]] = {}
     for i, line in enumerate(lines):
-        found = _REFERENCE_DEFINITION.match(line) if outside[i] else None
+        found = REFERENCE_DEFINITION.match(line) if outside[i] else None
         if found:
             definitions.setdefault(found.group(1).strip().lower(), (i, found.group(2)))
     if not definitions:
@@ -93,17 +87,17 @@ def inline_references(text: str) -> tuple[str, int]:
 
     def inline(match: re.Match[str]) -> str:
         nonlocal count
-        label = (match.group(3) or match.group(2)).strip().lower()
+        label = (match.group(2) or match.group(1)).strip().lower()
         if label not in definitions:
             return match.group(0)
         index, url = definitions[label]
         used.add(index)
         count += 1
-        return f"{match.group(1)}[{match.group(2)}]({url})"
+        return f"[{match.group(1)}]({url})"
 
     for i, line in enumerate(lines):
         if outside[i] and i not in {d for d, _ in definitions.values()}:
-            lines[i] = _REFERENCE_LINK.sub(inline, line)
+            lines[i] = REFERENCE_LINK.sub(inline, line)
     for i in used:
         lines[i] = ""
     return "\n".join(lines), count

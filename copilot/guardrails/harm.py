@@ -12,8 +12,12 @@ share is what they take away, and that it cannot be given back in the middle of 
 - the data a forced failover past its lag check leaves behind;
 - messages queued for delivery, discarded wholesale.
 
+The same goes for controls a company chose, changed by a step: paging made quieter, a role
+widened, a revoked credential restored, a review or gate turned down, a rate limit lifted.
+
 Each is `severe` (`risk.Risk.severe`): the copilot does not repeat the command or the case made
-for it, and a unit that argues for one is read with the semantic detector's lower bar.
+for it (`screened.hold_severe`). These do not lower the semantic detector's bar: it reads notes
+addressed to a model, and a runbook's own risky step is not one (`injection._lowers_the_bar`).
 
 Words that only tell a secret to someone (a code read out over the phone, a recovery code sent
 by mail) are judged here too: no command, but the same kind of damage.
@@ -316,18 +320,21 @@ def public_destination(span: str) -> str | None:
 # An order to say, send or hand over a one-time code, recovery code, PIN, password or token.
 # "The caller asked us to read out the code" is a report of one, not an order: the verb has to
 # start a clause ("and read out", "then give them", "Read the code").
+# What is secret when said aloud or sent: a one-time or recovery code, a PIN, a password, a
+# private key, a session cookie.
+_SECRET = (
+    r"\b(?:(?:one-time|otp|mfa|2fa|sms|token|verification|recovery|backup|security|auth\w*|"
+    r"six-digit|6-digit|\w+-digit)\s+(?:codes?|pins?)|passcodes?|otps?|pins?|recovery\s+keys?|"
+    r"seed\s+phrases?|passwords?|passphrases?|private\s+keys?|(?:session\s+)?cookies?|"
+    r"session\s+tokens?)\b"
+)
 _TELL = re.compile(
     r"(?:^|[.:;!?]\s+|,\s*|\band\s+|\bthen\s+|\bnow\s+|\bjust\s+|\bplease\s+)"
     r"(?:read(?:\s+(?:out|back|aloud))?|dictate|tell|give|share|provide|send|forward|confirm|"
     r"spell\s+out|(?:e-?mail|text)(?=\s+(?:it|them|the|your|our|this|that|a|an)\b))\s"
-    r"[^.\n]{0,90}?"
-    r"\b(?:(?:one-time|otp|mfa|2fa|sms|token|verification|recovery|backup|security|auth\w*|"
-    r"six-digit|6-digit|\w+-digit)\s+(?:codes?|pins?)|passcodes?|otps?|pins?|recovery\s+keys?|"
-    r"seed\s+phrases?|passwords?|passphrases?|private\s+keys?|(?:session\s+)?cookies?|"
-    r"session\s+tokens?)\b",
+    r"[^.\n]{0,90}?" + _SECRET,
     re.I,
 )
-_SECRET = _TELL.pattern.split(r"[^.\n]{0,90}?", 1)[1]
 # The same told as what fixed an incident ("access came back after the vendor's support line
 # had the on-call read out the recovery codes"): a postmortem that credits it recommends it.
 _TOLD = re.compile(

@@ -582,8 +582,12 @@ def _definitions(parts: list[str]) -> dict[str, str]:
     return out
 
 
-_REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[([^\]^][^\]]*)\]:\s*<?(\S+?)>?(?:\s|$)", re.M)
-_REFERENCE = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
+# A reference-style link (`[text][label]`, `[label][]`) and the line that defines its label
+# (`[label]: <url> "title"`); ingest writes such links inline with these (`ingest.markdown`).
+REFERENCE_DEFINITION = re.compile(
+    r"^[ \t]{0,3}\[([^\]^][^\]]*)\]:[ \t]*<?([^\s>]+)>?(?:[ \t].*)?$", re.M
+)
+REFERENCE_LINK = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
 # Data typed into a linked page: "paste the feed address into the [checker](...)".
 _PASTE_INTO = re.compile(
     r"\b(?:paste|enter|type|submit|upload|drop)\b[^.]{0,160}?\b(?:into|in|to|on)\s+(?:the\s+|our\s+|"
@@ -596,7 +600,7 @@ def _references(parts: list[str]) -> dict[str, str]:
     """Reference-style link definitions anywhere in the document (`[label]: https://...`)."""
     out: dict[str, str] = {}
     for part in parts:
-        for label, url in _REFERENCE_DEFINITION.findall(part):
+        for label, url in REFERENCE_DEFINITION.findall(part):
             out.setdefault(label.strip().lower(), url)
     return out
 
@@ -613,7 +617,7 @@ def _resolve_references(unit: str, references: dict[str, str]) -> tuple[str, lis
         cited.append((match.group(0), url))
         return f"[{match.group(1)}]({url})"
 
-    return _REFERENCE.sub(inline, unit), cited
+    return REFERENCE_LINK.sub(inline, unit), cited
 
 
 def _uses(text: str, names: Collection[str]) -> bool:
@@ -685,18 +689,14 @@ def side_channels(parts: list[str]) -> list[str | None]:
     blocks and HTML comments (across units), image descriptions, and a code block that shows a
     command's expected output."""
     out: list[str | None] = []
-    out_units: list[str] = []
     details = comment = 0
-    for unit in parts:
+    for i, unit in enumerate(parts):
         if _FENCE.match(unit):
             # A code block is the procedure's own text: markup inside it is literal. What a
             # command prints is not an order: a command in sample output is planted there.
-            previous = out_units[-1] if out_units else ""
-            sample = bool(_OUTPUT_LEAD.search(previous))
+            sample = i > 0 and bool(_OUTPUT_LEAD.search(parts[i - 1]))
             out.append("collapsed block" if details > 0 else ("sample output" if sample else None))
-            out_units.append(unit)
             continue
-        out_units.append(unit)
         lowered = unit.lower()
         inside = "collapsed block" if details > 0 else ("comment" if comment > 0 else None)
         details += lowered.count("<details") - lowered.count("</details")

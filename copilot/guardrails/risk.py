@@ -516,6 +516,7 @@ _AUDIT_OFF = re.compile(
 # `login.acme.com.attacker.net`): it reads as the company's and is someone else's. A country's
 # second level (`acme.com.au`) and the reserved `example.com` are what they look like.
 _GENERIC_TLDS = frozenset({"com", "net", "org", "io", "gov", "edu", "example"})
+_RESERVED = {("example", "com"), ("example", "net"), ("example", "org")}
 
 
 def _embeds_domain(host: str) -> bool:
@@ -530,7 +531,6 @@ def _embeds_domain(host: str) -> bool:
     return False
 
 
-_RESERVED = {("example", "com"), ("example", "net"), ("example", "org")}
 # A URL whose user name is a domain (`sftp://acme.example@203.0.113.9/`): the reader sees the
 # company's name where the host should be, and the client connects to what follows the `@`.
 _USERINFO_HOST = re.compile(
@@ -674,10 +674,10 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
             reasons.append(f"{upload} ({', '.join(foreign)})")
         else:
             reasons.append(upload)
-    lookalike = [h for h in _hosts(span) if h and (not h.isascii() or "xn--" in h)]
-    lookalike += [h.lower() for h in _MIXED_HOST.findall(span) if h.lower() not in lookalike]
-    lookalike += [h for h in _hosts(span) | named_hosts(span) if _embeds_domain(h)]
-    lookalike = sorted(set(lookalike))
+    hosts = _hosts(span)
+    lookalike = {h for h in hosts if h and (not h.isascii() or "xn--" in h)}
+    lookalike |= {h.lower() for h in _MIXED_HOST.findall(span)}
+    lookalike |= {h for h in hosts | named_hosts(span) if _embeds_domain(h)}
     if lookalike:
         # A host name in two scripts (a Cyrillic "е" in the company's registry) or punycode:
         # no runbook needs one, and it looks like the host it imitates.

@@ -68,11 +68,7 @@ def _warns(text: str, start: int) -> bool:
     return bool(_WARNING.search(clause))
 
 
-_PLACEHOLDER = re.compile(
-    re.escape(_SEVERE)
-    .replace(re.escape("{reason}"), "(?P<reason>[^)]*)")
-    .replace(r"\{reason\}", "")
-)
+_PLACEHOLDER = re.compile(re.escape(_SEVERE).replace(re.escape("{reason}"), "(?P<reason>[^)]*)"))
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=:)\s+(?=\S)")
 _LIST_ITEM = re.compile(r"\s*(?:\d+[.)]|[-*+])\s+")
 
