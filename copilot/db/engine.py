@@ -9,6 +9,8 @@ PostgreSQL callers lock the rows they change (`SELECT ... FOR UPDATE`) for the s
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,27 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database).expanduser()
 
 
+def _ensure_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so) unless it already is.
+
+    Switching the journal mode needs the file to itself, and SQLite does not always wait on the
+    busy timeout for it: when several connections open a new file at once, the losers get
+    "database is locked" at once. Reading the mode takes no lock, so only the first opener of
+    a new file switches, and a loser retries until the winner has switched or the timeout ends.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_tuning(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -41,7 +64,7 @@ def _sqlite_tuning(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _ensure_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
