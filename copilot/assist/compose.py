@@ -30,6 +30,10 @@ class AskContext:
     max_steps: int = 8
     # "fix" when the question asks how to fix (mitigation steps rank first), else "symptom".
     intent: str = "symptom"
+    # The best runbook's near twin (it matches about equally): its steps get room of their own
+    # beyond the cap, `twin_steps` of them, so the reader sees both and the best one's stay.
+    twin: str | None = None
+    twin_steps: int = 0
 
 
 @dataclass
@@ -87,7 +91,12 @@ class ExtractiveComposer(Composer):
             cand.relevance = _relevance(cand, terms, rank, ctx.intent)
             kept.append(cand)
         # Every step is a candidate; the cap keeps the most relevant ones, never the first ones.
-        best = sorted(kept, key=lambda c: -c.relevance)[: ctx.max_steps]
+        ranked = sorted(kept, key=lambda c: -c.relevance)
+        best = ranked[: ctx.max_steps]
+        if ctx.twin is not None:
+            best += [c for c in ranked[ctx.max_steps :] if c.passage.chunk.source == ctx.twin][
+                : ctx.twin_steps
+            ]
         chosen = step_mod.order(best)
         chosen.sort(key=lambda c: (PHASE_ORDER.get(c.phase, 9), rank[c.passage.chunk.source]))
         more = len(kept) - len(chosen)

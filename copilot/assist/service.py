@@ -137,15 +137,15 @@ def _document_passages(
     return out
 
 
-def _passages_for(kb: KnowledgeBase, hits: list[Hit]) -> list[Passage]:
-    """Every section of the best runbook, and of a second one close behind it; the runbooks
-    they hand their steps to ("See [X](x.md) for mitigation"); and, when the best runbook has
-    no steps at all (a stub), the next one."""
+def _passages_for(kb: KnowledgeBase, hits: list[Hit], twin: str | None = None) -> list[Passage]:
+    """Every section of the best runbook, and of a second one close behind it (always of its
+    near twin, `twin`); the runbooks they hand their steps to ("See [X](x.md) for mitigation");
+    and, when the best runbook has no steps at all (a stub), the next one."""
     docs: list[Hit] = []
     for hit in hits:
         if hit.chunk.source in {d.chunk.source for d in docs}:
             continue
-        if not docs or hit.score >= SECOND_DOC_RATIO * docs[0].score:
+        if not docs or hit.score >= SECOND_DOC_RATIO * docs[0].score or hit.chunk.source == twin:
             docs.append(hit)
         if len(docs) == 2:
             break
@@ -332,7 +332,14 @@ def ask(
             degraded=degraded,
         )
 
-    passages = _passages_for(kb, hits)
+    # Near twins the question's own words do not tell apart: the steps of both are read
+    # (see AskContext.twin).
+    twin = (
+        retrieved.twins.other.source
+        if retrieved.twins is not None and not retrieved.twins.decided
+        else None
+    )
+    passages = _passages_for(kb, hits, twin)
     tainted = untaint(passages)
     for p in passages:
         guard.redactions += p.redactions
@@ -353,6 +360,8 @@ def ask(
         done=done,
         max_steps=settings.max_steps,
         intent=query_intent(question_text, history=False),
+        twin=twin,
+        twin_steps=settings.max_steps // 2,
     )
     allowed = {p.id: p.text for p in passages}
     known_hosts = kb.known_hosts() - tainted
@@ -398,8 +407,12 @@ def ask(
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
+    limit = settings.max_steps + (ctx.twin_steps if ctx.twin else 0)
     if retrieved.twins is not None:
         answer = f"{answer} {twin_note(retrieved.twins)}"
+        source_of = {p.id: p.chunk.source for p in passages}
+        if any(source_of.get(c) == ctx.twin for v in verdict.steps[:limit] for c in v.citations):
+            answer = f"{answer} Steps of both are listed, each citing its runbook."
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")
@@ -410,7 +423,7 @@ def ask(
 
     by_id = {p.id: p for p in passages}
     steps = []
-    for v in verdict.steps[: settings.max_steps]:
+    for v in verdict.steps[:limit]:
         text, command = screen(v.text, strict=True), None
         if v.command is not None:
             command = screen(v.command, strict=True)

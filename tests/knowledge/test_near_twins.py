@@ -3,6 +3,7 @@ leads with the one the question's own words favour."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from copilot.assist import service
 from copilot.embedding import Embedder
 from copilot.knowledge import retrieval, twins
+from copilot.knowledge.models import Chunk
 from copilot.knowledge.schemas import SearchResponse
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
@@ -186,3 +188,70 @@ def test_document_vectors_are_kept_until_the_document_changes(
         changed = kb.document_vectors(["glaze-mixer.md"])["glaze-mixer.md"]
         assert float(changed @ first) < 0.99  # the new text's vector, not the cached one
         assert kb.document_vectors(["no-such.md"]) == {}
+
+
+def test_an_answer_between_twins_keeps_the_leads_steps_and_adds_the_twins(
+    twins_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a cap of two steps, the lead's two best steps fill it; the twin's steps come on top
+    # (half a cap more), each citing its own runbook, instead of being cut by the cap.
+    monkeypatch.setattr(twins_kb.settings, "max_steps", 2)
+    question = "kiln controller disk filling up"
+    answer = service.ask(kb=twins_kb, question=question)
+    assert answer.near_twins is not None
+    lead, other = answer.near_twins.lead.source, answer.near_twins.other.source
+    by_source = [{c.source for c in step.citations} for step in answer.steps]
+    assert sum(lead in s for s in by_source) == 2
+    assert sum(other in s for s in by_source) == 1
+    assert len(answer.steps) == 3
+    assert "Steps of both are listed" in answer.answer
+
+    # When the question's own words tell the two apart (here by four words; the pair is made
+    # twins by lowering the score bar), the lead's steps are the answer.
+    monkeypatch.setattr(twins, "TWIN_SCORE_RATIO", 0.5)
+    named = service.ask(
+        kb=twins_kb,
+        question="kiln controller disk filling up, out of inodes, millions of tiny files",
+    )
+    assert named.near_twins is not None and named.near_twins.lead.source == "kiln-disk-files.md"
+    assert len(named.steps) == 2
+    assert all(c.source == "kiln-disk-files.md" for s in named.steps for c in s.citations)
+    assert "Steps of both" not in named.answer
+
+    # Without a twin, the cap is the cap.
+    alone = service.ask(kb=twins_kb, question="glaze mixer motor stalled, batch stuck")
+    assert alone.near_twins is None and len(alone.steps) <= 2
+    assert "Steps of both" not in alone.answer
+
+
+def test_the_twin_is_read_even_when_it_scores_below_the_second_document_bar(
+    twins_kb: KnowledgeBase,
+) -> None:
+    hits = retrieval.search(kb=twins_kb, query="kiln controller disk filling up", top_k=5)
+    first = hits[0]
+    other = next(h for h in hits if h.chunk.source != first.chunk.source)
+    low = [first, dataclasses.replace(other, score=first.score * 0.5)]
+    assert {p.chunk.source for p in service._passages_for(twins_kb, low)} == {first.chunk.source}
+    read = service._passages_for(twins_kb, low, twin=other.chunk.source)
+    assert {p.chunk.source for p in read} == {first.chunk.source, other.chunk.source}
+
+
+def test_a_meaning_of_one_short_sentence_is_still_the_line_shown() -> None:
+    def meaning(source: str, text: str) -> Chunk:
+        return Chunk(
+            id=f"{source}:1",
+            source=source,
+            ordinal=0,
+            title=source,
+            section="Job > Meaning",
+            kind="runbook",
+            line_start=3,
+            line_end=5,
+            text=text,
+            embed_text=text,
+        )
+
+    failed = [meaning("failed.md", "Job failed complete.")]
+    slow = [meaning("slow.md", "Job is taking more than 1h to complete.")]
+    assert twins.telling_line(failed, slow)[0] == "Job failed complete."
+    assert twins.telling_line(slow, failed)[0] == "Job is taking more than 1h to complete."
