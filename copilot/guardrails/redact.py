@@ -33,7 +33,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "secret_assignment",
         re.compile(
             r"(?i)(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|"
-            r"secret[_-]?key|token|auth)[\"']?\s*[:=]\s*[\"']?(?!\$|\{\{|<|\[REDACTED)([^\s\"',;]{6,})"
+            r"secret[_-]?key|token|auth)[\"']?[ \t]*[:=][ \t]*[\"']?(?!\$|\{\{|<|\[REDACTED)([^\s\"',;]{6,})"
         ),
     ),
     (

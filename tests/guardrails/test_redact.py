@@ -53,6 +53,8 @@ def test_each_kind_of_secret_is_redacted_and_counted(text: str, secret: str, kin
         "placeholders stay: password=$DB_PASSWORD token: {{ vault_token }}",
         "kubectl -n orders-db exec deploy/pgbouncer-orders -- psql -p 6432",
         "loopback 127.0.0.1:8000 and order INC-42",
+        # A sentence ending "...the secret:" before a code block: the fence is not its value.
+        "3. Decode the token from the secret:\n\n    ```bash\n    token=$(oc get secret x)\n    ```",
     ],
 )
 def test_ordinary_incident_text_is_left_alone(text: str) -> None:
