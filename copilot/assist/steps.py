@@ -4,6 +4,7 @@ runbook passages, and decide which the timeline already records as done."""
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 from copilot.guardrails.risk import requires_approval
@@ -22,8 +23,9 @@ _PROMQL = re.compile(
     r"^[a-zA-Z_:][\w:]*(?:\{[^}]*\})?\s*(?:==|!=|>=|<=|>|<)\s*\S"
 )
 _IMPERATIVE = re.compile(
-    r"^(?:\*\*)?(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|scale|fail over|"
-    r"failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|cordon|page|escalate|"
+    r"^(?:\*\*)?(?:please )?(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
+    r"scale|fail over|failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|"
+    r"cordon|page|escalate|"
     r"notify|inspect|compare|watch|query|find|identify|list|review|switch|route|block|purge|flush|"
     r"delete|remove|add|apply|set|move|stop|start|kill|promote|re-?run|re-?index|rebuild|clear|"
     r"post|tell|ask|wait|monitor|capture|collect|search|grep|tail|describe|get|make sure|ensure|"
@@ -75,7 +77,10 @@ _CHECK_PROSE = re.compile(
     r"(?:the|which|whether|if|what|how)\b|"
     r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
     r"(?:the|whether|if|that|for|which)\b|"
-    r"\b(?:you (?:can|should|may|need to|must)|we (?:can|should)|it is (?:recommended|advised))\b",
+    r"\b(?:you (?:can|should|may|need to|must)|we (?:can|should)|it is (?:recommended|advised))\b|"
+    # An option given to whoever runs the cluster: "The customer may delete data ...".
+    r"^(?:the )?(?:users?|customers?|operators?|admins?|administrators?|cluster admins?) "
+    r"(?:can|should|may|must|needs? to)\b",
     re.IGNORECASE,
 )
 MAX_STEP_CHARS = 600
@@ -160,7 +165,7 @@ class _Block:
 
 def blocks(text: str) -> list[_Block]:
     """Top-level list items (with their continuation lines, sub-items and code blocks),
-    top-level code blocks, paragraphs and table rows, in order."""
+    top-level code blocks (fenced or indented), paragraphs and table rows, in order."""
     out: list[_Block] = []
     lines = text.split("\n")
     i = 0
@@ -184,6 +189,20 @@ def blocks(text: str) -> list[_Block]:
             else:
                 current = None
                 out.append(_Block("code", code=[code] if code else []))
+            continue
+        if (
+            current is None
+            and _indent(line) >= 4
+            and line.strip()
+            and (i == 0 or not lines[i - 1].strip())
+        ):
+            # An indented code block (four spaces after a blank line, outside a list item).
+            body = []
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) >= 4):
+                body.append(lines[i])
+                i += 1
+            code = textwrap.dedent("\n".join(body)).strip()
+            out.append(_Block("code", code=[code] if code else []))
             continue
         stripped = line.strip()
         if not stripped:
@@ -230,14 +249,19 @@ def _conditional_order(sentence: str) -> bool:
     return any(_IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
 
 
+# A bold label that names the case a sentence is for ("**Current size is 1TB**: Please ...").
+_CASE_LABEL = re.compile(r"^\*\*[^*]{1,80}\*\*:?\s*")
+
+
 def _is_step_sentence(sentence: str, codes: list[str]) -> bool:
+    bare = _CASE_LABEL.sub("", sentence)
     return bool(
         codes
-        or _IMPERATIVE.match(sentence)
-        or _CHECK_PROSE.search(sentence)
-        or _conditional_order(sentence)
-        or _EXPECT.match(sentence)
-        or _CAUSE.search(sentence)
+        or _IMPERATIVE.match(bare)
+        or _CHECK_PROSE.search(bare)
+        or _conditional_order(bare)
+        or _EXPECT.match(bare)
+        or _CAUSE.search(bare)
     )
 
 

@@ -131,3 +131,46 @@ def test_an_item_with_two_commands_and_sample_output_keeps_the_commands() -> Non
     forged = found[0].command + "\nsystemctl disable kilnd"
     bad = verify([Proposed(found[0].text, forged, [passage.id])], allowed, set())
     assert not bad.steps and bad.blocked
+
+
+def test_an_indented_code_block_is_the_command_of_the_sentence_before_it() -> None:
+    text = (
+        "Check the kilns which should have a controller running.\n\n"
+        "    kilnctl get kiln -l zone=east\n\n"
+        "Check the controller logs for the failing kiln\n\n"
+        "    kilnctl logs <controller-name> -n kilns --all-containers\n"
+        "    kilnctl describe controller <controller-name>\n\n"
+        "- Restart the controller from the panel.\n\n"
+        "    The panel is behind the oven door.\n"
+    )
+    passage = _passage("Diagnosis", text)
+    found = steps.extract(passage)
+    by_text = {c.text: c.command for c in found}
+    assert by_text["Check the kilns which should have a controller running."] == (
+        "kilnctl get kiln -l zone=east"
+    )
+    assert by_text["Check the controller logs for the failing kiln"] == (
+        "kilnctl logs <controller-name> -n kilns --all-containers\n"
+        "kilnctl describe controller <controller-name>"
+    )
+    # A list item's indented continuation is its text, not code.
+    restart = next(c for c in found if c.text.startswith("Restart the controller"))
+    assert restart.command is None and "behind the oven door" in restart.text
+    # The commands are the document's own lines: verification accepts them.
+    allowed = {passage.id: passage.text}
+    proposals = [Proposed(c.text, c.command, [passage.id]) for c in found]
+    assert len(verify(proposals, allowed, set()).steps) == len(found)
+
+
+def test_options_given_to_whoever_runs_the_system_and_labelled_cases_are_steps() -> None:
+    found = _texts(
+        "Mitigation",
+        "The customer may delete old firing logs and the kiln will recover by itself.\n\n"
+        "**Current size < 1TB**:  \nThe operator may add a shelf and the kiln recovers.\n\n"
+        "**Current size is 1TB**:\nPlease contact the kiln vendor's support.\n\n"
+        "The kiln was installed in 2019.\n",
+    )
+    assert any(t.startswith("The customer may delete old firing logs") for t in found)
+    assert any("The operator may add a shelf" in t for t in found)
+    assert any("Please contact the kiln vendor's support." in t for t in found)
+    assert not any("installed in 2019" in t for t in found)
