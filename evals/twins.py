@@ -22,7 +22,7 @@ from typing import Any
 from copilot.embedding import set_threads
 from copilot.knowledge import retrieval, twins
 from copilot.knowledge.store import KnowledgeBase
-from evals.common import cpu_count, load_jsonl, temporary_kb
+from evals.common import cpu_count, temporary_kb
 from evals.reader import read_cases
 from evals.retrieval import DEPTH, score
 from ingest.pipeline import ingest_paths
@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.corpus.is_dir() or not args.queries.is_file():
         print("error: --corpus must be a folder and --queries a file", file=sys.stderr)
         return 2
-    queries = (
-        read_cases(args.queries, args.lines) if args.lines != "all" else load_jsonl(args.queries)
-    )
+    queries = read_cases(args.queries, args.lines)
     if args.ratio is not None:
         twins.TWIN_SCORE_RATIO = args.ratio
     set_threads(cpu_count())

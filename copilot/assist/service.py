@@ -361,7 +361,7 @@ def ask(
         max_steps=settings.max_steps,
         intent=query_intent(question_text, history=False),
         twin=twin,
-        twin_steps=settings.max_steps // 2,
+        twin_steps=settings.max_steps // 2 if twin else 0,
     )
     allowed = {p.id: p.text for p in passages}
     known_hosts = kb.known_hosts() - tainted
@@ -407,11 +407,13 @@ def ask(
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
-    limit = settings.max_steps + (ctx.twin_steps if ctx.twin else 0)
+    limit = settings.max_steps + ctx.twin_steps
+    by_id = {p.id: p for p in passages}
     if retrieved.twins is not None:
         answer = f"{answer} {twin_note(retrieved.twins)}"
-        source_of = {p.id: p.chunk.source for p in passages}
-        if any(source_of.get(c) == ctx.twin for v in verdict.steps[:limit] for c in v.citations):
+        if any(
+            by_id[c].chunk.source == ctx.twin for v in verdict.steps[:limit] for c in v.citations
+        ):
             answer = f"{answer} Steps of both are listed, each citing its runbook."
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
@@ -421,7 +423,6 @@ def ask(
             f"severe command not repeated in the answer: {answer_screen.severe[0]}"
         )
 
-    by_id = {p.id: p for p in passages}
     steps = []
     for v in verdict.steps[:limit]:
         text, command = screen(v.text, strict=True), None
