@@ -183,6 +183,22 @@ def _identity(
     return path.relative_to(base).as_posix(), root_key
 
 
+def _shared_parents(roots: list[Path]) -> set[Path]:
+    """Folders given together with a sibling: their files are named relative to the parent.
+
+    `copilot ingest kb/node kb/kubernetes` reads as those two parts of `kb`: each file's
+    source keeps its folder (`node/_index.md`, `kubernetes/_index.md`), so files of the same
+    name in sibling folders do not collide, and a later `copilot ingest kb` or `kb/node` finds
+    the same documents. A folder inside another one given is read as part of that one.
+    """
+    folders = [r for r in roots if r.is_dir()]
+    outer = [r for r in folders if not any(o != r and r.is_relative_to(o) for o in folders)]
+    parents: dict[Path, list[Path]] = {}
+    for folder in set(outer):
+        parents.setdefault(folder.parent, []).append(folder)
+    return {f for group in parents.values() if len(group) > 1 for f in group}
+
+
 def ingest_paths(
     kb: KnowledgeBase,
     roots: list[Path],
@@ -230,19 +246,21 @@ def _ingest(
     resolved = [(raw, raw.resolve()) for raw in roots]
     # Wider folders first: a file reached again from a folder inside one is the same document.
     resolved.sort(key=lambda pair: len(pair[1].parts))
+    shared = _shared_parents([root for _, root in resolved])
     found: list[tuple[Path, Path, str, str]] = []  # path, real path, source, root
     for raw_root, root in resolved:
         if not root.exists():
             report.failed.append((str(raw_root), "path does not exist"))
             continue
         walked.append(root)
-        base = root.parent if root.is_file() else root
+        base = root.parent if root.is_file() or root in shared else root
+        root_key = str(base) if root in shared else str(root)
         for path in discover(root):
             real = Path(os.path.realpath(path))
             if real in claimed:
                 continue  # the same file again (nested paths, a symlink): one document
             source, record_root = _identity(
-                path, str(root), base, owners_of.get(real, []), known, located, bases
+                path, root_key, base, owners_of.get(real, []), known, located, bases
             )
             claimed[real] = source
             found.append((path, real, source, record_root))

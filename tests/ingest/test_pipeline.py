@@ -243,6 +243,38 @@ def test_a_folder_ingested_after_its_subfolder_takes_its_documents_over(
         assert {h.chunk.source for h in hits} <= set(kb.files())
 
 
+def test_sibling_folders_ingested_together_keep_their_folder_in_each_name(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "kb"
+    write(root, "node/_index.md", "# Node alerts\n\nRunbooks for node alerts.\n")
+    write(root, "node/disk.md", RUNBOOK)
+    write(root, "kubernetes/_index.md", "# Kubernetes alerts\n\nRunbooks for kube alerts.\n")
+    write(root, "postmortems/2026-01-01-outage.md", OUTAGE)
+    with _kb(settings, embedder) as kb:
+        report = ingest_paths(
+            kb, [root / "node", root / "kubernetes", root / "postmortems"], progress=False
+        )
+        # Two files named _index.md in sibling folders are two documents, not a collision.
+        assert not report.failed, report.failed
+        assert sorted(report.added) == [
+            "kubernetes/_index.md",
+            "node/_index.md",
+            "node/disk.md",
+            "postmortems/2026-01-01-outage.md",
+        ]
+        # The folder in the name also gives a postmortem its kind.
+        kinds = {h.chunk.source: h.chunk.kind for h in retrieval.search(
+            kb=kb, query="the queue stalled", top_k=10)}
+        assert kinds["postmortems/2026-01-01-outage.md"] == "postmortem"
+        files = kb.files()
+        # The same documents whether reached again one part at a time or as the whole.
+        for again in ([root / "node"], [root / "kubernetes", root / "node"], [root]):
+            same = ingest_paths(kb, again, progress=False)
+            assert not (same.added or same.updated or same.removed or same.failed), again
+        assert kb.files() == files
+
+
 def test_copies_indexed_before_files_had_one_identity_are_removed(
     tmp_path: Path, settings: Settings, embedder: Embedder
 ) -> None:
