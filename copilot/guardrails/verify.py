@@ -10,7 +10,11 @@ from copilot.guardrails.injection import reasons_for
 from copilot.guardrails.risk import exfiltrates, requires_approval
 
 _URL = re.compile(r"(?:https?|ftp)://[^\s)<>\]\"'`]+", re.IGNORECASE)
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
+# An image target with a scheme (https:, data:, file:) or a host (//host/...) is fetched from
+# somewhere else when shown: a tracking pixel or a way out for data. One beside the document
+# (img/x.png) fetches nothing from anyone.
+_FOREIGN_TARGET = re.compile(r"^\s*<?\s*(?:[a-z][a-z0-9+.-]*:|[/\\]{2})", re.IGNORECASE)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 
 
@@ -100,6 +104,11 @@ def strip_links(
     grounded = _norm(allowed).lower() if allowed is not None else None
 
     def _image(match: re.Match[str]) -> str:
+        alt, target = match.group(1).strip(), match.group(2)
+        if not _FOREIGN_TARGET.match(target):
+            # A screenshot beside the runbook: its caption is what an answer can carry; the
+            # picture is on the document's page. Nothing was withheld for safety.
+            return f"(screenshot: {alt})" if alt else ""
         blocked.append(f"image removed: {match.group(0)[:120]}")
         return ""
 
