@@ -58,13 +58,16 @@ def corpus_roots(corpora: Path = CORPORA) -> dict[str, Path]:
 
 
 SETS = ("sample", "public", "offtopic", "dfds")
-# Sets of on-topic questions. "blind2" (public runbooks, written 2026-12-03 without the code or
-# the other sets) is not part of "all": it is run once per change, as a check, by name.
-ONTOPIC = ("sample", "public", "blind2")
+# Sets of on-topic questions. "blind2" and "blind3" (public runbooks, written 2026-12-03 without
+# the code or the other sets) are not part of "all": they are run once per change, as a check,
+# by name. blind3's lines come in pairs per corpus (1-2 prometheus-operator, 3-4 openshift, ...).
+BLIND = ("blind2", "blind3")
+ONTOPIC = ("sample", "public", *BLIND)
 FILES = {
     "sample": "sample.jsonl",
     "public": "public.jsonl",
     "blind2": "public_blind2.jsonl",
+    "blind3": "public_blind3.jsonl",
     "offtopic": "offtopic.jsonl",
     "dfds": "dfds_fixed_by.jsonl",
 }
@@ -530,7 +533,7 @@ def print_report(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.reader", description=__doc__)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--set", choices=[*SETS, "blind2", "all"], default="all")
+    parser.add_argument("--set", choices=[*SETS, *BLIND, "all"], default="all")
     parser.add_argument("--lines", choices=["even", "odd", "all"], default="all")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help="reader dataset folder")
     parser.add_argument("--corpora", type=Path, default=CORPORA, help="the public corpora")
