@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 # A runbook close behind the best one is used too (its steps are often the fix).
 SECOND_DOC_RATIO = 0.85
+# A second runbook within this much of the best one's retrieval score (about 1.0-1.4 for a good
+# match) is a close call the retriever cannot settle: its best steps get room of their own, as
+# an undecided near twin's do. Decided on the dev lines (evals/README.md, "Close calls").
+CLOSE_CALL = 0.05
 DONE_KINDS = {"action", "mitigation", "note", "decision"}
 # A past incident is listed when it scores at least this share of the best one.
 SIMILAR_RATIO = 0.6
@@ -135,6 +139,18 @@ def _document_passages(
             )
         )
     return out
+
+
+def _close_second(hits: list[Hit]) -> str | None:
+    """The second runbook, when it scores within CLOSE_CALL of the first."""
+    if not hits:
+        return None
+    first = hits[0]
+    for hit in hits[1:]:
+        if hit.chunk.source != first.chunk.source:
+            close = first.score - hit.score < CLOSE_CALL and hit.chunk.kind == first.chunk.kind
+            return hit.chunk.source if close else None
+    return None
 
 
 def _passages_for(kb: KnowledgeBase, hits: list[Hit], twin: str | None = None) -> list[Passage]:
@@ -339,6 +355,8 @@ def ask(
         if retrieved.twins is not None and not retrieved.twins.decided
         else None
     )
+    close = _close_second(hits) if retrieved.twins is None else None
+    twin = twin or close
     passages = _passages_for(kb, hits, twin)
     tainted = untaint(passages)
     for p in passages:
@@ -409,12 +427,19 @@ def ask(
         )
     limit = settings.max_steps + ctx.twin_steps
     by_id = {p.id: p for p in passages}
+    both = any(
+        by_id[c].chunk.source == ctx.twin for v in verdict.steps[:limit] for c in v.citations
+    )
     if retrieved.twins is not None:
         answer = f"{answer} {twin_note(retrieved.twins)}"
-        if any(
-            by_id[c].chunk.source == ctx.twin for v in verdict.steps[:limit] for c in v.citations
-        ):
+        if both:
             answer = f"{answer} Steps of both are listed, each citing its runbook."
+    elif close is not None and both:
+        title = next(p.chunk.title for p in passages if p.chunk.source == close)
+        answer = (
+            f"{answer} {title} matches about as well; its first steps are listed too, "
+            "each citing it."
+        )
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")

@@ -255,3 +255,31 @@ def test_a_meaning_of_one_short_sentence_is_still_the_line_shown() -> None:
     slow = [meaning("slow.md", "Job is taking more than 1h to complete.")]
     assert twins.telling_line(failed, slow)[0] == "Job failed complete."
     assert twins.telling_line(slow, failed)[0] == "Job is taking more than 1h to complete."
+
+
+def test_a_close_call_between_unlike_runbooks_lists_the_seconds_first_steps(
+    twins_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two runbooks that are not twins but score within CLOSE_CALL of each other: the retriever
+    # cannot settle it, so the second one's best steps get room beyond the cap, citing it.
+    monkeypatch.setattr(twins_kb.settings, "max_steps", 2)
+    question = "glaze mixer motor stalled, batch stuck"
+    found = retrieval.retrieve(kb=twins_kb, query=question, top_k=10, kind="runbook")
+    assert found.twins is None
+    firsts: dict[str, float] = {}
+    for hit in found.hits:
+        firsts.setdefault(hit.chunk.source, hit.score)
+    (lead, lead_score), (second, second_score) = list(firsts.items())[:2]
+    gap = lead_score - second_score
+
+    monkeypatch.setattr(service, "CLOSE_CALL", gap + 1e-6)
+    close = service.ask(kb=twins_kb, question=question)
+    cited = [{c.source for c in step.citations} for step in close.steps]
+    assert sum(lead in s for s in cited) == 2 and sum(second in s for s in cited) == 1
+    title = twins_kb.document_chunks(second)[0].title
+    assert f"{title} matches about as well" in close.answer
+
+    monkeypatch.setattr(service, "CLOSE_CALL", gap - 1e-6)
+    apart = service.ask(kb=twins_kb, question=question)
+    assert all(c.source == lead for s in apart.steps for c in s.citations)
+    assert len(apart.steps) == 2 and "matches about as well" not in apart.answer
