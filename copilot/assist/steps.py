@@ -77,10 +77,14 @@ _CHECK_PROSE = re.compile(
     r"(?:the|which|whether|if|what|how)\b|"
     r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
     r"(?:the|whether|if|that|for|which)\b|"
-    r"\b(?:you (?:can|should|may|need to|must)|we (?:can|should)|it is (?:recommended|advised))\b|"
-    # An option given to whoever runs the cluster: "The customer may delete data ...".
+    r"\b(?:you (?:can|could|should|may|might|need to|must|will (?:have|need) to)|"
+    r"we (?:can|should)|it is (?:recommended|advised))\b|"
+    # An option given to whoever runs the cluster: "The customer may delete data ...", "User
+    # will have to create a new cluster ...".
     r"^(?:the )?(?:users?|customers?|operators?|admins?|administrators?|cluster admins?) "
-    r"(?:can|should|may|must|needs? to)\b",
+    r"(?:can|could|should|may|must|needs? to|has to|have to|will (?:have|need) to)\b|"
+    # What must change, said in the passive: "the deployment definition needs to be fixed".
+    r"\b(?:needs? to|has to|have to|must) be [a-z]+(?:ed|en)\b",
     re.IGNORECASE,
 )
 MAX_STEP_CHARS = 600
@@ -113,7 +117,7 @@ _KNOWN_CLIS = frozenset(
     for while rm mv cp chmod chown mkdir touch tar istioctl linkerd velero stern sort uniq wc xargs
     opensearch-cli elasticsearch-cli kafka-topics kafka-consumer-groups rabbitmqctl pg_dump
     pg_restore patronictl pgbouncer mc s3cmd rclone openstack virsh mount umount sysctl dmesg
-    cmctl chronyc timedatectl ntpq hwclock gitlab-rake gitlab-ctl
+    cmctl chronyc timedatectl ntpq hwclock gitlab-rake gitlab-ctl chroot rpm-ostree
     """.split()
 )
 _TOOL_SUFFIX = re.compile(r"^[a-z][a-z0-9-]*(?:ctl|cli|adm)$")
@@ -253,11 +257,35 @@ def _conditional_order(sentence: str) -> bool:
 _CASE_LABEL = re.compile(r"^\*\*[^*]{1,80}\*\*:?\s*")
 
 
+# "Running amtool check-config ... will help you detect ...", "Usually adding new nodes solves
+# the issue": an order said as what doing it achieves.
+_GERUND = re.compile(r"^(?:(?:usually|often|typically|generally|sometimes),? )?([a-z]+)ing\b(.*)", re.I)
+_ACHIEVES = re.compile(
+    r"\b(?:(?:will|would|can|could|should|may|might) (?:also )?(?:help|fix|solve|resolve|free|"
+    r"reduce|mitigate|clear|restore|show|tell|detect|reveal)|helps|solves|fixes|resolves|"
+    r"is (?:the |a |an )?(?:usual|common|best|recommended|quickest|simplest|preferred) "
+    r"(?:fix|way|solution|remedy|option))\b",
+    re.IGNORECASE,
+)
+
+
+def _gerund_order(sentence: str) -> bool:
+    match = _GERUND.match(sentence)
+    if not match or not _ACHIEVES.search(match.group(2)):
+        return False
+    root = match.group(1).lower()
+    forms = {root, root + "e"}
+    if len(root) > 2 and root[-1] == root[-2]:
+        forms.add(root[:-1])  # running -> run
+    return any(_IMPERATIVE.match(f"{form} ") for form in forms)
+
+
 def _is_step_sentence(sentence: str, codes: list[str]) -> bool:
     bare = _CASE_LABEL.sub("", sentence)
     return bool(
         codes
         or _IMPERATIVE.match(bare)
+        or _gerund_order(bare)
         or _CHECK_PROSE.search(bare)
         or _conditional_order(bare)
         or _EXPECT.match(bare)
@@ -276,6 +304,67 @@ def _looks_like_output(code: str) -> bool:
     with a NAME header), not something to run."""
     first = next((x.strip() for x in code.splitlines() if x.strip()), "")
     return bool(_OUTPUT_LINE.match(first))
+
+
+# A shell prompt: `$ `, `sh-4.4$ `, `[root@host ~]$ `, `user@host:~$ `.
+_PROMPT = re.compile(r"^\s*(?:sh-[\d.]+|\[[^\]\n]*\]|[\w.-]+@[\w.:~/-]+)?\$\s", re.MULTILINE)
+
+
+def _open_quote(command: str) -> bool:
+    """Whether a command so far leaves a quote open (its argument goes on to the next line)."""
+    bare = command.replace("\\'", "").replace('\\"', "")
+    return bare.count("'") % 2 == 1 or bare.count('"') % 2 == 1
+
+
+_ROOT_PROMPT = re.compile(r"^\s*(?:sh-[\d.]+)?#\s+(?=\S)")
+
+
+def _prompted(line: str) -> bool:
+    """A line typed at a prompt: `$ oc debug node/x`, or in the root shell it opens
+    (`# chroot /host`, `sh-4.4# systemctl restart crio`), not a `# comment`."""
+    if _PROMPT.match(line):
+        return True
+    root = _ROOT_PROMPT.match(line)
+    return bool(root) and looks_like_command(line[root.end() :])
+
+
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?[A-Z_][A-Z0-9_]*=\S")
+
+
+def _command_line(line: str) -> bool:
+    """A line to run though no prompt shows it: a known command or a variable set for the next."""
+    return bool(_ASSIGNMENT.match(line)) or looks_like_command(line)
+
+
+def _all_commands(code: str) -> bool:
+    lines = [x for x in code.splitlines() if x.strip()]
+    return bool(lines) and all(x.lstrip().startswith("#") or _command_line(x) for x in lines)
+
+
+def _runnable(code: str) -> str:
+    """What to run in a code block: when it shows a shell prompt (`$ kubectl logs ...`), the
+    prompt lines (with the lines they go on to: after a trailing backslash or an open quote)
+    and comments, without the output printed under them, which is an example of what to expect, not
+    something to paste. A heredoc's body is part of its command: such a block stays whole."""
+    lines = code.splitlines()
+    if "<<" in code or not any(_PROMPT.match(line) for line in lines):
+        return code
+    kept: list[str] = []
+    current: str | None = None
+    for line in lines:
+        if current is not None:
+            current += "\n" + line
+        elif _prompted(line) or _command_line(line):
+            current = line
+        elif line.lstrip().startswith("#"):
+            kept.append(line)  # a comment saying what the next command is for
+            continue
+        else:
+            continue
+        kept.append(line)
+        if not (line.rstrip().endswith("\\") or _open_quote(current)):
+            current = None
+    return "\n".join(kept)
 
 
 def _empty_command(code: str) -> bool:
@@ -318,20 +407,26 @@ def extract(passage: Passage) -> list[Candidate]:
             if not block.code or _looks_like_output(block.code[0]):
                 continue
             # A code block belongs to the step that introduces it, if that step has no command.
+            code = _runnable(block.code[0])
             if out and out[-1].command is None and out[-1].position == i - 1:
-                out[-1].command = block.code[0]
+                out[-1].command = code
                 continue
             intro = ""
             if i and parts[i - 1].kind == "para":
                 sentences = split_sentences(_flat(" ".join(parts[i - 1].head)))
                 intro = sentences[-1] if sentences else ""
-            out.append(Candidate(_cut(intro) or _RUN, block.code[0], phase, passage, i))
+            out.append(Candidate(_cut(intro) or _RUN, code, phase, passage, i))
             continue
         if block.kind == "item":
             text = _item_text(block)
             if not text.strip(" :"):
                 continue
             runnable = [c for c in block.code if not _looks_like_output(c)]
+            if any(_PROMPT.search(c) for c in runnable):
+                # Beside blocks of prompts, a block without one is what they print.
+                runnable = [
+                    _runnable(c) for c in runnable if _PROMPT.search(c) or _all_commands(c)
+                ]
             command = "\n".join(runnable) if runnable else None
             if command is None:
                 codes = _commands_in(" ".join(block.head)) or _commands_in(" ".join(block.subs))

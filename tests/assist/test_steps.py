@@ -174,3 +174,74 @@ def test_options_given_to_whoever_runs_the_system_and_labelled_cases_are_steps()
     assert any("The operator may add a shelf" in t for t in found)
     assert any("Please contact the kiln vendor's support." in t for t in found)
     assert not any("installed in 2019" in t for t in found)
+
+
+def test_orders_said_as_what_doing_them_achieves_or_what_must_change_are_steps() -> None:
+    found = _texts(
+        "Mitigation",
+        "Running `kilnctl check-config kiln.yaml` on your configuration file will help you "
+        "detect syntax problems. You could also roll the kiln profile back to the previous "
+        "version. Usually adding another kiln solves the issue. Otherwise the kiln profile "
+        "needs to be fixed. The operator will have to order a new kiln for more capacity. "
+        "Running kilns will be drained first. Starting with version 4, the alert fires "
+        "earlier. Logging is verbose by default.",
+    )
+    assert found == [
+        "Running `kilnctl check-config kiln.yaml` on your configuration file will help you "
+        "detect syntax problems.",
+        "You could also roll the kiln profile back to the previous version.",
+        "Usually adding another kiln solves the issue.",
+        "Otherwise the kiln profile needs to be fixed.",
+        "The operator will have to order a new kiln for more capacity.",
+    ]
+
+
+def test_a_command_is_what_is_typed_at_the_prompt_not_the_output_shown_under_it() -> None:
+    text = (
+        "Check the reloader logs:\n\n"
+        "```shell\n"
+        "$ kilnctl logs sts/kiln-main -c reloader\n\n"
+        'level=error ts=2021-09-24T11:24:52Z msg="reload failed" err="connection refused"\n'
+        "```\n\n"
+        "- Look at the file limits on the controller:\n"
+        "  ```shell\n"
+        "  # Open a shell on the controller\n"
+        "  $ NODE='<value of instance label>'\n"
+        '  $ kilnctl debug "node/$NODE"\n'
+        "  sh-4.4# sysctl -a | grep 'fs.file-'\n"
+        "  fs.file-max = 1597016\n"
+        "  $ kilnctl patch kiln k1 --type=merge -p '{\n"
+        '    "spec": {"zone": "east"}\n'
+        "  }'\n"
+        "  kiln.example/k1 patched\n"
+        "  ```\n"
+        "  ```text\n"
+        "  NAME   STATUS\n"
+        "  k1     Ready\n"
+        "  ```\n"
+        "- Apply the profile:\n"
+        "  ```shell\n"
+        "  $ cat <<EOF | kilnctl apply -f -\n"
+        "  kind: Profile\n"
+        "  EOF\n"
+        "  ```\n"
+    )
+    passage = _passage("Diagnosis", text)
+    found = {c.text: c.command for c in steps.extract(passage)}
+    assert found["Check the reloader logs:"] == "$ kilnctl logs sts/kiln-main -c reloader"
+    limits = found["Look at the file limits on the controller:"] or ""
+    assert limits.splitlines() == [
+        "# Open a shell on the controller",
+        "$ NODE='<value of instance label>'",
+        '$ kilnctl debug "node/$NODE"',
+        "sh-4.4# sysctl -a | grep 'fs.file-'",
+        "$ kilnctl patch kiln k1 --type=merge -p '{",
+        '"spec": {"zone": "east"}',
+        "}'",
+    ]
+    # A heredoc's body is part of its command.
+    assert "kind: Profile" in (found["Apply the profile:"] or "")
+    # What is left is still the document's own lines: verification accepts every step.
+    allowed = {passage.id: passage.text}
+    proposals = [Proposed(t, c, [passage.id]) for t, c in found.items()]
+    assert len(verify(proposals, allowed, set()).steps) == len(found)
