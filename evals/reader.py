@@ -74,7 +74,8 @@ FILES = {
 TOP_K = 5  # the API's default
 # A section nobody acts on during an incident, whatever a dataset labels.
 BOILERPLATE = re.compile(
-    r"related|see also|references|further reading|what went well|where we got lucky|lessons",
+    r"\b(?:related|see also|references|further reading|what went well|where we got lucky|"
+    r"lessons)\b",
     re.IGNORECASE,
 )
 NO_STEPS = "no concrete steps"

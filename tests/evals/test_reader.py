@@ -128,6 +128,9 @@ def test_section_useful_needs_the_right_document_and_its_deepest_heading() -> No
         True,
     )
     assert reader.score_search(case, [_hit("runbooks/dns-failures.md", "See also")])[2]
+    # A word that only contains a boilerplate name is not one ("Correlated" holds "related").
+    correlated = [_hit("runbooks/disk-full.md", "Troubleshooting > Check for Correlated Alerts")]
+    assert reader.score_search(case, correlated)[2] is False
     assert reader.score_search(case, []) == (False, False, False)
 
 
