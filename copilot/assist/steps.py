@@ -259,7 +259,9 @@ _CASE_LABEL = re.compile(r"^\*\*[^*]{1,80}\*\*:?\s*")
 
 # "Running amtool check-config ... will help you detect ...", "Usually adding new nodes solves
 # the issue": an order said as what doing it achieves.
-_GERUND = re.compile(r"^(?:(?:usually|often|typically|generally|sometimes),? )?([a-z]+)ing\b(.*)", re.I)
+_GERUND = re.compile(
+    r"^(?:(?:usually|often|typically|generally|sometimes),? )?([a-z]+)ing\b(.*)", re.I
+)
 _ACHIEVES = re.compile(
     r"\b(?:(?:will|would|can|could|should|may|might) (?:also )?(?:help|fix|solve|resolve|free|"
     r"reduce|mitigate|clear|restore|show|tell|detect|reveal)|helps|solves|fixes|resolves|"
@@ -325,7 +327,7 @@ def _prompted(line: str) -> bool:
     if _PROMPT.match(line):
         return True
     root = _ROOT_PROMPT.match(line)
-    return bool(root) and looks_like_command(line[root.end() :])
+    return root is not None and looks_like_command(line[root.end() :])
 
 
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?[A-Z_][A-Z0-9_]*=\S")
@@ -424,9 +426,7 @@ def extract(passage: Passage) -> list[Candidate]:
             runnable = [c for c in block.code if not _looks_like_output(c)]
             if any(_PROMPT.search(c) for c in runnable):
                 # Beside blocks of prompts, a block without one is what they print.
-                runnable = [
-                    _runnable(c) for c in runnable if _PROMPT.search(c) or _all_commands(c)
-                ]
+                runnable = [_runnable(c) for c in runnable if _PROMPT.search(c) or _all_commands(c)]
             command = "\n".join(runnable) if runnable else None
             if command is None:
                 codes = _commands_in(" ".join(block.head)) or _commands_in(" ".join(block.subs))

@@ -264,8 +264,10 @@ def test_sibling_folders_ingested_together_keep_their_folder_in_each_name(
             "postmortems/2026-01-01-outage.md",
         ]
         # The folder in the name also gives a postmortem its kind.
-        kinds = {h.chunk.source: h.chunk.kind for h in retrieval.search(
-            kb=kb, query="the queue stalled", top_k=10)}
+        kinds = {
+            h.chunk.source: h.chunk.kind
+            for h in retrieval.search(kb=kb, query="the queue stalled", top_k=10)
+        }
         assert kinds["postmortems/2026-01-01-outage.md"] == "postmortem"
         files = kb.files()
         # The same documents whether reached again one part at a time or as the whole.
