@@ -142,14 +142,14 @@ def _document_passages(
 
 
 def _close_second(hits: list[Hit]) -> str | None:
-    """The second runbook, when it scores within CLOSE_CALL of the first."""
+    """The second runbook (ask retrieves runbooks only), when it scores within CLOSE_CALL of
+    the first."""
     if not hits:
         return None
     first = hits[0]
     for hit in hits[1:]:
         if hit.chunk.source != first.chunk.source:
-            close = first.score - hit.score < CLOSE_CALL and hit.chunk.kind == first.chunk.kind
-            return hit.chunk.source if close else None
+            return hit.chunk.source if first.score - hit.score < CLOSE_CALL else None
     return None
 
 

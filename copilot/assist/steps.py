@@ -346,25 +346,22 @@ def _all_commands(code: str) -> bool:
 def _runnable(code: str) -> str:
     """What to run in a code block: when it shows a shell prompt (`$ kubectl logs ...`), the
     prompt lines (with the lines they go on to: after a trailing backslash or an open quote)
-    and comments, without the output printed under them, which is an example of what to expect, not
-    something to paste. A heredoc's body is part of its command: such a block stays whole."""
-    lines = code.splitlines()
-    if "<<" in code or not any(_PROMPT.match(line) for line in lines):
+    and comments, without the output printed under them, which is an example of what to
+    expect, not something to paste. A heredoc's body is part of its command: such a block
+    stays whole."""
+    if "<<" in code or not _PROMPT.search(code):
         return code
     kept: list[str] = []
     current: str | None = None
-    for line in lines:
+    for line in code.splitlines():
         if current is not None:
             current += "\n" + line
         elif _prompted(line) or _command_line(line):
             current = line
-        elif line.lstrip().startswith("#"):
-            kept.append(line)  # a comment saying what the next command is for
-            continue
-        else:
-            continue
-        kept.append(line)
-        if not (line.rstrip().endswith("\\") or _open_quote(current)):
+        elif not line.lstrip().startswith("#"):
+            continue  # output
+        kept.append(line)  # a command, its continuation, or a comment on what comes next
+        if current is not None and not (line.rstrip().endswith("\\") or _open_quote(current)):
             current = None
     return "\n".join(kept)
 
