@@ -38,7 +38,7 @@ _IMPERATIVE = re.compile(
     r"compact|defrag\w*|vacuum|rebalance|reassign|shut down|reset|retry|wipe|truncate|"
     r"archive|download|upload|copy|consult|refer to|read|visit|click|select|choose|locate|"
     r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
-    r"port-forward|note|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
+    r"port-forward|note(?=\s+(?!that\b))|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
     r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
     r"login)\b",
     re.IGNORECASE,
@@ -253,8 +253,10 @@ def _conditional_order(sentence: str) -> bool:
     return any(_IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
 
 
-# A bold label that names the case a sentence is for ("**Current size is 1TB**: Please ...").
-_CASE_LABEL = re.compile(r"^\*\*[^*]{1,80}\*\*:?\s*")
+# A bold label that names the case a sentence is for ("**Current size is 1TB**: Please ..."), or
+# a "Note:" label: what follows it is judged on its own ("Note: Replace `<id>` with ..." is an
+# order, "Note: The tool performs ..." a remark).
+_CASE_LABEL = re.compile(r"^(?:\*\*[^*]{1,80}\*\*:?|(?:\*\*)?note(?:\*\*)?:(?:\*\*)?)\s*", re.I)
 
 
 # "Running amtool check-config ... will help you detect ...", "Usually adding new nodes solves

@@ -72,6 +72,22 @@ def test_statements_are_not_steps() -> None:
     )
 
 
+def test_a_note_is_a_remark_unless_it_says_what_to_note_or_do() -> None:
+    found = _texts(
+        "Diagnosis",
+        "Note the `oven` and `tray` labels from the alert.\n\n"
+        "Note that in many cases a kiln running out of trays still has heat to spare.\n\n"
+        "Please note that acting promptly is essential to avoid further impact.\n\n"
+        "NOTE: Manual corrections to the recipe should be reported to the vendor.\n\n"
+        "**Note:** The controller applies these patches in bulk.\n\n"
+        "Note: Replace `<id>` with the tray number shown on the panel.",
+    )
+    assert found == [
+        "Note the `oven` and `tray` labels from the alert.",
+        "Note: Replace `<id>` with the tray number shown on the panel.",
+    ]
+
+
 def test_what_to_look_for_in_output_is_a_check() -> None:
     found = _texts(
         "Diagnosis",
