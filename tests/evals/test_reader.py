@@ -268,6 +268,12 @@ def test_lines_even_and_odd(tmp_path: Path) -> None:
     assert len(reader.read_cases(path)) == 5
 
 
+def test_sets_named_once_each_all_standing_for_the_dev_sets() -> None:
+    assert reader.chosen_sets(None) == reader.SETS
+    assert reader.chosen_sets(["blind3"]) == ("blind3",)
+    assert reader.chosen_sets(["all", "blind2", "sample", "blind2"]) == (*reader.SETS, "blind2")
+
+
 def test_run_over_a_dataset_folder(
     tmp_path: Path, corpus: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
