@@ -146,7 +146,7 @@ class RunbookFinder:
                     break
                 if any(f.chunk.source == hit.chunk.source for f in found):
                     continue
-                if hit.similarity is not None and hit.similarity < floor and not hit.reasons:
+                if hit.match is not None and hit.match < floor and not hit.reasons:
                     continue
                 if hit.score < SIMILAR_RATIO * hits[0].score:
                     continue

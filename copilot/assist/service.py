@@ -98,7 +98,7 @@ def _similar_incidents(
     for hit in hits:
         if any(entry.source == hit.chunk.source for entry in out) or len(out) == 3:
             continue
-        if hit.similarity is not None and hit.similarity < threshold and not hit.reasons:
+        if hit.match is not None and hit.match < threshold and not hit.reasons:
             continue
         if hit.score < SIMILAR_RATIO * hits[0].score:
             continue
@@ -272,7 +272,7 @@ def _catalog_view(
 def _confidence(top: Hit | None, threshold: float, steps: int) -> float:
     if top is None:
         return 0.0
-    similarity = top.similarity if top.similarity is not None else threshold
+    similarity = top.match if top.match is not None else threshold
     base = 1.0 if top.reasons else min(1.0, max(0.0, (similarity - threshold) / (0.7 - threshold)))
     base = 0.3 + 0.7 * base
     return round(base if steps else base * 0.5, 3)
@@ -325,7 +325,7 @@ def ask(
         kb, query[: retrieval.MAX_QUERY_CHARS], settings.abstain_below, suspected
     )
     weak = top is None or (
-        not top.reasons and (top.similarity is None or top.similarity < settings.abstain_below)
+        not top.reasons and (top.match is None or top.match < settings.abstain_below)
     )
     if weak:
         closest = [_citation(h.chunk, h.score) for h in hits[:top_k]]

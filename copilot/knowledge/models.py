@@ -41,3 +41,11 @@ class Hit:
     keyword_rank: int | None = None
     similarity: float | None = None  # cosine similarity to the query, when dense search saw it
     reasons: tuple[str, ...] = field(default=())
+    # The best similarity of any section of the same document: a document is shown by its most
+    # useful section (a diagnosis), which need not be the one that matched best (its meaning).
+    document_similarity: float | None = None
+
+    @property
+    def match(self) -> float | None:
+        """How well the document matches the query in meaning: what floors are held against."""
+        return self.document_similarity if self.document_similarity is not None else self.similarity

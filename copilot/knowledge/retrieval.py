@@ -287,6 +287,11 @@ def retrieve(
                 by_doc[src].insert(0, (by_doc[src][0][0], best))
             else:
                 by_doc[src].sort(key=lambda item: item[1].id != best.id)
+    doc_similarity: dict[str, float] = {}
+    for src, sections in by_doc.items():
+        seen = [similarity[c.id] for _, c in sections if c.id in similarity]
+        if seen:
+            doc_similarity[src] = max(seen)
     hits: list[Hit] = []
     depth = 0
     while len(hits) < top_k:
@@ -303,6 +308,7 @@ def retrieve(
                         keyword_rank=keyword_rank.get(chunk.id),
                         similarity=similarity.get(chunk.id),
                         reasons=tuple(doc_reasons[src]),
+                        document_similarity=doc_similarity.get(src),
                     )
                 )
                 added = True
@@ -335,7 +341,7 @@ class MatchStrength:
 def match_strength(hits: Sequence[Hit], *, floor: float) -> MatchStrength:
     """Whether anything passes the similarity floor (an exact alert name or title always does),
     and the factor a response's scores are scaled by."""
-    best = max((h.similarity for h in hits if h.similarity is not None), default=0.0)
+    best = max((h.match for h in hits if h.match is not None), default=0.0)
     if any(h.reasons for h in hits):
         return MatchStrength(no_match=False, best_similarity=best, scale=1.0)
     scale = min(1.0, max(0.0, best) / (floor + FULL_MATCH_MARGIN)) if floor > 0 else 1.0

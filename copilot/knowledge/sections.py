@@ -15,7 +15,7 @@ Role = Literal[
     "overview", "diagnose", "mitigate", "verify", "escalate", "history", "resolution",
     "lessons", "boilerplate", "other",
 ]  # fmt: skip
-Intent = Literal["symptom", "fix", "history", "verify", "reference"]
+Intent = Literal["symptom", "fix", "history", "verify", "reference", "explain"]
 
 # Checked in order on the deepest heading first, so "Mitigation > Verification" is a check list.
 _ROLES: list[tuple[Role, re.Pattern[str]]] = [
@@ -105,6 +105,13 @@ _VERIFY = re.compile(
     re.I,
 )
 _REFERENCE = re.compile(r"\b(?:related|see also|references?|links?|dashboards?|docs for)\b", re.I)
+# What an alert means or how bad it is: the one question its meaning and impact answer.
+_EXPLAIN = re.compile(
+    r"\b(?:what (?:does|do)\b.{0,60}\bmean|meaning of|what is (?:this|the) "
+    r"alert|explain|impact of|how bad|how serious|is (?:it|this) (?:bad|serious|urgent)|"
+    r"should (?:i|we) (?:worry|care|be worried))\b",
+    re.I,
+)
 _ASKS_LUCK = re.compile(r"\b(?:went well|lucky|lessons?|action items?|follow-?ups?)\b", re.I)
 
 
@@ -118,13 +125,28 @@ def query_intent(query: str, *, history: bool) -> Intent:
         return "fix"
     if _REFERENCE.search(query):
         return "reference"
+    if _EXPLAIN.search(query):
+        return "explain"
     return "symptom"
 
 
+# A runbook's meaning and impact restate its alert, so they match a symptom best; but the
+# responder who asked already has the symptom and reads on for what to check and do. For a
+# symptom or a fix they weigh less than a lead needs (retrieval's WEAK_LEAD, 0.5): a runbook is
+# shown by its diagnosis or mitigation, and by its meaning only when it has neither. Decided on
+# the reader sets' even lines (useful@1: public 0.25 -> 0.60, sample 0.45 -> 0.90), see
+# evals/README.md.
+_RESTATES_SYMPTOM = 0.45
 _WEIGHTS: dict[Intent, dict[Role, float]] = {
-    "symptom": {"overview": 0.9, "diagnose": 1.0, "mitigate": 0.95, "resolution": 0.9},
-    "fix": {"mitigate": 1.0, "resolution": 1.0, "diagnose": 0.85, "overview": 0.75},
+    "symptom": {
+        "overview": _RESTATES_SYMPTOM,
+        "diagnose": 1.0,
+        "mitigate": 0.95,
+        "resolution": 0.9,
+    },
+    "fix": {"mitigate": 1.0, "resolution": 1.0, "diagnose": 0.85, "overview": _RESTATES_SYMPTOM},
     "verify": {"verify": 1.0, "mitigate": 0.85, "diagnose": 0.8},
+    "explain": {"overview": 1.0, "diagnose": 0.9, "mitigate": 0.85, "resolution": 0.85},
     "reference": {"boilerplate": 1.0, "overview": 0.8, "diagnose": 0.8, "mitigate": 0.8},
     "history": {
         "history": 1.0,

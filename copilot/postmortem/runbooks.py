@@ -159,7 +159,7 @@ def runbooks_retrieved(kb: KnowledgeBase, query: str, *, limit: int = 2) -> list
             break
         if any(r.source == hit.chunk.source for r in out):
             continue
-        if not hit.reasons and (hit.similarity is None or hit.similarity < RELEVANT_SIMILARITY):
+        if not hit.reasons and (hit.match is None or hit.match < RELEVANT_SIMILARITY):
             continue
         out.append(
             Runbook(

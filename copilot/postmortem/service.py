@@ -101,7 +101,7 @@ def similar_incidents(
         seen.add(source)
         if _own_postmortem(hit.chunk.title, incident.id):
             continue  # this incident's own postmortem, ingested earlier
-        if hit.similarity is not None and hit.similarity < threshold and not hit.reasons:
+        if hit.match is not None and hit.match < threshold and not hit.reasons:
             continue
         if hit.score < SIMILAR_RATIO * best:
             continue

@@ -144,7 +144,7 @@ def runbook_for(*, kb: Any, incident: Any) -> compose.RunbookRef | None:
         return None
     top = hits[0]
     threshold = kb.settings.abstain_below
-    if not top.reasons and (top.similarity is None or top.similarity < threshold):
+    if not top.reasons and (top.match is None or top.match < threshold):
         return None
     return compose.RunbookRef(title=top.chunk.title, source=top.chunk.source)
 

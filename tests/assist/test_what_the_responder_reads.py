@@ -11,7 +11,7 @@ import pytest
 from copilot.assist import service
 from copilot.knowledge import retrieval
 from copilot.knowledge.schemas import SearchResponse
-from copilot.knowledge.sections import is_boilerplate
+from copilot.knowledge.sections import is_boilerplate, section_role
 from copilot.knowledge.store import KnowledgeBase
 
 
@@ -34,6 +34,44 @@ def test_the_section_shown_first_is_a_useful_one(
     first = retrieval.search(kb=sample_kb, query=query, top_k=3)[0]
     assert first.chunk.source == source
     assert first.chunk.section.split(" > ")[-1] == useful
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "api gateway returning lots of 502s",
+        "cdn slow for users in europe",
+        "logins failing for everyone",
+        "search cluster went red",
+        "orders db connection pool exhausted",
+    ],
+)
+def test_a_symptom_is_shown_what_to_check_or_do_not_its_restatement(
+    sample_kb: KnowledgeBase, query: str
+) -> None:
+    # Each of these matched its runbook's Meaning or Impact best, and showed it first: the
+    # symptom the responder had just typed, said back.
+    first = retrieval.search(kb=sample_kb, query=query, top_k=3)[0]
+    assert section_role(first.chunk.section) in ("diagnose", "mitigate"), first.chunk.section
+
+
+@pytest.mark.parametrize(
+    ("query", "source", "shown"),
+    [
+        ("what does the checkout error rate alert mean", "checkout-error-rate-high.md", "Meaning"),
+        (
+            "how bad is it when kafka consumer lag grows",
+            "kafka-consumer-lag-orderstream.md",
+            "Impact",
+        ),
+    ],
+)
+def test_asking_what_an_alert_means_or_how_bad_it_is_shows_its_meaning(
+    sample_kb: KnowledgeBase, query: str, source: str, shown: str
+) -> None:
+    first = retrieval.search(kb=sample_kb, query=query, top_k=3)[0]
+    assert first.chunk.source == f"runbooks/{source}"
+    assert first.chunk.section == shown
 
 
 def test_link_lists_and_what_went_well_never_lead(sample_kb: KnowledgeBase) -> None:
