@@ -228,6 +228,14 @@ def summarise(scores: Sequence[QuestionScore]) -> dict[str, Any]:
         "boilerplate_lead": _share([s.boilerplate_lead for s in scores]),
         "step_recall": _share(recalls),
         "step_labelled": len(recalls),
+        # Extraction apart from ranking: recall where search's first document is the right one,
+        # and where it is not (then only a near twin's or close call's steps can help).
+        "step_recall_right_doc": _share(
+            [s.recall for s in scores if s.recall is not None and s.hit1]
+        ),
+        "step_recall_wrong_doc": _share(
+            [s.recall for s in scores if s.recall is not None and not s.hit1]
+        ),
         "boilerplate_steps": sum(s.boilerplate_steps for s in scores),
         "answers_with_boilerplate_steps": sum(s.boilerplate_steps > 0 for s in scores),
         "no_concrete_steps": sum(s.no_steps for s in scores),
@@ -492,6 +500,10 @@ def _print_ontopic(name: str, m: dict[str, Any]) -> None:
         f"steps from boilerplate sections {m['boilerplate_steps']} "
         f"(in {m['answers_with_boilerplate_steps']} answers)   "
         f"'no concrete steps' {m['no_concrete_steps']}   abstained {m['abstained']}"
+    )
+    print(
+        f"  step recall when the first document is right {_f(m['step_recall_right_doc'])}, "
+        f"when it is wrong {_f(m['step_recall_wrong_doc'])}"
     )
     print(
         f"  false blocked {_f(m['false_blocked'])} ({m['blocked']}: {m['blocked_reasons']})   "

@@ -268,6 +268,22 @@ def test_lines_even_and_odd(tmp_path: Path) -> None:
     assert len(reader.read_cases(path)) == 5
 
 
+def test_step_recall_split_by_whether_the_first_document_is_right() -> None:
+    def scored(hit1: bool, recall: float | None) -> reader.QuestionScore:
+        return reader.QuestionScore(
+            corpus="c", kind="runbook", hit1=hit1, useful1=False, boilerplate_lead=False,
+            recall=recall, boilerplate_steps=0, no_steps=False, abstained=False, blocked=False,
+            blocked_reasons=(), flagged=False, signal="search.no_match",
+        )  # fmt: skip
+
+    summary = reader.summarise(
+        [scored(True, 1.0), scored(True, 0.5), scored(False, 0.0), scored(False, None)]
+    )
+    assert summary["step_recall"] == 0.5
+    assert summary["step_recall_right_doc"] == 0.75
+    assert summary["step_recall_wrong_doc"] == 0.0
+
+
 def test_sets_named_once_each_all_standing_for_the_dev_sets() -> None:
     assert reader.chosen_sets(None) == reader.SETS
     assert reader.chosen_sets(["blind3"]) == ("blind3",)
