@@ -33,7 +33,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "secret_assignment",
         re.compile(
             r"(?i)(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|"
-            r"secret[_-]?key|token|auth)[\"']?[ \t]*[:=][ \t]*[\"']?(?!\$|\{\{|<|\[REDACTED)([^\s\"',;]{6,})"
+            r"secret[_-]?key|token|auth)[\"']?[ \t]*[:=][ \t]*[\"']?(?!\$|\{\{|<|\[REDACTED)"
+            # "Check the service's token: `kubectl ... logs`": a code span with a space in it
+            # after a label's colon is a command to run, not the value of a secret.
+            r"(?!`[^`\n]*\s[^`\n]*`)([^\s\"',;]{6,})"
         ),
     ),
     (

@@ -24,6 +24,7 @@ CASES = [
     ("db postgres://admin:hunter2@db.internal:5432/x", "admin:hunter2", "url_password"),
     ("card 4111 1111 1111 1111 ok", "4111 1111 1111 1111", "card_number"),
     ("password=SuperSecret1 here", "SuperSecret1", "secret_assignment"),
+    ("the token: `s3cr3tvalue99` was leaked", "s3cr3tvalue99", "secret_assignment"),
     (
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----",
         "MIIEabc",
@@ -55,6 +56,8 @@ def test_each_kind_of_secret_is_redacted_and_counted(text: str, secret: str, kin
         "loopback 127.0.0.1:8000 and order INC-42",
         # A sentence ending "...the secret:" before a code block: the fence is not its value.
         "3. Decode the token from the secret:\n\n    ```bash\n    token=$(oc get secret x)\n    ```",
+        # A label's colon before a command in a code span: the command is not the token's value.
+        "4. Check Vault and the service's token: `kubectl -n id logs deploy/id | grep vault`.",
     ],
 )
 def test_ordinary_incident_text_is_left_alone(text: str) -> None:
