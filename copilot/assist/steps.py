@@ -246,11 +246,27 @@ def blocks(text: str) -> list[_Block]:
 
 def _conditional_order(sentence: str) -> bool:
     """An order behind a condition: "If X, restart Y", "In case of Z ensure to ..."."""
-    if not _CONDITION_LEAD.match(sentence):
-        return False
-    if _ORDER_WORD.search(sentence):
+    if _CONDITION_LEAD.match(sentence) and _ORDER_WORD.search(sentence):
         return True
+    if not (_CONDITION_LEAD.match(sentence) or _PLACE_LEAD.match(sentence)):
+        return False
     return any(_IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
+
+
+# Where to do it: "In the console under Observe, select the etcd dashboard."
+_PLACE_LEAD = re.compile(r"^(?:in|on|from|under|at|within|via|using)\b", re.IGNORECASE)
+
+
+# What the step before it shows or gives: read with that step.
+_SAYS_WHAT_IT_SHOWS = re.compile(
+    r"^(?:there (?:is|are)|(?:this|it|they|these|that) (?:will |should |would )?"
+    r"(?:show|list|display|give|return|print|tell|report|reveal|contain|include)s?)\b",
+    re.IGNORECASE,
+)
+
+
+# The other branch of the sentence before it: it cannot be read alone.
+_OTHERWISE = re.compile(r"^(?:otherwise|if not|else)\b", re.I)
 
 
 # A bold label that names the case a sentence is for ("**Current size is 1TB**: Please ..."), or
@@ -294,7 +310,18 @@ def _is_step_sentence(sentence: str, codes: list[str]) -> bool:
         or _conditional_order(bare)
         or _EXPECT.match(bare)
         or _CAUSE.search(bare)
+        or _WAIT.match(bare)
     )
+
+
+# "If the alert fires during an upgrade, the state might recover after some time": in that
+# case, wait. A condition whose outcome is that the problem goes away on its own.
+_WAIT = re.compile(
+    r"^(?:if|when|during)\b[^.]{0,120}\b(?:might|may|can|will|should|often|usually)\s+"
+    r"(?:\w+\s+)?(?:resolve|recover|clear|go away|heal|subside|settle)\w*\b[^.]{0,40}"
+    r"\b(?:after|within|once|in|on its own|by itself|itself)\b",
+    re.I,
+)
 
 
 _OUTPUT_LINE = re.compile(
@@ -444,14 +471,31 @@ def extract(passage: Passage) -> list[Candidate]:
                 out.append(Candidate(_cut(row), codes[0] if codes else None, phase, passage, i))
             continue
         # A paragraph: each sentence that runs, queries or names a check is a step.
+        previous, previous_step = "", False
         for sentence in split_sentences(_flat(" ".join(block.head))):
             codes = _commands_in(sentence)
-            if _is_step_sentence(sentence, codes):
-                if sentence.endswith(":") and not codes and not _conditional_order(sentence):
-                    continue  # introduces a code block: that block's step carries it
-                out.append(
-                    Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
-                )
+            said = previous
+            previous = sentence
+            if not _is_step_sentence(sentence, codes):
+                if previous_step and _SAYS_WHAT_IT_SHOWS.match(sentence) and out[-1].position == i:
+                    # "Select the etcd dashboard. There are both leader elections and disk
+                    # sync panels ...": what the step shows is read with it.
+                    out[-1].text = _cut(f"{out[-1].text} {sentence}")
+                previous_step = False
+                continue
+            if said and _OTHERWISE.match(sentence):
+                # "Otherwise, ..." is read with the case it is the other branch of: joined to
+                # that sentence's step, or to the sentence itself when it was not one.
+                if previous_step and out and out[-1].position == i and out[-1].command is None:
+                    out[-1].text = _cut(f"{said} {sentence}")
+                    out[-1].command = codes[0] if codes else None
+                    continue
+                sentence = f"{said} {sentence}"
+            previous_step = False
+            if sentence.endswith(":") and not codes and not _conditional_order(sentence):
+                continue  # introduces a code block: that block's step carries it
+            out.append(Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i))
+            previous_step = True
     return _tidy(out)
 
 

@@ -72,6 +72,51 @@ def test_statements_are_not_steps() -> None:
     )
 
 
+def test_otherwise_is_read_with_the_case_it_is_the_other_branch_of() -> None:
+    found = _texts(
+        "Mitigation",
+        "How you fix it depends on the oven. If the alarm fires during a firmware update, the "
+        "reading might recover after some time has passed. Otherwise, restart the probe "
+        "from the panel.\n\n"
+        "You may be able to buy time by opening the vents. Otherwise, move the trays to kiln 2.\n\n"
+        "Check that the panel shows the right kiln. If not, switch panels and go on.",
+    )
+    assert found == [
+        "If the alarm fires during a firmware update, the reading might recover after some time "
+        "has passed. Otherwise, restart the probe from the panel.",
+        "You may be able to buy time by opening the vents. Otherwise, move the trays to kiln 2.",
+        "Check that the panel shows the right kiln. If not, switch panels and go on.",
+    ]
+
+
+def test_where_to_do_it_before_the_order_is_a_step_read_with_what_it_shows() -> None:
+    found = _texts(
+        "Diagnosis",
+        "In the kiln console under Observe, select the humidity dashboard. There are both tray "
+        "and door panels there.\n\n"
+        "Using the panel, go to Trays -> Status.\n\n"
+        "In most kilns, the probe sits near the door.",
+    )
+    assert found == [
+        "In the kiln console under Observe, select the humidity dashboard. There are both tray "
+        "and door panels there.",
+        "Using the panel, go to Trays -> Status.",
+    ]
+
+
+def test_a_problem_said_to_clear_on_its_own_in_some_case_is_a_step_to_wait() -> None:
+    found = _texts(
+        "Mitigation",
+        "If a firmware update is in progress, the alarm may automatically resolve in some time "
+        "when the controller comes up again.\n\n"
+        "The alarm resolves when the temperature drops.",
+    )
+    assert found == [
+        "If a firmware update is in progress, the alarm may automatically resolve in some time "
+        "when the controller comes up again."
+    ]
+
+
 def test_a_note_is_a_remark_unless_it_says_what_to_note_or_do() -> None:
     found = _texts(
         "Diagnosis",
@@ -206,8 +251,8 @@ def test_orders_said_as_what_doing_them_achieves_or_what_must_change_are_steps()
         "Running `kilnctl check-config kiln.yaml` on your configuration file will help you "
         "detect syntax problems.",
         "You could also roll the kiln profile back to the previous version.",
-        "Usually adding another kiln solves the issue.",
-        "Otherwise the kiln profile needs to be fixed.",
+        "Usually adding another kiln solves the issue. Otherwise the kiln profile needs to be "
+        "fixed.",
         "The operator will have to order a new kiln for more capacity.",
     ]
 
