@@ -20,7 +20,7 @@ from copilot.db import Database
 from copilot.errors import ProviderError
 from copilot.guardrails.injection import reasons_for, screen_question
 from copilot.guardrails.redact import redact
-from copilot.guardrails.screened import Screened, ours, screen, screened
+from copilot.guardrails.screened import Screened, ours, screen, screened, screened_label
 from copilot.guardrails.verify import strip_links, unsupported_details, verify
 from copilot.knowledge import past as past_postmortems
 from copilot.knowledge import retrieval
@@ -54,8 +54,8 @@ SIMILAR_RATIO = 0.6
 def _citation(chunk: Chunk, score: float) -> s.Citation:
     return s.Citation(
         source=chunk.source,
-        title=screened(chunk.title),
-        section=screened(chunk.section),
+        title=screened_label(chunk.title),
+        section=screened_label(chunk.section),
         lines=(chunk.line_start, chunk.line_end),
         score=round(score, 4),
     )
@@ -366,7 +366,7 @@ def ask(
             guard.removed.append(
                 s.Removal(
                     source=p.chunk.source,
-                    section=screened(p.chunk.section),
+                    section=screened_label(p.chunk.section),
                     lines=(p.chunk.line_start, p.chunk.line_end),
                     reasons=p.reasons,
                 )

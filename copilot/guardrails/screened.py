@@ -162,7 +162,9 @@ def hold_severe(
 
 
 @lru_cache(maxsize=8192)
-def _screen(text: str, allowed_hosts: frozenset[str], strict: bool = False) -> Screening:
+def _screen(
+    text: str, allowed_hosts: frozenset[str], strict: bool = False, label: bool = False
+) -> Screening:
     # Hosts are judged by what the rest of a document names (see `injection.judge`): a section
     # or a document has that; one step or sentence was judged with its document already. The
     # judgement reads the text as written (a copy sent to a public address is told from one to
@@ -180,7 +182,9 @@ def _screen(text: str, allowed_hosts: frozenset[str], strict: bool = False) -> S
     for risk in reversed(scan(cleaned, allowed_hosts=allowed_hosts)):
         if any(a <= risk.start < b for a, b in held):
             continue
-        if risk.action == "withhold":
+        if risk.action == "withhold" or label:
+            # A label (a heading in a citation, a title) cannot carry the approval a command
+            # needs: what would need approval in a step is withheld from a label.
             removed.append(risk.span)
             if f"risk:{risk.reason}" not in reasons:
                 reasons.append(f"risk:{risk.reason}")
@@ -209,6 +213,13 @@ def screen(
     `strict` (what the copilot hands a responder to act on: steps, its answer, what fixed a past
     incident) also holds back severe commands, which are otherwise shown marked for approval."""
     return _screen(text or "", frozenset(h.lower() for h in allowed_hosts), strict)
+
+
+def screened_label(text: str | None) -> Screened:
+    """A document's title or heading path, shown as a label: screened, and any command in it
+    that would need approval as a step is withheld ("### 3. Nobody logged in: `iam user create
+    ... --mfa off`" names a section; it is not an order anyone approved)."""
+    return _screen(text or "", frozenset(), False, True).text
 
 
 def screened(

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from copilot.guardrails.screened import ScreenedStr, screened
+from copilot.guardrails.screened import ScreenedStr, screened, screened_label
 from copilot.knowledge.models import Hit
 from copilot.knowledge.retrieval import MAX_QUERY_CHARS, display_score, match_strength
 from copilot.knowledge.twins import NearTwins, Twin
@@ -52,7 +52,7 @@ class SearchResult(BaseModel):
         return cls(
             source=c.source,
             title=screened(c.title),
-            section=screened(c.section),
+            section=screened_label(c.section),
             kind=c.kind,
             score=round(display_score(hit.score) * scale, 6),
             lines=(c.line_start, c.line_end),

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from copilot.errors import InvalidInput
-from copilot.guardrails.screened import screened
+from copilot.guardrails.screened import screened, screened_label
 from copilot.knowledge import retrieval
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import section_phase
@@ -254,7 +254,7 @@ def _at_step(
         action=action,
         runbook=chunk.source,
         title=screened(chunk.title),
-        section=screened(chunk.section),
+        section=screened_label(chunk.section),
         lines=(chunk.line_start, chunk.line_end),
         event_id=event_id,
         similarity=similarity,

@@ -29,7 +29,7 @@ from copilot import __version__, render
 from copilot.api.deps import IncidentStoreDep, KnowledgeBaseDep, OptionalKnowledgeBaseDep
 from copilot.errors import InvalidInput, NotFound
 from copilot.followups import schemas as follow_up_schemas
-from copilot.guardrails.screened import ours, screen, screened
+from copilot.guardrails.screened import ours, screen, screened, screened_label
 from copilot.incidents import schemas as incident_schemas
 from copilot.incidents import service as incident_service
 from copilot.incidents.models import STATUSES
@@ -312,7 +312,7 @@ def document(
         checked = screen(text)
         shown.append(
             DocumentSection(
-                section=screened(section),
+                section=screened_label(section),
                 lines=(start, end),
                 text=checked.text,
                 html=ours(render.to_html(checked.text, source=first.source, known=known)),

@@ -79,3 +79,15 @@ def test_redaction_is_idempotent_and_never_grows_secret_count(text: str) -> None
 def test_any_email_is_removed_from_surrounding_text(email: str, filler: str) -> None:
     result = redact(f"{filler} contact {email} {filler}")
     assert email not in result.text
+
+
+def test_a_command_in_a_heading_that_would_need_approval_is_withheld_from_the_label() -> None:
+    from copilot.guardrails.screened import screened, screened_label
+
+    heading = (
+        "Mitigation > 3. Nobody logged in: `kilnctl user create ops --realm '*' --role admin "
+        "--mfa off --password-expiry never --password CANARY-1234`"
+    )
+    assert "CANARY-1234" in screened(heading)
+    assert "CANARY-1234" not in screened_label(heading)
+    assert screened_label("Mitigation > Verification") == "Mitigation > Verification"
