@@ -50,6 +50,8 @@ _CONDITION_LEAD = re.compile(
     r"unless|where|depending on)\b",
     re.IGNORECASE,
 )
+# Where to do it: "In the console under Observe, select the etcd dashboard."
+_PLACE_LEAD = re.compile(r"^(?:in|on|from|under|at|within|via|using)\b", re.IGNORECASE)
 _ORDER_WORD = re.compile(r"\b(?:ensure|make sure|then)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r",\s+(?:you (?:can|should|may|must) )?", re.IGNORECASE)
 # What to look for in a command's output ("The output should describe why ...", "Logs should
@@ -246,15 +248,12 @@ def blocks(text: str) -> list[_Block]:
 
 def _conditional_order(sentence: str) -> bool:
     """An order behind a condition: "If X, restart Y", "In case of Z ensure to ..."."""
-    if _CONDITION_LEAD.match(sentence) and _ORDER_WORD.search(sentence):
+    condition = _CONDITION_LEAD.match(sentence)
+    if condition and _ORDER_WORD.search(sentence):
         return True
-    if not (_CONDITION_LEAD.match(sentence) or _PLACE_LEAD.match(sentence)):
+    if not (condition or _PLACE_LEAD.match(sentence)):
         return False
     return any(_IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
-
-
-# Where to do it: "In the console under Observe, select the etcd dashboard."
-_PLACE_LEAD = re.compile(r"^(?:in|on|from|under|at|within|via|using)\b", re.IGNORECASE)
 
 
 # What the step before it shows or gives: read with that step.
@@ -471,31 +470,31 @@ def extract(passage: Passage) -> list[Candidate]:
                 out.append(Candidate(_cut(row), codes[0] if codes else None, phase, passage, i))
             continue
         # A paragraph: each sentence that runs, queries or names a check is a step.
-        previous, previous_step = "", False
+        previous = ""  # the sentence before, and the step it became
+        last: Candidate | None = None
         for sentence in split_sentences(_flat(" ".join(block.head))):
             codes = _commands_in(sentence)
-            said = previous
-            previous = sentence
+            said, previous = previous, sentence
+            step, last = last, None
             if not _is_step_sentence(sentence, codes):
-                if previous_step and _SAYS_WHAT_IT_SHOWS.match(sentence) and out[-1].position == i:
+                if step is not None and _SAYS_WHAT_IT_SHOWS.match(sentence):
                     # "Select the etcd dashboard. There are both leader elections and disk
                     # sync panels ...": what the step shows is read with it.
-                    out[-1].text = _cut(f"{out[-1].text} {sentence}")
-                previous_step = False
+                    step.text = _cut(f"{step.text} {sentence}")
                 continue
             if said and _OTHERWISE.match(sentence):
                 # "Otherwise, ..." is read with the case it is the other branch of: joined to
                 # that sentence's step, or to the sentence itself when it was not one.
-                if previous_step and out and out[-1].position == i and out[-1].command is None:
-                    out[-1].text = _cut(f"{said} {sentence}")
-                    out[-1].command = codes[0] if codes else None
+                if step is not None and step.command is None:
+                    step.text = _cut(f"{said} {sentence}")
+                    step.command = codes[0] if codes else None
+                    last = step
                     continue
                 sentence = f"{said} {sentence}"
-            previous_step = False
             if sentence.endswith(":") and not codes and not _conditional_order(sentence):
                 continue  # introduces a code block: that block's step carries it
-            out.append(Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i))
-            previous_step = True
+            last = Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
+            out.append(last)
     return _tidy(out)
 
 

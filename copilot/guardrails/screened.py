@@ -219,7 +219,7 @@ def screened_label(text: str | None) -> Screened:
     """A document's title or heading path, shown as a label: screened, and any command in it
     that would need approval as a step is withheld ("### 3. Nobody logged in: `iam user create
     ... --mfa off`" names a section; it is not an order anyone approved)."""
-    return _screen(text or "", frozenset(), False, True).text
+    return _screen(text or "", frozenset(), strict=False, label=True).text
 
 
 def screened(
