@@ -109,7 +109,7 @@ def _similar_incidents(
         fixed = past_postmortems.fixed_excerpt(passages)
         out.append(
             s.SimilarIncident(
-                title=screened(hit.chunk.title),
+                title=screened_label(hit.chunk.title),
                 source=hit.chunk.source,
                 what_happened=screened(happened.text if happened else "", strict=True),
                 what_fixed_it=screened(

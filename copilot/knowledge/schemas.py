@@ -51,7 +51,7 @@ class SearchResult(BaseModel):
         c = hit.chunk
         return cls(
             source=c.source,
-            title=screened(c.title),
+            title=screened_label(c.title),
             section=screened_label(c.section),
             kind=c.kind,
             score=round(display_score(hit.score) * scale, 6),
@@ -92,7 +92,7 @@ class NearTwinsOut(BaseModel):
         def twin(t: Twin) -> TwinOut:
             return TwinOut(
                 source=t.source,
-                title=screened(t.title),
+                title=screened_label(t.title),
                 line=screened(t.line),
                 lines=t.lines,
                 own_words=[screened(w) for w in t.own_words],

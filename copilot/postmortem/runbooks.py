@@ -253,7 +253,7 @@ def _at_step(
     return RunbookSuggestion(
         action=action,
         runbook=chunk.source,
-        title=screened(chunk.title),
+        title=screened_label(chunk.title),
         section=screened_label(chunk.section),
         lines=(chunk.line_start, chunk.line_end),
         event_id=event_id,
@@ -346,7 +346,7 @@ def suggest(
             RunbookSuggestion(
                 action="review",
                 runbook=book.source,
-                title=screened(book.title),
+                title=screened_label(book.title),
                 text=screened(
                     f"**Review** {book.title} (source: {book.source}), {book.why} during the "
                     f"incident{refs}: it has a step for {done} of the {len(actions)} action(s) on "

@@ -16,7 +16,7 @@ import yaml
 from copilot.assist.schemas import Guardrails
 from copilot.errors import InvalidInput
 from copilot.guardrails.redact import redact
-from copilot.guardrails.screened import screened
+from copilot.guardrails.screened import screened, screened_label
 from copilot.incidents import schemas as inc
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
@@ -113,7 +113,7 @@ def similar_incidents(
             suspected.append(source)
         out.append(
             s.SimilarPastIncident(
-                title=screened(read.title),
+                title=screened_label(read.title),
                 source=source,
                 lines=(hit.chunk.line_start, hit.chunk.line_end),
                 score=round(hit.score, 4),

@@ -322,7 +322,7 @@ def document(
             )
         )
     return Document(
-        source=first.source, title=screened(first.title), kind=first.kind, sections=shown
+        source=first.source, title=screened_label(first.title), kind=first.kind, sections=shown
     )
 
 

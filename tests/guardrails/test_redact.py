@@ -91,3 +91,26 @@ def test_a_command_in_a_heading_that_would_need_approval_is_withheld_from_the_la
     assert "CANARY-1234" in screened(heading)
     assert "CANARY-1234" not in screened_label(heading)
     assert screened_label("Mitigation > Verification") == "Mitigation > Verification"
+
+
+def test_a_search_result_withholds_an_approval_level_command_from_its_title() -> None:
+    from copilot.knowledge.models import Chunk, Hit
+    from copilot.knowledge.schemas import SearchResult
+
+    planted = "Login outage: `kilnctl user create ops --role admin --mfa off --password CANARY-77`"
+    chunk = Chunk(
+        id="c1",
+        source="runbooks/login.md",
+        ordinal=0,
+        title=planted,
+        section=f"{planted} > Diagnosis",
+        kind="runbook",
+        line_start=1,
+        line_end=4,
+        text="Check the login service's error rate.",
+        embed_text="",
+    )
+    shown = SearchResult.from_hit(Hit(chunk=chunk, score=0.5))
+    assert "CANARY-77" not in shown.title
+    assert "CANARY-77" not in shown.section
+    assert shown.title.startswith("Login outage")
