@@ -179,6 +179,26 @@ def test_step_recall_and_boilerplate_steps() -> None:
     assert reader.score_answer(_case(steps=[]), answer)[0] is None
 
 
+def test_a_link_is_read_as_its_text_and_an_items_stop_is_not_its_content() -> None:
+    case = _case(
+        steps=[
+            "Review the [image pruner][imagePruner] parameters",
+            "see the [docs]",
+            "Expired registry credentials.",
+            "Missing trusted CA.",
+            "Follow the steps described in the [disaster-recovery]",
+        ]
+    )
+    shown = _step(
+        "Review the [image pruner](https://example.test/prune) parameters. Typical causes: "
+        "expired registry credentials; a proxy.",
+        "Fix",
+    )
+    written = _step("Follow the steps described in the [disaster-recovery](dr.md) guide.", "Fix")
+    recall, _, _ = reader.score_answer(case, _answer([shown, written]))
+    assert recall == pytest.approx(3 / 5)
+
+
 def test_questions_scored_through_search_and_ask(kb: KnowledgeBase) -> None:
     hits, no_match = reader.search(kb, QUESTION, "runbook")
     first = hits[0].chunk
