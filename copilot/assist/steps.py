@@ -23,7 +23,10 @@ _PROMQL = re.compile(
     r"^[a-zA-Z_:][\w:]*(?:\{[^}]*\})?\s*(?:==|!=|>=|<=|>|<)\s*\S"
 )
 _IMPERATIVE = re.compile(
-    r"^(?:\*\*)?(?:please )?(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
+    # "Then restart ...", "Next, run ...": where an order comes in the sequence.
+    r"^(?:\*\*)?(?:(?:then|next|first|firstly|second|secondly|finally|lastly|afterwards|"
+    r"additionally|now),?\s+)?(?:please )?"
+    r"(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
     r"scale|fail over|failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|"
     r"cordon|page|escalate|"
     r"notify|inspect|compare|watch|query|find|identify|list|review|switch|route|block|purge|flush|"
@@ -70,6 +73,7 @@ _CAUSE = re.compile(
     r"can be caused by)\b",
     re.IGNORECASE,
 )
+_INLINE_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|<?https?://\S+>?")
 # Prose that names a check without being phrased as an order.
 _CHECK_PROSE = re.compile(
@@ -80,7 +84,8 @@ _CHECK_PROSE = re.compile(
     r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
     r"(?:the|whether|if|that|for|which)\b|"
     r"\b(?:you (?:can|could|should|may|might|need to|must|will (?:have|need) to)|"
-    r"we (?:can|should)|it is (?:recommended|advised))\b|"
+    r"we (?:can|should)|it is (?:recommended|advised)|"
+    r"it(?:'s| is) (?:best|advisable|a good idea) to|you will need more)\b|"
     # An option given to whoever runs the cluster: "The customer may delete data ...", "User
     # will have to create a new cluster ...".
     r"^(?:the )?(?:users?|customers?|operators?|admins?|administrators?|cluster admins?) "
@@ -151,6 +156,10 @@ def _flat(text: str) -> str:
 
 
 def _cut(text: str) -> str:
+    if len(text) <= MAX_STEP_CHARS:
+        return text
+    # Words before addresses: a long step keeps what it says and loses its links' targets.
+    text = _INLINE_LINK.sub(r"\1", text)
     if len(text) <= MAX_STEP_CHARS:
         return text
     cut = text[:MAX_STEP_CHARS]
@@ -264,6 +273,14 @@ _SAYS_WHAT_IT_SHOWS = re.compile(
 )
 
 
+# An order to read elsewhere that does not say what for: read with the sentence before it.
+_POINTER = re.compile(
+    r"^(?:follow|see|refer to|consult|read|check) (?:the |our |your )?(?:\[[^\]]*\]|\w+ ){0,3}"
+    r"?\[?(?:relevant |official |vendor'?s? |product )?(?:documentation|docs|guide|instructions)\b",
+    re.I,
+)
+
+
 # The other branch of the sentence before it: it cannot be read alone.
 _OTHERWISE = re.compile(r"^(?:otherwise|if not|else)\b", re.I)
 
@@ -276,8 +293,11 @@ _CASE_LABEL = re.compile(r"^(?:\*\*[^*]{1,80}\*\*:?|(?:\*\*)?note(?:\*\*)?:(?:\*
 
 # "Running amtool check-config ... will help you detect ...", "Usually adding new nodes solves
 # the issue": an order said as what doing it achieves.
+# "Depending on the conditions usually adding ...", "Sometimes manually deleting pod helps".
 _GERUND = re.compile(
-    r"^(?:(?:usually|often|typically|generally|sometimes),? )?([a-z]+)ing\b(.*)", re.I
+    r"(?:^|\b(?:usually|often|typically|generally|sometimes),?\s+)(?:[a-z]+ly\s+)?"
+    r"([a-z]+)ing\b(?=(.*))",
+    re.I,
 )
 _ACHIEVES = re.compile(
     r"\b(?:(?:will|would|can|could|should|may|might) (?:also )?(?:help|fix|solve|resolve|free|"
@@ -289,14 +309,16 @@ _ACHIEVES = re.compile(
 
 
 def _gerund_order(sentence: str) -> bool:
-    match = _GERUND.match(sentence)
-    if not match or not _ACHIEVES.search(match.group(2)):
-        return False
-    root = match.group(1).lower()
-    forms = {root, root + "e"}
-    if len(root) > 2 and root[-1] == root[-2]:
-        forms.add(root[:-1])  # running -> run
-    return any(_IMPERATIVE.match(f"{form} ") for form in forms)
+    for match in _GERUND.finditer(sentence):
+        if not _ACHIEVES.search(match.group(2)):
+            continue
+        root = match.group(1).lower()
+        forms = {root, root + "e"}
+        if len(root) > 2 and root[-1] == root[-2]:
+            forms.add(root[:-1])  # running -> run
+        if any(_IMPERATIVE.match(f"{form} ") for form in forms):
+            return True
+    return False
 
 
 def _is_step_sentence(sentence: str, codes: list[str]) -> bool:
@@ -325,6 +347,8 @@ _WAIT = re.compile(
 
 _OUTPUT_LINE = re.compile(
     r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|"
+    # A Kubernetes component's log line: "I1126 17:15:38.991090   3069 update.go:2618] ..."
+    r"[IWEF]\d{4} \d\d:\d\d:\d\d|"
     r"[A-Z][A-Z_]{2,}(?: [A-Z_]+)*\s{2,}[A-Z])"
 )
 
@@ -397,7 +421,7 @@ def _runnable(code: str) -> str:
 def _empty_command(code: str) -> bool:
     """A code block with nothing to run: only comments ("# TODO: command needed")."""
     lines = [x.strip() for x in code.splitlines() if x.strip()]
-    return all(x.startswith(("#", "//", "--")) for x in lines)
+    return all(x.startswith(("#", "//", "--")) and not _prompted(x) for x in lines)
 
 
 def _only_links(text: str) -> bool:
@@ -490,6 +514,10 @@ def extract(passage: Passage) -> list[Candidate]:
                     step.command = codes[0] if codes else None
                     last = step
                     continue
+                sentence = f"{said} {sentence}"
+            elif said and step is None and _POINTER.match(sentence):
+                # "Some storage solutions support volume expansion. Follow the [documentation]
+                # for details.": what to look up there is the sentence before.
                 sentence = f"{said} {sentence}"
             if sentence.endswith(":") and not codes and not _conditional_order(sentence):
                 continue  # introduces a code block: that block's step carries it

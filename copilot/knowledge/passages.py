@@ -46,7 +46,10 @@ _PHASES: list[tuple[str, re.Pattern[str]]] = [
         "mitigate",
         re.compile(
             r"\bmitigat|\bremediat|\bresol|\bfix|\bworkaround|\brecover|\brollback|\broll back|"
-            r"\brestor|\bprocedure|\bsteps\b|\bactions?\b|\bresponse\b|\bhow to\b",
+            r"\brestor|\bprocedure|\bsteps\b|\bactions?\b|\bresponse\b|\bhow to\b|"
+            # A section called "Runbook" in a runbook is its procedure ("Checkout runbook" is
+            # a title, not a section).
+            r"^\s*(?:runbook|playbook)\s*$",
             re.I,
         ),
     ),

@@ -42,7 +42,7 @@ _ROLES: list[tuple[Role, re.Pattern[str]]] = [
         re.compile(
             r"\bmitigat|\bfix|\bworkaround|\brollback|\broll back|\brestor|\bprocedure|"
             r"\bsteps\b|\bactions?\b(?! items)|\bresponse\b|\bhow to\b|\bcase \d|\bfailover\b|"
-            r"\bfail over\b|\brecover",
+            r"\bfail over\b|\brecover|^\s*(?:runbook|playbook)\s*$",
             re.I,
         ),
     ),

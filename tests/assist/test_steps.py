@@ -306,3 +306,89 @@ def test_a_command_is_what_is_typed_at_the_prompt_not_the_output_shown_under_it(
     allowed = {passage.id: passage.text}
     proposals = [Proposed(t, c, [passage.id]) for t, c in found.items()]
     assert len(verify(proposals, allowed, set()).steps) == len(found)
+
+
+def test_orders_said_mid_sentence_as_what_they_achieve_or_as_what_is_best() -> None:
+    found = _texts(
+        "Mitigation",
+        "Depending on the load usually adding another kiln solves the issue. "
+        "Depending on the season the kiln runs hotter. "
+        "If a kiln is failing to cool. It's best to start with the fan logs on the kiln. "
+        "If the profile is right, you will need more kilns for the batch.\n\n"
+        "Sometimes manually deleting the tray helps :)",
+    )
+    assert found == [
+        "Depending on the load usually adding another kiln solves the issue.",
+        "It's best to start with the fan logs on the kiln.",
+        "If the profile is right, you will need more kilns for the batch.",
+        "Sometimes manually deleting the tray helps :)",
+    ]
+
+
+def test_a_pointer_to_documentation_is_read_with_what_to_look_up_there() -> None:
+    found = _texts(
+        "Mitigation",
+        "Some kiln models support a second shelf. Follow the [vendor documentation]"
+        "(https://kiln.example/shelf) for details.\n\n"
+        "Check the shelf count. Consult the kiln guide.",
+    )
+    assert found == [
+        "Some kiln models support a second shelf. Follow the [vendor documentation]"
+        "(https://kiln.example/shelf) for details.",
+        "Check the shelf count.",
+        "Consult the kiln guide.",
+    ]
+
+
+def test_component_log_lines_are_output_and_a_root_shell_block_is_commands() -> None:
+    found = steps.extract(
+        _passage(
+            "Diagnosis",
+            "When the kiln restarts the following will be logged.\n\n"
+            "```console\nI1126 17:15:38.991090    3069 kiln.go:243] Heating to 900\n```\n\n"
+            "- If these steps do not help, gather the following logs:\n\n"
+            "    ```console\n    # journalctl -u kiln-heater\n    # rpm-ostree status\n    ```\n",
+        )
+    )
+    assert [(c.text, c.command) for c in found] == [
+        (
+            "If these steps do not help, gather the following logs:",
+            "# journalctl -u kiln-heater\n# rpm-ostree status",
+        )
+    ]
+
+
+def test_a_long_step_keeps_its_words_and_drops_its_links_targets() -> None:
+    target = "https://kiln.example/" + "docs/" * 60
+    text = (
+        f"- The kiln fails to heat.\n  - Check the [heater]({target}) fuse.\n"
+        f"  - Check the [thermostat]({target}) wiring.\n"
+        "  - Make sure the kiln door is closed.\n"
+    )
+    (found,) = _texts("Diagnosis", text)
+    assert "Make sure the kiln door is closed" in found
+    assert "Check the heater fuse" in found and "https://" not in found
+
+
+def test_a_section_called_runbook_is_the_procedure() -> None:
+    from copilot.knowledge.passages import section_phase
+
+    assert section_phase("KilnBudgetBurn > Runbook") == "mitigate"
+    assert section_phase("Kiln runbook > Meaning") is None
+    assert _texts("KilnBudgetBurn > Runbook", "1. Take a look at the kiln dashboard.\n") == [
+        "Take a look at the kiln dashboard."
+    ]
+
+
+def test_an_order_that_says_where_it_comes_in_the_sequence_is_a_step() -> None:
+    found = _texts(
+        "Mitigation",
+        "Then restart the kiln controller. Next, run the calibration job again. "
+        "Then the kiln cools down. Now that the door is shut it heats evenly. "
+        "If it still drifts, then replace the thermocouple.",
+    )
+    assert found == [
+        "Then restart the kiln controller.",
+        "Next, run the calibration job again.",
+        "If it still drifts, then replace the thermocouple.",
+    ]
