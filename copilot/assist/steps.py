@@ -255,8 +255,20 @@ def blocks(text: str) -> list[_Block]:
     return out
 
 
+# A case named without a comma before its order: "In rare cases roll back to the previous
+# version", "In extremely rare situations scale the oldest ReplicaSets to 0".
+_CASE_LEAD = re.compile(
+    r"^(?:in (?:[a-z]+ ){0,2}(?:cases?|situations?|circumstances|scenarios?)|as a last resort|"
+    r"if (?:needed|necessary|possible|required)|where (?:needed|possible))\s*,?\s+",
+    re.IGNORECASE,
+)
+
+
 def _conditional_order(sentence: str) -> bool:
     """An order behind a condition: "If X, restart Y", "In case of Z ensure to ..."."""
+    case = _CASE_LEAD.match(sentence)
+    if case and _IMPERATIVE.match(sentence[case.end() :]):
+        return True
     condition = _CONDITION_LEAD.match(sentence)
     if condition and _ORDER_WORD.search(sentence):
         return True

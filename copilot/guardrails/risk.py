@@ -86,8 +86,12 @@ def exfiltrates(command: str) -> bool:
 # Step wording that names a disruptive action, or says approval is needed.
 _RISKY_TEXT = re.compile(
     r"\bapprov(?:al|e|ed|ing)\b|\bsign-?off\b|"
-    r"^\W*(?:fail over|failover|promote|delete|drop|truncate|flush|purge|wipe|reboot|terminate|"
-    r"kill|revoke|rotate|scale\b[^.\n]*\bto (?:0|zero)\b|restart (?:all|every)|drain|restore from backup)",
+    # The order may stand behind its case: "If it hangs, delete the pod", "In extremely rare
+    # situations scale the oldest ReplicaSets to 0", "In extreme situations recreate cluster".
+    r"(?:^\W*|,\s+|\b(?:cases?|situations?|circumstances|resort)\s+)(?:then\s+)?"
+    r"(?:fail over|failover|promote|delete|drop|truncate|flush|purge|wipe|reboot|terminate|"
+    r"kill|revoke|rotate|scale\b[^.\n]*\bto (?:0|zero)\b|restart (?:all|every)|drain|"
+    r"restore from backup|re-?create (?:the |a |your )?cluster\b)",
     re.IGNORECASE,
 )
 

@@ -392,3 +392,18 @@ def test_an_order_that_says_where_it_comes_in_the_sequence_is_a_step() -> None:
         "Next, run the calibration job again.",
         "If it still drifts, then replace the thermocouple.",
     ]
+
+
+def test_an_order_behind_a_case_named_without_a_comma_is_a_step_that_needs_approval() -> None:
+    found = steps.extract(
+        _passage(
+            "Mitigation",
+            "In rare cases roll back the kiln profile to the previous version. "
+            "In extremely rare situations scale the oldest kiln pools to 0 and delete them. "
+            "In most cases the kiln recovers.",
+        )
+    )
+    assert [(c.text, c.requires_approval) for c in found] == [
+        ("In rare cases roll back the kiln profile to the previous version.", False),
+        ("In extremely rare situations scale the oldest kiln pools to 0 and delete them.", True),
+    ]

@@ -58,6 +58,14 @@ def test_step_wording_that_asks_for_approval_is_flagged() -> None:
     assert not requires_approval("Look at the dashboard")
 
 
+def test_a_destructive_order_behind_its_case_is_flagged_too() -> None:
+    assert requires_approval("If the kiln hangs, delete the kiln pod.")
+    assert requires_approval("In extreme situations recreate cluster.")
+    assert requires_approval("As a last resort drain the node.")
+    assert not requires_approval("If the kiln hangs, check the kiln pod.")
+    assert not requires_approval("Check whether the cluster was recreated.")
+
+
 def test_verify_drops_uncited_unverifiable_and_instruction_steps() -> None:
     passages = {
         "P1": "1. Check pods: `kubectl get pods -n cart`\nSee https://grafana.larkfield.example/d/1"
