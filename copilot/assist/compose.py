@@ -142,7 +142,8 @@ class ExtractiveComposer(Composer):
             if counts["diagnose"]:
                 plan.append(f"{counts['diagnose']} check(s) first")
             if counts["mitigate"]:
-                plan.append(f"then {counts['mitigate']} mitigation step(s)")
+                then = "then " if plan else ""
+                plan.append(f"{then}{counts['mitigate']} mitigation step(s)")
             if counts["verify"] or counts["escalate"]:
                 plan.append("then verify and escalate as needed")
             parts.append("Suggested order: " + ", ".join(plan) + ".")

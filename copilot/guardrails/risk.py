@@ -96,9 +96,31 @@ _RISKY_TEXT = re.compile(
 )
 
 
+# A PromQL query reads; a label matcher's value names what it counts (`verb=~"PUT|DELETE"` is
+# HTTP requests, not a deletion). Only a whole query is read so: it starts with a function or a
+# selector and holds nothing a shell would run once its matchers' values are set aside.
+_PROMQL_QUERY = re.compile(
+    r"^[\s(]*(?:(?:sum|avg|max|min|count|rate|irate|increase|histogram_quantile|topk|bottomk|"
+    r"absent|delta|deriv|predict_linear|[a-z]+_over_time|label_replace|sort(?:_desc)?|abs|"
+    r"clamp(?:_min|_max)?|round|vector|scalar)\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(|"
+    r"[a-zA-Z_:][\w:]*\s*\{)"
+)
+_MATCHER_VALUE = re.compile(r'((?:=~|!~|!=|=)\s*)"[^"\n]*"')
+_RUNS = re.compile(r"[;`$|&\\]|\b(?:sh|bash|curl|wget|kubectl|oc|rm)\b")
+
+
+def _query_text(command: str) -> str:
+    """What a risk rule reads: a PromQL query without its matchers' values, else the command."""
+    if not _PROMQL_QUERY.match(command):
+        return command
+    bare = _MATCHER_VALUE.sub(r'\1""', command)
+    return command if _RUNS.search(bare) else bare
+
+
 def command_risks(command: str) -> list[str]:
     """Why a shell, SQL or CLI command is risky; empty when it looks read-only or routine."""
-    return [name for name, pattern in _RISKY_COMMAND if pattern.search(command)]
+    text = _query_text(command)
+    return [name for name, pattern in _RISKY_COMMAND if pattern.search(text)]
 
 
 def requires_approval(text: str, command: str | None = None) -> bool:

@@ -47,3 +47,9 @@ def test_the_best_runbook_fills_a_phase_before_a_second_one() -> None:
     # With room for all of them, nothing is cut by position.
     roomy = ExtractiveComposer().compose(AskContext(question="q", passages=passages, max_steps=10))
     assert len(roomy.steps) == 8 and roomy.more == 0
+
+
+def test_an_answer_of_mitigation_steps_only_does_not_start_its_order_with_then() -> None:
+    passages = [_mitigation("best.md", 1, ["Restart the kiln: `kilnctl restart k1`"], 1.0, 1)]
+    draft = ExtractiveComposer().compose(AskContext(question="q", passages=passages))
+    assert "Suggested order: 1 mitigation step(s)." in draft.answer

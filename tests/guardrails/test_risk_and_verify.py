@@ -58,6 +58,18 @@ def test_step_wording_that_asks_for_approval_is_flagged() -> None:
     assert not requires_approval("Look at the dashboard")
 
 
+def test_a_promql_query_reads_whatever_its_label_matchers_name() -> None:
+    query = (
+        'sum(rate(kiln_requests_total{verb=~"POST|PUT|DELETE"}[3d]))\n'
+        '/ sum(rate(kiln_requests_total{job="kiln"}[3d])) > 0.01'
+    )
+    assert command_risks(query) == []
+    assert not requires_approval("Run:", query)
+    # A matcher's value is set aside only in a whole query with nothing a shell would run.
+    assert command_risks('sum(rate(x{a="delete"}[5m])); rm -rf /tmp/kiln')
+    assert command_risks('kilnctl delete profile --selector verb="GET"')
+
+
 def test_a_destructive_order_behind_its_case_is_flagged_too() -> None:
     assert requires_approval("If the kiln hangs, delete the kiln pod.")
     assert requires_approval("In extreme situations recreate cluster.")
