@@ -185,9 +185,8 @@ def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | Non
     def found(fragment: str) -> bool:
         # As written (a fragment may hold a link's brackets), or as read (the step may show
         # the link in another form).
-        return any(norm(fragment) in x for x in written) or any(
-            as_read(fragment) in x for x in read
-        )
+        as_written, heard = norm(fragment), as_read(fragment)
+        return any(as_written in x for x in written) or any(heard in x for x in read)
 
     recall = None
     if case.get("kind", "runbook") == "runbook" and fragments:

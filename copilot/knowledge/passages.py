@@ -12,6 +12,7 @@ from copilot.guardrails.redact import redact
 from copilot.guardrails.screened import hold_severe
 from copilot.guardrails.verify import hosts_in, strip_hosts
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.sections import PROCEDURE_HEADING
 
 HIDDEN_INSTRUCTIONS = "hidden_instructions"
 
@@ -47,9 +48,7 @@ _PHASES: list[tuple[str, re.Pattern[str]]] = [
         re.compile(
             r"\bmitigat|\bremediat|\bresol|\bfix|\bworkaround|\brecover|\brollback|\broll back|"
             r"\brestor|\bprocedure|\bsteps\b|\bactions?\b|\bresponse\b|\bhow to\b|"
-            # A section called "Runbook" in a runbook is its procedure ("Checkout runbook" is
-            # a title, not a section).
-            r"^\s*(?:runbook|playbook)\s*$",
+            + PROCEDURE_HEADING,
             re.I,
         ),
     ),

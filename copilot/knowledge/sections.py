@@ -17,6 +17,10 @@ Role = Literal[
 ]  # fmt: skip
 Intent = Literal["symptom", "fix", "history", "verify", "reference", "explain"]
 
+# A section called "Runbook" in a runbook is its procedure ("Checkout runbook" is a title, not a
+# section). Read by the roles here and by the phases of `passages`.
+PROCEDURE_HEADING = r"^\s*(?:runbook|playbook)\s*$"
+
 # Checked in order on the deepest heading first, so "Mitigation > Verification" is a check list.
 _ROLES: list[tuple[Role, re.Pattern[str]]] = [
     (
@@ -42,7 +46,7 @@ _ROLES: list[tuple[Role, re.Pattern[str]]] = [
         re.compile(
             r"\bmitigat|\bfix|\bworkaround|\brollback|\broll back|\brestor|\bprocedure|"
             r"\bsteps\b|\bactions?\b(?! items)|\bresponse\b|\bhow to\b|\bcase \d|\bfailover\b|"
-            r"\bfail over\b|\brecover|^\s*(?:runbook|playbook)\s*$",
+            rf"\bfail over\b|\brecover|{PROCEDURE_HEADING}",
             re.I,
         ),
     ),
