@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
+
 from copilot import metrics
 from copilot.errors import InvalidInput
 from copilot.knowledge import sections as section_roles
@@ -37,6 +39,18 @@ KIND_PRIOR = 0.1
 # neighbours in the service catalog) get this much ahead: a tie-breaker between runbooks that
 # match about as well, well below an exact alert or title match. Measured by evals.ask_services.
 PREFER_BOOST = 0.1
+# Of the first two documents, close in score (the second at least WHOLE_DOCUMENT_RATIO of the
+# first), the one whose whole text (its mean section vector) is closer in meaning to the question
+# by more than WHOLE_DOCUMENT_MARGIN leads. Fusion ranks a document by its best section, and
+# sibling runbooks share procedure sections word for word ("Job Failed" and "Job Completion",
+# "DNS NXDOMAIN" and "CoreDNS errors"); what the whole document is about tells them apart more
+# often. Only between documents of one kind and one family (their mean vectors at cosine
+# WHOLE_DOCUMENT_SIBLINGS or more): a long postmortem, or a runbook on another subject, is not
+# ranked by what it is about as a whole. Decided on the even lines of the reader and retrieval
+# sets, checked on the odd ones (evals/README.md, "The whole document").
+WHOLE_DOCUMENT_RATIO = 0.8
+WHOLE_DOCUMENT_MARGIN = 0.06
+WHOLE_DOCUMENT_SIBLINGS = 0.5
 _HISTORY = re.compile(
     r"\b(before|previous(ly)?|earlier|last time|past (incident|outage)s?|ever|again|"
     r"have we (seen|had)|did we|post-?mortems?|similar incidents?|happened)\b",
@@ -161,9 +175,11 @@ def retrieve(
         else None
     )
     degraded: str | None = None
+    query_vector: np.ndarray | None = None
     if mode in ("hybrid", "dense"):
         try:
-            dense = kb.dense_search(kb.embedder.embed_query(searched), n=pool, kind=kind)
+            query_vector = kb.embedder.embed_query(searched)
+            dense = kb.dense_search(query_vector, n=pool, kind=kind)
         except VectorsUnavailable:
             if mode == "dense" or pending is None:
                 raise
@@ -251,13 +267,17 @@ def retrieve(
     # Best section of every document first, in document order; then second-best sections, and
     # so on: the first results name distinct runbooks, and the best one's sections follow.
     ordered_docs = sorted(doc_score, key=lambda d: (-doc_score[d], d))
+    if (
+        mode == "hybrid"
+        and degraded is None
+        and _whole_document_favours_second(kb, ordered_docs, doc_score, query_vector)
+    ):
+        _swap_first_two(ordered_docs, doc_score)
     # Near-twin runbooks close in score: the one the question's own words favour leads, and the
     # response says they are twins and what tells them apart.
     found_twins = twins.find(kb, ordered_docs[:2], doc_score, query) if mode == "hybrid" else None
     if found_twins is not None and found_twins.reordered:
-        first, second = ordered_docs[0], ordered_docs[1]
-        doc_score[first], doc_score[second] = doc_score[second], doc_score[first]
-        ordered_docs[0], ordered_docs[1] = second, first
+        _swap_first_two(ordered_docs, doc_score)
     for src in ordered_docs:
         by_doc[src].sort(key=lambda item: (-item[0], item[1].ordinal))
     # A document that matched only in a section nobody wants to lead with (its link list, a
@@ -318,6 +338,42 @@ def retrieve(
             break
         depth += 1
     return Retrieved(hits=hits, degraded=degraded, twins=found_twins)
+
+
+def _swap_first_two(ordered: list[str], scores: dict[str, float]) -> None:
+    """Put the second document first; the scores go with the places (the first still scores
+    highest)."""
+    first, second = ordered[0], ordered[1]
+    scores[first], scores[second] = scores[second], scores[first]
+    ordered[0], ordered[1] = second, first
+
+
+def _whole_document_favours_second(
+    kb: KnowledgeBase,
+    ordered: list[str],
+    scores: dict[str, float],
+    query_vector: np.ndarray | None,
+) -> bool:
+    """Whether the second document, close behind the first, is as a whole the closer in
+    meaning to the question (see WHOLE_DOCUMENT_RATIO)."""
+    if query_vector is None or len(ordered) < 2:
+        return False
+    first, second = ordered[0], ordered[1]
+    if scores[second] < WHOLE_DOCUMENT_RATIO * scores[first]:
+        return False
+    try:
+        vectors = kb.document_vectors([first, second])
+    except VectorsUnavailable:
+        return False
+    if first not in vectors or second not in vectors:
+        return False
+    if float(np.dot(vectors[first], vectors[second])) < WHOLE_DOCUMENT_SIBLINGS:
+        return False
+    if kb.document_chunks(first)[0].kind != kb.document_chunks(second)[0].kind:
+        return False
+    query = np.asarray(query_vector, dtype=np.float32).ravel()
+    gain = float(np.dot(query, vectors[second])) - float(np.dot(query, vectors[first]))
+    return gain > WHOLE_DOCUMENT_MARGIN
 
 
 # A score a person reads lies in 0..1. The fused score (about 0..2.9: fusion, prior, coverage and

@@ -256,3 +256,54 @@ def test_warm_loads_what_the_first_search_needs(tmp_path: Path, embedder: Embedd
         assert _dense_sources(kb, "disk full") == ["disk.md"]
         assert calls == [1]  # the search used the warmed copy
         assert kb.document_terms(["disk.md"])["disk.md"] >= {"disk", "prune"}
+
+
+_GATEWAY_PROCEDURE = """
+## Diagnosis
+
+- Check the harbour gateway dashboard for the affected berth.
+- Run `kubectl -n harbour logs deploy/harbour-gateway --since=15m`.
+
+## Mitigation
+
+- Roll back the last harbour gateway deploy.
+- Scale the harbour gateway to more replicas.
+"""
+# Sibling runbooks sharing their procedure word for word. The first names timeouts in one
+# section, so fusion (a document's best section) ranks it first for a timeout question; the
+# second is, as a whole, about requests that hang.
+_SIBLINGS = {
+    "gateway-errors.md": (
+        "# Harbour Gateway Upstream Errors\n\n## Meaning\n\nThe harbour gateway returns 502 and "
+        "503 errors for berth booking requests: the upstream booking service refuses "
+        "connections or resets them.\n\n## Impact\n\nFerry passengers cannot book berths; the "
+        "booking page shows an error.\n\n## Timeouts\n\nTimeouts: requests timing out at the "
+        "harbour gateway show up here as 504 errors once the gateway gives up on the upstream; "
+        "count them with the other upstream errors.\n" + _GATEWAY_PROCEDURE
+    ),
+    "gateway-slow.md": (
+        "# Harbour Gateway Slow Responses\n\n## Meaning\n\nRequests through the harbour gateway "
+        "take longer than their deadline: the booking service answers slowly and clients give "
+        "up waiting.\n\n## Impact\n\nFerry passengers wait a long time for the booking page, "
+        "and some requests through the harbour\ngateway hang until the client stops waiting.\n"
+        + _GATEWAY_PROCEDURE
+    ),
+}
+
+
+def test_of_two_close_siblings_the_one_about_the_question_as_a_whole_leads(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "requests timing out at harbour gateway"
+    with _ingested(tmp_path, embedder, _SIBLINGS) as kb:
+        monkeypatch.setattr(retrieval, "WHOLE_DOCUMENT_MARGIN", float("inf"))
+        by_best_section = retrieval.search(kb=kb, query=query, kind="runbook")
+        monkeypatch.undo()
+        shown = retrieval.search(kb=kb, query=query, kind="runbook")
+        # A question the first sibling is about as a whole keeps it first.
+        errors = retrieval.search(kb=kb, query="harbour gateway timeouts", kind="runbook")
+    assert by_best_section[0].chunk.source == "gateway-errors.md"
+    assert shown[0].chunk.source == "gateway-slow.md"
+    # The scores go with the places: the document shown first scores highest.
+    assert shown[0].score >= max(h.score for h in shown if h.chunk.source == "gateway-errors.md")
+    assert errors[0].chunk.source == "gateway-errors.md"
