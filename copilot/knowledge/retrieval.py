@@ -51,6 +51,10 @@ PREFER_BOOST = 0.1
 WHOLE_DOCUMENT_RATIO = 0.8
 WHOLE_DOCUMENT_MARGIN = 0.06
 WHOLE_DOCUMENT_SIBLINGS = 0.5
+# ... unless the question's own words point at the first: the second's best keyword match is
+# under this share of the first's ("checkout failing, pgbouncer says too many clients" is the
+# connection-pool runbook, though the checkout-errors runbook is closer to it as a whole).
+WHOLE_DOCUMENT_WORDS = 0.6
 _HISTORY = re.compile(
     r"\b(before|previous(ly)?|earlier|last time|past (incident|outage)s?|ever|again|"
     r"have we (seen|had)|did we|post-?mortems?|similar incidents?|happened)\b",
@@ -270,7 +274,7 @@ def retrieve(
     if (
         mode == "hybrid"
         and degraded is None
-        and _whole_document_favours_second(kb, ordered_docs, doc_score, query_vector)
+        and _whole_document_favours_second(kb, ordered_docs, doc_score, doc_keyword, query_vector)
     ):
         _swap_first_two(ordered_docs, doc_score)
     # Near-twin runbooks close in score: the one the question's own words favour leads, and the
@@ -352,6 +356,7 @@ def _whole_document_favours_second(
     kb: KnowledgeBase,
     ordered: list[str],
     scores: dict[str, float],
+    keyword: dict[str, float],
     query_vector: np.ndarray | None,
 ) -> bool:
     """Whether the second document, close behind the first, is as a whole the closer in
@@ -360,6 +365,8 @@ def _whole_document_favours_second(
         return False
     first, second = ordered[0], ordered[1]
     if scores[second] < WHOLE_DOCUMENT_RATIO * scores[first]:
+        return False
+    if keyword.get(second, 0.0) < WHOLE_DOCUMENT_WORDS * keyword.get(first, 0.0):
         return False
     try:
         vectors = kb.document_vectors([first, second])
