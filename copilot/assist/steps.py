@@ -23,9 +23,10 @@ _PROMQL = re.compile(
     r"^[a-zA-Z_:][\w:]*(?:\{[^}]*\})?\s*(?:==|!=|>=|<=|>|<)\s*\S"
 )
 _IMPERATIVE = re.compile(
-    # "Then restart ...", "Next, run ...": where an order comes in the sequence.
+    # "Then restart ...", "Next, run ...", "And edit ...", "At first just wait ...": where an
+    # order comes in the sequence.
     r"^(?:\*\*)?(?:(?:then|next|first|firstly|second|secondly|finally|lastly|afterwards|"
-    r"additionally|now),?\s+)?(?:please )?"
+    r"additionally|now|and(?: then)?|also|at first),?\s+)?(?:please |just )?"
     r"(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
     r"scale|fail over|failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|"
     r"cordon|page|escalate|"
@@ -285,6 +286,25 @@ _SAYS_WHAT_IT_SHOWS = re.compile(
 )
 
 
+# A remark of a few words that ends the paragraph of a step bounds that step ("Requests can stay
+# the same."); one before another sentence may be what that sentence is about.
+_QUALIFIER_WORDS = 6
+
+
+_EXAMPLE = re.compile(r"^(?:here|for example|for instance|e\.g\.|example)\b", re.I)
+
+
+def _qualifies(sentence: str) -> bool:
+    """A short remark: not the introduction of an example ("Here an example with ..."), nor
+    what happens in another case ("In most cases it recovers.")."""
+    return (
+        len(sentence.split()) <= _QUALIFIER_WORDS
+        and sentence.endswith(".")
+        and not _EXAMPLE.match(sentence)
+        and not (_CASE_LEAD.match(sentence) or _CONDITION_LEAD.match(sentence))
+    )
+
+
 # An order to read elsewhere that does not say what for: read with the sentence before it.
 _POINTER = re.compile(
     r"^(?:follow|see|refer to|consult|read|check) (?:the |our |your )?(?:\[[^\]]*\]|\w+ ){0,3}"
@@ -508,15 +528,22 @@ def extract(passage: Passage) -> list[Candidate]:
         # A paragraph: each sentence that runs, queries or names a check is a step.
         previous = ""  # the sentence before, and the step it became
         last: Candidate | None = None
-        for sentence in split_sentences(_flat(" ".join(block.head))):
+        sentences = split_sentences(_flat(" ".join(block.head)))
+        for number, sentence in enumerate(sentences, 1):
             codes = _commands_in(sentence)
             said, previous = previous, sentence
             step, last = last, None
             if not _is_step_sentence(sentence, codes):
-                if step is not None and _SAYS_WHAT_IT_SHOWS.match(sentence):
+                if step is not None and (
+                    _SAYS_WHAT_IT_SHOWS.match(sentence)
+                    or (number == len(sentences) and _qualifies(sentence))
+                ):
                     # "Select the etcd dashboard. There are both leader elections and disk
-                    # sync panels ...": what the step shows is read with it.
+                    # sync panels ...": what the step shows is read with it; so is a short
+                    # remark that ends its paragraph ("... more CPU limits. Requests can stay
+                    # the same.").
                     step.text = _cut(f"{step.text} {sentence}")
+                    last = step
                 continue
             if said and _OTHERWISE.match(sentence):
                 # "Otherwise, ..." is read with the case it is the other branch of: joined to

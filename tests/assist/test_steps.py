@@ -407,3 +407,34 @@ def test_an_order_behind_a_case_named_without_a_comma_is_a_step_that_needs_appro
         ("In rare cases roll back the kiln profile to the previous version.", False),
         ("In extremely rare situations scale the oldest kiln pools to 0 and delete them.", True),
     ]
+
+
+def test_an_order_led_by_and_also_or_at_first_is_a_step() -> None:
+    found = _texts(
+        "Mitigation",
+        "Open the kiln volume's claim. And the door stays shut while it is open. "
+        "And edit `spec.size` to the new size. "
+        "Also ensure the kiln agent knows its new limit. At first just wait, the kiln may "
+        "settle on its own.",
+    )
+    assert found == [
+        "Open the kiln volume's claim.",
+        "And edit `spec.size` to the new size.",
+        "Also ensure the kiln agent knows its new limit.",
+        "At first just wait, the kiln may settle on its own.",
+    ]
+
+
+def test_a_short_remark_ending_a_steps_paragraph_is_read_with_it() -> None:
+    found = _texts(
+        "Mitigation",
+        "Give the kiln container more CPU limits. Requests can stay the same.\n\n"
+        "Verify the kiln agent logs. Here an example with network issues.\n\n"
+        "Restart the kiln agent. The door stays shut. Check the thermocouple afterwards.",
+    )
+    assert found == [
+        "Give the kiln container more CPU limits. Requests can stay the same.",
+        "Verify the kiln agent logs.",
+        "Restart the kiln agent.",
+        "Check the thermocouple afterwards.",
+    ]
