@@ -353,10 +353,19 @@ def _gerund_order(sentence: str) -> bool:
     return False
 
 
+# "A freeze blocks `lark deploy` and auto-sync ...": a statement about what something does names
+# a command without saying to run it.
+_STATEMENT = re.compile(
+    r"^(?:an?|the|this|that|these|those|it|each|every)\s+(?:[a-z-]+\s+){0,2}"
+    r"(?:blocks|prevents|stops|means|allows|lets|makes|causes|keeps|disables|enables)\b",
+    re.IGNORECASE,
+)
+
+
 def _is_step_sentence(sentence: str, codes: list[str]) -> bool:
     bare = _CASE_LABEL.sub("", sentence)
     return bool(
-        codes
+        (codes and not _STATEMENT.match(bare))
         or _IMPERATIVE.match(bare)
         or _gerund_order(bare)
         or _CHECK_PROSE.search(bare)

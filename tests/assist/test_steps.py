@@ -438,3 +438,23 @@ def test_a_short_remark_ending_a_steps_paragraph_is_read_with_it() -> None:
         "Restart the kiln agent.",
         "Check the thermocouple afterwards.",
     ]
+
+
+def test_a_statement_about_what_a_command_does_is_not_a_step() -> None:
+    found = steps.extract(
+        _passage(
+            "Mitigation",
+            "Stop colleagues from deploying on top of the incident:\n"
+            "```bash\nlark deploy freeze --scope kiln\n```\n"
+            "A freeze blocks `lark deploy` and auto-sync for all kilns except those listed "
+            "with `--allow`.\n\n"
+            "The `lark deploy status` command shows which kilns are frozen.",
+        )
+    )
+    assert [(c.text, c.command) for c in found] == [
+        (
+            "Stop colleagues from deploying on top of the incident:",
+            "lark deploy freeze --scope kiln",
+        ),
+        ("The `lark deploy status` command shows which kilns are frozen.", "lark deploy status"),
+    ]
