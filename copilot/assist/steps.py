@@ -9,19 +9,13 @@ from dataclasses import dataclass, field
 
 from copilot.guardrails.risk import requires_approval
 from copilot.knowledge.passages import PHASE_ORDER, Passage, split_sentences
+from copilot.promql import holds_query
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _SQL = re.compile(r"^(?:select|show|explain|update|delete|insert|alter|vacuum|analyze)\b", re.I)
 _CLI = re.compile(r"^(?:\$\s*)?(?:sudo\s+)?[a-z][a-z0-9_.-]*(?:\s|$)")
-# PromQL: a function call over a selector, a selector with matchers, or a comparison.
-_PROMQL = re.compile(
-    r"\b(?:rate|irate|sum|avg|max|min|count|increase|histogram_quantile|topk|bottomk|absent|"
-    r"delta|deriv|predict_linear|avg_over_time|max_over_time|min_over_time|label_replace)\s*"
-    r"(?:by\s*\([^)]*\)\s*|without\s*\([^)]*\)\s*)?\(|^[a-zA-Z_:][\w:]*\{[^}]*=[^}]*\}|"
-    r"^[a-zA-Z_:][\w:]*(?:\{[^}]*\})?\s*(?:==|!=|>=|<=|>|<)\s*\S"
-)
 _IMPERATIVE = re.compile(
     # "Then restart ...", "Next, run ...", "And edit ...", "At first just wait ...": where an
     # order comes in the sequence.
@@ -134,7 +128,7 @@ _TOOL_SUFFIX = re.compile(r"^[a-z][a-z0-9-]*(?:ctl|cli|adm)$")
 def looks_like_query(code: str) -> bool:
     """Whether inline code is a PromQL query (or SQL) a responder can paste."""
     code = code.strip()
-    return len(code) >= 4 and (bool(_SQL.match(code)) or bool(_PROMQL.search(code)))
+    return len(code) >= 4 and (bool(_SQL.match(code)) or holds_query(code))
 
 
 def looks_like_command(code: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Literal
 from urllib.parse import urlparse
 
 from copilot.guardrails import harm
+from copilot.promql import starts_query
 
 _RISKY_COMMAND: list[tuple[str, re.Pattern[str]]] = [
     ("recursive or forced delete", re.compile(r"\brm\s+(?:-\w*[rRf]\w*\b|--recursive|--force)")),
@@ -99,19 +100,13 @@ _RISKY_TEXT = re.compile(
 # A PromQL query reads; a label matcher's value names what it counts (`verb=~"PUT|DELETE"` is
 # HTTP requests, not a deletion). Only a whole query is read so: it starts with a function or a
 # selector and holds nothing a shell would run once its matchers' values are set aside.
-_PROMQL_QUERY = re.compile(
-    r"^[\s(]*(?:(?:sum|avg|max|min|count|rate|irate|increase|histogram_quantile|topk|bottomk|"
-    r"absent|delta|deriv|predict_linear|[a-z]+_over_time|label_replace|sort(?:_desc)?|abs|"
-    r"clamp(?:_min|_max)?|round|vector|scalar)\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(|"
-    r"[a-zA-Z_:][\w:]*\s*\{)"
-)
 _MATCHER_VALUE = re.compile(r'((?:=~|!~|!=|=)\s*)"[^"\n]*"')
 _RUNS = re.compile(r"[;`$|&\\]|\b(?:sh|bash|curl|wget|kubectl|oc|rm)\b")
 
 
 def _query_text(command: str) -> str:
     """What a risk rule reads: a PromQL query without its matchers' values, else the command."""
-    if not _PROMQL_QUERY.match(command):
+    if not starts_query(command):
         return command
     bare = _MATCHER_VALUE.sub(r'\1""', command)
     return command if _RUNS.search(bare) else bare
