@@ -26,6 +26,25 @@ def test_symptom_finds_the_runbook_section_with_citation(sample_kb: KnowledgeBas
     assert hits == sorted(hits, key=lambda h: -h.score)
 
 
+@pytest.mark.parametrize(
+    ("query", "source"),
+    [
+        # The general symptom runbook is closer to these as a whole; the question's own words
+        # (the deploy, pgbouncer) name the runbook that acts on them, and it keeps the lead.
+        ("checkout throwing 500s since the last deploy", "runbooks/deploy-rollback.md"),
+        (
+            "checkout failing, pgbouncer says too many clients",
+            "runbooks/orders-db-connection-pool-exhausted.md",
+        ),
+    ],
+)
+def test_a_specific_runbook_keeps_the_lead_over_the_general_one(
+    sample_kb: KnowledgeBase, query: str, source: str
+) -> None:
+    hits = retrieval.search(kb=sample_kb, query=query, kind="runbook", top_k=5)
+    assert hits[0].chunk.source == source
+
+
 def test_exact_alert_name_wins(sample_kb: KnowledgeBase) -> None:
     alerts = {a: c.source for c in sample_kb.all_chunks() for a in c.alerts if c.kind == "runbook"}
     assert len(alerts) >= 20
