@@ -283,8 +283,6 @@ _SAYS_WHAT_IT_SHOWS = re.compile(
 # A remark of a few words that ends the paragraph of a step bounds that step ("Requests can stay
 # the same."); one before another sentence may be what that sentence is about.
 _QUALIFIER_WORDS = 6
-
-
 _EXAMPLE = re.compile(r"^(?:here|for example|for instance|e\.g\.|example)\b", re.I)
 
 

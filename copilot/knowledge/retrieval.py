@@ -370,6 +370,8 @@ def _whole_document_favours_second(
         return False
     if keyword.get(second, 0.0) < WHOLE_DOCUMENT_WORDS * keyword.get(first, 0.0):
         return False
+    if kb.document_chunks(first)[0].kind != kb.document_chunks(second)[0].kind:
+        return False
     try:
         vectors = kb.document_vectors([first, second])
     except VectorsUnavailable:
@@ -378,11 +380,8 @@ def _whole_document_favours_second(
         return False
     if float(np.dot(vectors[first], vectors[second])) < WHOLE_DOCUMENT_SIBLINGS:
         return False
-    if kb.document_chunks(first)[0].kind != kb.document_chunks(second)[0].kind:
-        return False
-    query = np.asarray(query_vector, dtype=np.float32).ravel()
-    gain = float(np.dot(query, vectors[second])) - float(np.dot(query, vectors[first]))
-    return gain > WHOLE_DOCUMENT_MARGIN
+    closer = float(np.dot(query_vector, vectors[second]))
+    return closer - float(np.dot(query_vector, vectors[first])) > WHOLE_DOCUMENT_MARGIN
 
 
 # A score a person reads lies in 0..1. The fused score (about 0..2.9: fusion, prior, coverage and
