@@ -276,7 +276,14 @@ def retrieve(
     if (
         mode == "hybrid"
         and degraded is None
-        and _whole_document_favours_second(kb, ordered_docs, doc_score, doc_keyword, query_vector)
+        and _whole_document_favours_second(
+            kb,
+            ordered_docs,
+            doc_score,
+            doc_keyword,
+            {src: by_doc[src][0][1].kind for src in ordered_docs[:2]},
+            query_vector,
+        )
     ):
         _swap_first_two(ordered_docs, doc_score)
     # Near-twin runbooks close in score: the one the question's own words favour leads, and the
@@ -359,6 +366,7 @@ def _whole_document_favours_second(
     ordered: list[str],
     scores: dict[str, float],
     keyword: dict[str, float],
+    kinds: dict[str, str],
     query_vector: np.ndarray | None,
 ) -> bool:
     """Whether the second document, close behind the first, is as a whole the closer in
@@ -370,7 +378,9 @@ def _whole_document_favours_second(
         return False
     if keyword.get(second, 0.0) < WHOLE_DOCUMENT_WORDS * keyword.get(first, 0.0):
         return False
-    if kb.document_chunks(first)[0].kind != kb.document_chunks(second)[0].kind:
+    # The kinds of the sections this search read: a document removed by an ingest meanwhile is
+    # not looked up again.
+    if kinds[first] != kinds[second]:
         return False
     try:
         vectors = kb.document_vectors([first, second])
