@@ -178,9 +178,15 @@ def score_search(case: dict[str, Any], hits: Sequence[Any]) -> tuple[bool, bool,
     return hit1, useful, lead
 
 
+_CONTINUATION = re.compile(r"\\\n")
+
+
 def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | None, int, bool]:
     """(step recall, steps cited from boilerplate sections, says it has no concrete steps)."""
-    written = [norm(s.text) for s in answer.steps] + [norm(s.command or "") for s in answer.steps]
+    # A command written over several lines is read as one: `oc get x \` / `-o yaml` is
+    # `oc get x -o yaml`, as a fragment taken from a one-line copy of it says.
+    commands = [_CONTINUATION.sub(" ", s.command or "") for s in answer.steps]
+    written = [norm(s.text) for s in answer.steps] + [norm(c) for c in commands]
     read = [as_read(s.text) for s in answer.steps]
     fragments = [f for f in case.get("steps", []) if norm(f)]
 

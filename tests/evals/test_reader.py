@@ -199,6 +199,17 @@ def test_a_link_is_read_as_its_text_and_an_items_stop_is_not_its_content() -> No
     assert recall == pytest.approx(3 / 5)
 
 
+def test_a_command_over_several_lines_is_read_as_one() -> None:
+    case = _case(steps=["oc get clusterlogforwarder <CR-NAME> -o jsonpath='{.spec.x}'"])
+    wrapped = "oc get clusterlogforwarder <CR-NAME> \\\n  -o jsonpath='{.spec.x}' -n ns"
+    recall, _, _ = reader.score_answer(case, _answer([_step("Query it:", "Fix", command=wrapped)]))
+    assert recall == 1.0
+    # A backslash that does not end a line is part of the command.
+    other = "oc get clusterlogforwarder <CR-NAME> \\ -o jsonpath='{.spec.x}'"
+    recall, _, _ = reader.score_answer(case, _answer([_step("Query it:", "Fix", command=other)]))
+    assert recall == 0.0
+
+
 def test_questions_scored_through_search_and_ask(kb: KnowledgeBase) -> None:
     hits, no_match = reader.search(kb, QUESTION, "runbook")
     first = hits[0].chunk
