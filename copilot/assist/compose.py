@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from string import Template
 
+from copilot.assist import done as done_mod
 from copilot.assist import steps as step_mod
 from copilot.errors import ProviderError
 from copilot.guardrails.verify import Proposed
@@ -84,7 +85,7 @@ class ExtractiveComposer(Composer):
             if key in seen:
                 continue
             seen.add(key)
-            cand.done_by = step_mod.already_done(cand, ctx.done)
+            cand.done_by = done_mod.already_done(cand, ctx.done)
             if cand.done_by:
                 skipped.append(cand)
                 continue

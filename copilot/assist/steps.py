@@ -1,5 +1,5 @@
 """Pick concrete steps (list items with their sub-items, checks, commands, queries) out of
-runbook passages, and decide which the timeline already records as done."""
+runbook passages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from copilot.assist.sentences import (
+    CAUSE,
+    IMPERATIVE,
+    OTHERWISE,
+    POINTER,
+    SAYS_WHAT_IT_SHOWS,
+    conditional_order,
+    is_step_sentence,
+    qualifies,
+)
 from copilot.guardrails.risk import requires_approval
 from copilot.knowledge.passages import PHASE_ORDER, Passage, split_sentences
 from copilot.promql import holds_query
@@ -16,79 +26,9 @@ _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _SQL = re.compile(r"^(?:select|show|explain|update|delete|insert|alter|vacuum|analyze)\b", re.I)
 _CLI = re.compile(r"^(?:\$\s*)?(?:sudo\s+)?[a-z][a-z0-9_.-]*(?:\s|$)")
-_IMPERATIVE = re.compile(
-    # "Then restart ...", "Next, run ...", "And edit ...", "At first just wait ...": where an
-    # order comes in the sequence.
-    r"^(?:\*\*)?(?:(?:then|next|first|firstly|second|secondly|finally|lastly|afterwards|"
-    r"additionally|now|and(?: then)?|also|at first),?\s+)?(?:please |just )?"
-    r"(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
-    r"scale|fail over|failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|"
-    r"cordon|page|escalate|"
-    r"notify|inspect|compare|watch|query|find|identify|list|review|switch|route|block|purge|flush|"
-    r"delete|remove|add|apply|set|move|stop|start|kill|promote|re-?run|re-?index|rebuild|clear|"
-    r"post|tell|ask|wait|monitor|capture|collect|search|grep|tail|describe|get|make sure|ensure|"
-    r"use|try|contact|investigate|examine|determine|validate|edit|update|patch|upgrade|delete|"
-    r"silence|adjust|tune|resize|expand|extend|migrate|bump|follow|log ?in(?:to)?|navigate|"
-    r"go to|consider|reschedule|evict|re-?create|reboot|re-?deploy|deploy|roll out|"
-    r"re-?configure|configure|allocate|free(?: up)?|clean(?: up)?|prune|trim|rotate|renew|"
-    r"reissue|replace|decrease|tweak|throttle|isolate|uncordon|taint|annotate|"
-    r"mount|unmount|detach|attach|re-?sync|sync|refresh|reload|restore|back up|snapshot|"
-    r"compact|defrag\w*|vacuum|rebalance|reassign|shut down|reset|retry|wipe|truncate|"
-    r"archive|download|upload|copy|consult|refer to|read|visit|click|select|choose|locate|"
-    r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
-    r"port-forward|note(?=\s+(?!that\b))|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
-    r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
-    r"login)\b",
-    re.IGNORECASE,
-)
-# "If X, restart Y", "In case of maintenance ensure to ...", "For memory scaling ensure ...":
-# an order behind a condition.
-_CONDITION_LEAD = re.compile(
-    r"^(?:if|when|whenever|in case|in cases|in other cases|for|once|after|before|otherwise|"
-    r"unless|where|depending on)\b",
-    re.IGNORECASE,
-)
-# Where to do it: "In the console under Observe, select the etcd dashboard."
-_PLACE_LEAD = re.compile(r"^(?:in|on|from|under|at|within|via|using)\b", re.IGNORECASE)
-_ORDER_WORD = re.compile(r"\b(?:ensure|make sure|then)\b", re.IGNORECASE)
-_CLAUSE_END = re.compile(r",\s+(?:you (?:can|should|may|must) )?", re.IGNORECASE)
-# What to look for in a command's output ("The output should describe why ...", "Logs should
-# contain ..."): the check a responder reads it for.
-_EXPECT = re.compile(
-    r"^(?:the |this |its |their )?(?:output|logs?|results?|response|events?|status)\b"
-    r"[^.]{0,40}?\b(?:should|will|would|must|may)\b",
-    re.IGNORECASE,
-)
-# A cause to rule out, said as prose, even in the meaning of an alert ("a common cause could
-# be a misconfigured ServiceMonitor", "this can occur when ...").
-_CAUSE = re.compile(
-    r"\b(?:(?:common|likely|possible|potential|typical|usual|frequent|known) "
-    r"(?:cause|reason|culprit)s?|this (?:can|may|might|could|usually) (?:also )?"
-    r"(?:occurs?|happens?|be caused)|(?:is|are) (?:often|usually|commonly|typically) caused by|"
-    r"can be caused by)\b",
-    re.IGNORECASE,
-)
 _INLINE_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|<?https?://\S+>?")
-# Prose that names a check without being phrased as an order.
-_CHECK_PROSE = re.compile(
-    r"\bcan be used to (?:check|see|find|confirm|verify|identify|inspect|determine)|"
-    r"\b(?:shows?|will show|lists?|reports?) (?:the|which|whether|if|any|all|what|how)\b|"
-    r"\bto (?:check|see|find out|confirm|verify|determine|identify) "
-    r"(?:the|which|whether|if|what|how)\b|"
-    r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
-    r"(?:the|whether|if|that|for|which)\b|"
-    r"\b(?:you (?:can|could|should|may|might|need to|must|will (?:have|need) to)|"
-    r"we (?:can|should)|it is (?:recommended|advised)|"
-    r"it(?:'s| is) (?:best|advisable|a good idea) to|you will need more)\b|"
-    # An option given to whoever runs the cluster: "The customer may delete data ...", "User
-    # will have to create a new cluster ...".
-    r"^(?:the )?(?:users?|customers?|operators?|admins?|administrators?|cluster admins?) "
-    r"(?:can|could|should|may|must|needs? to|has to|have to|will (?:have|need) to)\b|"
-    # What must change, said in the passive: "the deployment definition needs to be fixed".
-    r"\b(?:needs? to|has to|have to|must) be [a-z]+(?:ed|en)\b",
-    re.IGNORECASE,
-)
+
 MAX_STEP_CHARS = 600
 # The text of a step that is only a code block with no sentence to introduce it.
 _RUN = "Run:"
@@ -250,134 +190,6 @@ def blocks(text: str) -> list[_Block]:
     return out
 
 
-# A case named without a comma before its order: "In rare cases roll back to the previous
-# version", "In extremely rare situations scale the oldest ReplicaSets to 0".
-_CASE_LEAD = re.compile(
-    r"^(?:in (?:[a-z]+ ){0,2}(?:cases?|situations?|circumstances|scenarios?)|as a last resort|"
-    r"if (?:needed|necessary|possible|required)|where (?:needed|possible))\s*,?\s+",
-    re.IGNORECASE,
-)
-
-
-def _conditional_order(sentence: str) -> bool:
-    """An order behind a condition: "If X, restart Y", "In case of Z ensure to ..."."""
-    case = _CASE_LEAD.match(sentence)
-    if case and _IMPERATIVE.match(sentence[case.end() :]):
-        return True
-    condition = _CONDITION_LEAD.match(sentence)
-    if condition and _ORDER_WORD.search(sentence):
-        return True
-    if not (condition or _PLACE_LEAD.match(sentence)):
-        return False
-    return any(_IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
-
-
-# What the step before it shows or gives: read with that step.
-_SAYS_WHAT_IT_SHOWS = re.compile(
-    r"^(?:there (?:is|are)|(?:this|it|they|these|that) (?:will |should |would )?"
-    r"(?:show|list|display|give|return|print|tell|report|reveal|contain|include)s?)\b",
-    re.IGNORECASE,
-)
-
-
-# A remark of a few words that ends the paragraph of a step bounds that step ("Requests can stay
-# the same."); one before another sentence may be what that sentence is about.
-_QUALIFIER_WORDS = 6
-_EXAMPLE = re.compile(r"^(?:here|for example|for instance|e\.g\.|example)\b", re.I)
-
-
-def _qualifies(sentence: str) -> bool:
-    """A short remark: not the introduction of an example ("Here an example with ..."), nor
-    what happens in another case ("In most cases it recovers.")."""
-    return (
-        len(sentence.split()) <= _QUALIFIER_WORDS
-        and sentence.endswith(".")
-        and not _EXAMPLE.match(sentence)
-        and not (_CASE_LEAD.match(sentence) or _CONDITION_LEAD.match(sentence))
-    )
-
-
-# An order to read elsewhere that does not say what for: read with the sentence before it.
-_POINTER = re.compile(
-    r"^(?:follow|see|refer to|consult|read|check) (?:the |our |your )?(?:\[[^\]]*\]|\w+ ){0,3}"
-    r"?\[?(?:relevant |official |vendor'?s? |product )?(?:documentation|docs|guide|instructions)\b",
-    re.I,
-)
-
-
-# The other branch of the sentence before it: it cannot be read alone.
-_OTHERWISE = re.compile(r"^(?:otherwise|if not|else)\b", re.I)
-
-
-# A bold label that names the case a sentence is for ("**Current size is 1TB**: Please ..."), or
-# a "Note:" label: what follows it is judged on its own ("Note: Replace `<id>` with ..." is an
-# order, "Note: The tool performs ..." a remark).
-_CASE_LABEL = re.compile(r"^(?:\*\*[^*]{1,80}\*\*:?|(?:\*\*)?note(?:\*\*)?:(?:\*\*)?)\s*", re.I)
-
-
-# "Running amtool check-config ... will help you detect ...", "Usually adding new nodes solves
-# the issue": an order said as what doing it achieves.
-# "Depending on the conditions usually adding ...", "Sometimes manually deleting pod helps".
-_GERUND = re.compile(
-    r"(?:^|\b(?:usually|often|typically|generally|sometimes),?\s+)(?:[a-z]+ly\s+)?"
-    r"([a-z]+)ing\b(?=(.*))",
-    re.I,
-)
-_ACHIEVES = re.compile(
-    r"\b(?:(?:will|would|can|could|should|may|might) (?:also )?(?:help|fix|solve|resolve|free|"
-    r"reduce|mitigate|clear|restore|show|tell|detect|reveal)|helps|solves|fixes|resolves|"
-    r"is (?:the |a |an )?(?:usual|common|best|recommended|quickest|simplest|preferred) "
-    r"(?:fix|way|solution|remedy|option))\b",
-    re.IGNORECASE,
-)
-
-
-def _gerund_order(sentence: str) -> bool:
-    for match in _GERUND.finditer(sentence):
-        if not _ACHIEVES.search(match.group(2)):
-            continue
-        root = match.group(1).lower()
-        forms = {root, root + "e"}
-        if len(root) > 2 and root[-1] == root[-2]:
-            forms.add(root[:-1])  # running -> run
-        if any(_IMPERATIVE.match(f"{form} ") for form in forms):
-            return True
-    return False
-
-
-# "A freeze blocks `lark deploy` and auto-sync ...": a statement about what something does names
-# a command without saying to run it.
-_STATEMENT = re.compile(
-    r"^(?:an?|the|this|that|these|those|it|each|every)\s+(?:[a-z-]+\s+){0,2}"
-    r"(?:blocks|prevents|stops|means|allows|lets|makes|causes|keeps|disables|enables)\b",
-    re.IGNORECASE,
-)
-
-
-def _is_step_sentence(sentence: str, codes: list[str]) -> bool:
-    bare = _CASE_LABEL.sub("", sentence)
-    return bool(
-        (codes and not _STATEMENT.match(bare))
-        or _IMPERATIVE.match(bare)
-        or _gerund_order(bare)
-        or _CHECK_PROSE.search(bare)
-        or _conditional_order(bare)
-        or _EXPECT.match(bare)
-        or _CAUSE.search(bare)
-        or _WAIT.match(bare)
-    )
-
-
-# "If the alert fires during an upgrade, the state might recover after some time": in that
-# case, wait. A condition whose outcome is that the problem goes away on its own.
-_WAIT = re.compile(
-    r"^(?:if|when|during)\b[^.]{0,120}\b(?:might|may|can|will|should|often|usually)\s+"
-    r"(?:\w+\s+)?(?:resolve|recover|clear|go away|heal|subside|settle)\w*\b[^.]{0,40}"
-    r"\b(?:after|within|once|in|on its own|by itself|itself)\b",
-    re.I,
-)
-
-
 _OUTPUT_LINE = re.compile(
     r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|"
     # A Kubernetes component's log line: "I1126 17:15:38.991090   3069 update.go:2618] ..."
@@ -523,7 +335,7 @@ def extract(passage: Passage) -> list[Candidate]:
                 continue
             codes = _commands_in(block.head[0])
             row = " — ".join(c for c in cells if c)
-            if codes or _IMPERATIVE.match(cells[-1] if cells else ""):
+            if codes or IMPERATIVE.match(cells[-1] if cells else ""):
                 out.append(Candidate(_cut(row), codes[0] if codes else None, phase, passage, i))
             continue
         # A paragraph: each sentence that runs, queries or names a check is a step.
@@ -534,10 +346,10 @@ def extract(passage: Passage) -> list[Candidate]:
             codes = _commands_in(sentence)
             said, previous = previous, sentence
             step, last = last, None
-            if not _is_step_sentence(sentence, codes):
+            if not is_step_sentence(sentence, codes):
                 if step is not None and (
-                    _SAYS_WHAT_IT_SHOWS.match(sentence)
-                    or (number == len(sentences) and _qualifies(sentence))
+                    SAYS_WHAT_IT_SHOWS.match(sentence)
+                    or (number == len(sentences) and qualifies(sentence))
                 ):
                     # "Select the etcd dashboard. There are both leader elections and disk
                     # sync panels ...": what the step shows is read with it; so is a short
@@ -546,7 +358,7 @@ def extract(passage: Passage) -> list[Candidate]:
                     step.text = _cut(f"{step.text} {sentence}")
                     last = step
                 continue
-            if said and _OTHERWISE.match(sentence):
+            if said and OTHERWISE.match(sentence):
                 # "Otherwise, ..." is read with the case it is the other branch of: joined to
                 # that sentence's step, or to the sentence itself when it was not one.
                 if step is not None and step.command is None:
@@ -555,11 +367,11 @@ def extract(passage: Passage) -> list[Candidate]:
                     last = step
                     continue
                 sentence = f"{said} {sentence}"
-            elif said and step is None and _POINTER.match(sentence):
+            elif said and step is None and POINTER.match(sentence):
                 # "Some storage solutions support volume expansion. Follow the [documentation]
                 # for details.": what to look up there is the sentence before.
                 sentence = f"{said} {sentence}"
-            if sentence.endswith(":") and not codes and not _conditional_order(sentence):
+            if sentence.endswith(":") and not codes and not conditional_order(sentence):
                 continue  # introduces a code block: that block's step carries it
             last = Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
             out.append(last)
@@ -588,7 +400,7 @@ def _causes(passage: Passage) -> list[Candidate]:
         if block.kind != "para":
             continue
         for sentence in split_sentences(_flat(" ".join(block.head))):
-            if _CAUSE.search(sentence):
+            if CAUSE.search(sentence):
                 codes = _commands_in(sentence)
                 out.append(
                     Candidate(_cut(sentence), codes[0] if codes else None, "diagnose", passage, i)
@@ -614,73 +426,6 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-_WORDS = re.compile(r"[a-z0-9]+")
-# Canonical actions, as a timeline records them ("Rolled back checkout-api") and as a runbook
-# orders them ("roll back", `kubectl rollout undo`).
-_ACTIONS: dict[str, re.Pattern[str]] = {
-    "rollback": re.compile(
-        r"\broll(?:ed|ing)?[ -]?back\b|\brollback\b|\brevert\w*|rollout undo", re.I
-    ),
-    "restart": re.compile(r"\brestart\w*|\bbounc(?:e|ed|ing)\b|\brecycl\w*", re.I),
-    "failover": re.compile(r"\bfail(?:ed|ing)?[ -]?over\b|\bpromot(?:e|ed|ing)\b", re.I),
-    "flush": re.compile(r"\bflush\w*|\bpurg\w*", re.I),
-    "drain": re.compile(r"\bcordon\w*|\bdrain\w*", re.I),
-    "pause": re.compile(r"\bpaus(?:e|ed|ing)\b|\bsuspend\w*", re.I),
-    "terminate": re.compile(r"\bterminat\w*|\bpg_terminate_backend\b", re.I),
-    "renew": re.compile(r"\brenew\w*|\brotat(?:e|ed|ing)\b|\breissu\w*", re.I),
-    "scale": re.compile(r"\bscal(?:e|ed|ing) (?:up|out)\b|\badd(?:ed)? (?:more )?replicas\b", re.I),
-}
-_CONDITION = re.compile(r"^\*\*[^*]{1,120}:\*\*\s*|^[^:]{1,80}:\s+(?=[a-z])")
-# Names of things: hyphenated or dotted identifiers, not placeholders like <service>.
-_ENTITY = re.compile(r"(?<![<\w])[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+(?![>\w])")
-
-
-_LINK_TARGET = re.compile(r"\]\([^)\s]*\)|\S+\.md\b")
-
-
-def _things(text: str) -> set[str]:
-    """Named things a step or an entry acts on (link targets and file names are not)."""
-    return set(_ENTITY.findall(_LINK_TARGET.sub("]", text.lower())))
-
-
-def _action_part(candidate: Candidate) -> str:
-    """The part of a step that says what to do: past a leading condition, first words only."""
-    text = _CONDITION.sub("", candidate.text.strip(), count=1)
-    words = text.split()[:14]
-    return " ".join(words) + ("\n" + candidate.command if candidate.command else "")
-
-
-def _actions(text: str) -> set[str]:
-    return {name for name, pattern in _ACTIONS.items() if pattern.search(text)}
-
-
-def already_done(candidate: Candidate, done: list[str]) -> str | None:
-    """The timeline entry that records this step as done (its command, most of its words, or
-    the same action on the same thing), or None."""
-    if not done:
-        return None
-    if candidate.command:
-        command = normalise(candidate.command)
-        for entry in done:
-            if command in normalise(entry):
-                return entry
-    words = set(_WORDS.findall(candidate.text.lower())) - {"the", "a", "an", "to", "and", "of"}
-    if len(words) >= 3:
-        for entry in done:
-            entry_words = set(_WORDS.findall(entry.lower()))
-            if len(words & entry_words) / len(words) >= 0.7:
-                return entry
-    wanted = _actions(_action_part(candidate))
-    if not wanted:
-        return None
-    # A runbook names the thing a step acts on in code: `orders-service`, not "pre-approved".
-    step_things = _things(" ".join(_INLINE_CODE.findall(candidate.text)))
-    for entry in done:
-        if not wanted & _actions(entry):
-            continue
-        done_things = _things(entry)
-        # "Roll back a recent orders-service deploy" is not done by "Rolled back checkout-api".
-        if step_things and done_things and not step_things & done_things:
-            continue
-        return entry
-    return None
+def inline_code(text: str) -> list[str]:
+    """What a text writes as inline code."""
+    return _INLINE_CODE.findall(text)

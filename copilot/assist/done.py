@@ -1,0 +1,78 @@
+"""Which runbook steps the incident's timeline already records as done."""
+
+from __future__ import annotations
+
+import re
+
+from copilot.assist.steps import Candidate, inline_code, normalise
+
+_WORDS = re.compile(r"[a-z0-9]+")
+# Canonical actions, as a timeline records them ("Rolled back checkout-api") and as a runbook
+# orders them ("roll back", `kubectl rollout undo`).
+_ACTIONS: dict[str, re.Pattern[str]] = {
+    "rollback": re.compile(
+        r"\broll(?:ed|ing)?[ -]?back\b|\brollback\b|\brevert\w*|rollout undo", re.I
+    ),
+    "restart": re.compile(r"\brestart\w*|\bbounc(?:e|ed|ing)\b|\brecycl\w*", re.I),
+    "failover": re.compile(r"\bfail(?:ed|ing)?[ -]?over\b|\bpromot(?:e|ed|ing)\b", re.I),
+    "flush": re.compile(r"\bflush\w*|\bpurg\w*", re.I),
+    "drain": re.compile(r"\bcordon\w*|\bdrain\w*", re.I),
+    "pause": re.compile(r"\bpaus(?:e|ed|ing)\b|\bsuspend\w*", re.I),
+    "terminate": re.compile(r"\bterminat\w*|\bpg_terminate_backend\b", re.I),
+    "renew": re.compile(r"\brenew\w*|\brotat(?:e|ed|ing)\b|\breissu\w*", re.I),
+    "scale": re.compile(r"\bscal(?:e|ed|ing) (?:up|out)\b|\badd(?:ed)? (?:more )?replicas\b", re.I),
+}
+_CONDITION = re.compile(r"^\*\*[^*]{1,120}:\*\*\s*|^[^:]{1,80}:\s+(?=[a-z])")
+# Names of things: hyphenated or dotted identifiers, not placeholders like <service>.
+_ENTITY = re.compile(r"(?<![<\w])[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+(?![>\w])")
+
+
+_LINK_TARGET = re.compile(r"\]\([^)\s]*\)|\S+\.md\b")
+
+
+def _things(text: str) -> set[str]:
+    """Named things a step or an entry acts on (link targets and file names are not)."""
+    return set(_ENTITY.findall(_LINK_TARGET.sub("]", text.lower())))
+
+
+def _action_part(candidate: Candidate) -> str:
+    """The part of a step that says what to do: past a leading condition, first words only."""
+    text = _CONDITION.sub("", candidate.text.strip(), count=1)
+    words = text.split()[:14]
+    return " ".join(words) + ("\n" + candidate.command if candidate.command else "")
+
+
+def _actions(text: str) -> set[str]:
+    return {name for name, pattern in _ACTIONS.items() if pattern.search(text)}
+
+
+def already_done(candidate: Candidate, done: list[str]) -> str | None:
+    """The timeline entry that records this step as done (its command, most of its words, or
+    the same action on the same thing), or None."""
+    if not done:
+        return None
+    if candidate.command:
+        command = normalise(candidate.command)
+        for entry in done:
+            if command in normalise(entry):
+                return entry
+    words = set(_WORDS.findall(candidate.text.lower())) - {"the", "a", "an", "to", "and", "of"}
+    if len(words) >= 3:
+        for entry in done:
+            entry_words = set(_WORDS.findall(entry.lower()))
+            if len(words & entry_words) / len(words) >= 0.7:
+                return entry
+    wanted = _actions(_action_part(candidate))
+    if not wanted:
+        return None
+    # A runbook names the thing a step acts on in code: `orders-service`, not "pre-approved".
+    step_things = _things(" ".join(inline_code(candidate.text)))
+    for entry in done:
+        if not wanted & _actions(entry):
+            continue
+        done_things = _things(entry)
+        # "Roll back a recent orders-service deploy" is not done by "Rolled back checkout-api".
+        if step_things and done_things and not step_things & done_things:
+            continue
+        return entry
+    return None

@@ -1,0 +1,205 @@
+"""Which sentences of a runbook's prose are steps: an order, a check said as prose, an order
+behind a condition or said as what doing it achieves, a cause to rule out; and which are read
+with the sentence beside them."""
+
+from __future__ import annotations
+
+import re
+
+IMPERATIVE = re.compile(
+    # "Then restart ...", "Next, run ...", "And edit ...", "At first just wait ...": where an
+    # order comes in the sequence.
+    r"^(?:\*\*)?(?:(?:then|next|first|firstly|second|secondly|finally|lastly|afterwards|"
+    r"additionally|now|and(?: then)?|also|at first),?\s+)?(?:please |just )?"
+    r"(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
+    r"scale|fail over|failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|"
+    r"cordon|page|escalate|"
+    r"notify|inspect|compare|watch|query|find|identify|list|review|switch|route|block|purge|flush|"
+    r"delete|remove|add|apply|set|move|stop|start|kill|promote|re-?run|re-?index|rebuild|clear|"
+    r"post|tell|ask|wait|monitor|capture|collect|search|grep|tail|describe|get|make sure|ensure|"
+    r"use|try|contact|investigate|examine|determine|validate|edit|update|patch|upgrade|delete|"
+    r"silence|adjust|tune|resize|expand|extend|migrate|bump|follow|log ?in(?:to)?|navigate|"
+    r"go to|consider|reschedule|evict|re-?create|reboot|re-?deploy|deploy|roll out|"
+    r"re-?configure|configure|allocate|free(?: up)?|clean(?: up)?|prune|trim|rotate|renew|"
+    r"reissue|replace|decrease|tweak|throttle|isolate|uncordon|taint|annotate|"
+    r"mount|unmount|detach|attach|re-?sync|sync|refresh|reload|restore|back up|snapshot|"
+    r"compact|defrag\w*|vacuum|rebalance|reassign|shut down|reset|retry|wipe|truncate|"
+    r"archive|download|upload|copy|consult|refer to|read|visit|click|select|choose|locate|"
+    r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
+    r"port-forward|note(?=\s+(?!that\b))|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
+    r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
+    r"login)\b",
+    re.IGNORECASE,
+)
+# "If X, restart Y", "In case of maintenance ensure to ...", "For memory scaling ensure ...":
+# an order behind a condition.
+_CONDITION_LEAD = re.compile(
+    r"^(?:if|when|whenever|in case|in cases|in other cases|for|once|after|before|otherwise|"
+    r"unless|where|depending on)\b",
+    re.IGNORECASE,
+)
+# Where to do it: "In the console under Observe, select the etcd dashboard."
+_PLACE_LEAD = re.compile(r"^(?:in|on|from|under|at|within|via|using)\b", re.IGNORECASE)
+_ORDER_WORD = re.compile(r"\b(?:ensure|make sure|then)\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r",\s+(?:you (?:can|should|may|must) )?", re.IGNORECASE)
+# What to look for in a command's output ("The output should describe why ...", "Logs should
+# contain ..."): the check a responder reads it for.
+_EXPECT = re.compile(
+    r"^(?:the |this |its |their )?(?:output|logs?|results?|response|events?|status)\b"
+    r"[^.]{0,40}?\b(?:should|will|would|must|may)\b",
+    re.IGNORECASE,
+)
+# A cause to rule out, said as prose, even in the meaning of an alert ("a common cause could
+# be a misconfigured ServiceMonitor", "this can occur when ...").
+CAUSE = re.compile(
+    r"\b(?:(?:common|likely|possible|potential|typical|usual|frequent|known) "
+    r"(?:cause|reason|culprit)s?|this (?:can|may|might|could|usually) (?:also )?"
+    r"(?:occurs?|happens?|be caused)|(?:is|are) (?:often|usually|commonly|typically) caused by|"
+    r"can be caused by)\b",
+    re.IGNORECASE,
+)
+# Prose that names a check without being phrased as an order.
+_CHECK_PROSE = re.compile(
+    r"\bcan be used to (?:check|see|find|confirm|verify|identify|inspect|determine)|"
+    r"\b(?:shows?|will show|lists?|reports?) (?:the|which|whether|if|any|all|what|how)\b|"
+    r"\bto (?:check|see|find out|confirm|verify|determine|identify) "
+    r"(?:the|which|whether|if|what|how)\b|"
+    r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
+    r"(?:the|whether|if|that|for|which)\b|"
+    r"\b(?:you (?:can|could|should|may|might|need to|must|will (?:have|need) to)|"
+    r"we (?:can|should)|it is (?:recommended|advised)|"
+    r"it(?:'s| is) (?:best|advisable|a good idea) to|you will need more)\b|"
+    # An option given to whoever runs the cluster: "The customer may delete data ...", "User
+    # will have to create a new cluster ...".
+    r"^(?:the )?(?:users?|customers?|operators?|admins?|administrators?|cluster admins?) "
+    r"(?:can|could|should|may|must|needs? to|has to|have to|will (?:have|need) to)\b|"
+    # What must change, said in the passive: "the deployment definition needs to be fixed".
+    r"\b(?:needs? to|has to|have to|must) be [a-z]+(?:ed|en)\b",
+    re.IGNORECASE,
+)
+# A case named without a comma before its order: "In rare cases roll back to the previous
+# version", "In extremely rare situations scale the oldest ReplicaSets to 0".
+_CASE_LEAD = re.compile(
+    r"^(?:in (?:[a-z]+ ){0,2}(?:cases?|situations?|circumstances|scenarios?)|as a last resort|"
+    r"if (?:needed|necessary|possible|required)|where (?:needed|possible))\s*,?\s+",
+    re.IGNORECASE,
+)
+
+
+def conditional_order(sentence: str) -> bool:
+    """An order behind a condition: "If X, restart Y", "In case of Z ensure to ..."."""
+    case = _CASE_LEAD.match(sentence)
+    if case and IMPERATIVE.match(sentence[case.end() :]):
+        return True
+    condition = _CONDITION_LEAD.match(sentence)
+    if condition and _ORDER_WORD.search(sentence):
+        return True
+    if not (condition or _PLACE_LEAD.match(sentence)):
+        return False
+    return any(IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
+
+
+# What the step before it shows or gives: read with that step.
+SAYS_WHAT_IT_SHOWS = re.compile(
+    r"^(?:there (?:is|are)|(?:this|it|they|these|that) (?:will |should |would )?"
+    r"(?:show|list|display|give|return|print|tell|report|reveal|contain|include)s?)\b",
+    re.IGNORECASE,
+)
+
+
+# A remark of a few words that ends the paragraph of a step bounds that step ("Requests can stay
+# the same."); one before another sentence may be what that sentence is about.
+_QUALIFIER_WORDS = 6
+_EXAMPLE = re.compile(r"^(?:here|for example|for instance|e\.g\.|example)\b", re.I)
+
+
+def qualifies(sentence: str) -> bool:
+    """A short remark: not the introduction of an example ("Here an example with ..."), nor
+    what happens in another case ("In most cases it recovers.")."""
+    return (
+        len(sentence.split()) <= _QUALIFIER_WORDS
+        and sentence.endswith(".")
+        and not _EXAMPLE.match(sentence)
+        and not (_CASE_LEAD.match(sentence) or _CONDITION_LEAD.match(sentence))
+    )
+
+
+# An order to read elsewhere that does not say what for: read with the sentence before it.
+POINTER = re.compile(
+    r"^(?:follow|see|refer to|consult|read|check) (?:the |our |your )?(?:\[[^\]]*\]|\w+ ){0,3}"
+    r"?\[?(?:relevant |official |vendor'?s? |product )?(?:documentation|docs|guide|instructions)\b",
+    re.I,
+)
+
+
+# The other branch of the sentence before it: it cannot be read alone.
+OTHERWISE = re.compile(r"^(?:otherwise|if not|else)\b", re.I)
+
+
+# A bold label that names the case a sentence is for ("**Current size is 1TB**: Please ..."), or
+# a "Note:" label: what follows it is judged on its own ("Note: Replace `<id>` with ..." is an
+# order, "Note: The tool performs ..." a remark).
+_CASE_LABEL = re.compile(r"^(?:\*\*[^*]{1,80}\*\*:?|(?:\*\*)?note(?:\*\*)?:(?:\*\*)?)\s*", re.I)
+
+
+# "Running amtool check-config ... will help you detect ...", "Usually adding new nodes solves
+# the issue": an order said as what doing it achieves.
+# "Depending on the conditions usually adding ...", "Sometimes manually deleting pod helps".
+_GERUND = re.compile(
+    r"(?:^|\b(?:usually|often|typically|generally|sometimes),?\s+)(?:[a-z]+ly\s+)?"
+    r"([a-z]+)ing\b(?=(.*))",
+    re.I,
+)
+_ACHIEVES = re.compile(
+    r"\b(?:(?:will|would|can|could|should|may|might) (?:also )?(?:help|fix|solve|resolve|free|"
+    r"reduce|mitigate|clear|restore|show|tell|detect|reveal)|helps|solves|fixes|resolves|"
+    r"is (?:the |a |an )?(?:usual|common|best|recommended|quickest|simplest|preferred) "
+    r"(?:fix|way|solution|remedy|option))\b",
+    re.IGNORECASE,
+)
+
+
+def _gerund_order(sentence: str) -> bool:
+    for match in _GERUND.finditer(sentence):
+        if not _ACHIEVES.search(match.group(2)):
+            continue
+        root = match.group(1).lower()
+        forms = {root, root + "e"}
+        if len(root) > 2 and root[-1] == root[-2]:
+            forms.add(root[:-1])  # running -> run
+        if any(IMPERATIVE.match(f"{form} ") for form in forms):
+            return True
+    return False
+
+
+# "A freeze blocks `lark deploy` and auto-sync ...": a statement about what something does names
+# a command without saying to run it.
+_STATEMENT = re.compile(
+    r"^(?:an?|the|this|that|these|those|it|each|every)\s+(?:[a-z-]+\s+){0,2}"
+    r"(?:blocks|prevents|stops|means|allows|lets|makes|causes|keeps|disables|enables)\b",
+    re.IGNORECASE,
+)
+
+
+def is_step_sentence(sentence: str, codes: list[str]) -> bool:
+    bare = _CASE_LABEL.sub("", sentence)
+    return bool(
+        (codes and not _STATEMENT.match(bare))
+        or IMPERATIVE.match(bare)
+        or _gerund_order(bare)
+        or _CHECK_PROSE.search(bare)
+        or conditional_order(bare)
+        or _EXPECT.match(bare)
+        or CAUSE.search(bare)
+        or _WAIT.match(bare)
+    )
+
+
+# "If the alert fires during an upgrade, the state might recover after some time": in that
+# case, wait. A condition whose outcome is that the problem goes away on its own.
+_WAIT = re.compile(
+    r"^(?:if|when|during)\b[^.]{0,120}\b(?:might|may|can|will|should|often|usually)\s+"
+    r"(?:\w+\s+)?(?:resolve|recover|clear|go away|heal|subside|settle)\w*\b[^.]{0,40}"
+    r"\b(?:after|within|once|in|on its own|by itself|itself)\b",
+    re.I,
+)
