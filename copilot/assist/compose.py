@@ -74,7 +74,9 @@ class ExtractiveComposer(Composer):
     name = "extractive"
 
     def compose(self, ctx: AskContext) -> Draft:
-        candidates = [c for p in ctx.passages for c in step_mod.extract(p)]
+        candidates = step_mod.point_above(
+            [c for p in ctx.passages for c in step_mod.extract(p)], ctx.passages
+        )
         rank = {src: i for i, src in enumerate(dict.fromkeys(p.chunk.source for p in ctx.passages))}
         terms = {stem(t) for t in keyword_terms(ctx.question)}
         kept: list[step_mod.Candidate] = []

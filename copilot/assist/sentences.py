@@ -24,7 +24,7 @@ IMPERATIVE = re.compile(
     r"reissue|replace|decrease|tweak|throttle|isolate|uncordon|taint|annotate|"
     r"mount|unmount|detach|attach|re-?sync|sync|refresh|reload|restore|back up|snapshot|"
     r"compact|defrag\w*|vacuum|rebalance|reassign|shut down|reset|retry|wipe|truncate|"
-    r"archive|download|upload|copy|consult|refer to|read|visit|click|select|choose|locate|"
+    r"archive|download|upload|copy|consult|refer to|read|visit|click|press|select|choose|locate|"
     r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
     r"port-forward|note(?=\s+(?!that\b))|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
     r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
@@ -96,7 +96,20 @@ def conditional_order(sentence: str) -> bool:
         return True
     if not (condition or _PLACE_LEAD.match(sentence)):
         return False
-    return any(IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence))
+    if any(IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence)):
+        return True
+    # "If issue persists look into the node logs": no comma, but the condition ends on what the
+    # problem does, and an order follows.
+    bare = _BARE_CONDITION.match(sentence)
+    return bare is not None and bool(IMPERATIVE.match(sentence[bare.end() :]))
+
+
+_BARE_CONDITION = re.compile(
+    r"^(?:if|when|once|in case)\s+(?:[a-z-]+\s+){1,3}"
+    r"(?:still\s+)?(?:persists|continues|remains|recurs|repeats|reappears|returns|occurs|happens|"
+    r"fires again|comes back|does not (?:help|resolve it|go away)|doesn't (?:help|go away))\s+",
+    re.IGNORECASE,
+)
 
 
 # What the step before it shows or gives: read with that step.
@@ -130,6 +143,27 @@ POINTER = re.compile(
     r"?\[?(?:relevant |official |vendor'?s? |product )?(?:documentation|docs|guide|instructions)\b",
     re.I,
 )
+
+
+# A short order whose object is the sentence before it: "The underlying storage volume might
+# also be configured as read-only. Ensure it's writable."
+_REFERS_BACK = re.compile(
+    r"^(?:\w+\s+){1,2}(?:it|it's|it is|them|this|that|these|those|they are)\b(?!\s+\w+ing\b)",
+    re.I,
+)
+_SHORT_ORDER_WORDS = 6
+
+
+def needs_what_went_before(sentence: str) -> bool:
+    """An order that cannot be read alone: it points to documentation without saying what
+    for, or its object is a pronoun for the sentence before it."""
+    if POINTER.match(sentence):
+        return True
+    return (
+        len(sentence.split()) <= _SHORT_ORDER_WORDS
+        and bool(IMPERATIVE.match(sentence))
+        and bool(_REFERS_BACK.match(sentence))
+    )
 
 
 # The other branch of the sentence before it: it cannot be read alone.
@@ -181,8 +215,12 @@ _STATEMENT = re.compile(
 )
 
 
+# A link's text is what a sentence says: "[Cordon and drain node](https://...) and delete it."
+_LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+
+
 def is_step_sentence(sentence: str, codes: list[str]) -> bool:
-    bare = _CASE_LABEL.sub("", sentence)
+    bare = _LINK_TEXT.sub(r"\1", _CASE_LABEL.sub("", sentence))
     return bool(
         (codes and not _STATEMENT.match(bare))
         or IMPERATIVE.match(bare)

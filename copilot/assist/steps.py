@@ -11,10 +11,10 @@ from copilot.assist.sentences import (
     CAUSE,
     IMPERATIVE,
     OTHERWISE,
-    POINTER,
     SAYS_WHAT_IT_SHOWS,
     conditional_order,
     is_step_sentence,
+    needs_what_went_before,
     qualifies,
 )
 from copilot.guardrails.risk import requires_approval
@@ -367,15 +367,47 @@ def extract(passage: Passage) -> list[Candidate]:
                     last = step
                     continue
                 sentence = f"{said} {sentence}"
-            elif said and step is None and POINTER.match(sentence):
+            elif said and step is None and needs_what_went_before(sentence):
                 # "Some storage solutions support volume expansion. Follow the [documentation]
-                # for details.": what to look up there is the sentence before.
+                # for details.": what to look up there is the sentence before; "... might be
+                # configured as read-only. Ensure it's writable.": so is what "it" is.
                 sentence = f"{said} {sentence}"
             if sentence.endswith(":") and not codes and not conditional_order(sentence):
                 continue  # introduces a code block: that block's step carries it
             last = Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
             out.append(last)
     return _tidy(out)
+
+
+# "... or by running the query detailed above": a step that runs what an earlier section shows.
+_ABOVE = re.compile(
+    r"\b(?:query|command|expression)\s+(?:\w+\s+)?above\b|\babove\s+(?:query|command)\b", re.I
+)
+
+
+def _code_before(passages: list[Passage], source: str, ordinal: int, position: int) -> str | None:
+    """The last query or command written before a place in a document, in any section."""
+    found = None
+    for p in sorted(passages, key=lambda p: p.chunk.ordinal):
+        if p.chunk.source != source or p.chunk.ordinal > ordinal:
+            continue
+        for i, block in enumerate(blocks(p.text)):
+            if p.chunk.ordinal == ordinal and i >= position:
+                break
+            code = block.code[0] if block.code else ""
+            if code and (looks_like_query(code) or _all_commands(code)):
+                found = _runnable(code)
+    return found
+
+
+def point_above(candidates: list[Candidate], passages: list[Passage]) -> list[Candidate]:
+    """A step that says to run the query (or command) above gets that query, from whichever
+    section of its document showed it."""
+    for cand in candidates:
+        if cand.command is None and _ABOVE.search(cand.text):
+            chunk = cand.passage.chunk
+            cand.command = _code_before(passages, chunk.source, chunk.ordinal, cand.position)
+    return candidates
 
 
 def _tidy(candidates: list[Candidate]) -> list[Candidate]:

@@ -4,6 +4,8 @@ pointers that are only a link, commands that are only a comment, sample output."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from copilot.assist import steps
 from copilot.guardrails.verify import Proposed, verify
 from copilot.knowledge.models import Chunk
@@ -457,4 +459,58 @@ def test_a_statement_about_what_a_command_does_is_not_a_step() -> None:
             "lark deploy freeze --scope kiln",
         ),
         ("The `lark deploy status` command shows which kilns are frozen.", "lark deploy status"),
+    ]
+
+
+def test_an_order_written_as_a_link_or_behind_a_bare_condition_is_a_step() -> None:
+    found = _texts(
+        "Mitigation",
+        "[Cordon and drain the kiln](https://kiln.example/drain) and replace it.\n"
+        "If the drift persists look into the controller logs.\n\n"
+        "If the drift grows the alert fires again.\n\n"
+        "In the list of kilns, press the menu button at the end of the kiln's row.",
+    )
+    assert found == [
+        "[Cordon and drain the kiln](https://kiln.example/drain) and replace it.",
+        "If the drift persists look into the controller logs.",
+        "In the list of kilns, press the menu button at the end of the kiln's row.",
+    ]
+
+
+def test_a_short_order_about_it_is_read_with_the_sentence_that_says_what_it_is() -> None:
+    found = _texts(
+        "Mitigation",
+        "The probe mount might also be configured as read-only. Ensure it's writable.\n\n"
+        "Restart the kiln agent. Then watch it.",
+    )
+    assert found == [
+        "The probe mount might also be configured as read-only. Ensure it's writable.",
+        "Restart the kiln agent.",
+        "Then watch it.",
+    ]
+
+
+def test_a_step_that_runs_the_query_above_gets_it_from_the_section_that_showed_it() -> None:
+    def section(ordinal: int, name: str, text: str) -> Passage:
+        p = _passage(name, text)
+        p.chunk = replace(p.chunk, ordinal=ordinal)
+        return p
+
+    shown = section(
+        1,
+        "Impact",
+        "This query shows which kiln drifts:\n\n```promql\nmax by (kiln) (kiln_temp_drift) > 5\n```",
+    )
+    diagnosis = section(
+        2,
+        "Diagnosis",
+        "You can find the kiln from the alert or by running the query detailed above.\n\n"
+        "You can also read the kiln logs.",
+    )
+    found = steps.point_above(
+        [c for p in (shown, diagnosis) for c in steps.extract(p)], [shown, diagnosis]
+    )
+    assert [(c.text[:40], c.command) for c in found] == [
+        ("You can find the kiln from the alert or ", "max by (kiln) (kiln_temp_drift) > 5"),
+        ("You can also read the kiln logs.", None),
     ]
