@@ -1,8 +1,9 @@
 """Short names responders type for Kubernetes objects, spelled out for search.
 
 A tired engineer writes "sts stuck at 2/3"; the runbook says StatefulSet. These are kubectl's own
-documented short names (`kubectl api-resources`) and a few ubiquitous abbreviations, not words
-taken from any query set. A query keeps its own words; the long form is added beside them.
+documented short names (`kubectl api-resources`, with KubeVirt's `vmi` and CDI's `dv`) and a few
+ubiquitous abbreviations, not words taken from any query set. A query keeps its own words; the long
+form is added beside them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ SHORT_NAMES: dict[str, str] = {
     "crds": "CustomResourceDefinitions",
     "cj": "CronJob",
     "csr": "CertificateSigningRequest",
+    "dv": "DataVolume",
     "ds": "DaemonSet",
     "ep": "Endpoints",
     "hpa": "HorizontalPodAutoscaler",
@@ -28,9 +30,11 @@ SHORT_NAMES: dict[str, str] = {
     "pvc": "PersistentVolumeClaim",
     "pvcs": "PersistentVolumeClaims",
     "rs": "ReplicaSet",
+    "sc": "StorageClass",
     "sa": "ServiceAccount",
     "sts": "StatefulSet",
     "svc": "Service",
+    "vmi": "VirtualMachineInstance",
 }
 _SHORT = re.compile(r"\b(" + "|".join(map(re.escape, SHORT_NAMES)) + r")\b", re.IGNORECASE)
 

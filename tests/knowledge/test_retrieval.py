@@ -105,6 +105,9 @@ def test_kubectl_short_names_are_spelled_out_beside_the_query_words() -> None:
     )
     # Only whole words: "status" and "hpas" are not "sts" or "hpa".
     assert vocabulary.spell_out("status of hpas") == "status of hpas"
+    assert vocabulary.spell_out("no default sc, dv pending") == (
+        "no default sc (StorageClass), dv (DataVolume) pending"
+    )
 
 
 def test_a_short_name_finds_the_runbook_written_with_the_long_one(
