@@ -55,7 +55,10 @@ CAUSE = re.compile(
     r"\b(?:(?:common|likely|possible|potential|typical|usual|frequent|known) "
     r"(?:cause|reason|culprit)s?|this (?:can|may|might|could|usually) (?:also )?"
     r"(?:occurs?|happens?|be caused)|(?:is|are) (?:often|usually|commonly|typically) caused by|"
-    r"can be caused by)\b",
+    r"can be caused by|"
+    # "Usually happens when specifying wrong pod taints/affinities ...", the subject left out.
+    r"^(?:usually|often|mostly|typically) (?:happens|occurs) (?:when|during|if|because|after)|"
+    r"^(?:it |this )?(?:usually|often|typically) (?:means|indicates))\b",
     re.IGNORECASE,
 )
 # Prose that names a check without being phrased as an order.

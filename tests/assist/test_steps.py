@@ -158,6 +158,19 @@ def test_causes_named_in_the_meaning_are_checks_and_nothing_else_there_is() -> N
     assert "loose thermocouple" in found[0].text
 
 
+def test_a_cause_said_without_its_subject_is_a_check() -> None:
+    passage = _passage(
+        "Oven Temperature Drift > Meaning",
+        "Usually happens when a recipe sets the wrong fan profile or the vents are shut.\n\n"
+        "This usually indicates that the controller cannot reach the probe.\n\n"
+        "Usually the oven settles in a minute.",
+    )
+    assert [c.text[:24] for c in steps.extract(passage)] == [
+        "Usually happens when a r",
+        "This usually indicates t",
+    ]
+
+
 def test_pointers_and_empty_commands_are_not_steps() -> None:
     found = steps.extract(
         _passage(
