@@ -105,7 +105,7 @@ class ExtractiveComposer(Composer):
         more = len(kept) - len(chosen)
         return Draft(
             answer=self._answer(ctx, chosen, skipped, more),
-            steps=[Proposed(c.text, c.command, [c.passage.id]) for c in chosen],
+            steps=[Proposed(c.text, c.command, c.cites) for c in chosen],
             provider=self.name,
             skipped_done=[c.text for c in skipped],
             done_by=[c.done_by or "" for c in skipped],

@@ -43,6 +43,13 @@ class Candidate:
     position: int
     relevance: float = 0.0
     done_by: str | None = None
+    # The section its command was taken from, when not its own ("the query detailed above").
+    command_from: Passage | None = None
+
+    @property
+    def cites(self) -> list[str]:
+        """The passages a reader checks it against: its own, and where its command is written."""
+        return [self.passage.id] + ([self.command_from.id] if self.command_from else [])
 
     @property
     def requires_approval(self) -> bool:
@@ -385,8 +392,11 @@ _ABOVE = re.compile(
 )
 
 
-def _code_before(passages: list[Passage], source: str, ordinal: int, position: int) -> str | None:
-    """The last query or command written before a place in a document, in any section."""
+def _code_before(
+    passages: list[Passage], source: str, ordinal: int, position: int
+) -> tuple[str, Passage] | None:
+    """The last query or command written before a place in a document, in any section, and
+    the section that shows it."""
     found = None
     for p in sorted(passages, key=lambda p: p.chunk.ordinal):
         if p.chunk.source != source or p.chunk.ordinal > ordinal:
@@ -396,7 +406,7 @@ def _code_before(passages: list[Passage], source: str, ordinal: int, position: i
                 break
             code = block.code[0] if block.code else ""
             if code and (looks_like_query(code) or _all_commands(code)):
-                found = _runnable(code)
+                found = (_runnable(code), p)
     return found
 
 
@@ -406,7 +416,9 @@ def point_above(candidates: list[Candidate], passages: list[Passage]) -> list[Ca
     for cand in candidates:
         if cand.command is None and _ABOVE.search(cand.text):
             chunk = cand.passage.chunk
-            cand.command = _code_before(passages, chunk.source, chunk.ordinal, cand.position)
+            found = _code_before(passages, chunk.source, chunk.ordinal, cand.position)
+            if found is not None:
+                cand.command, cand.command_from = found
     return candidates
 
 

@@ -507,6 +507,7 @@ def test_a_step_that_runs_the_query_above_gets_it_from_the_section_that_showed_i
     def section(ordinal: int, name: str, text: str) -> Passage:
         p = _passage(name, text)
         p.chunk = replace(p.chunk, ordinal=ordinal)
+        p.id = f"P{ordinal}"
         return p
 
     shown = section(
@@ -527,3 +528,8 @@ def test_a_step_that_runs_the_query_above_gets_it_from_the_section_that_showed_i
         ("You can find the kiln from the alert or ", "max by (kiln) (kiln_temp_drift) > 5"),
         ("You can also read the kiln logs.", None),
     ]
+    # It cites the section the query is written in too, so verification finds the query.
+    allowed = {p.id: p.text for p in (shown, diagnosis)}
+    assert found[0].cites == ["P2", "P1"]
+    checked = verify([Proposed(c.text, c.command, c.cites) for c in found], allowed, set())
+    assert len(checked.steps) == 2 and not checked.blocked
