@@ -88,9 +88,11 @@ def exfiltrates(command: str) -> bool:
 _RISKY_TEXT = re.compile(
     r"\bapprov(?:al|e|ed|ing)\b|\bsign-?off\b|"
     # The order may stand behind its case: "If it hangs, delete the pod", "In extremely rare
-    # situations scale the oldest ReplicaSets to 0", "In extreme situations recreate cluster".
-    r"(?:^\W*|,\s+|\b(?:cases?|situations?|circumstances|resort)\s+)(?:then\s+)?"
-    r"(?:fail over|failover|promote|delete|drop|truncate|flush|purge|wipe|reboot|terminate|"
+    # situations scale the oldest ReplicaSets to 0", "In extreme situations recreate cluster",
+    # "If issue persists delete the node"; or open with a link: "[Cordon and drain node](...)".
+    r"(?:^\W*|,\s+|\b(?:cases?|situations?|circumstances|resort)\s+|"
+    r"\b(?:persists|continues|remains|recurs|fails)\s+)(?:then\s+)?"
+    r"(?:fail over|failover|promote|delete|drop|truncate|flush|purge|wipe|reboot|terminate|cordon|"
     r"kill|revoke|rotate|scale\b[^.\n]*\bto (?:0|zero)\b|restart (?:all|every)|drain|"
     r"restore from backup|re-?create (?:the |a |your )?cluster\b)",
     re.IGNORECASE,

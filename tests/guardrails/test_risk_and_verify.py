@@ -76,6 +76,10 @@ def test_a_destructive_order_behind_its_case_is_flagged_too() -> None:
     assert requires_approval("As a last resort drain the node.")
     assert not requires_approval("If the kiln hangs, check the kiln pod.")
     assert not requires_approval("Check whether the cluster was recreated.")
+    # Behind a condition with no comma, or written as a link, it is still the order.
+    assert requires_approval("If issue persists delete the kiln pod.")
+    assert requires_approval("[Cordon and drain node](https://kiln.example/drain) and delete it.")
+    assert not requires_approval("If issue persists look into the kiln logs.")
 
 
 def test_verify_drops_uncited_unverifiable_and_instruction_steps() -> None:
