@@ -6,6 +6,7 @@ import base64
 import functools
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -158,6 +159,15 @@ def install_docs(app: FastAPI) -> None:
         )
 
 
+def _warm_hosts(kb: KnowledgeBase) -> None:
+    """Read the knowledge base's link hosts now; a server stopped meanwhile closed the store,
+    and the next ask reads them anyway."""
+    try:
+        kb.known_hosts()
+    except Exception:  # a warm-up only: the ask path reads them again
+        log.debug("warming the knowledge base's link hosts stopped", exc_info=True)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -199,6 +209,9 @@ def create_app(
                 # Nor for fitting the injection detector (the first page showing a postmortem
                 # title or a blast radius took 15 s or more without this).
                 semantic.warm()
+                # Nor for reading the hosts every section links to, which the first ask needs
+                # (18 s on the sample knowledge base): in the background, searches go on.
+                threading.Thread(target=_warm_hosts, args=(owned,), daemon=True).start()
                 app.state.kb = owned
             # The public status page: published updates and maintenance changes to its
             # subscribers (webhooks, when configured), and maintenance windows' own start and end.

@@ -227,6 +227,7 @@ class KnowledgeBase:
         self._exact: _Exact | bool | None = None
         self._exact_lock = threading.Lock()
         self._writes = 0  # counts changes seen, so a copy built across one is not kept
+        self._hosts_lock = threading.Lock()  # one reader of the link hosts at a time
         # Word stems of each live document: loaded in one scan when first asked for, then kept
         # current by this process's writes and dropped when another process changed the base.
         self._terms_cache: dict[str, frozenset[str]] | None = None
@@ -697,18 +698,27 @@ class KnowledgeBase:
         return {source: stems_of(chunks) for source, chunks in by_source.items()}
 
     def known_hosts(self) -> set[str]:
-        """Host names in links of the knowledge base, outside text aimed at an AI (cached)."""
-        self.refresh()
-        with self._mutex:
-            if self._hosts_cache is None:
-                from copilot.guardrails.injection import isolate
-                from copilot.guardrails.verify import hosts_in
+        """Host names in links of the knowledge base, outside text aimed at an AI (cached).
 
-                hosts: set[str] = set()
-                for chunk in self.all_chunks():
-                    hosts |= hosts_in(isolate(chunk.text).text)
-                self._hosts_cache = hosts
-            return set(self._hosts_cache)
+        Reading them screens every section (seconds on a small knowledge base): done without
+        the mutex, so searches go on meanwhile, by one thread at a time (an ask waits for the
+        server's warm-up rather than doing it again), and kept only if nothing changed."""
+        self.refresh()
+        with self._hosts_lock:
+            with self._mutex:
+                if self._hosts_cache is not None:
+                    return set(self._hosts_cache)
+                writes = self._writes
+            from copilot.guardrails.injection import isolate
+            from copilot.guardrails.verify import hosts_in
+
+            hosts: set[str] = set()
+            for chunk in self.all_chunks():
+                hosts |= hosts_in(isolate(chunk.text).text)
+            with self._mutex:
+                if writes == self._writes:
+                    self._hosts_cache = hosts
+            return set(hosts)
 
     def all_chunks(self) -> list[Chunk]:
         with self._reading() as conn:

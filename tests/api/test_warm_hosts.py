@@ -1,0 +1,42 @@
+"""The server reads the hosts its knowledge base links to while it waits for the first ask,
+so the first ask does not screen every section itself (18 s on the sample knowledge base)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from copilot.api.app import create_app
+from copilot.embedding import Embedder
+from copilot.knowledge.store import KnowledgeBase
+from copilot.settings import Settings
+from ingest.pipeline import ingest_paths
+from tests.conftest import write
+
+
+def test_the_server_reads_its_link_hosts_before_anyone_asks(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    root = tmp_path / "kb"
+    write(
+        root,
+        "kiln.md",
+        "# Kiln too hot\n\n## Diagnosis\n\n"
+        "Open the [kiln dashboard](https://grafana.kiln.example/d/kiln) and check the drift.\n",
+    )
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+    app = create_app(settings, embedder=embedder)
+    with TestClient(app) as client:
+        kb = app.state.kb
+        # Nothing asked: the warm-up fills the cache on its own (polled, not timed).
+        deadline = time.monotonic() + 120
+        while kb._hosts_cache is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kb._hosts_cache == {"grafana.kiln.example"}
+        asked = client.post("/v1/ask", json={"question": "kiln too hot"})
+        assert asked.status_code == 200
+        assert asked.json()["guardrails"]["blocked"] == []
