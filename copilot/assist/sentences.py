@@ -141,7 +141,7 @@ def qualifies(sentence: str) -> bool:
 
 
 # An order to read elsewhere that does not say what for: read with the sentence before it.
-POINTER = re.compile(
+_POINTER = re.compile(
     r"^(?:follow|see|refer to|consult|read|check) (?:the |our |your )?(?:\[[^\]]*\]|\w+ ){0,3}"
     r"?\[?(?:relevant |official |vendor'?s? |product )?(?:documentation|docs|guide|instructions)\b",
     re.I,
@@ -160,7 +160,7 @@ _SHORT_ORDER_WORDS = 6
 def needs_what_went_before(sentence: str) -> bool:
     """An order that cannot be read alone: it points to documentation without saying what
     for, or its object is a pronoun for the sentence before it."""
-    if POINTER.match(sentence):
+    if _POINTER.match(sentence):
         return True
     return (
         len(sentence.split()) <= _SHORT_ORDER_WORDS
@@ -219,11 +219,16 @@ _STATEMENT = re.compile(
 
 
 # A link's text is what a sentence says: "[Cordon and drain node](https://...) and delete it."
-_LINK_TEXT = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+_INLINE_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
+
+
+def link_text(text: str) -> str:
+    """Text with each inline link written as its words, without its address."""
+    return _INLINE_LINK.sub(r"\1", text)
 
 
 def is_step_sentence(sentence: str, codes: list[str]) -> bool:
-    bare = _LINK_TEXT.sub(r"\1", _CASE_LABEL.sub("", sentence))
+    bare = link_text(_CASE_LABEL.sub("", sentence))
     return bool(
         (codes and not _STATEMENT.match(bare))
         or IMPERATIVE.match(bare)

@@ -14,6 +14,7 @@ from copilot.assist.sentences import (
     SAYS_WHAT_IT_SHOWS,
     conditional_order,
     is_step_sentence,
+    link_text,
     needs_what_went_before,
     qualifies,
 )
@@ -26,7 +27,6 @@ _FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _SQL = re.compile(r"^(?:select|show|explain|update|delete|insert|alter|vacuum|analyze)\b", re.I)
 _CLI = re.compile(r"^(?:\$\s*)?(?:sudo\s+)?[a-z][a-z0-9_.-]*(?:\s|$)")
-_INLINE_LINK = re.compile(r"\[([^\]]*)\]\([^)\s]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|<?https?://\S+>?")
 
 MAX_STEP_CHARS = 600
@@ -101,7 +101,7 @@ def _cut(text: str) -> str:
     if len(text) <= MAX_STEP_CHARS:
         return text
     # Words before addresses: a long step keeps what it says and loses its links' targets.
-    text = _INLINE_LINK.sub(r"\1", text)
+    text = link_text(text)
     if len(text) <= MAX_STEP_CHARS:
         return text
     cut = text[:MAX_STEP_CHARS]
