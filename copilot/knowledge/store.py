@@ -700,9 +700,10 @@ class KnowledgeBase:
     def known_hosts(self) -> set[str]:
         """Host names in links of the knowledge base, outside text aimed at an AI (cached).
 
-        Reading them screens every section (seconds on a small knowledge base): done without
-        the mutex, so searches go on meanwhile, by one thread at a time (an ask waits for the
-        server's warm-up rather than doing it again), and kept only if nothing changed."""
+        Reading them screens every section that names a host (seconds on a large knowledge
+        base): done without the mutex, so searches go on meanwhile, by one thread at a time (an
+        ask waits for the server's warm-up rather than doing it again), and kept only if nothing
+        changed."""
         self.refresh()
         with self._hosts_lock:
             with self._mutex:
@@ -714,7 +715,9 @@ class KnowledgeBase:
 
             hosts: set[str] = set()
             for chunk in self.all_chunks():
-                hosts |= hosts_in(isolate(chunk.text).text)
+                # Screening only removes text: a section that names no host needs none.
+                if hosts_in(chunk.text):
+                    hosts |= hosts_in(isolate(chunk.text).text)
             with self._mutex:
                 if writes == self._writes:
                     self._hosts_cache = hosts
