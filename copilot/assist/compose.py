@@ -13,6 +13,7 @@ from copilot.assist import done as done_mod
 from copilot.assist import steps as step_mod
 from copilot.errors import ProviderError
 from copilot.guardrails.verify import Proposed
+from copilot.knowledge.contrast import contrasted
 from copilot.knowledge.passages import PHASE_ORDER, Passage
 from copilot.knowledge.store import keyword_terms, stem
 from copilot.llm.base import ChatModel
@@ -78,7 +79,8 @@ class ExtractiveComposer(Composer):
             [c for p in ctx.passages for c in step_mod.extract(p)], ctx.passages
         )
         rank = {src: i for i, src in enumerate(dict.fromkeys(p.chunk.source for p in ctx.passages))}
-        terms = {stem(t) for t in keyword_terms(ctx.question)}
+        # A word the question rules out ("not the kubelet one") earns a step nothing.
+        terms = {stem(t) for t in keyword_terms(contrasted(ctx.question).kept)}
         kept: list[step_mod.Candidate] = []
         skipped: list[step_mod.Candidate] = []
         seen: set[str] = set()

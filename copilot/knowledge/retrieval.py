@@ -14,6 +14,7 @@ from copilot import metrics
 from copilot.errors import InvalidInput
 from copilot.knowledge import sections as section_roles
 from copilot.knowledge import twins, vocabulary
+from copilot.knowledge.contrast import contrasted, names_ruled_out
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable, keyword_terms, stem
 
@@ -39,6 +40,9 @@ KIND_PRIOR = 0.1
 # neighbours in the service catalog) get this much ahead: a tie-breaker between runbooks that
 # match about as well, well below an exact alert or title match. Measured by evals.ask_services.
 PREFER_BOOST = 0.1
+# A document whose title names what the question rules out ("..., not the kubelet one") moves
+# back by about the gap between near twins.
+RULED_OUT_PENALTY = 0.3
 # Of the first two documents, close in score (the second at least WHOLE_DOCUMENT_RATIO of the
 # first), the one whose whole text (its mean section vector) is closer in meaning to the question
 # by more than WHOLE_DOCUMENT_MARGIN leads. Fusion ranks a document by its best section, and
@@ -165,6 +169,10 @@ def retrieve(
     alone raises VectorsUnavailable (503).
     """
     query = validate_query(query)
+    # What the question rules out ("not the kubelet one") is not searched for, and a document
+    # whose title names it falls back.
+    contrast = contrasted(query)
+    query = contrast.kept
     settings = kb.settings
     filtered = bool(services or tags)
     pool = settings.candidates * (5 if filtered else 1)
@@ -255,6 +263,8 @@ def retrieve(
                 coverage = settings.coverage_weight * len(mentioned) / (len(query_stems) or 1)
             if favoured & {s.lower() for s in chunk.services}:
                 boost += prefer_boost
+            if names_ruled_out(contrast, chunk.title):
+                boost -= RULED_OUT_PENALTY
             doc_score[src] = (
                 alpha * doc_dense.get(src, 0.0)
                 + (1 - alpha) * doc_keyword.get(src, 0.0)
