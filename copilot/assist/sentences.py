@@ -65,6 +65,10 @@ CAUSE = re.compile(
 _CHECK_PROSE = re.compile(
     r"\bcan be used to (?:check|see|find|confirm|verify|identify|inspect|determine)|"
     r"\b(?:shows?|will show|lists?|reports?) (?:the|which|whether|if|any|all|what|how)\b|"
+    # What a thing tells the reader: "The flow schema also provides information on the affected
+    # resources".
+    r"\b(?:provides?|gives?) (?:more |additional |further |useful )?(?:information|details) "
+    r"(?:on|about)\b|"
     r"\bto (?:check|see|find out|confirm|verify|determine|identify) "
     r"(?:the|which|whether|if|what|how)\b|"
     r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
@@ -77,7 +81,11 @@ _CHECK_PROSE = re.compile(
     r"^(?:the )?(?:users?|customers?|operators?|admins?|administrators?|cluster admins?) "
     r"(?:can|could|should|may|must|needs? to|has to|have to|will (?:have|need) to)\b|"
     # What must change, said in the passive: "the deployment definition needs to be fixed".
-    r"\b(?:needs? to|has to|have to|must) be [a-z]+(?:ed|en)\b",
+    r"\b(?:needs? to|has to|have to|must) be [a-z]+(?:ed|en)\b|"
+    # A remedy said as a statement: "Sometimes giving more CPU is the only way to fix it."
+    # ("This is the fastest way to fix it" only points at the heading or the command.)
+    r"^(?!(?:this|that|it)\b)(?=.*(?<!\bno )\b(?:way|solution|remedy|workaround) to "
+    r"(?:fix|resolve|solve|mitigate|remediate)\b)",
     re.IGNORECASE,
 )
 # A case named without a comma before its order: "In rare cases roll back to the previous

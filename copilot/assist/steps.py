@@ -436,19 +436,32 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
     return out
 
 
+# An alert its runbook says to ignore: "This alert is deprecated. You can safely ignore or
+# silence it."
+IGNORABLE = re.compile(r"\b(?:can|may) (?:be )?safely (?:be )?(?:ignored?|silenced?)\b", re.I)
+
+
 def _causes(passage: Passage) -> list[Candidate]:
     """The causes a section that is not an action section names in prose (an alert's meaning:
-    "a common cause could be ..."): each is a check to make first."""
+    "a common cause could be ..."), and a note that the alert can be ignored: each is a check
+    to make first."""
     out = []
     for i, block in enumerate(blocks(passage.text)):
         if block.kind != "para":
             continue
+        said = ""
         for sentence in split_sentences(_flat(" ".join(block.head))):
-            if CAUSE.search(sentence):
-                codes = _commands_in(sentence)
-                out.append(
-                    Candidate(_cut(sentence), codes[0] if codes else None, "diagnose", passage, i)
-                )
+            before, said = said, sentence
+            if IGNORABLE.search(sentence):
+                # "This alert is deprecated. You can safely ignore or silence it.": the first
+                # thing to know, read with why.
+                sentence = f"{before} {sentence}".strip()
+            elif not CAUSE.search(sentence):
+                continue
+            codes = _commands_in(sentence)
+            out.append(
+                Candidate(_cut(sentence), codes[0] if codes else None, "diagnose", passage, i)
+            )
     return out
 
 

@@ -533,3 +533,33 @@ def test_a_step_that_runs_the_query_above_gets_it_from_the_section_that_showed_i
     assert found[0].cites == ["P2", "P1"]
     checked = verify([Proposed(c.text, c.command, c.cites) for c in found], allowed, set())
     assert len(checked.steps) == 2 and not checked.blocked
+
+
+def test_a_remedy_said_as_a_statement_is_a_step() -> None:
+    found = _texts(
+        "Mitigation",
+        "Sometimes giving the controller more memory is the only way to fix it.\n\n"
+        "This is often the fastest way to fix it.\n\n"
+        "There is no way to fix a cracked element in place.",
+    )
+    assert found == ["Sometimes giving the controller more memory is the only way to fix it."]
+
+
+def test_what_a_source_tells_the_reader_is_a_check() -> None:
+    found = _texts(
+        "Diagnosis",
+        "Use the `kiln_firing_rejected_total` metric to find which program is throttled.\n"
+        "The program also provides information on the affected kilns and their operators.",
+    )
+    assert found[-1] == (
+        "The program also provides information on the affected kilns and their operators."
+    )
+
+
+def test_an_alert_the_runbook_says_to_ignore_says_so_first() -> None:
+    found = _texts(
+        "Oven Temperature Drift [Deprecated]",
+        "This alert is deprecated. You can safely ignore or silence it.\n\n"
+        "The oven drifts when the door seal wears.",
+    )
+    assert found == ["This alert is deprecated. You can safely ignore or silence it."]
