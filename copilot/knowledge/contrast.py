@@ -28,12 +28,13 @@ _CONTRAST = re.compile(
     r"(?=\s*(?:[,.;:()\[\]!?]|\bbut\b|$))",
     re.IGNORECASE,
 )
-# A clause-opening "not" that states a symptom or a doubt ("not ready", "not sure"), unhedged.
+# A clause-opening "not" that states a symptom or a doubt ("not ready", "not sure", "not really
+# HA"), unhedged.
 _STATE = frozenset(
     """ready running working responding reachable available starting started scheduled
     scheduling healthy found syncing synced loading updating resolving progressing serving
     coming getting going able allowed sure certain much many all always enough there happening
-    showing firing""".split()
+    showing firing really quite""".split()
 )
 _FILLER = frozenset(
     "the a an one ones my our its this that kind sort yet though anyway either at all".split()

@@ -53,6 +53,7 @@ def test_a_clause_that_rules_something_out_is_split_off(
         "pods crashlooping, not ready",
         "deploy broke, not sure why",
         "samples not landing at all",
+        "replicas with pvcs both landed on the same node, not really HA",
     ],
 )
 def test_a_symptom_said_with_not_is_kept(question: str) -> None:
