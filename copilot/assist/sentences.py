@@ -61,6 +61,9 @@ CAUSE = re.compile(
     r"^(?:it |this )?(?:usually|often|typically) (?:means|indicates))\b",
     re.IGNORECASE,
 )
+# An alert its runbook says to ignore: "This alert is deprecated. You can safely ignore or
+# silence it."
+IGNORABLE = re.compile(r"\b(?:can|may) (?:be )?safely (?:be )?(?:ignored?|silenced?)\b", re.I)
 # Prose that names a check without being phrased as an order.
 _CHECK_PROSE = re.compile(
     r"\bcan be used to (?:check|see|find|confirm|verify|identify|inspect|determine)|"

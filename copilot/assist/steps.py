@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from copilot.assist.sentences import (
     CAUSE,
+    IGNORABLE,
     IMPERATIVE,
     OTHERWISE,
     SAYS_WHAT_IT_SHOWS,
@@ -434,11 +435,6 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
             continue
         out.append(cand)
     return out
-
-
-# An alert its runbook says to ignore: "This alert is deprecated. You can safely ignore or
-# silence it."
-IGNORABLE = re.compile(r"\b(?:can|may) (?:be )?safely (?:be )?(?:ignored?|silenced?)\b", re.I)
 
 
 def _causes(passage: Passage) -> list[Candidate]:
