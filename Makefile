@@ -40,7 +40,7 @@ test: $(VENV)/.installed-dev browser-deps postgres-deps graphviz-deps alertmanag
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 # The browser tests (tests/web) drive Debian's chromium through Playwright's Python package, which
 # never downloads a browser of its own. Installed here when missing and we are root; otherwise the

@@ -42,7 +42,14 @@ def resolve_model_path(name: str) -> Path:
 class Embedder:
     """Normalised sentence embeddings from a local sentence-transformers model."""
 
-    def __init__(self, name: str = PACKAGED_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(
+        self, name: str = PACKAGED_MODEL, *, batch_size: int = 64, cache_size: int = 0
+    ) -> None:
+        """`cache_size` texts keep their vectors for the next call that embeds them again (0: none).
+
+        A store never embeds a chunk it holds already, so the server and the CLI need no cache;
+        a process that builds many stores from the same files (the test suite, the red-team
+        rounds) does."""
         os.environ["HF_HUB_OFFLINE"] = "1"
         # No "Loading weights" progress bar on every CLI call and server start: the bars of
         # huggingface_hub and transformers are off before either is imported, and again in
@@ -66,10 +73,32 @@ class Embedder:
         self._lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = max(0, cache_size)
+        self._text_cache: OrderedDict[str, Vectors] = OrderedDict()
 
     def embed(self, texts: list[str], *, batch_size: int | None = None) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if not self._cache_size:
+            return self._encode(texts, batch_size)
+        with self._cache_lock:
+            known = {t: v for t in texts if (v := self._text_cache.get(t)) is not None}
+            for text in known:
+                self._text_cache.move_to_end(text)
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            fresh = self._encode(todo, batch_size)
+            with self._cache_lock:
+                for text, vector in zip(todo, fresh, strict=True):
+                    vector.setflags(write=False)
+                    known[text] = vector
+                    self._text_cache[text] = vector
+                while len(self._text_cache) > self._cache_size:
+                    self._text_cache.popitem(last=False)
+        result: Vectors = np.stack([known[t] for t in texts])
+        return result
+
+    def _encode(self, texts: list[str], batch_size: int | None) -> Vectors:
         with self._lock:
             vectors = self._model.encode(
                 texts,
@@ -84,6 +113,7 @@ class Embedder:
     def clear_cache(self) -> None:
         with self._cache_lock:
             self._query_cache.clear()
+            self._text_cache.clear()
 
     def embed_query(self, text: str) -> Vectors:
         """One query's vector; an answer searches runbooks and postmortems with the same one."""

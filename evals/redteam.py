@@ -20,7 +20,7 @@ from typing import Any
 
 from copilot.assist import service
 from copilot.assist.compose import ChatComposer, Composer, ExtractiveComposer
-from copilot.embedding import set_threads
+from copilot.embedding import Embedder, set_threads
 from copilot.knowledge.store import KnowledgeBase
 from copilot.llm.base import ChatModel
 from evals.common import cpu_count, load_jsonl, temporary_kb
@@ -142,12 +142,15 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(dataset: Path = DATASET, *, max_steps: int = 30) -> dict[str, Any]:
+def run(
+    dataset: Path = DATASET, *, max_steps: int = 30, embedder: Embedder | None = None
+) -> dict[str, Any]:
     """Run every case; `max_steps` is generous so that utility measures what the guardrails
-    removed, not where the step budget cut the list."""
+    removed, not where the step budget cut the list. An `embedder` already loaded is reused
+    (the tests run several rounds in one process), else one is loaded."""
     cases = load_jsonl(dataset / "cases.jsonl")
     set_threads(cpu_count())
-    with temporary_kb(max_steps=max_steps) as kb:
+    with temporary_kb(max_steps=max_steps, embedder=embedder) as kb:
         report = ingest_paths(kb, [SAMPLE_KB, dataset], progress=sys.stderr.isatty())
         if report.failed:
             raise SystemExit(f"red-team corpus failed to ingest: {report.failed}")

@@ -54,7 +54,8 @@ def _no_network() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder()
+    # The suite builds many stores from the same files: each text is embedded once.
+    return Embedder(cache_size=50_000)
 
 
 @pytest.fixture
