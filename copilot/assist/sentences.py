@@ -10,7 +10,9 @@ IMPERATIVE = re.compile(
     # "Then restart ...", "Next, run ...", "And edit ...", "At first just wait ...": where an
     # order comes in the sequence.
     r"^(?:\*\*)?(?:(?:then|next|first|firstly|second|secondly|finally|lastly|afterwards|"
-    r"additionally|now|and(?: then)?|also|at first),?\s+)?(?:please |just )?"
+    r"additionally|now|and(?: then)?|also|at first),?\s+)?"
+    # "Always increase `activeMetadataServers` by 1", "Never delete the PVC": how to do it.
+    r"(?:(?:always|never|immediately|manually|carefully|simply)\s+)?(?:please |just )?"
     r"(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
     r"scale|fail over|failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|"
     r"cordon|page|escalate|"
@@ -40,6 +42,13 @@ _CONDITION_LEAD = re.compile(
 )
 # Where to do it: "In the console under Observe, select the etcd dashboard."
 _PLACE_LEAD = re.compile(r"^(?:in|on|from|under|at|within|via|using)\b", re.IGNORECASE)
+# What it is for: "To diagnose the alert, click on the workloads->pods and select ...". Not a
+# lead-in to the list below it: "To resolve this issue, follow one of these steps:".
+_PURPOSE_LEAD = re.compile(r"^to\s+[a-z]+\b", re.IGNORECASE)
+_LEADS_IN = re.compile(
+    r"(?::\s*$|\b(?:the following|following (?:steps|methods|solutions)|these steps|below)\b)",
+    re.IGNORECASE,
+)
 _ORDER_WORD = re.compile(r"\b(?:ensure|make sure|then)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r",\s+(?:you (?:can|should|may|must) )?", re.IGNORECASE)
 # What to look for in a command's output ("The output should describe why ...", "Logs should
@@ -88,7 +97,18 @@ _CHECK_PROSE = re.compile(
     # A remedy said as a statement: "Sometimes giving more CPU is the only way to fix it."
     # ("This is the fastest way to fix it" only points at the heading or the command.)
     r"^(?!(?:this|that|it)\b)(?=.*(?<!\bno )\b(?:way|solution|remedy|workaround) to "
-    r"(?:fix|resolve|solve|mitigate|remediate)\b)",
+    r"(?:fix|resolve|solve|mitigate|remediate)\b)|"
+    # An option named as such: "Another option is to delete node if it affects only one".
+    r"^(?:another|one|the other|an|the (?:only|best|simplest|easiest|quickest|usual|recommended|"
+    r"preferred|last|first)) (?:possible )?(?:option|alternative|fix|solution|remedy|workaround|"
+    r"approach|resort) (?:here )?(?:is|would be|could be|may be) to\b|"
+    # A remedy said in the passive: "(If five monitors is not an option,) the alert can be
+    # silenced", "the pod can safely be restarted".
+    r"\b(?:can|could|should) (?:safely |then |also |simply |now )?be (?:safely )?"
+    r"(?:silenced|ignored|restarted|deleted|removed|increased|decreased|raised|lowered|"
+    r"scaled|drained|cordoned|rolled back|reverted|re-?created|rebooted|resized|expanded|"
+    r"upgraded|updated|patched|disabled|enabled|cleaned up|purged|evicted|migrated|rotated|"
+    r"renewed|replaced|re-?deployed|reconfigured|adjusted|tuned)\b",
     re.IGNORECASE,
 )
 # A case named without a comma before its order: "In rare cases roll back to the previous
@@ -108,7 +128,8 @@ def conditional_order(sentence: str) -> bool:
     condition = _CONDITION_LEAD.match(sentence)
     if condition and _ORDER_WORD.search(sentence):
         return True
-    if not (condition or _PLACE_LEAD.match(sentence)):
+    purpose = _PURPOSE_LEAD.match(sentence) and not _LEADS_IN.search(sentence)
+    if not (condition or _PLACE_LEAD.match(sentence) or purpose):
         return False
     if any(IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence)):
         return True

@@ -563,3 +563,24 @@ def test_an_alert_the_runbook_says_to_ignore_says_so_first() -> None:
         "The oven drifts when the door seal wears.",
     )
     assert found == ["This alert is deprecated. You can safely ignore or silence it."]
+
+
+def test_an_option_a_passive_remedy_a_purpose_and_how_to_do_it_are_steps() -> None:
+    found = _texts(
+        "Mitigation",
+        "Replace the door seal on every oven of the line.\n\n"
+        "Another option is to retire the oven if it affects only one,\n\n"
+        "If a second thermometer is not an option, the alert can be silenced.\n\n"
+        "To see the drift, click on the ovens tab and select the oven.\n\n"
+        "Always raise the setpoint by 5 degrees and watch the curve.\n\n"
+        "To resolve this issue, follow one of these steps:\n\n"
+        "The oven may be restarted by the controller at night.\n\n"
+        "The purpose of the drift alert is to warn the bakers.",
+    )
+    assert found == [
+        "Replace the door seal on every oven of the line.",
+        "Another option is to retire the oven if it affects only one,",
+        "If a second thermometer is not an option, the alert can be silenced.",
+        "To see the drift, click on the ovens tab and select the oven.",
+        "Always raise the setpoint by 5 degrees and watch the curve.",
+    ]
