@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from copilot.errors import ConfigError
+from copilot.lru import LRUCache
 from copilot.settings import PACKAGED_MODEL
 
 _PACKAGED_ALIASES = {PACKAGED_MODEL.lower(), f"sentence-transformers/{PACKAGED_MODEL}".lower()}
@@ -71,30 +71,23 @@ class Embedder:
         self.max_seq_length = int(self._model.max_seq_length or 0)
         # torch modules are not documented as thread-safe for concurrent forward passes.
         self._lock = threading.Lock()
-        self._cache_lock = threading.Lock()
-        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
-        self._cache_size = max(0, cache_size)
-        self._text_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._query_cache: LRUCache[str, Vectors] = LRUCache(QUERY_CACHE_SIZE)
+        self._text_cache: LRUCache[str, Vectors] = LRUCache(cache_size)
 
     def embed(self, texts: list[str], *, batch_size: int | None = None) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if not self._cache_size:
+        if not self._text_cache.size:
             return self._encode(texts, batch_size)
-        with self._cache_lock:
-            known = {t: v for t in texts if (v := self._text_cache.get(t)) is not None}
-            for text in known:
-                self._text_cache.move_to_end(text)
+        known = self._text_cache.found(texts)
         todo = list(dict.fromkeys(t for t in texts if t not in known))
         if todo:
             fresh = self._encode(todo, batch_size)
-            with self._cache_lock:
-                for text, vector in zip(todo, fresh, strict=True):
-                    vector.setflags(write=False)
-                    known[text] = vector
-                    self._text_cache[text] = vector
-                while len(self._text_cache) > self._cache_size:
-                    self._text_cache.popitem(last=False)
+            for vector in fresh:
+                vector.setflags(write=False)
+            made = list(zip(todo, fresh, strict=True))
+            known.update(made)
+            self._text_cache.keep(made)
         result: Vectors = np.stack([known[t] for t in texts])
         return result
 
@@ -111,23 +104,17 @@ class Embedder:
         return result
 
     def clear_cache(self) -> None:
-        with self._cache_lock:
-            self._query_cache.clear()
-            self._text_cache.clear()
+        self._query_cache.clear()
+        self._text_cache.clear()
 
     def embed_query(self, text: str) -> Vectors:
         """One query's vector; an answer searches runbooks and postmortems with the same one."""
-        with self._cache_lock:
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            return cached
         vector: Vectors = self.embed([text])[0]
         vector.setflags(write=False)
-        with self._cache_lock:
-            self._query_cache[text] = vector
-            if len(self._query_cache) > QUERY_CACHE_SIZE:
-                self._query_cache.popitem(last=False)
+        self._query_cache.keep([(text, vector)])
         return vector
 
 

@@ -33,7 +33,6 @@ import sys
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -42,6 +41,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from copilot.lru import LRUCache
 
 Vectors = npt.NDArray[np.float32]
 
@@ -200,7 +201,7 @@ class SemanticDetector:
         self._benign = list(benign if benign is not None else shipped[1])
         self._model: tuple[Vectors, float] | None = None
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, float] = OrderedDict()
+        self._cache: LRUCache[str, float] = LRUCache(CACHE_SIZE)
 
     def _fitted(self) -> tuple[Vectors, float]:
         with self._lock:
@@ -217,17 +218,16 @@ class SemanticDetector:
     def scores(self, sentences: Sequence[str]) -> list[float]:
         """Probability, per sentence, that it is an instruction planted for a model."""
         w, b = self._fitted()
-        with self._lock:
-            todo = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        known = self._cache.found(sentences)
+        todo = list(dict.fromkeys(s for s in sentences if s not in known))
         if todo:
             fresh = probabilities(self.encoder.embed(todo), w, b)
-            with self._lock:
-                for sentence, p in zip(todo, fresh, strict=True):
-                    self._cache[sentence] = float(p)
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            return [self._cache.get(s, 0.0) for s in sentences]
+            made = [(sentence, float(p)) for sentence, p in zip(todo, fresh, strict=True)]
+            known.update(made)
+            self._cache.keep(made)
+        # From what this call holds, not from the cache: a sentence the cache dropped meanwhile
+        # (a long document, another thread) is never read as a score of 0.
+        return [known[s] for s in sentences]
 
     def flag(self, units: Sequence[str], *, risky: Sequence[bool] | None = None) -> list[list[str]]:
         """For each unit, its sentences that score above threshold (empty: not flagged).

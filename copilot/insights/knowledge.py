@@ -20,7 +20,7 @@ import json
 import re
 import threading
 import weakref
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from copilot.guardrails.screened import ours, screened
 from copilot.incidents.models import Event, Incident
 from copilot.insights import schemas as s
+from copilot.lru import LRUCache
 
 # Decided on the dev half of evals/datasets/runbook_gaps/actions.jsonl (evals/README.md).
 HAS_WORDS = 0.5
@@ -149,7 +150,7 @@ class RunbookSteps:
 
 
 # Step vectors by embedder, kept between reports: a page reload embeds only new entries.
-_CACHE: weakref.WeakKeyDictionary[Any, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Any, LRUCache[str, np.ndarray]] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 CACHE_SIZE = 20_000
 
@@ -158,17 +159,14 @@ def _vectors(embedder: Any, texts: Sequence[str]) -> np.ndarray:
     """Unit vectors of `texts`, the ones not seen before embedded in one batch."""
     unique = list(dict.fromkeys(texts))
     with _CACHE_LOCK:
-        cache = _CACHE.setdefault(embedder, OrderedDict())
-        known = {t: cache[t] for t in unique if t in cache}
+        cache = _CACHE.setdefault(embedder, LRUCache(CACHE_SIZE))
+    known = cache.found(unique)
     missing = [t for t in unique if t not in known]
     if missing:
         made = np.asarray(embedder.embed(missing), dtype=np.float32)
         made /= np.maximum(np.linalg.norm(made, axis=1, keepdims=True), 1e-12)
         known.update(zip(missing, made, strict=True))
-        with _CACHE_LOCK:
-            cache.update(zip(missing, made, strict=True))
-            while len(cache) > CACHE_SIZE:
-                cache.popitem(last=False)
+        cache.keep(zip(missing, made, strict=True))
     return np.stack([known[t] for t in texts])
 
 

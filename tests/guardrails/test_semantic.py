@@ -163,6 +163,18 @@ def test_sentences_are_embedded_once_per_process() -> None:
     assert encoder.calls == calls
 
 
+def test_more_sentences_than_the_cache_holds_are_still_scored(
+    real: SemanticDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long document can hold more sentences than the cache keeps: the ones the cache let go
+    # while the call ran are scored as what they are, never as 0 (which would pass an attack).
+    monkeypatch.setattr(semantic, "CACHE_SIZE", 2)
+    small = SemanticDetector(real.encoder)
+    sentences = [UNSEEN_ATTACKS[0], UNSEEN_ATTACKS[1], *UNSEEN_BENIGN[:4]]
+    assert small.scores(sentences) == pytest.approx(real.scores(sentences), abs=1e-6)
+    assert min(small.scores(sentences)[:2]) > 0.5
+
+
 def test_the_app_model_is_found_without_loading_a_second_copy(embedder: Embedder) -> None:
     semantic.use_embedder(None)
     try:
