@@ -70,6 +70,21 @@ CAUSE = re.compile(
     r"^(?:it |this )?(?:usually|often|typically) (?:means|indicates))\b",
     re.IGNORECASE,
 )
+# "Use it whenever a release is the likely cause of an incident": a cause inside a condition is
+# when a procedure applies, not a cause to rule out.
+_CAUSE_IN_CONDITION = re.compile(
+    r"\b(?:if|when|whenever|where)\b[^.;:]{0,80}?\b(?:is|are|was|were|seems? to be|looks? like) "
+    r"(?:the|a|an) (?:most )?(?:common|likely|possible|potential|probable|usual) "
+    r"(?:cause|reason|culprit)s?\b",
+    re.IGNORECASE,
+)
+
+
+def names_a_cause(sentence: str) -> bool:
+    """A cause to rule out, said as prose ("a common cause could be ...")."""
+    return bool(CAUSE.search(sentence)) and not _CAUSE_IN_CONDITION.search(sentence)
+
+
 # An alert its runbook says to ignore: "This alert is deprecated. You can safely ignore or
 # silence it."
 IGNORABLE = re.compile(r"\b(?:can|may) (?:be )?safely (?:be )?(?:ignored?|silenced?)\b", re.I)
@@ -192,8 +207,11 @@ _SHORT_ORDER_WORDS = 6
 def needs_what_went_before(sentence: str) -> bool:
     """An order that cannot be read alone: it points to documentation without saying what
     for, or its object is a pronoun for the sentence before it."""
-    if _POINTER.match(sentence):
-        return True
+    return bool(_POINTER.match(sentence)) or refers_back(sentence)
+
+
+def refers_back(sentence: str) -> bool:
+    """A short order whose object is a pronoun: "Ensure it's writable.", "Note it in #inc"."""
     return (
         len(sentence.split()) <= _SHORT_ORDER_WORDS
         and bool(IMPERATIVE.match(sentence))
@@ -268,7 +286,7 @@ def is_step_sentence(sentence: str, codes: list[str]) -> bool:
         or _CHECK_PROSE.search(bare)
         or conditional_order(bare)
         or _EXPECT.match(bare)
-        or CAUSE.search(bare)
+        or names_a_cause(bare)
         or _WAIT.match(bare)
     )
 

@@ -8,7 +8,6 @@ import textwrap
 from dataclasses import dataclass, field
 
 from copilot.assist.sentences import (
-    CAUSE,
     IGNORABLE,
     IMPERATIVE,
     OTHERWISE,
@@ -16,6 +15,7 @@ from copilot.assist.sentences import (
     conditional_order,
     is_step_sentence,
     link_text,
+    names_a_cause,
     needs_what_went_before,
     qualifies,
 )
@@ -297,6 +297,11 @@ def _item_text(block: _Block) -> str:
     return _cut(head)
 
 
+_CASES_HEADING = re.compile(
+    r"^(?:cases|situations|circumstances|exceptions|caveats)\b", re.IGNORECASE
+)
+
+
 def extract(passage: Passage) -> list[Candidate]:
     """Concrete steps of one action section, in document order."""
     if passage.chunk.kind != "runbook":
@@ -306,6 +311,8 @@ def extract(passage: Passage) -> list[Candidate]:
         return _causes(passage)
     out: list[Candidate] = []
     parts = blocks(passage.text)
+    # The items under "Cases that need IC approval" or "Exceptions" name cases, not steps.
+    cases = bool(_CASES_HEADING.match(passage.chunk.section.rsplit(">", 1)[-1].strip()))
     for i, block in enumerate(parts):
         if block.kind == "code":
             if not block.code or _looks_like_output(block.code[0]):
@@ -335,6 +342,8 @@ def extract(passage: Passage) -> list[Candidate]:
                 command = codes[0] if codes else None
             if text.endswith(":") and command is None and not block.subs:
                 continue  # an introduction whose content is elsewhere
+            if cases and not is_step_sentence(text, []):
+                continue  # "Cases that need IC approval: - Rolling back past a migration."
             out.append(Candidate(text, command, phase, passage, i))
             continue
         if block.kind == "row":
@@ -365,6 +374,15 @@ def extract(passage: Passage) -> list[Candidate]:
                     # the same.").
                     step.text = _cut(f"{step.text} {sentence}")
                     last = step
+                continue
+            if step is not None and needs_what_went_before(sentence):
+                # "`lark deploy unfreeze --scope all` once the IC agrees the incident is
+                # mitigated. Note it in `#inc-<id>`.", "Update certificates on every node. Refer to
+                # the documentation of the tool used to create the cluster.": an order about the
+                # step before it, or where to read how to do it, is part of that step.
+                step.text = _cut(f"{step.text} {sentence}")
+                step.command = step.command or (codes[0] if codes else None)
+                last = step
                 continue
             if said and OTHERWISE.match(sentence):
                 # "Otherwise, ..." is read with the case it is the other branch of: joined to
@@ -452,7 +470,7 @@ def _causes(passage: Passage) -> list[Candidate]:
                 # "This alert is deprecated. You can safely ignore or silence it.": the first
                 # thing to know, read with why.
                 sentence = f"{before} {sentence}".strip()
-            elif not CAUSE.search(sentence):
+            elif not names_a_cause(sentence):
                 continue
             codes = _commands_in(sentence)
             out.append(

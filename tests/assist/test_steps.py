@@ -350,8 +350,7 @@ def test_a_pointer_to_documentation_is_read_with_what_to_look_up_there() -> None
     assert found == [
         "Some kiln models support a second shelf. Follow the [vendor documentation]"
         "(https://kiln.example/shelf) for details.",
-        "Check the shelf count.",
-        "Consult the kiln guide.",
+        "Check the shelf count. Consult the kiln guide.",
     ]
 
 
@@ -498,8 +497,7 @@ def test_a_short_order_about_it_is_read_with_the_sentence_that_says_what_it_is()
     )
     assert found == [
         "The probe mount might also be configured as read-only. Ensure it's writable.",
-        "Restart the kiln agent.",
-        "Then watch it.",
+        "Restart the kiln agent. Then watch it.",
     ]
 
 
@@ -583,4 +581,31 @@ def test_an_option_a_passive_remedy_a_purpose_and_how_to_do_it_are_steps() -> No
         "If a second thermometer is not an option, the alert can be silenced.",
         "To see the drift, click on the ovens tab and select the oven.",
         "Always raise the setpoint by 5 degrees and watch the curve.",
+    ]
+
+
+def test_a_cause_in_a_condition_cases_and_an_order_about_the_step_before() -> None:
+    # "Use it whenever a release is the likely cause" says when the runbook applies: not a
+    # cause to rule out. A named cause still is.
+    meaning = _texts(
+        "Meaning",
+        "This is a procedure, not a diagnosis: use it whenever a bad recipe is the likely cause "
+        "of burnt loaves. A common cause is a stuck thermostat.",
+    )
+    assert meaning == ["A common cause is a stuck thermostat."]
+    # The items under a heading of cases are cases, not steps; an order among them stays one.
+    assert _texts(
+        "Mitigation > Cases that need head baker approval",
+        "- Retiring an oven during the morning bake.\n"
+        "- Changing more than one recipe at a time.\n"
+        "- Page the head baker before the second change.\n",
+    ) == ["Page the head baker before the second change."]
+    # An order about the step before it is read with that step, not as a step of its own.
+    assert _texts(
+        "Mitigation > Lifting the freeze",
+        "`kiln recipes unfreeze --line all` once the head baker agrees. Note it in `#bakery`.\n\n"
+        "The door seal might be worn. Replace it.",
+    ) == [
+        "`kiln recipes unfreeze --line all` once the head baker agrees. Note it in `#bakery`.",
+        "The door seal might be worn. Replace it.",
     ]
