@@ -11,6 +11,7 @@ from string import Template
 
 from copilot.assist import done as done_mod
 from copilot.assist import steps as step_mod
+from copilot.assist.sentences import case_of
 from copilot.errors import ProviderError
 from copilot.guardrails.verify import Proposed
 from copilot.knowledge.contrast import contrasted
@@ -103,7 +104,16 @@ class ExtractiveComposer(Composer):
                 : ctx.twin_steps
             ]
         chosen = step_mod.order(best)
-        chosen.sort(key=lambda c: (PHASE_ORDER.get(c.phase, 9), rank[c.passage.chunk.source]))
+        # In its phase, the step for the case the question names leads: "pods keep restarting
+        # after deploy" puts "**Caused by a deploy:** roll back" before "**OOMKilled after
+        # traffic growth:** ...", though the rollback needs approval.
+        chosen.sort(
+            key=lambda c: (
+                PHASE_ORDER.get(c.phase, 9),
+                rank[c.passage.chunk.source],
+                not _names_the_case(c, terms),
+            )
+        )
         more = len(kept) - len(chosen)
         return Draft(
             answer=self._answer(ctx, chosen, skipped, more),
@@ -160,6 +170,26 @@ class ExtractiveComposer(Composer):
         if skipped:
             parts.append(f"Left out {len(skipped)} step(s) the timeline records as done.")
         return " ".join(parts)
+
+
+def _names_the_case(cand: step_mod.Candidate, terms: set[str]) -> bool:
+    """The step is for a case the question names, in words its runbook's title and heading do
+    not carry (every step of "Kubernetes pod crashloop" is about pods)."""
+    case = case_of(cand.text)
+    if not case:
+        return False
+    chunk = cand.passage.chunk
+    common = _roots(f"{chunk.title} {chunk.section}")
+    return bool(({_root(t) for t in terms} - common) & _roots(case))
+
+
+def _root(term: str) -> str:
+    """A stem without a plural's "s": "pods" and "pod" are one word here."""
+    return term[:-1] if term.endswith("s") and len(term) > 3 else term
+
+
+def _roots(text: str) -> set[str]:
+    return {_root(stem(t)) for t in keyword_terms(text)}
 
 
 def _relevance(

@@ -229,6 +229,18 @@ OTHERWISE = re.compile(r"^(?:otherwise|if not|else)\b", re.I)
 _CASE_LABEL = re.compile(r"^(?:\*\*[^*]{1,80}\*\*:?|(?:\*\*)?note(?:\*\*)?:(?:\*\*)?)\s*", re.I)
 
 
+# The case a step is for: its bold label ("**Caused by a deploy:** roll back") or the condition
+# that opens it ("If the deploy is the cause, roll back").
+_BOLD_CASE = re.compile(r"^\*\*([^*]{1,80}?)(?::\*\*|\*\*:)")
+_IF_CASE = re.compile(r"^(?:if|when|in case(?: of)?|for)\s+([^,:]{1,100})[,:]", re.IGNORECASE)
+
+
+def case_of(text: str) -> str:
+    """The case a step names as the one it is for ("" when it names none)."""
+    match = _BOLD_CASE.match(text) or _IF_CASE.match(text)
+    return match.group(1) if match else ""
+
+
 # "Running amtool check-config ... will help you detect ...", "Usually adding new nodes solves
 # the issue": an order said as what doing it achieves.
 # "Depending on the conditions usually adding ...", "Sometimes manually deleting pod helps".

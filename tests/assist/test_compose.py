@@ -53,3 +53,27 @@ def test_an_answer_of_mitigation_steps_only_does_not_start_its_order_with_then()
     passages = [_mitigation("best.md", 1, ["Restart the kiln: `kilnctl restart k1`"], 1.0, 1)]
     draft = ExtractiveComposer().compose(AskContext(question="q", passages=passages))
     assert "Suggested order: 1 mitigation step(s)." in draft.answer
+
+
+def test_the_step_for_the_case_the_question_names_leads_its_phase() -> None:
+    steps = [
+        "**Heat loss through the door seals:** replace the worn seals on the oven line.",
+        "**Loaves burning after a recipe push:** roll back the recipe "
+        "(`kiln recipes rollback --to previous`).",
+        "**One bad oven:** take it out of the rotation.",
+    ]
+    passages = [_mitigation("kiln/burning-loaves.md", 1, steps, 1.0, 1)]
+
+    def order(question: str) -> list[str]:
+        draft = ExtractiveComposer().compose(AskContext(question=question, passages=passages))
+        return [step.text.split(":**")[0].strip("*") for step in draft.steps]
+
+    # The recipe rollback needs approval, so it would come after the safe steps; the question
+    # names its case ("after the recipe push"), so it leads.
+    assert order("loaves burning after the recipe push") == [
+        "Loaves burning after a recipe push",
+        "Heat loss through the door seals",
+        "One bad oven",
+    ]
+    # A word the runbook's title carries ("burning") names no case: every step is about it.
+    assert order("burning")[0] == "Heat loss through the door seals"
