@@ -8,14 +8,15 @@ from collections import Counter
 
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.store import split_camel
-from ingest.markdown import ParsedDocument, Section
+from ingest.markdown import ParsedDocument, Section, closing_fence, open_fences
 
 OVERVIEW = "Overview"
 # Bump when what a chunk embeds or indexes changes: each file's fingerprint includes it, so the
 # next ingest re-does every file once instead of keeping chunks made the old way.
 # 2: titles and headings embedded with CamelCase names split into words.
 # 3: reference-style links written inline where they are used (`markdown.inline_references`).
-CHUNK_FORMAT = 3
+# 4: a window cut inside a fenced code block reopens or closes it (`_balanced`).
+CHUNK_FORMAT = 4
 # A name joined from several words: a lower-case letter or digit runs into a capital. "ADSync"
 # or "OAuth" (one acronym and a word) stay whole.
 _JOINED_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*")
@@ -65,6 +66,30 @@ def windows(section: Section, *, max_words: int, overlap_words: int) -> list[tup
     counts = [len(text.split()) for _, text in units]
     if sum(counts) <= max_words:
         return [(units[0][0], units[-1][0], "\n".join(t for _, t in units).strip())]
+    first_body_line = section.line_start + (1 if section.heading_path else 0)
+    after = open_fences(section.lines)
+
+    def open_after(lineno: int) -> str | None:
+        index = lineno - first_body_line
+        return after[index] if 0 <= index < len(after) else None
+
+    def balanced(part: list[tuple[int, str]]) -> str:
+        """The window's lines as markdown of their own: a window that starts inside a code block
+        reopens it, one that ends inside it closes it (a block's own fence line at either end,
+        which would leave an empty block, is left out)."""
+        lines = [t for _, t in part]
+        before, first = open_after(part[0][0] - 1), open_after(part[0][0])
+        if before is not None and first is None:
+            lines = lines[1:]  # the window starts on the block's closing fence
+        elif before is not None:
+            lines = [before, *lines]
+        last, previous = open_after(part[-1][0]), open_after(part[-1][0] - 1)
+        if last is not None and previous is None:
+            lines = lines[:-1]  # the window ends on the block's opening fence
+        elif last is not None:
+            lines = [*lines, closing_fence(last)]
+        return "\n".join(lines).strip()
+
     out: list[tuple[int, int, str]] = []
     start = 0
     while start < len(units):
@@ -72,7 +97,7 @@ def windows(section: Section, *, max_words: int, overlap_words: int) -> list[tup
         while end < len(units) and (total + counts[end] <= max_words or end == start):
             total += counts[end]
             end += 1
-        text = "\n".join(t for _, t in units[start:end]).strip()
+        text = balanced(units[start:end])
         if text:
             out.append((units[start][0], units[end - 1][0], text))
         if end >= len(units):

@@ -50,6 +50,31 @@ class ParsedDocument:
     sanitized: tuple[str, ...] = field(default=())
 
 
+def open_fences(lines: list[str]) -> list[str | None]:
+    """For each line, the fence line that opened the code block still open after it (None: no
+    block is open). A piece of a section cut from the middle of a block reopens it with this."""
+    out: list[str | None] = []
+    opener: str | None = None
+    fence = ""
+    for line in lines:
+        match = _FENCE.match(line)
+        if match:
+            marker = match.group(1)
+            if opener is None:
+                opener, fence = line, marker[0] * 3
+            elif marker.startswith(fence):
+                opener = None
+        out.append(opener)
+    return out
+
+
+def closing_fence(opener: str) -> str:
+    """The line that closes the block `opener` opened, at the same indent."""
+    match = _FENCE.match(opener)
+    assert match is not None
+    return opener[: match.start(1)] + match.group(1)
+
+
 def code_lines(lines: list[str]) -> list[bool]:
     """For each line, whether it is code: a fence line or a line inside a fenced block."""
     out: list[bool] = []

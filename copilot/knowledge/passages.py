@@ -129,6 +129,31 @@ def _overlap(previous: list[str], lines: list[str]) -> int:
     return 0
 
 
+_FENCE_LINE = re.compile(r"^\s*(?:`{3,}|~{3,})")
+
+
+def _joined(previous: list[str], lines: list[str]) -> list[str]:
+    """Two overlapping windows as one. A window cut inside a code block was closed at its end
+    and the next one reopened at its start (ingest.chunking): those fences go, or the block
+    would close and reopen in the middle."""
+    closed = previous[:-1] if previous and _FENCE_LINE.match(previous[-1]) else previous
+    reopened = lines[1:] if lines and _FENCE_LINE.match(lines[0]) else lines
+    # The longest overlap wins ("```" alone would match a bare closing and opening fence).
+    size, before, after = max(
+        (
+            (_overlap(b, a), b, a)
+            for b, a in (
+                (closed, reopened),
+                (previous, reopened),
+                (closed, lines),
+                (previous, lines),
+            )
+        ),
+        key=lambda found: found[0],
+    )
+    return before + after[size:] if size else previous + lines
+
+
 def merge_windows(chunks: Sequence[Chunk]) -> list[Chunk]:
     """One chunk per section: the overlapping windows of a long section joined back together,
     so a list item or a table row cut at a window's edge is whole again, and nothing repeats."""
@@ -145,8 +170,7 @@ def merge_windows(chunks: Sequence[Chunk]) -> list[Chunk]:
         ):
             out.append(chunk)
             continue
-        previous, lines = last.text.split("\n"), chunk.text.split("\n")
-        text = "\n".join(previous + lines[_overlap(previous, lines) :])
+        text = "\n".join(_joined(last.text.split("\n"), chunk.text.split("\n")))
         out[-1] = replace(last, text=text, line_end=max(last.line_end, chunk.line_end))
     return out
 

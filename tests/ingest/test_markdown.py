@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
+from copilot.knowledge.passages import merge_windows
 from ingest.chunking import chunk_document, windows
-from ingest.markdown import ParseError, Section, parse_markdown, sanitize
+from ingest.markdown import ParseError, Section, open_fences, parse_markdown, sanitize
 
 DOC = """---
 title: Orders DB failover
@@ -104,6 +106,45 @@ def test_long_sections_split_with_overlap_and_within_line_range() -> None:
     for (_, end_a, _), (start_b, _, _) in itertools.pairwise(parts):
         assert start_b <= end_a  # consecutive windows overlap
     assert parts[0][0] == 11 and parts[-1][1] == 50
+
+
+def test_a_window_cut_inside_a_code_block_reopens_and_closes_it() -> None:
+    # A long diagnosis list whose items carry fenced commands: windows start and end inside
+    # the blocks. Each window must read as markdown of its own: a command inside its block,
+    # prose after the block outside it (before, "   ```" opened a block that swallowed it).
+    body: list[str] = []
+    for n in range(1, 9):
+        body += [
+            f"{n}. Check oven {n} for drift, as the bakers asked on the morning shift:",
+            "   ```bash",
+            f"   kiln status oven-{n} --since 15m --format wide --with-history",
+            f"   kiln logs oven-{n} --grep drift",
+            "   ```",
+            f"   A rising line on oven {n} means the seal is worn and heat escapes.",
+        ]
+    section = Section(heading_path=("T", "Diagnosis"), line_start=1, line_end=49, lines=body)
+    parts = windows(section, max_words=40, overlap_words=10)
+    assert len(parts) > 3
+    for _, _, text in parts:
+        lines = text.split("\n")
+        assert open_fences(lines)[-1] is None, text  # no block left open
+        inside = False
+        for line in lines:
+            if line.strip().startswith("```"):
+                inside = not inside
+            elif line.strip():
+                # Commands are in a block, prose is not.
+                assert inside == line.strip().startswith("kiln "), text
+        assert not re.search(r"```bash\n\s*```", text)  # no empty block
+    # Joined back together (the page shows a section whole), the windows give the section
+    # again: the fences they added to stand alone go.
+    doc = parse_markdown(
+        "# T\n\n## Diagnosis\n\n" + "\n".join(body), fallback_title="t", default_kind="runbook"
+    )
+    for max_words in (40, 30, 60):
+        chunks = chunk_document(doc, source="t.md", max_words=max_words, overlap_words=10)
+        (whole,) = [c for c in merge_windows(chunks) if c.section == "Diagnosis"]
+        assert [line.strip() for line in whole.text.split("\n")] == [line.strip() for line in body]
 
 
 def test_chunk_ids_are_deterministic_and_embed_title_and_heading_path() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import chunk_document
-from ingest.markdown import ParseError, parse_markdown, sanitize
+from ingest.chunking import chunk_document, windows
+from ingest.markdown import ParseError, open_fences, parse_markdown, sanitize
 
 _line = st.one_of(
     st.text(max_size=40),
@@ -16,6 +16,7 @@ _line = st.one_of(
             "## Diagnosis",
             "### Deep",
             "```",
+            "   ```bash",
             "~~~",
             "---",
             "- item `cmd x`",
@@ -50,6 +51,11 @@ def test_parser_accepts_any_text_or_says_why(text: str) -> None:
     for chunk in chunks:
         assert 1 <= chunk.line_start <= chunk.line_end <= len(lines)
         assert "\u200b" not in chunk.embed_text and "<!--" not in chunk.text
+    # A section whose code blocks all close gives chunks whose code blocks all close.
+    for section in doc.sections:
+        if section.lines and open_fences(section.lines)[-1] is None:
+            for _, _, part in windows(section, max_words=20, overlap_words=5):
+                assert open_fences(part.split("\n"))[-1] is None, part
     assert len({c.id for c in chunks}) == len(chunks)
 
 
