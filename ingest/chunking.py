@@ -78,17 +78,21 @@ def windows(section: Section, *, max_words: int, overlap_words: int) -> list[tup
         reopens it, one that ends inside it closes it (a block's own fence line at either end,
         which would leave an empty block, is left out)."""
         lines = [t for _, t in part]
+        reopened = False
         before, first = open_after(part[0][0] - 1), open_after(part[0][0])
         if before is not None and first is None:
             lines = lines[1:]  # the window starts on the block's closing fence
         elif before is not None:
             lines = [before, *lines]
+            reopened = True
         last, previous = open_after(part[-1][0]), open_after(part[-1][0] - 1)
         if last is not None and previous is None:
             lines = lines[:-1]  # the window ends on the block's opening fence
         elif last is not None:
             lines = [*lines, closing_fence(last)]
-        return "\n".join(lines).strip()
+        text = "\n".join(lines)
+        # A reopened block keeps its fence's indent: the renderer takes that much off each line.
+        return text.strip("\n").rstrip() if reopened else text.strip()
 
     out: list[tuple[int, int, str]] = []
     start = 0
