@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from copilot.settings import Settings
 
 if TYPE_CHECKING:
     from copilot.client import Client
+    from copilot.status import schemas
 
 
 @contextmanager
@@ -88,6 +90,7 @@ def _record(settings: Settings, store: Any, draft: Any) -> None:
 
 
 def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.incidents import service as incident_service
     from copilot.llm.providers import build_chat_model
     from copilot.status import schemas, service
 
@@ -97,6 +100,7 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         body = request.model_dump(mode="json", exclude_unset=True)
         # The server drafts with its knowledge base whenever it has one (--runbook or not).
         draft = _draft(remote, _path(args.id), body, post=True)
+        severity = _severity_remote(remote, draft)
     else:
         chat = build_chat_model(settings)
         with _open(settings) as (store, config):
@@ -117,12 +121,40 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                 if kb is not None:
                     kb.close()
             _record(settings, store, draft)
+            severity = incident_service.get_incident(store=store, incident_id=args.id).severity
     if args.json:
         print(draft.model_dump_json(indent=2))
         return 0
     _print_draft(draft)
-    print(f"\npublish it with: copilot status publish {draft.incident_id} {draft.id}")
+    print(_publish_hint(draft, severity, settings))
     return 0
+
+
+def _severity_remote(remote: Client, draft: schemas.Draft) -> str:
+    from copilot.incidents import schemas as incident_schemas
+
+    path = "/v1/incidents/" + quote(draft.incident_id, safe="")
+    return str(remote.get(incident_schemas.Incident, path).severity)
+
+
+def _publish_hint(draft: schemas.Draft, severity: str, settings: Settings) -> str:
+    """How to publish the draft; for a public one, how to mark its components on the page with
+    the status an export gives them (SEV1: major outage, SEV2: partial, by `catalog.yaml`)."""
+    from copilot.status.config import StatusConfig, config_dir
+    from copilot.status.export import component_status
+
+    command = f"copilot status publish {draft.incident_id} {draft.id}"
+    if draft.audience != "public" or not draft.components:
+        return f"\npublish it with: {command}"
+    state = component_status(
+        draft.status, severity, StatusConfig.load(config_dir(settings.data_dir))
+    )
+    marks = " ".join(f"--component {shlex.quote(f'{name}={state}')}" for name in draft.components)
+    return (
+        f"\npublish it with: {command} {marks}\n"
+        "  each status one of degraded_performance, partial_outage, major_outage; a component "
+        "left out stays as the status page shows it (operational unless an update set it)"
+    )
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:

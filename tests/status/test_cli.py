@@ -53,7 +53,9 @@ def test_draft_publish_export(capsys: pytest.CaptureFixture[str], incident: str)
     assert out.startswith(f"{incident} draft 1 · public · investigating · draft · template")
     assert "Most customers cannot complete checkout." in out
     assert "leak: hostname 'prod-eu-1' removed" in out
-    assert f"copilot status publish {incident} 1" in out
+    # The hint marks the affected component as an export would for a SEV1 (major outage):
+    # published without it, the page would go on showing Checkout operational.
+    assert f"copilot status publish {incident} 1 --component Checkout=major_outage" in out
     body = out.split("\n\n")[2]
     assert "prod-eu-1" not in body and "Priya" not in body
 
