@@ -121,6 +121,9 @@ class _Block:
     code: list[str] = field(default_factory=list)  # fenced blocks inside, one string each
 
 
+_QUOTE = re.compile(r"^(?:>(?![=>])\s?)+")
+
+
 def blocks(text: str) -> list[_Block]:
     """Top-level list items (with their continuation lines, sub-items and code blocks),
     top-level code blocks (fenced or indented), paragraphs and table rows, in order."""
@@ -162,7 +165,8 @@ def blocks(text: str) -> list[_Block]:
             code = textwrap.dedent("\n".join(body)).strip()
             out.append(_Block("code", code=[code] if code else []))
             continue
-        stripped = line.strip()
+        # A blockquote's marks are not words: "> Note that deleting the PVC ..." reads as a note.
+        stripped = _QUOTE.sub("", line.strip())
         if not stripped:
             # A blank line ends a paragraph; an item goes on while what follows is indented.
             nxt = next((x for x in lines[i + 1 :] if x.strip()), "")

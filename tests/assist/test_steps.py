@@ -609,3 +609,17 @@ def test_a_cause_in_a_condition_cases_and_an_order_about_the_step_before() -> No
         "`kiln recipes unfreeze --line all` once the head baker agrees. Note it in `#bakery`.",
         "The door seal might be worn. Replace it.",
     ]
+
+
+def test_a_blockquote_reads_without_its_marks() -> None:
+    found = _texts(
+        "Mitigation",
+        "Replace each oven door and the tray attached to it.\n\n"
+        "> Make sure the line has a spare oven first;\n"
+        "> retiring the last one stops the bake.\n\n"
+        "> Note that retiring the tray loses its recipe.\n",
+    )
+    assert found == [
+        "Replace each oven door and the tray attached to it.",
+        "Make sure the line has a spare oven first; retiring the last one stops the bake.",
+    ]
