@@ -15,7 +15,7 @@ OVERVIEW = "Overview"
 # next ingest re-does every file once instead of keeping chunks made the old way.
 # 2: titles and headings embedded with CamelCase names split into words.
 # 3: reference-style links written inline where they are used (`markdown.inline_references`).
-# 4: a window cut inside a fenced code block reopens or closes it (`_balanced`).
+# 4: a window cut inside a fenced code block reopens or closes it (`balanced` in `windows`).
 CHUNK_FORMAT = 4
 # A name joined from several words: a lower-case letter or digit runs into a capital. "ADSync"
 # or "OAuth" (one acronym and a word) stay whole.
