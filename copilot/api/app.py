@@ -213,6 +213,10 @@ def create_app(
                 # (18 s on the sample knowledge base): in the background, searches go on.
                 threading.Thread(target=_warm_hosts, args=(owned,), daemon=True).start()
                 app.state.kb = owned
+            elif kb is not None:
+                # A knowledge base opened by the caller: the detector is fitted now all the same
+                # (a first postmortem pre-fill otherwise paid 9 s for it on this machine).
+                semantic.warm()
             # The public status page: published updates and maintenance changes to its
             # subscribers (webhooks, when configured), and maintenance windows' own start and end.
             page_notifier = statuspage_notify.Notifier(
