@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -178,6 +179,26 @@ def test_incidents_beside_the_server(beside: Served, capsys: pytest.CaptureFixtu
     assert draft == _api(beside, "GET", path)
     code, out, err = run_cli(capsys, "status", "publish", declared["id"], str(draft["id"]))
     assert code == 0 and "published internal update" in out, err
+    # A public draft's hint marks its components with the status the incident's severity
+    # gives them, read from the server (SEV2: partial outage).
+    code, out, err = run_cli(
+        capsys,
+        "incident",
+        "declare",
+        "Checkout 502s",
+        "-s",
+        "SEV2",
+        "--service",
+        "checkout-api",
+        "--json",
+    )
+    assert code == 0, err
+    checkout = json.loads(out)["id"]
+    code, out, err = run_cli(capsys, "status", "draft", checkout, "-a", "public")
+    assert code == 0, err
+    assert re.search(
+        rf"copilot status publish {checkout} \d+ --component Checkout=partial_outage", out
+    )
     code, out, err = run_cli(capsys, "postmortem", declared["id"], "--json", "--similar", "0")
     assert code == 0, err
     assert json.loads(out)["incident_id"] == declared["id"]

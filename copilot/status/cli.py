@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import shlex
 import sys
@@ -100,7 +101,7 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         body = request.model_dump(mode="json", exclude_unset=True)
         # The server drafts with its knowledge base whenever it has one (--runbook or not).
         draft = _draft(remote, _path(args.id), body, post=True)
-        severity = _severity_remote(remote, draft)
+        severity: Callable[[], str | None] = functools.partial(_severity_remote, remote, draft)
     else:
         chat = build_chat_model(settings)
         with _open(settings) as (store, config):
@@ -121,7 +122,8 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                 if kb is not None:
                     kb.close()
             _record(settings, store, draft)
-            severity = incident_service.get_incident(store=store, incident_id=args.id).severity
+            known = incident_service.get_incident(store=store, incident_id=args.id).severity
+            severity = functools.partial(str, known)
     if args.json:
         print(draft.model_dump_json(indent=2))
         return 0
@@ -130,25 +132,33 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _severity_remote(remote: Client, draft: schemas.Draft) -> str:
+def _severity_remote(remote: Client, draft: schemas.Draft) -> str | None:
+    """The incident's severity from the server; None when it cannot say (the draft is made)."""
+    from copilot.errors import CopilotError
     from copilot.incidents import schemas as incident_schemas
 
     path = "/v1/incidents/" + quote(draft.incident_id, safe="")
-    return str(remote.get(incident_schemas.Incident, path).severity)
+    try:
+        return str(remote.get(incident_schemas.Incident, path).severity)
+    except CopilotError:
+        return None
 
 
-def _publish_hint(draft: schemas.Draft, severity: str, settings: Settings) -> str:
+def _publish_hint(
+    draft: schemas.Draft, severity: Callable[[], str | None], settings: Settings
+) -> str:
     """How to publish the draft; for a public one, how to mark its components on the page with
     the status an export gives them (SEV1: major outage, SEV2: partial, by `catalog.yaml`)."""
     from copilot.status.config import StatusConfig, config_dir
     from copilot.status.export import component_status
 
     command = f"copilot status publish {draft.incident_id} {draft.id}"
-    if draft.audience != "public" or not draft.components:
+    level = severity() if draft.audience == "public" and draft.components else None
+    if level is None:
         return f"\npublish it with: {command}"
-    state = component_status(
-        draft.status, severity, StatusConfig.load(config_dir(settings.data_dir))
-    )
+    state = component_status(draft.status, level, StatusConfig.load(config_dir(settings.data_dir)))
+    if state == "operational":
+        return f"\npublish it with: {command}"  # a resolved update returns them to operational
     marks = " ".join(f"--component {shlex.quote(f'{name}={state}')}" for name in draft.components)
     return (
         f"\npublish it with: {command} {marks}\n"
