@@ -77,20 +77,11 @@ def closing_fence(opener: str) -> str:
 
 def code_lines(lines: list[str]) -> list[bool]:
     """For each line, whether it is code: a fence line or a line inside a fenced block."""
-    out: list[bool] = []
-    fence: str | None = None
-    for line in lines:
-        match = _FENCE.match(line)
-        if match:
-            marker = match.group(1)
-            if fence is None:
-                fence = marker[0] * 3
-            elif marker.startswith(fence):
-                fence = None
-            out.append(True)
-            continue
-        out.append(fence is not None)
-    return out
+    after = open_fences(lines)
+    return [
+        bool(_FENCE.match(line)) or (i > 0 and after[i - 1] is not None)
+        for i, line in enumerate(lines)
+    ]
 
 
 def inline_references(text: str) -> tuple[str, int]:
