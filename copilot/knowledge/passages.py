@@ -41,7 +41,13 @@ _PHASES: list[tuple[str, re.Pattern[str]]] = [
     ("escalate", re.compile(r"\bescalat|\bwho to (?:call|page)|\bcontacts?\b|\bpage\b", re.I)),
     (
         "verify",
-        re.compile(r"\bverif|\bvalidat|\bconfirm|\bafter(?:wards)?\b|\bpost-?mitigation", re.I),
+        # "After recovery" and "after failover" are verification; "(after upgrade)" or a
+        # title's "... after reindex" names a case, not a phase.
+        re.compile(
+            r"\bverif|\bvalidat|\bconfirm|\bafterwards\b|\bpost-?mitigation|\bafter (?:the )?"
+            r"(?:recover|mitigat|failover|fail-?back|fix|roll-?back|restor|resol|the incident)",
+            re.I,
+        ),
     ),
     (
         "mitigate",
@@ -59,6 +65,7 @@ _PHASES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+_MITIGATE = dict(_PHASES)["mitigate"]
 PHASE_ORDER = {"diagnose": 0, "mitigate": 1, "verify": 2, "escalate": 3}
 
 
@@ -71,13 +78,30 @@ def split_sentences(flat: str) -> list[str]:
     return _SENTENCE_BREAK.split(flat)
 
 
-def section_phase(section: str) -> str | None:
-    """Which part of a response a section serves, from its heading path (deepest first)."""
-    for heading in reversed(section.split(" > ")):
-        for phase, pattern in _PHASES:
-            if pattern.search(heading):
-                return phase
+def _heading_phase(heading: str) -> str | None:
+    """The phase one heading names. A verification that opens on a fix is a fix ("Fix
+    validation errors"); "Verify resolution" is a verification."""
+    for phase, pattern in _PHASES:
+        if found := pattern.search(heading):
+            fix = _MITIGATE.search(heading)
+            if phase == "verify" and fix and fix.start() < found.start():
+                return "mitigate"
+            return phase
     return None
+
+
+def section_phase(section: str) -> str | None:
+    """Which part of a response a section serves, from its heading path (deepest first).
+
+    Verifying inside a Diagnosis section is a check ("Diagnosis > 2. Verify the
+    ClusterRoleBinding"), not the verification that follows a fix."""
+    phases = [_heading_phase(h) for h in reversed(section.split(" > "))]
+    named = [phase for phase in phases if phase]
+    if not named:
+        return None
+    if named[0] == "verify" and named[1:2] == ["diagnose"]:
+        return "diagnose"
+    return named[0]
 
 
 @lru_cache(maxsize=4096)

@@ -394,6 +394,27 @@ def test_a_section_called_runbook_is_the_procedure() -> None:
     ]
 
 
+def test_a_verification_heading_is_read_in_its_place() -> None:
+    """Verifying under Diagnosis is a check; "after" a case is not the verification after a
+    fix; a heading that opens on a fix is a fix; a title is not a phase."""
+    from copilot.knowledge.passages import section_phase
+
+    assert section_phase("KilnFederationError > Diagnosis > 2. Verify the binding") == "diagnose"
+    assert section_phase("Diagnosis > Kiln access > Validate the token") == "diagnose"
+    assert section_phase("Kiln > Diagnosis > Verification") == "diagnose"
+    assert section_phase("Kiln > Mitigation > Restart the kiln agent (after upgrade)") == (
+        "mitigate"
+    )
+    assert section_phase("Kiln > Mitigation > Fix validation errors") == "mitigate"
+    assert section_phase("Kiln crash spike after a glaze change > Meaning") is None
+    assert section_phase("Kiln crash spike after a glaze change > Related") is None
+    # Unchanged: the verification that follows a fix, wherever its parent is.
+    assert section_phase("Kiln > Mitigation > Verification") == "verify"
+    assert section_phase("Kiln checks > Mitigation > Verification") == "verify"
+    assert section_phase("Kiln > Mitigation > After recovery") == "verify"
+    assert section_phase("Kiln > Mitigation > 4. Verify resolution") == "verify"
+
+
 def test_an_order_that_says_where_it_comes_in_the_sequence_is_a_step() -> None:
     found = _texts(
         "Mitigation",
