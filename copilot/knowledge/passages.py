@@ -95,13 +95,11 @@ def section_phase(section: str) -> str | None:
 
     Verifying inside a Diagnosis section is a check ("Diagnosis > 2. Verify the
     ClusterRoleBinding"), not the verification that follows a fix."""
-    phases = [_heading_phase(h) for h in reversed(section.split(" > "))]
-    named = [phase for phase in phases if phase]
-    if not named:
-        return None
-    if named[0] == "verify" and named[1:2] == ["diagnose"]:
+    named = (phase for h in reversed(section.split(" > ")) if (phase := _heading_phase(h)))
+    first = next(named, None)
+    if first == "verify" and next(named, None) == "diagnose":
         return "diagnose"
-    return named[0]
+    return first
 
 
 @lru_cache(maxsize=4096)

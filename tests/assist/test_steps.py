@@ -395,8 +395,8 @@ def test_a_section_called_runbook_is_the_procedure() -> None:
 
 
 def test_a_verification_heading_is_read_in_its_place() -> None:
-    """Verifying under Diagnosis is a check; "after" a case is not the verification after a
-    fix; a heading that opens on a fix is a fix; a title is not a phase."""
+    """Verifying under Diagnosis is a check; "after" a case (a heading's or a title's) is not
+    the verification after a fix; a heading that opens on a fix is a fix."""
     from copilot.knowledge.passages import section_phase
 
     assert section_phase("KilnFederationError > Diagnosis > 2. Verify the binding") == "diagnose"
@@ -408,7 +408,7 @@ def test_a_verification_heading_is_read_in_its_place() -> None:
     assert section_phase("Kiln > Mitigation > Fix validation errors") == "mitigate"
     assert section_phase("Kiln crash spike after a glaze change > Meaning") is None
     assert section_phase("Kiln crash spike after a glaze change > Related") is None
-    # Unchanged: the verification that follows a fix, wherever its parent is.
+    # Unchanged: the verification that follows a fix, under a title that names a check too.
     assert section_phase("Kiln > Mitigation > Verification") == "verify"
     assert section_phase("Kiln checks > Mitigation > Verification") == "verify"
     assert section_phase("Kiln > Mitigation > After recovery") == "verify"
