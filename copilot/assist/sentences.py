@@ -21,7 +21,7 @@ IMPERATIVE = re.compile(
     r"post|tell|ask|wait|monitor|capture|collect|search|grep|tail|describe|get|make sure|ensure|"
     r"use|try|contact|investigate|examine|determine|validate|edit|update|patch|upgrade|delete|"
     r"silence|adjust|tune|resize|expand|extend|migrate|bump|follow|log ?in(?:to)?|navigate|"
-    r"go to|consider|reschedule|evict|re-?create|reboot|re-?deploy|deploy|roll out|"
+    r"go to|consider|plan|reschedule|evict|re-?create|reboot|re-?deploy|deploy|roll out|"
     r"re-?configure|configure|allocate|free(?: up)?|clean(?: up)?|prune|trim|rotate|renew|"
     r"reissue|replace|decrease|tweak|throttle|isolate|uncordon|taint|annotate|"
     r"mount|unmount|detach|attach|re-?sync|sync|refresh|reload|restore|back up|snapshot|"

@@ -345,7 +345,17 @@ def extract(passage: Passage) -> list[Candidate]:
                 codes = _commands_in(" ".join(block.head)) or _commands_in(" ".join(block.subs))
                 command = codes[0] if codes else None
             if text.endswith(":") and command is None and not block.subs:
-                continue  # an introduction whose content is elsewhere
+                following = parts[i + 1] if i + 1 < len(parts) else None
+                if not (
+                    following is not None
+                    and following.kind == "code"
+                    and following.code
+                    and not _looks_like_output(following.code[0])
+                ):
+                    continue  # an introduction whose content is elsewhere
+                # "1. Clean up unused PVCs that were created from snapshots:" over a code block
+                # written at the margin: the block is this item's command (taken below), and
+                # the item says what it does.
             if cases and not is_step_sentence(text, []):
                 continue  # "Cases that need IC approval: - Rolling back past a migration."
             out.append(Candidate(text, command, phase, passage, i))

@@ -644,3 +644,33 @@ def test_a_blockquote_reads_without_its_marks() -> None:
         "Replace each oven door and the tray attached to it.",
         "Make sure the line has a spare oven first; retiring the last one stops the bake.",
     ]
+
+
+def test_an_item_over_a_code_block_at_the_margin_is_the_step_that_runs_it() -> None:
+    passage = _passage(
+        "Mitigation",
+        "1. Drain the trays that were left in the cooled ovens:\n"
+        "```bash\n"
+        "kilnctl tray drain <tray> -n <line>\n"
+        "```\n"
+        "This frees the shelf under it.\n\n"
+        "2. Shown for reference:\n"
+        "```\n"
+        "NAME   STATUS\n"
+        "tray-1 Cold\n"
+        "```\n\n"
+        "**Important** Plan and apply these changes before the next bake to avoid a cold "
+        "start.\n",
+    )
+    found = [(c.text, c.command) for c in steps.extract(passage)]
+    # The item says what the block does; "Run:" alone did, and the item was lost.
+    assert found[0] == (
+        "Drain the trays that were left in the cooled ovens:",
+        "kilnctl tray drain <tray> -n <line>",
+    )
+    # An item over what a command prints introduces nothing to run.
+    assert not any(text.startswith("Shown for reference") for text, _ in found)
+    assert (
+        "**Important** Plan and apply these changes before the next bake to avoid a cold start.",
+        None,
+    ) in found
