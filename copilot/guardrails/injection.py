@@ -293,36 +293,47 @@ def reasons_for(text: str) -> list[str]:
 
 def units(text: str) -> list[str]:
     """Paragraphs, list items and fenced blocks, in order; joining them restores the text."""
-    out: list[str] = []
+    return [unit for unit, _ in _spans(text)]
+
+
+def _spans(text: str) -> list[tuple[str, bool]]:
+    """Each unit, and whether it starts on the line after the one before (no blank line
+    between): list items of one list, a fence under its item."""
+    out: list[tuple[str, bool]] = []
     current: list[str] = []
     in_fence = False
+    tight = False  # whether the unit being read started right under the one before
 
-    def flush() -> None:
+    def flush(*, next_tight: bool) -> None:
+        nonlocal tight
         if current:
-            out.append("\n".join(current))
+            out.append(("\n".join(current), tight))
             current.clear()
+            tight = next_tight
+        elif not next_tight:
+            tight = False
 
     for line in text.split("\n"):
         if _FENCE.match(line):
             if not in_fence:
-                flush()
+                flush(next_tight=True)
                 current.append(line)
                 in_fence = True
             else:
                 current.append(line)
-                flush()
+                flush(next_tight=True)
                 in_fence = False
             continue
         if in_fence:
             current.append(line)
             continue
         if not line.strip():
-            flush()
+            flush(next_tight=False)
             continue
         if _LIST_ITEM.match(line):
-            flush()
+            flush(next_tight=True)
         current.append(line)
-    flush()
+    flush(next_tight=False)
     return out
 
 
@@ -733,27 +744,37 @@ def isolate(text: str, *, use_semantic: bool = True, vouch: bool = True) -> Isol
     sentence and what follows it); see `judge` for what flags a unit. `use_semantic=False`
     screens with the patterns and rules only; `vouch=False` does not judge hosts by what the
     rest of `text` names (text screened again after its document was)."""
-    parts = units(text)
-    kept: list[str] = []
+    spans = _spans(text)
+    parts = [unit for unit, _ in spans]
+    # What is kept, and whether it joins the unit before it on the next line: units that were
+    # adjacent stay so ("services:" over its list in a postmortem's front matter), and a unit
+    # after a cut starts a paragraph.
+    kept: list[tuple[str, bool]] = []
     result = Isolation(text="")
     verdicts = judge(parts, use_semantic=use_semantic, english=english_document(text), vouch=vouch)
     lead_in: int | None = None  # index in `kept` of a clean unit that ends with a colon
-    for unit, verdict in zip(parts, verdicts, strict=True):
+    cut = False
+    for (unit, tight), verdict in zip(spans, verdicts, strict=True):
         if verdict.reasons:
             salvaged, removed = _salvage(unit, verdict)
             if not salvaged and lead_in is not None and lead_in == len(kept) - 1:
                 # "The mirror is the team's drop:" introduces what was cut; it is the attack's
                 # framing, and alone it reads as an order with its object missing.
-                removed = kept.pop() + "\n\n" + removed
+                removed = kept.pop()[0] + "\n\n" + removed
             result.removed.append(removed)
             result.reasons.extend(r for r in verdict.reasons if r not in result.reasons)
             if salvaged:
-                kept.append(salvaged)
+                kept.append((salvaged, False))
+            cut = not salvaged
             lead_in = None
         else:
-            kept.append(unit)
+            kept.append((unit, tight and not cut))
+            cut = False
             lead_in = len(kept) - 1 if unit.rstrip().endswith(":") else None
-    result.text = "\n\n".join(kept)
+    result.text = "".join(
+        (("\n" if tight else "\n\n") if i else "") + unit
+        for i, (unit, tight) in enumerate(kept)
+    )
     return result
 
 
