@@ -124,6 +124,16 @@ def _similar_incidents(
     return out
 
 
+def _history_lead(similar: Sequence[s.SimilarIncident]) -> str:
+    """The first sentence of an answer to "have we seen this before?" (`similar` not empty)."""
+    first = similar[0]
+    named = "; ".join(f"{inc.title} ({inc.source})" for inc in similar)
+    lead = f"Past incidents like this: {named}."
+    if first.what_fixed_it and first.what_fixed_it != past_postmortems.NOT_STATED:
+        lead += f" What fixed {first.title}: {first.what_fixed_it}"
+    return lead if lead.endswith((".", "!", "?")) else f"{lead}."
+
+
 def _document_passages(
     kb: KnowledgeBase, source: str, score: float, by_section: dict[tuple[str, str], Hit], n: int
 ) -> list[Passage]:
@@ -440,6 +450,11 @@ def ask(
             f"{answer} {title} matches about as well; its first steps are listed too, "
             "each citing it."
         )
+    # "Have we seen this before?" is answered first, with the past incidents that match; the
+    # runbook's steps follow. (When no runbook matches, the answer stays "I don't know": a
+    # postmortem alone is a weaker match than it looks.)
+    if similar and retrieval.wanted_kind(question_text) == "postmortem":
+        answer = f"{_history_lead(similar)} {answer}"
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")

@@ -199,3 +199,21 @@ def test_off_topic_search_says_no_match_and_scores_lie_in_0_1(sample_kb: Knowled
         assert 0.0 <= result.score <= 1.0
     assert max(r.score for r in off.results) < min(r.score for r in on.results[:1])
     assert [r.score for r in on.results] == sorted((r.score for r in on.results), reverse=True)
+
+
+def test_have_we_seen_this_before_is_answered_first_with_the_past_incidents(
+    sample_kb: KnowledgeBase,
+) -> None:
+    answer = service.ask(kb=sample_kb, question="did we ever lose customer baskets before?")
+    assert answer.similar_incidents and not answer.abstained
+    carts = answer.similar_incidents[0]
+    assert "carts-emptied" in carts.source
+    # The first sentence names the past incidents and what fixed the closest one; the
+    # runbook's steps follow, and nothing is reported blocked.
+    lead, _, rest = answer.answer.partition(" Closest runbook: ")
+    assert lead.startswith("Past incidents like this: ") and carts.source in lead
+    assert carts.what_fixed_it in lead
+    assert rest and answer.steps and answer.guardrails.blocked == []
+    # A question about what to do now is not answered with history first.
+    now = service.ask(kb=sample_kb, question="customers say their basket went empty")
+    assert now.answer.startswith("Closest runbook: ")
