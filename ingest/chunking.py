@@ -16,10 +16,7 @@ OVERVIEW = "Overview"
 # 2: titles and headings embedded with CamelCase names split into words.
 # 3: reference-style links written inline where they are used (`markdown.inline_references`).
 # 4: a window cut inside a fenced code block reopens or closes it (`balanced` in `windows`).
-# 5: a later window starts where a paragraph, list item or block starts (`starts_block`).
-CHUNK_FORMAT = 5
-# Where a line starts a block of its own: a list item, a heading, a fence, a table row, a quote.
-_BLOCK_LEAD = re.compile(r"^\s*(?:[-*+]\s|\d{1,3}[.)]\s|#|```|~~~|\||>)")
+CHUNK_FORMAT = 4
 # A name joined from several words: a lower-case letter or digit runs into a capital. "ADSync"
 # or "OAuth" (one acronym and a word) stay whole.
 _JOINED_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*")
@@ -97,16 +94,6 @@ def windows(section: Section, *, max_words: int, overlap_words: int) -> list[tup
         # A reopened block keeps its fence's indent: the renderer takes that much off each line.
         return text.strip("\n").rstrip() if reopened else text.strip()
 
-    def starts_block(k: int) -> bool:
-        """Whether units[k] is the first line of a paragraph, list item or block (not a piece
-        of a long line, not a line inside a code block)."""
-        lineno, text = units[k]
-        if not text.strip() or (k and units[k - 1][0] == lineno):
-            return False
-        if open_after(lineno - 1) is not None:
-            return False  # inside a code block (its closing fence included)
-        return _BLOCK_LEAD.match(text) is not None or not units[k - 1][1].strip()
-
     out: list[tuple[int, int, str]] = []
     start = 0
     while start < len(units):
@@ -124,25 +111,7 @@ def windows(section: Section, *, max_words: int, overlap_words: int) -> list[tup
         while back > start + 1 and carried < overlap_words:
             back -= 1
             carried += counts[back]
-        if back <= start:
-            start = end
-            continue
-        # ... and start it where a paragraph or an item starts, not in the middle of one (a
-        # search result read "Open one `trace_id` in Tempo ..." with its item's number in the
-        # window before): back to that start when it repeats at most overlap_words more, else
-        # on to the next start inside this window, else where the overlap put it.
-        earlier, extra = back, 0
-        while earlier > start + 1 and not starts_block(earlier) and extra <= overlap_words:
-            earlier -= 1
-            extra += counts[earlier]
-        later = back
-        while later < end and not starts_block(later):
-            later += 1
-        if starts_block(earlier) and extra <= overlap_words:
-            back = earlier
-        elif later < end:
-            back = later
-        start = back
+        start = back if back > start else end
     return out
 
 

@@ -147,26 +147,6 @@ def test_a_window_cut_inside_a_code_block_reopens_and_closes_it() -> None:
         assert [line.strip() for line in whole.text.split("\n")] == [line.strip() for line in body]
 
 
-def test_a_later_window_starts_where_an_item_or_paragraph_starts() -> None:
-    # Items wrapped over three lines: the overlap alone would start most windows on a wrapped
-    # line ("drift was seen on ..."), and a search result would open mid-sentence.
-    body: list[str] = []
-    for n in range(1, 13):
-        body += [
-            f"{n}. Check oven {n} for drift, as the bakers asked on the morning",
-            "   shift, and compare its dial with the panel reading taken when the",
-            f"   drift was seen on oven {n} last week by the night crew.",
-        ]
-    body += ["", "A closing paragraph that says what to do when every oven", "drifts at once."]
-    section = Section(heading_path=("T", "Diagnosis"), line_start=1, line_end=40, lines=body)
-    parts = windows(section, max_words=60, overlap_words=15)
-    assert len(parts) > 3
-    for (_, end_a, _), (start_b, _, text) in itertools.pairwise(parts):
-        assert start_b <= end_a  # still overlapping
-        assert re.match(r"\d+\. Check oven|A closing paragraph", text), text
-    assert all(len(text.split()) <= 60 for _, _, text in parts)
-
-
 def test_chunk_ids_are_deterministic_and_embed_title_and_heading_path() -> None:
     doc = parse_markdown(DOC, fallback_title="x", default_kind="runbook")
     first = chunk_document(doc, source="a.md", max_words=160, overlap_words=30)
