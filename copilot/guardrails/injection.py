@@ -772,7 +772,8 @@ def isolate(text: str, *, use_semantic: bool = True, vouch: bool = True) -> Isol
             cut = False
             lead_in = len(kept) - 1 if unit.rstrip().endswith(":") else None
     result.text = "".join(
-        (("\n" if tight else "\n\n") if i else "") + unit for i, (unit, tight) in enumerate(kept)
+        (("\n" if tight else "\n\n") if i else "") + unit
+        for i, (unit, tight) in enumerate(kept)
     )
     return result
 
