@@ -293,47 +293,36 @@ def reasons_for(text: str) -> list[str]:
 
 def units(text: str) -> list[str]:
     """Paragraphs, list items and fenced blocks, in order; joining them restores the text."""
-    return [unit for unit, _ in _spans(text)]
-
-
-def _spans(text: str) -> list[tuple[str, bool]]:
-    """Each unit, and whether it starts on the line after the one before (no blank line
-    between): list items of one list, a fence under its item."""
-    out: list[tuple[str, bool]] = []
+    out: list[str] = []
     current: list[str] = []
     in_fence = False
-    tight = False  # whether the unit being read started right under the one before
 
-    def flush(*, next_tight: bool) -> None:
-        nonlocal tight
+    def flush() -> None:
         if current:
-            out.append(("\n".join(current), tight))
+            out.append("\n".join(current))
             current.clear()
-            tight = next_tight
-        elif not next_tight:
-            tight = False
 
     for line in text.split("\n"):
         if _FENCE.match(line):
             if not in_fence:
-                flush(next_tight=True)
+                flush()
                 current.append(line)
                 in_fence = True
             else:
                 current.append(line)
-                flush(next_tight=True)
+                flush()
                 in_fence = False
             continue
         if in_fence:
             current.append(line)
             continue
         if not line.strip():
-            flush(next_tight=False)
+            flush()
             continue
         if _LIST_ITEM.match(line):
-            flush(next_tight=True)
+            flush()
         current.append(line)
-    flush(next_tight=False)
+    flush()
     return out
 
 
@@ -744,37 +733,27 @@ def isolate(text: str, *, use_semantic: bool = True, vouch: bool = True) -> Isol
     sentence and what follows it); see `judge` for what flags a unit. `use_semantic=False`
     screens with the patterns and rules only; `vouch=False` does not judge hosts by what the
     rest of `text` names (text screened again after its document was)."""
-    spans = _spans(text)
-    parts = [unit for unit, _ in spans]
-    # What is kept, and whether it joins the unit before it on the next line: units that were
-    # adjacent stay so ("services:" over its list in a postmortem's front matter), and a unit
-    # after a cut starts a paragraph.
-    kept: list[tuple[str, bool]] = []
+    parts = units(text)
+    kept: list[str] = []
     result = Isolation(text="")
     verdicts = judge(parts, use_semantic=use_semantic, english=english_document(text), vouch=vouch)
     lead_in: int | None = None  # index in `kept` of a clean unit that ends with a colon
-    cut = False
-    for (unit, tight), verdict in zip(spans, verdicts, strict=True):
+    for unit, verdict in zip(parts, verdicts, strict=True):
         if verdict.reasons:
             salvaged, removed = _salvage(unit, verdict)
             if not salvaged and lead_in is not None and lead_in == len(kept) - 1:
                 # "The mirror is the team's drop:" introduces what was cut; it is the attack's
                 # framing, and alone it reads as an order with its object missing.
-                removed = kept.pop()[0] + "\n\n" + removed
+                removed = kept.pop() + "\n\n" + removed
             result.removed.append(removed)
             result.reasons.extend(r for r in verdict.reasons if r not in result.reasons)
             if salvaged:
-                kept.append((salvaged, False))
-            cut = not salvaged
+                kept.append(salvaged)
             lead_in = None
         else:
-            kept.append((unit, tight and not cut))
-            cut = False
+            kept.append(unit)
             lead_in = len(kept) - 1 if unit.rstrip().endswith(":") else None
-    result.text = "".join(
-        (("\n" if tight else "\n\n") if i else "") + unit
-        for i, (unit, tight) in enumerate(kept)
-    )
+    result.text = "\n\n".join(kept)
     return result
 
 
