@@ -16,7 +16,7 @@ import yaml
 from copilot.assist.schemas import Guardrails
 from copilot.errors import InvalidInput
 from copilot.guardrails.redact import redact
-from copilot.guardrails.screened import screened, screened_label
+from copilot.guardrails.screened import Screened, ours, screened, screened_label
 from copilot.incidents import schemas as inc
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
@@ -258,18 +258,22 @@ def runbook_updates(
     )
 
 
-def front_matter(incident: inc.Incident, title: str) -> str:
-    """YAML front matter that makes the draft ingest as a past postmortem."""
+def front_matter(incident: inc.Incident, title: str) -> Screened:
+    """YAML front matter that makes the draft ingest as a past postmortem.
+
+    Each value from the incident record is screened as a label on its own, and the YAML around
+    them is ours: screened as one text, "services:" and its list were read as two paragraphs
+    and a blank line was put between them."""
 
     def iso(value: datetime | None) -> str | None:
         return value.isoformat().replace("+00:00", "Z") if value else None
 
     day = (incident.started_at or incident.detected_at or incident.declared_at).date()
     data = {
-        "title": title,
+        "title": str(screened_label(title)),
         "kind": "postmortem",
-        "services": list(incident.services),
-        "tags": list(incident.tags),
+        "services": [str(screened_label(x)) for x in incident.services],
+        "tags": [str(screened_label(x)) for x in incident.tags],
         "severity": incident.severity,
         "date": day.isoformat(),
         "incident": incident.id,
@@ -281,7 +285,7 @@ def front_matter(incident: inc.Incident, title: str) -> str:
         "resolved_at": iso(incident.resolved_at),
     }
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{body}---\n\n"
+    return ours(f"---\n{body}---\n\n")
 
 
 def draft_postmortem(
@@ -313,12 +317,14 @@ def draft_postmortem(
         inputs.passage_redactions = redactions
         inputs.runbook_updates = runbook_updates(kb, incident, events)
     drafted = Drafter(inputs).draft()
-    markdown = front_matter(incident, drafted.title) + template.render(drafted.values)
+    markdown = ours(
+        front_matter(incident, drafted.title) + screened(template.render(drafted.values))
+    )
     headings = template.headings()
     return s.PostmortemResponse(
         incident_id=incident.id,
         title=drafted.title,
-        markdown=screened(markdown),
+        markdown=markdown,
         sections={k: screened(v) for k, v in drafted.sections.items() if k in headings},
         headings=headings,
         metrics=metrics,

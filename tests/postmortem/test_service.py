@@ -173,6 +173,26 @@ def test_secrets_and_personal_data_are_redacted(
     assert draft.guardrails.redactions >= 3
 
 
+def test_the_front_matter_is_screened_value_by_value_and_reads_as_written(
+    store: IncidentStore,
+) -> None:
+    incident = incidents.declare(
+        store=store,
+        request=isch.IncidentCreate(
+            title="Vault token=hvs.CAESIJk3x9Lq0wExample leaked in logs",
+            severity="SEV3",
+            services=["checkout-api", "orders-db"],
+            tags=["secret-leak"],
+        ),
+    )
+    draft = draft_postmortem(store=store, incident_id=incident.id, kb=None)
+    front = draft.markdown.split("---\n")[1]
+    assert "hvs.CAESIJk3x9" not in draft.markdown
+    meta = yaml.safe_load(front)
+    assert meta["services"] == ["checkout-api", "orders-db"] and meta["tags"] == ["secret-leak"]
+    assert "services:\n- checkout-api\n- orders-db\n" in front, front
+
+
 def test_every_statement_names_its_source_or_asks_the_team(
     store: IncidentStore, worked: Worked, sample_kb: KnowledgeBase
 ) -> None:
@@ -216,8 +236,11 @@ def test_the_draft_ingests_as_a_postmortem_and_closes_the_loop(
     tmp_path: Path,
 ) -> None:
     draft = draft_postmortem(store=store, incident_id=worked.id, kb=sample_kb)
-    meta = yaml.safe_load(draft.markdown.split("---\n")[1])
+    front = draft.markdown.split("---\n")[1]
+    meta = yaml.safe_load(front)
     assert meta["kind"] == "postmortem" and meta["severity"] == "SEV1"
+    # Read as written: no blank line between a key and its list ("services:", then "- ...").
+    assert "" not in front.rstrip("\n").split("\n"), front
     assert meta["date"] == "2026-03-02" and meta["incident"] == worked.id
     assert meta["started_at"] == "2026-03-02T18:12:00Z"
 
