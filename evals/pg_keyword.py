@@ -21,7 +21,8 @@ from sqlalchemy import text
 
 from copilot.embedding import set_threads
 from copilot.knowledge.keyword import BM25_WEIGHTS, keywords_field
-from copilot.knowledge.store import KnowledgeBase, keyword_terms
+from copilot.knowledge.store import KnowledgeBase
+from copilot.knowledge.terms import keyword_terms
 from evals.common import cpu_count, load_jsonl, temporary_kb
 from evals.retrieval import ranked_sources, score
 from ingest.pipeline import ingest_paths

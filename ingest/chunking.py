@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from copilot.knowledge.models import Chunk
-from copilot.knowledge.store import split_camel
+from copilot.knowledge.terms import split_camel
 from ingest.markdown import ParsedDocument, Section, closing_fence, open_fences
 
 OVERVIEW = "Overview"

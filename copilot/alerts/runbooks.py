@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 from copilot.errors import InvalidInput, RetrievalUnavailable
 from copilot.knowledge import retrieval
 from copilot.knowledge.models import Chunk
-from copilot.knowledge.store import KnowledgeBase, split_camel
+from copilot.knowledge.store import KnowledgeBase
+from copilot.knowledge.terms import split_camel
 
 MAX_QUERY = 1500
 MAX_SIMILAR = 3

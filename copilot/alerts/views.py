@@ -19,7 +19,7 @@ from copilot.guardrails.screened import Screened, ours, screened
 from copilot.incidents import models as im
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
-from copilot.knowledge.store import split_camel
+from copilot.knowledge.terms import split_camel
 
 MAX_LIST = 500
 # Candidates of one list whose similar past incidents are looked up (a search each).

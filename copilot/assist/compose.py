@@ -16,7 +16,7 @@ from copilot.errors import ProviderError
 from copilot.guardrails.verify import Proposed
 from copilot.knowledge.contrast import contrasted
 from copilot.knowledge.passages import PHASE_ORDER, Passage
-from copilot.knowledge.store import keyword_terms, stem
+from copilot.knowledge.terms import keyword_terms, stem
 from copilot.llm.base import ChatModel
 
 # Phases a responder reads first; the cap on steps applies per answer, after ranking.

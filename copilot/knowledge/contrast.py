@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from copilot.knowledge.store import split_camel, stem
+from copilot.knowledge.terms import split_camel, stem
 
 _HEDGE = (
     r"just|only|simply|merely|even|fully|exactly|totally|completely|entirely|"

@@ -10,18 +10,17 @@ figures, and for PostgreSQL's own full-text ranking, which lacks BM25's IDF and 
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from copilot.knowledge.models import Chunk
+from copilot.knowledge.terms import split_camel
 
 # BM25 column weights: title, section heading, keywords (alerts, tags, services), text.
 BM25_WEIGHTS = (4.0, 1.5, 3.0, 1.0)
 COLUMNS = "id, kind, title, section, keywords, text"
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def create_sql(table: str) -> str:
@@ -57,7 +56,7 @@ def match_expression(terms: Sequence[str]) -> str:
 
 def keywords_field(chunk: Chunk) -> str:
     """Alert names (also split at CamelCase), tags and services: the `keywords` column."""
-    names = list(chunk.alerts) + [_CAMEL.sub(" ", a) for a in chunk.alerts]
+    names = list(chunk.alerts) + [split_camel(a) for a in chunk.alerts]
     names += [t.replace("-", " ") for t in (*chunk.tags, *chunk.services)]
     names += list(chunk.services)
     return " ".join(names)

@@ -16,7 +16,8 @@ from copilot.knowledge import sections as section_roles
 from copilot.knowledge import twins, vocabulary
 from copilot.knowledge.contrast import contrasted, names_ruled_out
 from copilot.knowledge.models import Chunk, Hit
-from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable, keyword_terms, stem
+from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable
+from copilot.knowledge.terms import keyword_terms, stem
 
 MAX_QUERY_CHARS = 2000
 # An exact alert name or document title in the query is the strongest signal a responder can

@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -52,9 +51,10 @@ from copilot.knowledge import keyword
 from copilot.knowledge.keyword import BM25_WEIGHTS, MemoryKeywordIndex
 from copilot.knowledge.models import Chunk, Kind
 from copilot.knowledge.tables import FTS_TABLE, insert_chunks, kb_chunks, kb_documents, kb_state
+from copilot.knowledge.terms import WORD, keyword_terms, parts, stem
 from copilot.settings import Settings
 
-__all__ = ["BM25_WEIGHTS", "KnowledgeBase", "keyword_terms", "stem", "stems_of"]
+__all__ = ["BM25_WEIGHTS", "KnowledgeBase", "stems_of"]
 
 log = logging.getLogger("copilot.knowledge")
 
@@ -62,22 +62,10 @@ SCHEMA_VERSION = 1
 DISTANCE = "cosine"
 # pg_advisory_lock key that serialises ingests across replicas ("copilotI").
 INGEST_LOCK = 0x636F70696C6F7449
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['_.][A-Za-z0-9]+)*")
 # An in-memory copy of live vectors: chunk ids, unit-length rows, kinds.
 _Exact = tuple[list[str], np.ndarray, np.ndarray]
 # A kind-filtered dense search first asks Chroma for this many times the neighbours, unfiltered.
 DENSE_OVERFETCH = 3
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_STOPWORDS = frozenset(
-    """
-    a an and are as at be been but by can could do does for from has have how i if in into is it
-    its me my no not of on or our so some that the their them then there these they this to was
-    we were what when where which while who why will with you your after again all also am any
-    because before being both did doing down during each few further had having he her here him
-    his just more most nor now only other out over own same she should than too under until up
-    very us keeps keep getting get got seems
-    """.split()
-)
 
 
 class VectorsUnavailable(RetrievalUnavailable):
@@ -115,48 +103,13 @@ class FileRecord:
     chunk_ids: tuple[str, ...]
 
 
-def split_camel(word: str) -> str:
-    return _CAMEL.sub(" ", word)
-
-
-def keyword_terms(text: str) -> list[str]:
-    """Lower-cased content words of a query, CamelCase names split into their parts too."""
-    terms: list[str] = []
-    for word in _WORD.findall(text):
-        for part in _parts(word):
-            low = part.lower()
-            if low not in _STOPWORDS and (len(low) > 1 or low.isdigit()) and low not in terms:
-                terms.append(low)
-    return terms
-
-
-_SUFFIXES = ("ions", "ion", "ures", "ure", "ing", "es", "ed", "er", "s")
-
-
-def stem(word: str) -> str:
-    """A light stem for matching query words to document words: "failing" and "failed" meet.
-
-    Deliberately crude (one suffix off, at most six letters kept): it only has to make the same
-    word family collide, and a collision between unrelated words costs little in a coverage score.
-    """
-    low = word.lower()
-    for suffix in _SUFFIXES:
-        if low.endswith(suffix) and len(low) - len(suffix) >= 4:
-            return low[: -len(suffix)][:6]
-    return low[:6]
-
-
 def stems_of(chunks: Iterable[Chunk]) -> frozenset[str]:
     """Stems of every word a document shows: titles, headings, alert names, tags and text."""
     terms: set[str] = set()
     for chunk in chunks:
         text = " ".join((chunk.title, chunk.section, keyword.keywords_field(chunk), chunk.text))
-        terms.update(stem(part) for word in _WORD.findall(text) for part in _parts(word))
+        terms.update(stem(part) for word in WORD.findall(text) for part in parts(word))
     return frozenset(terms)
-
-
-def _parts(word: str) -> list[str]:
-    return [word] + (split_camel(word).split() if _CAMEL.search(word) else [])
 
 
 class ChromaEmbeddingFunction(EmbeddingFunction[Embeddable]):

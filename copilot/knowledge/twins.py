@@ -19,7 +19,8 @@ import numpy as np
 from copilot.knowledge import sections as section_roles
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import split_sentences
-from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable, keyword_terms, stem
+from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable
+from copilot.knowledge.terms import keyword_terms, stem
 
 # The second document scores at least this share of the first (before reordering). 0.9 until
 # ask listed an undecided twin's steps too: at 0.8 the reader's public even lines went from step

@@ -10,7 +10,8 @@ import pytest
 from copilot.embedding import Embedder
 from copilot.errors import InvalidInput
 from copilot.knowledge import retrieval, vocabulary
-from copilot.knowledge.store import KnowledgeBase, keyword_terms, stem
+from copilot.knowledge.store import KnowledgeBase
+from copilot.knowledge.terms import keyword_terms, stem
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
 from tests.conftest import write
