@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlparse
 
@@ -852,10 +853,17 @@ def scan(text: str, *, allowed_hosts: Collection[str] = ()) -> list[Risk]:
     """
     if not text:
         return []
+    return list(_scan(text, frozenset(h.lower() for h in allowed_hosts)))
+
+
+# One ask reads the same steps several times (ranking them, composing, checking the answer), and
+# the questions of one incident share their runbooks' steps: the verdicts of a text are kept.
+@lru_cache(maxsize=8192)
+def _scan(text: str, allowed_hosts: frozenset[str]) -> tuple[Risk, ...]:
     code, prose = _code_spans(text)
     out = [r for start, span in code if (r := _span_risk(span, start, allowed_hosts, prose=False))]
     out += [r for start, span in prose if (r := _span_risk(span, start, allowed_hosts, prose=True))]
-    return sorted(out, key=lambda r: r.start)
+    return tuple(sorted(out, key=lambda r: r.start))
 
 
 def withheld(text: str, *, allowed_hosts: Collection[str] = ()) -> list[Risk]:

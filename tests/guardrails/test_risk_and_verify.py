@@ -261,6 +261,13 @@ def test_scan_trusts_allowlisted_hosts_for_scripts_but_still_asks_for_approval()
     assert scan(text)[0].action == "withhold"
     (risk,) = scan(text, allowed_hosts={"larkfield.example"})
     assert risk.action == "approve" and "fetched from the network" in risk.reason
+    # Verdicts are kept per text and allowlist: neither answer leaks into the other, and a
+    # caller that edits the list it was given does not edit the next caller's.
+    first = scan(text)
+    assert [r.action for r in first] == ["withhold"]
+    first.clear()
+    assert [r.action for r in scan(text)] == ["withhold"]
+    assert [r.action for r in scan(text, allowed_hosts=["LarkField.example"])] == ["approve"]
 
 
 def test_exfiltrates_recognises_credential_uploads() -> None:
