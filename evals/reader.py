@@ -70,16 +70,7 @@ ONTOPIC = ("sample", "public", *BLIND)
 FILES = {
     "sample": "sample.jsonl",
     "public": "public.jsonl",
-    "blind2": "public_blind2.jsonl",
-    "blind3": "public_blind3.jsonl",
-    "blind4": "public_blind4.jsonl",
-    "blind5": "public_blind5.jsonl",
-    "blind6": "public_blind6.jsonl",
-    "blind7": "public_blind7.jsonl",
-    "blind8": "public_blind8.jsonl",
-    "blind9": "public_blind9.jsonl",
-    "blind10": "public_blind10.jsonl",
-    "blind11": "public_blind11.jsonl",
+    **{name: f"public_{name}.jsonl" for name in BLIND},
     "offtopic": "offtopic.jsonl",
     "dfds": "dfds_fixed_by.jsonl",
 }
