@@ -240,7 +240,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from copilot.api.app import create_app
-    from copilot.client import remove_server_file, url_for, write_server_file
+    from copilot.client import (
+        claim_server_file,
+        remove_server_file,
+        url_for,
+        write_server_file,
+    )
     from copilot.security.auth import check_bind
     from copilot.security.keys import KeyStore
     from copilot.security.logs import configure_logging
@@ -257,7 +262,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "create one with `copilot keys create NAME --scope read`",
             args.host,
         )
-    app = create_app(settings, bind_host=args.host)
+    # Recorded as starting before the model loads and the store opens, so that a command run
+    # meanwhile waits for this server instead of failing on the store it is about to own.
+    claim_server_file(settings.data_dir)
+    try:
+        app = create_app(settings, bind_host=args.host)
+    except BaseException:
+        remove_server_file(settings.data_dir)
+        raise
 
     class RecordedServer(uvicorn.Server):
         """Records its address in the data directory once it listens, for the CLI to find."""

@@ -1,10 +1,14 @@
 """The CLI's way to a running `copilot serve`: where it listens, and JSON over HTTP to it.
 
-`copilot serve` records its address in `DATA_DIR/server.json` (`{"url", "pid"}`) once it
-listens, and removes the file on a clean shutdown. A record is used only while its process lives
-and its URL answers; `COPILOT_URL` names a server explicitly instead. `COPILOT_API_KEY` is sent
-as `Authorization: Bearer <key>`. The standard library's urllib is enough here: the CLI sends a
-few small JSON requests, and httpx is only a development dependency.
+`copilot serve` records itself in `DATA_DIR/server.json` as soon as it starts (`{"pid",
+"state": "starting"}`: it is loading the model and opening the store, which it then owns), and its
+address once it listens (`{"url", "pid", "state": "ready"}`); it removes the file on a clean
+shutdown. A command that finds a server still starting waits for it (up to `COPILOT_SERVER_WAIT`
+seconds, 120 by default) instead of failing on the store it is about to own. A record is used
+only while its process lives and its URL answers; `COPILOT_URL` names a server explicitly
+instead. `COPILOT_API_KEY` is sent as `Authorization: Bearer <key>`. The standard library's
+urllib is enough here: the CLI sends a few small JSON requests, and httpx is only a development
+dependency.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +32,9 @@ from copilot.errors import CopilotError
 
 SERVER_FILE = "server.json"
 PROBE_TIMEOUT_S = 2.0
+# How long a command waits for a server that is still starting (COPILOT_SERVER_WAIT overrides).
+STARTING_WAIT_S = 120.0
+POLL_S = 0.2
 # Ask and drafts run retrieval and maybe a chat model on the server: give them time.
 REQUEST_TIMEOUT_S = 300.0
 
@@ -47,14 +57,33 @@ def server_file(data_dir: Path) -> Path:
     return data_dir / SERVER_FILE
 
 
-def write_server_file(data_dir: Path, url: str) -> Path:
-    """Record this process as the server of `data_dir` (atomically: readers never see half)."""
+def write_server_file(data_dir: Path, url: str | None = None) -> Path:
+    """Record this process as the server of `data_dir` (atomically: readers never see half).
+
+    Without `url`, the server is starting: commands wait for it rather than open the store.
+    """
     path = server_file(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
-    tmp.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+    record: dict[str, Any] = {"pid": os.getpid(), "state": "starting"}
+    if url is not None:
+        record = {"url": url, "pid": os.getpid(), "state": "ready"}
+    tmp.write_text(json.dumps(record), encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def claim_server_file(data_dir: Path) -> bool:
+    """Record this process as starting, unless another live process is recorded already.
+
+    A second `copilot serve` on the same data directory must not hide the first: it will fail
+    on the store the first owns, and its record would point commands at nothing meanwhile.
+    """
+    info = _read(server_file(data_dir))
+    if info is not None and info.get("pid") != os.getpid() and _alive(info.get("pid")):
+        return False
+    write_server_file(data_dir)
+    return True
 
 
 def remove_server_file(data_dir: Path) -> None:
@@ -97,14 +126,57 @@ def _alive(pid: object) -> bool:
     return True
 
 
-def find_server(data_dir: Path, env: dict[str, str] | None = None) -> Client | None:
-    """A client for COPILOT_URL, else for the live server recorded in `data_dir`, else None."""
+def _wait_limit(env: dict[str, str]) -> float:
+    raw = (env.get("COPILOT_SERVER_WAIT") or "").strip()
+    if not raw:
+        return STARTING_WAIT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ServerUnavailable(
+            f"COPILOT_SERVER_WAIT must be a number of seconds, not {raw[:50]!r}"
+        ) from None
+    if not 0 <= value <= 3600:
+        raise ServerUnavailable("COPILOT_SERVER_WAIT must be between 0 and 3600 seconds")
+    return value
+
+
+def _notice(message: str) -> None:
+    print(message, file=sys.stderr)  # noqa: T201
+
+
+def find_server(
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    notice: Callable[[str], None] = _notice,
+) -> Client | None:
+    """A client for COPILOT_URL, else for the live server recorded in `data_dir`, else None.
+
+    A server recorded as starting (its process alive) is waited for, with one line on stderr,
+    until it listens; if it is still starting after the wait, that is an error (the store is
+    about to be its), and if its process ends, the command runs on its own.
+    """
     env = dict(os.environ) if env is None else env
     key = env.get("COPILOT_API_KEY") or None
     explicit = (env.get("COPILOT_URL") or "").strip()
     if explicit:
         return Client(explicit, api_key=key)
-    info = _read(server_file(data_dir))
+    path = server_file(data_dir)
+    info = _read(path)
+    if info is not None and info.get("state") == "starting" and _alive(info.get("pid")):
+        pid, limit = info.get("pid"), _wait_limit(env)
+        notice(f"waiting for the copilot server starting on this data directory (pid {pid})...")
+        deadline = time.monotonic() + limit
+        while info is not None and info.get("state") == "starting" and _alive(info.get("pid")):
+            if time.monotonic() >= deadline:
+                raise ServerUnavailable(
+                    f"the copilot server (pid {pid}) on this data directory is still starting "
+                    f"after {limit:g}s; run this again once it listens (or set "
+                    "COPILOT_SERVER_WAIT to wait longer)"
+                )
+            time.sleep(POLL_S)
+            info = _read(path)
     if info is None or not _alive(info.get("pid")):
         return None
     url = info.get("url")

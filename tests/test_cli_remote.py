@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +20,14 @@ from typing import Any
 
 import pytest
 
-from copilot.client import SERVER_FILE, Client, find_server, write_server_file
+from copilot.client import (
+    SERVER_FILE,
+    Client,
+    ServerUnavailable,
+    claim_server_file,
+    find_server,
+    write_server_file,
+)
 from copilot.embedding import Embedder
 from copilot.knowledge.store import KnowledgeBase
 from copilot.security.keys import KeyStore
@@ -36,6 +44,7 @@ class Served:
     data: Path
     key: str
     log: Path
+    states: list[str]
 
 
 def _free_port() -> int:
@@ -85,13 +94,20 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
             stderr=subprocess.STDOUT,
         )
     record = data / SERVER_FILE
+    states: list[str] = []  # the record's states, in the order this fixture saw them
     try:
         deadline = time.monotonic() + 120
-        while not record.exists():
+        while not states or states[-1] != "ready":
             assert server.poll() is None, log.read_text()[-2000:]
             assert time.monotonic() < deadline, "the server did not record its address"
-            time.sleep(0.1)
-        yield Served(url=f"http://127.0.0.1:{port}", data=data, key=key, log=log)
+            try:
+                state = json.loads(record.read_text())["state"]
+            except (OSError, ValueError, KeyError):
+                state = None
+            if state and (not states or states[-1] != state):
+                states.append(state)
+            time.sleep(0.05)
+        yield Served(url=f"http://127.0.0.1:{port}", data=data, key=key, log=log, states=states)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -115,6 +131,58 @@ def beside(served: Served, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
 def test_the_server_records_its_address(served: Served) -> None:
     record = json.loads((served.data / SERVER_FILE).read_text())
     assert record["url"] == served.url and isinstance(record["pid"], int)
+    # Recorded as starting first (while it loads the model and takes the store), then ready.
+    assert served.states == ["starting", "ready"]
+
+
+def test_a_command_waits_for_a_server_that_is_still_starting(
+    beside: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store is the starting server's: a command waits for it instead of failing on it.
+
+    The server's record is put back to "starting" (its process lives and holds the store), and
+    made ready again a moment later, as a server finishing its start would.
+    """
+    record = beside.data / SERVER_FILE
+    ready = record.read_text()
+    pid = json.loads(ready)["pid"]
+    record.write_text(json.dumps({"pid": pid, "state": "starting"}))
+    timer = threading.Timer(1.0, record.write_text, args=(ready,))
+    timer.start()
+    try:
+        code, out, err = run_cli(
+            capsys, "incident", "declare", "Vault sealed again", "-s", "SEV3", "--json"
+        )
+        assert code == 0, err
+        assert f"waiting for the copilot server starting on this data directory (pid {pid})" in err
+        declared = json.loads(out)["id"]
+        # Went through the server: the postmortem draft needs the store it owns.
+        code, out, err = run_cli(capsys, "postmortem", declared, "--json", "--similar", "1")
+        assert code == 0, err
+        assert json.loads(out)["incident_id"] == declared
+    finally:
+        timer.cancel()
+        record.write_text(ready)
+
+
+def test_a_server_still_starting_after_the_wait_is_a_clear_error(
+    beside: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = beside.data / SERVER_FILE
+    ready = record.read_text()
+    pid = json.loads(ready)["pid"]
+    record.write_text(json.dumps({"pid": pid, "state": "starting"}))
+    try:
+        monkeypatch.setenv("COPILOT_SERVER_WAIT", "0.3")
+        code, out, err = run_cli(capsys, "search", "vault sealed", "--json")
+        assert (code, out) == (1, "")
+        assert f"the copilot server (pid {pid}) on this data directory is still starting" in err
+        assert "Traceback" not in err
+        monkeypatch.setenv("COPILOT_SERVER_WAIT", "soon")
+        code, out, err = run_cli(capsys, "incident", "list")
+        assert code == 1 and "COPILOT_SERVER_WAIT must be a number of seconds" in err
+    finally:
+        record.write_text(ready)
 
 
 def test_search_and_ask_json_beside_the_server_match_the_api(
@@ -253,3 +321,39 @@ def test_a_stale_record_is_ignored(tmp_path: Path) -> None:
     assert find_server(data, env) is None
     client = find_server(data, {"COPILOT_URL": "http://127.0.0.1:9/", "COPILOT_API_KEY": "k"})
     assert isinstance(client, Client) and client.url == "http://127.0.0.1:9"
+
+
+def test_a_starting_record_whose_process_ends_is_not_waited_for(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        data.mkdir()
+        (data / SERVER_FILE).write_text(json.dumps({"pid": child.pid, "state": "starting"}))
+        notices: list[str] = []
+        # Killed and reaped, as the shell that started a server reaps it.
+        threading.Timer(0.5, lambda: (child.kill(), child.wait())).start()
+        started = time.monotonic()
+        assert find_server(data, {}, notice=notices.append) is None  # runs on its own
+        assert len(notices) == 1 and f"(pid {child.pid})" in notices[0]
+        assert time.monotonic() - started < 30  # it did not wait out the two minutes
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_second_server_does_not_hide_the_first(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        data.mkdir()
+        first = json.dumps({"url": "http://127.0.0.1:1", "pid": child.pid, "state": "ready"})
+        (data / SERVER_FILE).write_text(first)
+        assert claim_server_file(data) is False
+        assert (data / SERVER_FILE).read_text() == first
+    finally:
+        child.kill()
+        child.wait()
+    assert claim_server_file(data) is True  # the first is gone: this one starts
+    assert json.loads((data / SERVER_FILE).read_text()) == {"pid": os.getpid(), "state": "starting"}
+    with pytest.raises(ServerUnavailable, match="still starting after 0s"):
+        find_server(data, {"COPILOT_SERVER_WAIT": "0"}, notice=lambda _: None)
