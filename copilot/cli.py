@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from copilot.cliutil import (
     server,
 )
 from copilot.errors import CopilotError
+from copilot.fences import FENCE_LINE
 from copilot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -121,12 +121,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{i}. {r.title} — {r.section}  [{r.kind}, score {r.score:.4f}]")
         print(f"   {r.source}:{r.lines[0]}-{r.lines[1]}")
         # One line of the section as a person reads it: no code-fence markers.
-        snippet = " ".join(_FENCE.sub(" ", r.text).split())[:200]
+        snippet = " ".join(FENCE_LINE.sub(" ", r.text).split())[:200]
         print(f"   {snippet}")
     return 0
-
-
-_FENCE = re.compile(r"^\s*(?:```|~~~)[\w+-]*\s*$", re.MULTILINE)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

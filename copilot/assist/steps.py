@@ -19,12 +19,12 @@ from copilot.assist.sentences import (
     needs_what_went_before,
     qualifies,
 )
+from copilot.fences import NESTED_FENCE
 from copilot.guardrails.risk import requires_approval
 from copilot.knowledge.passages import PHASE_ORDER, Passage, split_sentences
 from copilot.promql import holds_query
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
-_FENCE_LINE = re.compile(r"^\s*(```|~~~)")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _SQL = re.compile(r"^(?:select|show|explain|update|delete|insert|alter|vacuum|analyze)\b", re.I)
 _CLI = re.compile(r"^(?:\$\s*)?(?:sudo\s+)?[a-z][a-z0-9_.-]*(?:\s|$)")
@@ -134,8 +134,8 @@ def blocks(text: str) -> list[_Block]:
     item_indent = 0
     while i < len(lines):
         line = lines[i]
-        if _FENCE_LINE.match(line):
-            fence = _FENCE_LINE.match(line).group(1)  # type: ignore[union-attr]
+        if NESTED_FENCE.match(line):
+            fence = NESTED_FENCE.match(line).group(1)  # type: ignore[union-attr]
             body: list[str] = []
             i += 1
             while i < len(lines) and not lines[i].strip().startswith(fence):

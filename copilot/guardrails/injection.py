@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from copilot.fences import FENCE
 from copilot.guardrails import harm, risk, semantic
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,6 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
 _LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+")
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 
 
 @dataclass
@@ -303,7 +303,7 @@ def units(text: str) -> list[str]:
             current.clear()
 
     for line in text.split("\n"):
-        if _FENCE.match(line):
+        if FENCE.match(line):
             if not in_fence:
                 flush()
                 current.append(line)
@@ -409,7 +409,7 @@ def _foreign(unit: str) -> bool:
     language inside an English document is read by nobody, so when it carries something to run
     or open it is cut rather than passed on unread. Tables and code blocks are not prose."""
     lines = unit.strip().split("\n")
-    if not lines or _FENCE.match(lines[0]) or lines[0].lstrip().startswith(("|", "#")):
+    if not lines or FENCE.match(lines[0]) or lines[0].lstrip().startswith(("|", "#")):
         return False
     if not _CODE_OR_LINK.search(unit):
         return False
@@ -691,7 +691,7 @@ def side_channels(parts: list[str]) -> list[str | None]:
     out: list[str | None] = []
     details = comment = 0
     for i, unit in enumerate(parts):
-        if _FENCE.match(unit):
+        if FENCE.match(unit):
             # A code block is the procedure's own text: markup inside it is literal. What a
             # command prints is not an order: a command in sample output is planted there.
             sample = i > 0 and bool(_OUTPUT_LEAD.search(parts[i - 1]))
@@ -709,7 +709,7 @@ def side_channels(parts: list[str]) -> list[str | None]:
                 inside = "footnote"
             elif _LINK_DEFINITION.match(lines[0]):
                 inside = "link definition"
-            elif _DEFINITION.search(unit) and not _FENCE.match(lines[0]):
+            elif _DEFINITION.search(unit) and not FENCE.match(lines[0]):
                 inside = "definition"
             elif all(_QUOTE.match(line) for line in lines):
                 inside = "quote"

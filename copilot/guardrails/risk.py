@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlparse
 
+from copilot.fences import FENCE
 from copilot.guardrails import harm
 from copilot.promql import starts_query
 
@@ -354,7 +355,6 @@ _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _INLINE = re.compile(r"(`+)(.+?)\1", re.S)
 _URL = re.compile(r"(?:https?|ftp)://[^\s)<>\]\"'`|]+", re.I)
@@ -649,7 +649,7 @@ def linked_hosts(text: str) -> set[str]:
 def _unfenced(text: str) -> list[str]:
     lines, fenced = [], False
     for line in text.split("\n"):
-        if _FENCE.match(line):
+        if FENCE.match(line):
             fenced = not fenced
         elif not fenced:
             lines.append(line)
@@ -808,12 +808,12 @@ def _code_spans(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]
             # A heredoc's body is one span with the command that writes it: a config file's
             # content is what the command does.
             prose_mask[offset:end] = " " * len(line)
-            if line.strip() == heredoc[1] or (_FENCE.match(line) and in_fence):
+            if line.strip() == heredoc[1] or (FENCE.match(line) and in_fence):
                 code.append((heredoc[0], text[heredoc[0] : end]))
                 heredoc = None
-                if _FENCE.match(line):
+                if FENCE.match(line):
                     in_fence = False
-        elif _FENCE.match(line):
+        elif FENCE.match(line):
             in_fence = not in_fence
             prose_mask[offset:end] = " " * len(line)
         elif in_fence:

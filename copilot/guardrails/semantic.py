@@ -42,6 +42,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from copilot.fences import FENCE
 from copilot.lru import LRUCache
 
 Vectors = npt.NDArray[np.float32]
@@ -136,7 +137,6 @@ def probabilities(vectors: Vectors, w: Vectors, b: float) -> npt.NDArray[np.floa
     return result
 
 
-_FENCE_LINE = re.compile(r"^\s{0,3}(?:```|~~~)")
 _COMMENT = re.compile(r"^\s*(?:#+|//|--|;)\s+(.*)$")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -159,7 +159,7 @@ def pieces(unit: str) -> list[str]:
     contributes only its comments; each table row is read on its own.
     """
     lines = unit.split("\n")
-    if lines and _FENCE_LINE.match(lines[0]):
+    if lines and FENCE.match(lines[0]):
         texts = [m.group(1) for line in lines[1:] if (m := _COMMENT.match(line))]
     elif sum(line.lstrip().startswith("|") for line in lines) >= 2:
         texts = [

@@ -19,11 +19,12 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from copilot.fences import FENCE
+
 Precision = Literal["minute", "day", "month", "none"]
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _TIMELINE_HEADING = re.compile(r"\btime\s*line\b|\bchronology\b|\bsequence of events\b", re.I)
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d{1,3}[.)])\s+(?P<body>.*)$")
 _DATE = re.compile(r"(?<![\d?])(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d?])")
@@ -112,7 +113,7 @@ def sections(markdown: str) -> list[tuple[int, str, int, int]]:
     found: list[tuple[int, str, int]] = []
     fenced = False
     for i, line in enumerate(lines):
-        if _FENCE.match(line):
+        if FENCE.match(line):
             fenced = not fenced
             continue
         match = None if fenced else _HEADING.match(line)
@@ -267,7 +268,7 @@ def parse_timeline(markdown: str, *, default_zone: str = "UTC") -> ParsedTimelin
 
     for offset, line in enumerate(body):
         line_no = start + 2 + offset
-        if _FENCE.match(line):
+        if FENCE.match(line):
             fenced = not fenced
             continue
         if fenced:
