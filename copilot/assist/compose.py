@@ -94,15 +94,8 @@ class ExtractiveComposer(Composer):
             if cand.done_by:
                 skipped.append(cand)
                 continue
+            cand.relevance = _relevance(cand, terms, rank, ctx.intent)
             kept.append(cand)
-        # A question word every candidate names tells none apart at the cap, where most steps
-        # tie on document and phase: it weighs by how few candidates name it.
-        named = [
-            {stem(t) for t in keyword_terms(f"{c.text} {c.command or ''}")} & terms for c in kept
-        ]
-        weights = {t: 1.0 - sum(t in n for n in named) / len(kept) for t in terms} if kept else {}
-        for cand in kept:
-            cand.relevance = _relevance(cand, terms, rank, ctx.intent, weights)
         # Every step is a candidate; the cap keeps the most relevant ones, never the first ones.
         ranked = sorted(kept, key=lambda c: -c.relevance)
         best = ranked[: ctx.max_steps]
@@ -200,21 +193,16 @@ def _roots(text: str) -> set[str]:
 
 
 def _relevance(
-    cand: step_mod.Candidate,
-    terms: set[str],
-    rank: dict[str, int],
-    intent: str,
-    weights: dict[str, float],
+    cand: step_mod.Candidate, terms: set[str], rank: dict[str, int], intent: str
 ) -> float:
     """How much a step is worth a place in a capped answer: its document's rank, its phase
-    (mitigation first when the question asks how to fix), the question's words it names, each
-    weighed by how few of the other candidates name it (`weights`)."""
+    (mitigation first when the question asks how to fix), the question's words it names."""
     doc = 1.0 if rank[cand.passage.chunk.source] == 0 else 0.55
     phase = _PHASE_WEIGHT.get(cand.phase, 0.0)
     if intent == "fix" and cand.phase == "mitigate":
         phase += 0.15
     words = {stem(t) for t in keyword_terms(f"{cand.text} {cand.command or ''}")}
-    overlap = sum(weights.get(t, 1.0) for t in terms & words) / (len(terms) or 1)
+    overlap = len(terms & words) / (len(terms) or 1)
     return doc + phase + 0.4 * overlap + (0.05 if cand.command else 0.0)
 
 

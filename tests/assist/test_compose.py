@@ -77,18 +77,3 @@ def test_the_step_for_the_case_the_question_names_leads_its_phase() -> None:
     ]
     # A word the runbook's title carries ("burning") names no case: every step is about it.
     assert order("burning")[0] == "Heat loss through the door seals"
-
-
-def test_at_the_cap_a_question_word_every_step_names_does_not_decide() -> None:
-    """Steps tie on document and phase; the question's words break the tie. A word nearly every
-    step names ("kiln" in a kiln runbook) tells none apart: the one step that names the
-    question's other word ("temperature") is kept, not cut for coming last."""
-    steps = [f"Check the kiln controller {n} log: `kilnctl logs c{n}`" for n in range(6)]
-    steps.append("Re-seat the temperature probe: `probectl reseat t1`")
-    passages = [_mitigation("kiln/cold.md", 1, steps, 1.0, 1)]
-    draft = ExtractiveComposer().compose(
-        AskContext(question="kiln temperature", passages=passages, max_steps=3)
-    )
-    commands = [step.command for step in draft.steps]
-    assert "probectl reseat t1" in commands
-    assert len(commands) == 3 and draft.more == 4
