@@ -3,13 +3,18 @@ so the first ask does not screen every section itself (18 s on the sample knowle
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
+import pytest
+import torch
 from fastapi.testclient import TestClient
 
+from copilot.api import app as app_module
 from copilot.api.app import create_app
 from copilot.embedding import Embedder
+from copilot.guardrails import semantic
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
@@ -40,3 +45,27 @@ def test_the_server_reads_its_link_hosts_before_anyone_asks(
         asked = client.post("/v1/ask", json={"question": "kiln too hot"})
         assert asked.status_code == 200
         assert asked.json()["guardrails"]["blocked"] == []
+
+
+def test_start_up_work_uses_every_core_and_serving_its_own_threads(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The detector's fit embeds its exemplars at start, before anything is served: on every
+    core (15.6 s on one thread, 9.2 s on two). Serving then keeps to `serve_threads`."""
+    settings = Settings(data_dir=tmp_path / "data", serve_threads=1, _env_file=None)  # type: ignore[call-arg]
+    events: list[tuple[str, int]] = []
+    real = app_module.set_threads
+
+    def set_threads(count: int) -> None:
+        events.append(("threads", count))
+        real(count)
+
+    monkeypatch.setattr(app_module, "set_threads", set_threads)
+    monkeypatch.setattr(semantic, "warm", lambda: events.append(("fit", 0)))
+    before = torch.get_num_threads()
+    try:
+        with TestClient(create_app(settings, embedder=embedder)) as client:
+            assert client.get("/healthz").status_code == 200
+    finally:
+        torch.set_num_threads(before)
+    assert events == [("threads", os.cpu_count() or 1), ("fit", 0), ("threads", 1)]
