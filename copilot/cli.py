@@ -259,14 +259,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "create one with `copilot keys create NAME --scope read`",
             args.host,
         )
-    # Recorded as starting before the model loads and the store opens, so that a command run
-    # meanwhile waits for this server instead of failing on the store it is about to own.
-    claim_server_file(settings.data_dir)
-    try:
-        app = create_app(settings, bind_host=args.host)
-    except BaseException:
-        remove_server_file(settings.data_dir)
-        raise
 
     class RecordedServer(uvicorn.Server):
         """Records its address in the data directory once it listens, for the CLI to find."""
@@ -288,9 +280,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             remove_server_file(settings.data_dir)
             await super().shutdown(sockets=sockets)
 
-    # Our middleware writes the access log (route templates, no query strings, request ids).
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    # Recorded as starting before the model loads and the store opens, so that a command run
+    # meanwhile waits for this server instead of failing on the store it is about to own.
+    claim_server_file(settings.data_dir)
     try:
+        app = create_app(settings, bind_host=args.host)
+        # Our middleware writes the access log (route templates, no query strings, request ids).
+        config = uvicorn.Config(
+            app, host=args.host, port=args.port, log_config=None, access_log=False
+        )
         RecordedServer(config).run()
     finally:
         remove_server_file(settings.data_dir)

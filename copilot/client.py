@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -141,6 +141,11 @@ def _wait_limit(env: dict[str, str]) -> float:
     return value
 
 
+def _starting(info: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """Whether a record is of a server still starting whose process lives."""
+    return info is not None and info.get("state") == "starting" and _alive(info.get("pid"))
+
+
 def _notice(message: str) -> None:
     print(message, file=sys.stderr)  # noqa: T201
 
@@ -164,11 +169,11 @@ def find_server(
         return Client(explicit, api_key=key)
     path = server_file(data_dir)
     info = _read(path)
-    if info is not None and info.get("state") == "starting" and _alive(info.get("pid")):
+    if _starting(info):
         pid, limit = info.get("pid"), _wait_limit(env)
         notice(f"waiting for the copilot server starting on this data directory (pid {pid})...")
         deadline = time.monotonic() + limit
-        while info is not None and info.get("state") == "starting" and _alive(info.get("pid")):
+        while _starting(info):
             if time.monotonic() >= deadline:
                 raise ServerUnavailable(
                     f"the copilot server (pid {pid}) on this data directory is still starting "

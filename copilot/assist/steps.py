@@ -134,8 +134,8 @@ def blocks(text: str) -> list[_Block]:
     item_indent = 0
     while i < len(lines):
         line = lines[i]
-        if NESTED_FENCE.match(line):
-            fence = NESTED_FENCE.match(line).group(1)  # type: ignore[union-attr]
+        if opened := NESTED_FENCE.match(line):
+            fence = opened.group(1)
             body: list[str] = []
             i += 1
             while i < len(lines) and not lines[i].strip().startswith(fence):
