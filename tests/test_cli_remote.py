@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,20 @@ def test_the_server_records_its_address(served: Served) -> None:
     assert served.states == ["starting", "ready"]
 
 
+@contextmanager
+def _starting_again(served: Served) -> Iterator[tuple[int, str]]:
+    """The live server's record put back to "starting" (its process lives and owns the store),
+    as a server still loading would leave it; its ready record is restored afterwards."""
+    record = served.data / SERVER_FILE
+    ready = record.read_text()
+    pid = json.loads(ready)["pid"]
+    record.write_text(json.dumps({"pid": pid, "state": "starting"}))
+    try:
+        yield pid, ready
+    finally:
+        record.write_text(ready)
+
+
 def test_a_command_waits_for_a_server_that_is_still_starting(
     beside: Served, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -143,36 +158,30 @@ def test_a_command_waits_for_a_server_that_is_still_starting(
     The server's record is put back to "starting" (its process lives and holds the store), and
     made ready again a moment later, as a server finishing its start would.
     """
-    record = beside.data / SERVER_FILE
-    ready = record.read_text()
-    pid = json.loads(ready)["pid"]
-    record.write_text(json.dumps({"pid": pid, "state": "starting"}))
-    timer = threading.Timer(1.0, record.write_text, args=(ready,))
-    timer.start()
-    try:
-        code, out, err = run_cli(
-            capsys, "incident", "declare", "Vault sealed again", "-s", "SEV3", "--json"
-        )
-        assert code == 0, err
-        assert f"waiting for the copilot server starting on this data directory (pid {pid})" in err
-        declared = json.loads(out)["id"]
-        # Went through the server: the postmortem draft needs the store it owns.
-        code, out, err = run_cli(capsys, "postmortem", declared, "--json", "--similar", "1")
-        assert code == 0, err
-        assert json.loads(out)["incident_id"] == declared
-    finally:
-        timer.cancel()
-        record.write_text(ready)
+    with _starting_again(beside) as (pid, ready):
+        timer = threading.Timer(1.0, (beside.data / SERVER_FILE).write_text, args=(ready,))
+        timer.start()
+        try:
+            code, out, err = run_cli(
+                capsys, "incident", "declare", "Vault sealed again", "-s", "SEV3", "--json"
+            )
+            assert code == 0, err
+            assert (
+                f"waiting for the copilot server starting on this data directory (pid {pid})" in err
+            )
+            declared = json.loads(out)["id"]
+            # Went through the server: the postmortem draft needs the store it owns.
+            code, out, err = run_cli(capsys, "postmortem", declared, "--json", "--similar", "1")
+            assert code == 0, err
+            assert json.loads(out)["incident_id"] == declared
+        finally:
+            timer.cancel()
 
 
 def test_a_server_still_starting_after_the_wait_is_a_clear_error(
     beside: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    record = beside.data / SERVER_FILE
-    ready = record.read_text()
-    pid = json.loads(ready)["pid"]
-    record.write_text(json.dumps({"pid": pid, "state": "starting"}))
-    try:
+    with _starting_again(beside) as (pid, _):
         monkeypatch.setenv("COPILOT_SERVER_WAIT", "0.3")
         code, out, err = run_cli(capsys, "search", "vault sealed", "--json")
         assert (code, out) == (1, "")
@@ -181,8 +190,6 @@ def test_a_server_still_starting_after_the_wait_is_a_clear_error(
         monkeypatch.setenv("COPILOT_SERVER_WAIT", "soon")
         code, out, err = run_cli(capsys, "incident", "list")
         assert code == 1 and "COPILOT_SERVER_WAIT must be a number of seconds" in err
-    finally:
-        record.write_text(ready)
 
 
 def test_search_and_ask_json_beside_the_server_match_the_api(
