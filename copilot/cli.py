@@ -234,15 +234,23 @@ def _ask_locally(settings: Settings, *, question: str, incident_id: str | None) 
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from copilot.client import claim_server_file, remove_server_file
+
+    # Recorded as starting first of all, before the server's own imports (seconds), the model
+    # and the store, so that a command run meanwhile waits for this server instead of running
+    # on its own and taking the store this one is about to own.
+    claim_server_file(settings.data_dir)
+    try:
+        return _serve(args, settings)
+    finally:
+        remove_server_file(settings.data_dir)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from copilot.api.app import create_app
-    from copilot.client import (
-        claim_server_file,
-        remove_server_file,
-        url_for,
-        write_server_file,
-    )
+    from copilot.client import remove_server_file, url_for, write_server_file
     from copilot.security.auth import check_bind
     from copilot.security.keys import KeyStore
     from copilot.security.logs import configure_logging
@@ -280,18 +288,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             remove_server_file(settings.data_dir)
             await super().shutdown(sockets=sockets)
 
-    # Recorded as starting before the model loads and the store opens, so that a command run
-    # meanwhile waits for this server instead of failing on the store it is about to own.
-    claim_server_file(settings.data_dir)
-    try:
-        app = create_app(settings, bind_host=args.host)
-        # Our middleware writes the access log (route templates, no query strings, request ids).
-        config = uvicorn.Config(
-            app, host=args.host, port=args.port, log_config=None, access_log=False
-        )
-        RecordedServer(config).run()
-    finally:
-        remove_server_file(settings.data_dir)
+    app = create_app(settings, bind_host=args.host)
+    # Our middleware writes the access log (route templates, no query strings, request ids).
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    RecordedServer(config).run()
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -364,3 +365,35 @@ def test_a_second_server_does_not_hide_the_first(tmp_path: Path) -> None:
     assert json.loads((data / SERVER_FILE).read_text()) == {"pid": os.getpid(), "state": "starting"}
     with pytest.raises(ServerUnavailable, match="still starting after 0s"):
         find_server(data, {"COPILOT_SERVER_WAIT": "0"}, notice=lambda _: None)
+
+
+class _StopAt:
+    """An import hook that, when `name` is imported, notes the server record and fails."""
+
+    def __init__(self, name: str, record: Path) -> None:
+        self.name, self.record, self.seen = name, record, "not imported"
+
+    def find_spec(self, fullname: str, *_: Any) -> None:
+        if fullname == self.name:
+            self.seen = self.record.read_text() if self.record.exists() else "no record"
+            raise ImportError(f"stopped at {fullname}")
+
+
+def test_serve_claims_the_record_before_its_own_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's imports take seconds: a command run in them must find it starting."""
+    from copilot.cli import cmd_serve
+
+    data = tmp_path / "data"
+    record = data / SERVER_FILE
+    hook = _StopAt("copilot.api.app", record)
+    monkeypatch.delitem(sys.modules, "copilot.api.app", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [hook, *sys.meta_path])
+    settings = Settings(data_dir=data, _env_file=None)  # type: ignore[call-arg]
+    args = argparse.Namespace(host="127.0.0.1", port=_free_port(), verbose=False)
+    with pytest.raises(ImportError, match=r"stopped at copilot\.api\.app"):
+        cmd_serve(args, settings)
+    assert hook.seen != "no record", "the server's imports ran before it claimed the record"
+    assert json.loads(hook.seen) == {"pid": os.getpid(), "state": "starting"}
+    assert not record.exists()  # a start that fails takes its record away
