@@ -92,11 +92,15 @@ def open_kb(
     """
     from copilot.embedding import Embedder, set_threads
     from copilot.errors import StoreLocked
+    from copilot.guardrails import semantic
     from copilot.knowledge.store import KnowledgeBase
 
     if threads:
         set_threads(threads)
     embedder = Embedder(settings.embedding_model, batch_size=settings.embed_batch_size)
+    # The injection detector's fit, kept by the server or an earlier command, is read rather
+    # than fitted again (9 s of every `ask` that screens text on its own).
+    semantic.keep_fits_in(settings.data_dir)
     try:
         return KnowledgeBase(settings, embedder)
     except StoreLocked as exc:

@@ -6,7 +6,9 @@ a logistic regression trained, at first use, on two sets of exemplars written fo
 (`exemplars/injection.txt`: instructions planted for a model that reads the page, in many
 forms and languages; `exemplars/benign.txt`: runbook and postmortem sentences, many of them hard
 cases that mention AI, chatbots, "ignore the previous alert", uploads, approvals and `curl | jq`).
-Exemplar vectors are computed once per process; sentence scores are cached by text.
+Exemplar vectors are computed once per process; sentence scores are cached by text. The fit
+itself (weights and bias) can be kept in a folder (`keep_fits_in`, the data directory): a later
+process with the same model and exemplars reads it instead of embedding 703 exemplars again.
 
 Thresholds: a sentence is flagged at probability >= `THRESHOLD` (0.88), or >=
 `ADDRESSED_THRESHOLD` (0.75) when it names a model as its addressee. Both were chosen on one
@@ -27,7 +29,10 @@ copy: `use_embedder()` names it, otherwise the live `copilot.embedding.Embedder`
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import hashlib
+import os
 import re
 import sys
 import threading
@@ -37,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -69,6 +75,12 @@ MIN_WORDS = 4
 # The model reads 256 word pieces at most; longer sentences cost time for nothing.
 MAX_CHARS = 600
 CACHE_SIZE = 100_000
+# The kept fit, in the folder `keep_fits_in` names. Its key is what the fit depends on: the
+# exemplars, the training settings and the model, known by the vector of a fixed sentence (a
+# model's name says nothing of its weights). Another key is fitted again and written over.
+FIT_FILE = "injection-detector-fit.npz"
+FIT_FORMAT = 1
+_PROBE = "Disk usage on the primary database node passed 90 percent."
 
 
 class Encoder(Protocol):
@@ -192,7 +204,9 @@ class SemanticDetector:
         addressed_threshold: float = ADDRESSED_THRESHOLD,
         injections: Sequence[str] | None = None,
         benign: Sequence[str] | None = None,
+        kept_in: Path | None = None,
     ) -> None:
+        """`kept_in`: a folder to read the fit from, and to write it to once fitted."""
         self.encoder = encoder
         self.threshold = threshold
         self.addressed_threshold = addressed_threshold
@@ -202,14 +216,62 @@ class SemanticDetector:
         self._model: tuple[Vectors, float] | None = None
         self._lock = threading.Lock()
         self._cache: LRUCache[str, float] = LRUCache(CACHE_SIZE)
+        self.kept_in = kept_in
+        # How the fit was had: "fitted", "read" (from `kept_in`), or None before the first use.
+        self.fit_source: str | None = None
 
     def _fitted(self) -> tuple[Vectors, float]:
         with self._lock:
             if self._model is None:
-                vectors = self.encoder.embed(self._injections + self._benign)
-                n = len(self._injections)
-                self._model = train(vectors[:n], vectors[n:])
+                key = self._fit_key() if self.kept_in is not None else ""
+                self._model = self._read_fit(key)
+                self.fit_source = "read"
+                if self._model is None:
+                    vectors = self.encoder.embed(self._injections + self._benign)
+                    n = len(self._injections)
+                    self._model = train(vectors[:n], vectors[n:])
+                    self.fit_source = "fitted"
+                    self._keep_fit(key, *self._model)
             return self._model
+
+    def _fit_key(self) -> str:
+        probe = self.encoder.embed([_PROBE])[0].astype(np.float64)
+        digest = hashlib.sha256(f"{FIT_FORMAT}:{len(probe)}".encode())
+        # Rounded, and -0.0 made 0.0: the last bits move with the number of threads.
+        digest.update((np.round(probe, 4) + 0.0).tobytes())
+        for label, texts in ((b"i", self._injections), (b"b", self._benign)):
+            for text in texts:
+                digest.update(b"\0" + label + text.encode("utf-8"))
+        return digest.hexdigest()
+
+    def _read_fit(self, key: str) -> tuple[Vectors, float] | None:
+        if self.kept_in is None:
+            return None
+        try:
+            with np.load(self.kept_in / FIT_FILE, allow_pickle=False) as saved:
+                if str(saved["key"]) != key:
+                    return None
+                w = np.asarray(saved["w"], dtype=np.float32)
+                b = float(saved["b"])
+        except (OSError, ValueError, KeyError):
+            return None  # none kept, or unreadable: fit again
+        if w.ndim != 1 or not np.isfinite(w).all() or not np.isfinite(b):
+            return None
+        return w, b
+
+    def _keep_fit(self, key: str, w: Vectors, b: float) -> None:
+        """Write the fit for the next process; a folder that cannot be written keeps nothing."""
+        if self.kept_in is None:
+            return
+        path = self.kept_in / FIT_FILE
+        tmp = path.with_name(f".{FIT_FILE}.{os.getpid()}.{threading.get_ident()}.npz")
+        with contextlib.suppress(OSError):
+            self.kept_in.mkdir(parents=True, exist_ok=True)
+            try:
+                np.savez(tmp, key=np.array(key), w=w, b=np.array(b))
+                os.replace(tmp, path)  # readers never see half a file
+            finally:
+                tmp.unlink(missing_ok=True)
 
     def warm(self) -> None:
         """Embed the exemplars and fit now, not on the first screened document."""
@@ -270,6 +332,7 @@ class _State:
         self.embedder: weakref.ref[Any] | None = None
         self.auto: SemanticDetector | None = None
         self.last_scan = -1e9
+        self.fits: Path | None = None
 
 
 _state = _State()
@@ -284,6 +347,14 @@ def use_embedder(embedder: Encoder | None) -> None:
         _state.embedder = weakref.ref(embedder) if embedder is not None else None
         _state.auto = None
         _state.last_scan = -1e9
+
+
+def keep_fits_in(folder: Path | None) -> None:
+    """Keep the detector's fit in `folder` (the composition root names the data directory), so
+    that a later start with the same model and exemplars skips the fit; None keeps none."""
+    with _state.lock:
+        _state.fits = folder
+        _state.auto = None
 
 
 def _live_embedder() -> Encoder | None:
@@ -316,7 +387,7 @@ def detector() -> SemanticDetector | None:
         if encoder is None:
             return None
         if _state.auto is None or _state.auto.encoder is not encoder:
-            _state.auto = SemanticDetector(encoder)
+            _state.auto = SemanticDetector(encoder, kept_in=_state.fits)
         return _state.auto
 
 

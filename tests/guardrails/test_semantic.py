@@ -182,3 +182,66 @@ def test_the_app_model_is_found_without_loading_a_second_copy(embedder: Embedder
         assert found is not None and found.encoder is embedder
     finally:
         semantic.use_embedder(None)
+
+
+class CountingEncoder(HashingEncoder):
+    """Counts the texts embedded; `salt` makes another model (other vectors for each text)."""
+
+    def __init__(self, salt: str = "") -> None:
+        super().__init__()
+        self.salt, self.texts = salt, 0
+
+    def embed(self, texts: list[str], *, batch_size: int | None = None) -> Vectors:
+        self.texts += len(texts)
+        return super().embed([f"{self.salt} {t}" for t in texts], batch_size=batch_size)
+
+
+def test_a_kept_fit_is_read_by_the_next_process_with_the_same_model(tmp_path: Path) -> None:
+    first = SemanticDetector(CountingEncoder(), kept_in=tmp_path)
+    sentences = [UNSEEN_ATTACKS[0], UNSEEN_BENIGN[0]]
+    scores = first.scores(sentences)
+    assert first.fit_source == "fitted" and (tmp_path / semantic.FIT_FILE).exists()
+    encoder = CountingEncoder()
+    again = SemanticDetector(encoder, kept_in=tmp_path)
+    assert again.scores(sentences) == pytest.approx(scores, abs=1e-6)
+    # Read, not fitted: one probe sentence and the two scored, none of the 703 exemplars.
+    assert again.fit_source == "read" and encoder.texts == 1 + len(sentences)
+
+
+def test_another_model_or_other_exemplars_fit_again(tmp_path: Path) -> None:
+    SemanticDetector(CountingEncoder(), kept_in=tmp_path).warm()
+    other_model = SemanticDetector(CountingEncoder(salt="other"), kept_in=tmp_path)
+    other_model.warm()
+    assert other_model.fit_source == "fitted"
+    injections, benign = load_exemplars()
+    fewer = SemanticDetector(
+        CountingEncoder(salt="other"), kept_in=tmp_path, injections=injections[1:], benign=benign
+    )
+    fewer.warm()
+    assert fewer.fit_source == "fitted"
+    # The file now holds the last fit, which the same model and exemplars read.
+    same = SemanticDetector(
+        CountingEncoder(salt="other"), kept_in=tmp_path, injections=injections[1:], benign=benign
+    )
+    same.warm()
+    assert same.fit_source == "read"
+
+
+def test_a_broken_or_unwritable_kept_fit_is_fitted_again(tmp_path: Path) -> None:
+    (tmp_path / semantic.FIT_FILE).write_bytes(b"not a numpy archive")
+    broken = SemanticDetector(CountingEncoder(), kept_in=tmp_path)
+    assert broken.scores([UNSEEN_ATTACKS[1]])[0] > 0  # scored, from a fresh fit
+    assert broken.fit_source == "fitted"
+    blocked = tmp_path / "a-file-not-a-folder"
+    blocked.write_text("x")
+    nowhere = SemanticDetector(CountingEncoder(), kept_in=blocked)
+    assert nowhere.scores([UNSEEN_ATTACKS[1]]) == pytest.approx(broken.scores([UNSEEN_ATTACKS[1]]))
+    assert nowhere.fit_source == "fitted" and blocked.read_text() == "x"
+
+
+def test_the_real_model_reads_the_fit_it_kept(real: SemanticDetector, tmp_path: Path) -> None:
+    SemanticDetector(real.encoder, kept_in=tmp_path).warm()
+    read = SemanticDetector(real.encoder, kept_in=tmp_path)
+    sentences = UNSEEN_ATTACKS[:4] + UNSEEN_BENIGN[:4]
+    assert read.scores(sentences) == pytest.approx(real.scores(sentences), abs=1e-5)
+    assert read.fit_source == "read"
