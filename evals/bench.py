@@ -6,7 +6,9 @@ Every figure is measured in the same run as its baseline, so the ratios hold on 
 - ingest chunks/s beside the raw throughput of the same model on the same chunk texts;
 - re-ingest of the unchanged corpus;
 - search p50/p99 in-process beside the floor: query embedding plus exact numpy top-k over the
-  same vectors.
+  same vectors;
+- the injection detector at start-up: reading the fit a data directory keeps, beside fitting
+  it (embedding its exemplars), with the same model.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 from copilot.assist import service as assist
 from copilot.embedding import Embedder, set_threads
+from copilot.guardrails.semantic import SemanticDetector
 from copilot.knowledge import retrieval
 from copilot.knowledge.store import KnowledgeBase
 from evals.common import cpu_count, load_jsonl, temporary_kb
@@ -149,6 +152,20 @@ def bench_search(kb: KnowledgeBase, queries: list[str], repeats: int) -> dict[st
     }
 
 
+def bench_detector(embedder: Embedder, folder: Path) -> dict[str, float]:
+    """Seconds to fit the detector (the first start) and to read the kept fit (every later one)."""
+    started = time.perf_counter()
+    SemanticDetector(embedder, kept_in=folder).warm()  # fits, and keeps the fit
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    read = SemanticDetector(embedder, kept_in=folder)
+    read.warm()
+    read_s = time.perf_counter() - started
+    if read.fit_source != "read":
+        raise RuntimeError("the kept fit was not read back")
+    return {"fit_s": round(fit_s, 3), "read_s": round(read_s, 3), "ratio": round(read_s / fit_s, 4)}
+
+
 def run(corpus: Path, *, limit: int | None, repeats: int) -> dict[str, Any]:
     import tempfile
 
@@ -160,7 +177,9 @@ def run(corpus: Path, *, limit: int | None, repeats: int) -> dict[str, Any]:
         with temporary_kb(embedder=embedder) as kb:
             ingest = bench_ingest(kb, roots)
             search = bench_search(kb, queries, repeats)
-    return {"corpus": str(corpus), "ingest": ingest, "search": search}
+        set_threads(cpu_count())  # as the server's start-up work
+        detector = bench_detector(embedder, Path(tmp) / "fits")
+    return {"corpus": str(corpus), "ingest": ingest, "search": search, "detector": detector}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ask (extractive): p50 {s['ask_p50_ms']} ms, p99 {s['ask_p99_ms']} ms "
         f"-> {s['ask_to_search_ratio']}x search p50"
+    )
+    d = result["detector"]
+    print(
+        f"injection detector at start: read the kept fit {d['read_s']} s vs fit {d['fit_s']} s "
+        f"-> ratio {d['ratio']}"
     )
     return 0
 
