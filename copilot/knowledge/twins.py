@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from copilot.knowledge import scope
 from copilot.knowledge import sections as section_roles
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import split_sentences
@@ -33,6 +34,8 @@ TWIN_SIMILARITY = 0.75
 # The question's words must favour the second twin by this much to put it first: one word is a
 # coin flip on the dev sets (as many reorders hurt as helped), two held (evals/README.md).
 REORDER_MARGIN = 2
+# What the question's scope (scope.py) weighs for the twin whose title names it.
+SCOPE_WEIGHT = 3
 # Stems a question word must have to count towards a side (not "the", "is", "on").
 _MIN_STEM = 3
 _MARKUP = re.compile(r"<[^>]+>|[*_`#>]+")
@@ -141,13 +144,22 @@ def find(
     asked = set(words)
     terms = kb.document_terms([first, second])
     titles = {src: _stems(chunks[src][0].title) for src in (first, second)}
+    asked_scope = scope.asked_scope(query)
+    scopes = {src: scope.title_scope(chunks[src][0].title) for src in (first, second)}
 
     def own(src: str, twin: str) -> set[str]:
         return (asked & terms[src]) - terms[twin]
 
     def weight(src: str, twin: str) -> int:
-        # A word of the question in this title and not in the twin's counts twice.
-        return len(own(src, twin)) + len((asked & titles[src]) - titles[twin])
+        # A word of the question in this title and not in the twin's counts twice; the scope
+        # the question says ("every replica", "only a couple still up") named by this title
+        # and not the twin's counts as much as REORDER_MARGIN.
+        named = asked_scope is not None and asked_scope in scopes[src] - scopes[twin]
+        return (
+            len(own(src, twin))
+            + len((asked & titles[src]) - titles[twin])
+            + (SCOPE_WEIGHT if named else 0)
+        )
 
     reordered = weight(second, first) >= weight(first, second) + REORDER_MARGIN
     lead, other = (second, first) if reordered else (first, second)

@@ -283,3 +283,88 @@ def test_a_close_call_between_unlike_runbooks_lists_the_seconds_first_steps(
     apart = service.ask(kb=twins_kb, question=question)
     assert all(c.source == lead for s in apart.steps for c in s.citations)
     assert len(apart.steps) == 2 and "matches about as well" not in apart.answer
+
+
+SCOPED = """---
+title: {title}
+kind: runbook
+services: [kiln-burner]
+tags: [kiln]
+---
+# {title}
+
+## Meaning
+
+{meaning} The burners light the kilns of the firing floor.
+
+## Impact
+
+Firing programs wait while kiln burner pods are not ready, and batches queue up on the
+controller.
+
+## Diagnosis
+
+- Check the burner pods: `kubectl -n kiln get pods -l app=kiln-burner`.
+- Read the burner logs for ignition errors.
+
+## Mitigation
+
+- Restart the burner pods that are not ready.
+- Page the kiln team if the burners do not come back.
+"""
+
+
+@pytest.fixture(scope="module")
+def scoped_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[KnowledgeBase]:
+    root = tmp_path_factory.mktemp("scoped-docs")
+    write(
+        root,
+        "low.md",
+        SCOPED.format(
+            title="KilnBurnerLowReadyCount",
+            meaning="Fewer kiln burner pods than desired have been ready for ten minutes.",
+        ),
+    )
+    write(
+        root,
+        "none.md",
+        SCOPED.format(
+            title="NoReadyKilnBurner", meaning="No kiln burner pod has been ready for ten minutes."
+        ),
+    )
+    settings = Settings(data_dir=tmp_path_factory.mktemp("scoped-kb"), _env_file=None)
+    kb = KnowledgeBase(settings, embedder)
+    assert not ingest_paths(kb, [root], progress=False).failed
+    yield kb
+    kb.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("burner pods are running but not a single one is ready, what do i check", "none.md"),
+        ("every burner pod on the floor is unready", "none.md"),
+        ("only a couple of the burner pods are ready, the rest are not", "low.md"),
+        ("burner pods running but not all of them are ready", "low.md"),
+    ],
+)
+def test_the_twin_whose_title_names_the_scope_asked_leads(
+    scoped_kb: KnowledgeBase, question: str, lead: str
+) -> None:
+    """ "Every", "not a single one", "only a couple" are stop words to the retriever; the
+    titles of such twins say which is which (Low ... Count, No Ready ...)."""
+    for ranked in (["low.md", "none.md"], ["none.md", "low.md"]):
+        found = twins.find(scoped_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, question)
+        assert found is not None
+        assert found.lead.source == lead
+        assert found.decided  # one runbook's steps, not both
+
+
+def test_a_question_that_says_no_scope_leaves_scoped_twins_undecided(
+    scoped_kb: KnowledgeBase,
+) -> None:
+    ranked = ["low.md", "none.md"]
+    found = twins.find(scoped_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, "burner pods unready")
+    assert found is not None and found.lead.source == "low.md" and not found.decided

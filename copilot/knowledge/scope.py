@@ -1,0 +1,58 @@
+"""How much of something a question says is affected: all of it, or a part.
+
+Alert runbooks come in families split on exactly this: "Alertmanager Failed To Send Alerts" (one
+instance) and "Alertmanager Cluster Failed To Send Alerts" (every one), "Low Ready Virt Handler
+Count" and "No Ready Virt Handler", "Ceph Mon Quorum At Risk" and "Ceph Mon Quorum Lost", "High
+Overall Control Plane Memory" and "Extremely High Individual Control Plane Memory". A responder
+says which in words the retriever drops as stop words ("every replica", "not a single one is
+ready", "only a couple still up", "not all of them"), so the near-twin check (`twins.py`) reads
+them here: the question's scope, and the scope a title's words name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from copilot.knowledge.terms import split_camel
+
+ALL = "all"
+PART = "part"
+
+# Said of a part, read first: "not all" and "not every" are a part, "a single node" is one.
+_ASKED_PART = re.compile(
+    r"\b(?:not (?:all|every|fully|completely|entirely|totally)|only (?:one|a couple|a few|some)|"
+    r"just (?:one|a couple|a few)|one of|a couple|a few|some|(?<!not )a single|"
+    r"(?:getting |coming )?close to|nearly|almost|approaching|partial(?:ly)?|"
+    r"individual|one (?:node|host|box|machine|pod|replica|instance|member|disk|osd|master|"
+    r"worker|shard|broker))\b",
+    re.IGNORECASE,
+)
+_ASKED_ALL = re.compile(
+    r"\b(?:every|all|entire(?:ly)?|whole|completely|fully|totally|not a single|none|nothing|"
+    r"at all|anywhere|any node|zero|100 ?%|100 percent)",
+    re.IGNORECASE,
+)
+# Words of an alert's title that name its scope (CamelCase split, lower case).
+_TITLE_ALL = frozenset({"cluster", "no", "down", "lost", "exhausted", "exhaused", "overall", "100"})
+_TITLE_PART = frozenset({"low", "near", "risk", "individual", "partial", "some", "85", "95"})
+
+
+def asked_scope(question: str) -> str | None:
+    """ALL, PART, or None when the question says neither (or both)."""
+    part = _ASKED_PART.search(question) is not None
+    rest = _ASKED_PART.sub(" ", question)
+    whole = _ASKED_ALL.search(rest) is not None
+    if part == whole:
+        return None
+    return PART if part else ALL
+
+
+def title_scope(title: str) -> frozenset[str]:
+    """The scopes a title's words name (both, for a title that names both)."""
+    words = set(re.findall(r"[a-z]+|[0-9]+", split_camel(title).lower()))
+    named = set()
+    if words & _TITLE_ALL:
+        named.add(ALL)
+    if words & _TITLE_PART:
+        named.add(PART)
+    return frozenset(named)
