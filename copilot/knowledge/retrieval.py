@@ -298,7 +298,10 @@ def retrieve(
     ):
         _swap_first_two(ordered_docs, doc_score)
     # Near-twin runbooks close in score: the one the question's own words favour leads, and the
-    # response says they are twins and what tells them apart.
+    # response says they are twins and what tells them apart. A third that alone names the
+    # scope the question says ("every replica", "only one ready") is compared in the second's place.
+    if mode == "hybrid":
+        twins.bring_scoped_third(kb, ordered_docs, doc_score, query)
     found_twins = twins.find(kb, ordered_docs[:2], doc_score, query) if mode == "hybrid" else None
     if found_twins is not None and found_twins.reordered:
         _swap_first_two(ordered_docs, doc_score)

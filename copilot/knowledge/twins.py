@@ -116,6 +116,36 @@ def document_similarity(kb: KnowledgeBase, a: str, b: str) -> float | None:
     return float(np.dot(vectors[a], vectors[b]))
 
 
+def bring_scoped_third(
+    kb: KnowledgeBase, ranked: list[str], scores: dict[str, float], query: str
+) -> bool:
+    """Put the third document second when it alone of the first three names the scope the
+    question says, and it is a near twin of the first close in score: families come in threes
+    (Warning 85, 95 and 100; No Leading, No Ready and Low ... Count), and the twin check
+    compares only the first two. Scores go with the places. True if it moved."""
+    asked = scope.asked_scope(query)
+    if asked is None or len(ranked) < 3:
+        return False
+    first, second, third = ranked[:3]
+    if scores[third] < TWIN_SCORE_RATIO * scores[first]:
+        return False
+    titles = {src: kb.document_chunks(src) for src in (first, second, third)}
+    if not all(titles.values()):
+        return False
+    named = {src for src, chunks in titles.items() if asked in scope.title_scope(chunks[0].title)}
+    if named != {third}:
+        return False
+    try:
+        similarity = document_similarity(kb, first, third)
+    except VectorsUnavailable:
+        return False
+    if similarity is None or similarity < TWIN_SIMILARITY:
+        return False
+    scores[second], scores[third] = scores[third], scores[second]
+    ranked[1], ranked[2] = third, second
+    return True
+
+
 def find(
     kb: KnowledgeBase,
     ranked: list[str],

@@ -334,6 +334,14 @@ def scoped_kb(
             title="NoReadyKilnBurner", meaning="No kiln burner pod has been ready for ten minutes."
         ),
     )
+    write(
+        root,
+        "leader.md",
+        SCOPED.format(
+            title="NoLeadingKilnBurner",
+            meaning="No kiln burner pod has held the leader lease for ten minutes.",
+        ),
+    )
     settings = Settings(data_dir=tmp_path_factory.mktemp("scoped-kb"), _env_file=None)
     kb = KnowledgeBase(settings, embedder)
     assert not ingest_paths(kb, [root], progress=False).failed
@@ -368,3 +376,38 @@ def test_a_question_that_says_no_scope_leaves_scoped_twins_undecided(
     ranked = ["low.md", "none.md"]
     found = twins.find(scoped_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, "burner pods unready")
     assert found is not None and found.lead.source == "low.md" and not found.decided
+
+
+def test_a_third_that_alone_names_the_scope_is_compared_in_second_place(
+    scoped_kb: KnowledgeBase,
+) -> None:
+    """Families come in threes; the twin check compares two. "just one ... ready" is a part:
+    of No Leading, No Ready and Low Ready Count, only the last names one."""
+    question = "just one burner pod has been ready for the past hour, how do i check the other"
+    ranked = ["leader.md", "none.md", "low.md"]
+    scores = {"leader.md": 1.0, "none.md": 0.96, "low.md": 0.9}
+    assert twins.bring_scoped_third(scoped_kb, ranked, scores, question)
+    assert ranked == ["leader.md", "low.md", "none.md"]
+    assert scores == {"leader.md": 1.0, "low.md": 0.96, "none.md": 0.9}  # scores keep places
+    found = twins.find(scoped_kb, ranked, scores, question)
+    assert found is not None and found.lead.source == "low.md"
+
+
+@pytest.mark.parametrize(
+    ("question", "scores"),
+    [
+        # Two of the three name "all": the scope does not tell them apart.
+        ("not a single burner pod is ready", {"leader.md": 1.0, "low.md": 0.96, "none.md": 0.9}),
+        # No scope said.
+        ("burner pods unready", {"leader.md": 1.0, "none.md": 0.96, "low.md": 0.9}),
+        # The third is far behind.
+        ("just one burner pod is ready", {"leader.md": 1.0, "none.md": 0.96, "low.md": 0.5}),
+    ],
+)
+def test_the_third_stays_where_the_scope_does_not_single_it_out(
+    scoped_kb: KnowledgeBase, question: str, scores: dict[str, float]
+) -> None:
+    ranked = sorted(scores, key=lambda src: -scores[src])
+    before = list(ranked)
+    assert not twins.bring_scoped_third(scoped_kb, ranked, dict(scores), question)
+    assert ranked == before
