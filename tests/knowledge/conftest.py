@@ -1,15 +1,42 @@
-"""A real Chroma server on loopback (`chroma run` from the chromadb package), for scale-out tests."""
+"""A real Chroma server on loopback (`chroma run` from the chromadb package), for scale-out
+tests; a knowledge base of a few documents written for one test module."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from copilot.embedding import Embedder
+from copilot.knowledge.store import KnowledgeBase
+from copilot.settings import Settings
+from ingest.pipeline import ingest_paths
 from tests.chroma import ChromaServer
+from tests.conftest import write
 
-__all__ = ["ChromaServer", "chroma_server", "chroma_url"]
+__all__ = ["ChromaServer", "chroma_server", "chroma_url", "documents_kb"]
+
+
+@contextmanager
+def documents_kb(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    name: str,
+    documents: Mapping[str, str],
+) -> Iterator[KnowledgeBase]:
+    """A knowledge base of `documents` (file name -> markdown), ingested, closed on exit."""
+    root = tmp_path_factory.mktemp(f"{name}-docs")
+    for filename, text in documents.items():
+        write(root, filename, text)
+    settings = Settings(data_dir=tmp_path_factory.mktemp(f"{name}-kb"), _env_file=None)  # type: ignore[call-arg]
+    kb = KnowledgeBase(settings, embedder)
+    try:
+        assert not ingest_paths(kb, [root], progress=False).failed
+        yield kb
+    finally:
+        kb.close()
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ from copilot.embedding import Embedder
 from copilot.knowledge import retrieval
 from copilot.knowledge.contrast import contrasted, names_ruled_out
 from copilot.knowledge.store import KnowledgeBase
-from copilot.settings import Settings
-from ingest.pipeline import ingest_paths
-from tests.conftest import write
+from tests.knowledge.conftest import documents_kb
 
 
 @pytest.mark.parametrize(
@@ -89,14 +87,12 @@ seven days. When it expires, the {which} can no longer authenticate and firing s
 def certs_kb(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[KnowledgeBase]:
-    root = tmp_path_factory.mktemp("cert-docs")
-    for which in ("sensor", "gateway"):
-        write(root, f"kiln-{which}-cert.md", CERT.format(Which=which.title(), which=which))
-    settings = Settings(data_dir=tmp_path_factory.mktemp("cert-kb"), _env_file=None)  # type: ignore[call-arg]
-    kb = KnowledgeBase(settings, embedder)
-    assert not ingest_paths(kb, [root], progress=False).failed
-    yield kb
-    kb.close()
+    documents = {
+        f"kiln-{which}-cert.md": CERT.format(Which=which.title(), which=which)
+        for which in ("sensor", "gateway")
+    }
+    with documents_kb(tmp_path_factory, embedder, "cert", documents) as kb:
+        yield kb
 
 
 @pytest.mark.parametrize(

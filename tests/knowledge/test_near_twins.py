@@ -18,6 +18,7 @@ from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
 from tests.conftest import write
+from tests.knowledge.conftest import documents_kb
 
 TWIN = """---
 title: Kiln Controller Disk {Which} Filling Up
@@ -74,33 +75,23 @@ The glaze mixer motor stalls and the batch does not finish.
 def twins_kb(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[KnowledgeBase]:
-    root = tmp_path_factory.mktemp("twins-docs")
-    write(
-        root,
-        "kiln-disk-space.md",
-        TWIN.format(
+    documents = {
+        "kiln-disk-space.md": TWIN.format(
             Which="Space",
             what="bytes of storage space",
             Extra="It measures free bytes, not files.",
             flag="-h",
         ),
-    )
-    write(
-        root,
-        "kiln-disk-files.md",
-        TWIN.format(
+        "kiln-disk-files.md": TWIN.format(
             Which="Files",
             what="inodes rather than bytes",
             Extra="Millions of tiny firing-log files use up the inodes first.",
             flag="-i",
         ),
-    )
-    write(root, "glaze-mixer.md", OTHER)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("twins-kb"), _env_file=None)
-    kb = KnowledgeBase(settings, embedder)
-    assert not ingest_paths(kb, [root], progress=False).failed
-    yield kb
-    kb.close()
+        "glaze-mixer.md": OTHER,
+    }
+    with documents_kb(tmp_path_factory, embedder, "twins", documents) as kb:
+        yield kb
 
 
 def _search(kb: KnowledgeBase, query: str) -> SearchResponse:
@@ -318,35 +309,21 @@ controller.
 def scoped_kb(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[KnowledgeBase]:
-    root = tmp_path_factory.mktemp("scoped-docs")
-    write(
-        root,
-        "low.md",
-        SCOPED.format(
+    documents = {
+        "low.md": SCOPED.format(
             title="KilnBurnerLowReadyCount",
             meaning="Fewer kiln burner pods than desired have been ready for ten minutes.",
         ),
-    )
-    write(
-        root,
-        "none.md",
-        SCOPED.format(
+        "none.md": SCOPED.format(
             title="NoReadyKilnBurner", meaning="No kiln burner pod has been ready for ten minutes."
         ),
-    )
-    write(
-        root,
-        "leader.md",
-        SCOPED.format(
+        "leader.md": SCOPED.format(
             title="NoLeadingKilnBurner",
             meaning="No kiln burner pod has held the leader lease for ten minutes.",
         ),
-    )
-    settings = Settings(data_dir=tmp_path_factory.mktemp("scoped-kb"), _env_file=None)
-    kb = KnowledgeBase(settings, embedder)
-    assert not ingest_paths(kb, [root], progress=False).failed
-    yield kb
-    kb.close()
+    }
+    with documents_kb(tmp_path_factory, embedder, "scoped", documents) as kb:
+        yield kb
 
 
 @pytest.mark.parametrize(
