@@ -224,13 +224,13 @@ class SemanticDetector:
         with self._lock:
             if self._model is None:
                 key = self._fit_key() if self.kept_in is not None else ""
-                self._model = self._read_fit(key)
-                self.fit_source = "read"
-                if self._model is None:
+                kept = self._read_fit(key)
+                if kept is not None:
+                    self._model, self.fit_source = kept, "read"
+                else:
                     vectors = self.encoder.embed(self._injections + self._benign)
                     n = len(self._injections)
-                    self._model = train(vectors[:n], vectors[n:])
-                    self.fit_source = "fitted"
+                    self._model, self.fit_source = train(vectors[:n], vectors[n:]), "fitted"
                     self._keep_fit(key, *self._model)
             return self._model
 

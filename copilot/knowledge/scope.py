@@ -28,8 +28,8 @@ _ASKED_PART = re.compile(
     re.IGNORECASE,
 )
 _ASKED_ALL = re.compile(
-    r"\b(?:every|all|entire(?:ly)?|whole|completely|fully|totally|not a single|none|nothing|"
-    r"at all|anywhere|any node|zero|100 ?%|100 percent)",
+    r"\b(?:(?:every(?:thing)?|all|entire(?:ly)?|whole|completely|fully|totally|not a single|"
+    r"none|nothing|at all|anywhere|any node|zero|100 percent)\b|100 ?%)",
     re.IGNORECASE,
 )
 # Words of an alert's title that name its scope (CamelCase split, lower case).

@@ -130,7 +130,7 @@ def bring_scoped_third(
     if scores[third] < TWIN_SCORE_RATIO * scores[first]:
         return False
     titles = {src: kb.document_chunks(src) for src in (first, second, third)}
-    if not all(titles.values()):
+    if not all(titles.values()) or titles[first][0].kind != titles[third][0].kind:
         return False
     named = {src for src, chunks in titles.items() if asked in scope.title_scope(chunks[0].title)}
     if named != {third}:

@@ -19,8 +19,11 @@ from copilot.knowledge.scope import ALL, PART, asked_scope, title_scope
         ("a single control plane node has been over 90% ram for an hour", PART),
         ("one of the workers shows NotReady", PART),
         ("a ceph pool is getting close to its byte quota", PART),
-        # Neither, or both: the question does not say.
+        ("everything in the namespace is down", ALL),
+        ("the disk is at 100% used", ALL),
+        # Neither, or both: the question does not say. "allocated" is not "all".
         ("pods keep restarting after deploy", None),
+        ("the mds pod sits around 70% of its allocated cpu", None),
         ("one node is down and now all of the pods are pending", None),
     ],
 )
