@@ -18,6 +18,11 @@ reader behind ask's "what fixed it"), over `evals/datasets/reader/`:
 
 `--lines even|odd` keeps the even or odd (1-based) lines of every dataset file: a change is
 decided on the even lines and checked on the odd ones.
+
+`--questions FILE` also writes one JSON line per on-topic question (set, line, corpus, the
+labelled source, the first three documents search shows, step recall and the fragments missed):
+what a change is decided on. It refuses the check halves (a blind set's odd lines), whose
+misses are never read.
 """
 
 from __future__ import annotations
@@ -82,6 +87,8 @@ BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 NO_STEPS = "no concrete steps"
+# The key read_cases stores a case's 1-based line number under.
+LINE = "_line"
 _TERMINAL = tuple(".!?:;)]\"'`»”’")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|;\s+")
 _NEW_BLOCK = re.compile(r"^\s*(?:#|\||[-*+]\s|\d{1,3}[.)]\s|```|>)")
@@ -160,6 +167,24 @@ class QuestionScore:
     blocked_reasons: tuple[str, ...]
     flagged: bool  # no-match said (or, without it, ask abstained)
     signal: str
+    # For the per-question file (--questions): where the case came from and what was read.
+    set_name: str = ""
+    line: int = 0
+    source: str = ""
+    first: tuple[str, ...] = ()
+    missed: tuple[str, ...] = ()
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "set": self.set_name,
+            "line": self.line,
+            "corpus": self.corpus,
+            "source": self.source,
+            "first": list(self.first),
+            "hit1": self.hit1,
+            "recall": self.recall,
+            "missed": list(self.missed),
+        }
 
 
 def score_search(case: dict[str, Any], hits: Sequence[Any]) -> tuple[bool, bool, bool]:
@@ -177,14 +202,13 @@ def score_search(case: dict[str, Any], hits: Sequence[Any]) -> tuple[bool, bool,
 _CONTINUATION = re.compile(r"\\\n")
 
 
-def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | None, int, bool]:
-    """(step recall, steps cited from boilerplate sections, says it has no concrete steps)."""
+def missed_fragments(case: dict[str, Any], answer: AskResponse) -> list[str]:
+    """The labelled fragments of a case that no step of the answer holds."""
     # A command written over several lines is read as one: `oc get x \` / `-o yaml` is
     # `oc get x -o yaml`, as a fragment taken from a one-line copy of it says.
     commands = [_CONTINUATION.sub(" ", s.command or "") for s in answer.steps]
     written = [norm(s.text) for s in answer.steps] + [norm(c) for c in commands]
     read = [as_read(s.text) for s in answer.steps]
-    fragments = [f for f in case.get("steps", []) if norm(f)]
 
     def found(fragment: str) -> bool:
         # As written (a fragment may hold a link's brackets), or as read (the step may show
@@ -192,9 +216,15 @@ def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | Non
         as_written, heard = norm(fragment), as_read(fragment)
         return any(as_written in x for x in written) or any(heard in x for x in read)
 
+    return [f for f in case.get("steps", []) if norm(f) and not found(f)]
+
+
+def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | None, int, bool]:
+    """(step recall, steps cited from boilerplate sections, says it has no concrete steps)."""
+    fragments = [f for f in case.get("steps", []) if norm(f)]
     recall = None
     if case.get("kind", "runbook") == "runbook" and fragments:
-        recall = sum(found(f) for f in fragments) / len(fragments)
+        recall = (len(fragments) - len(missed_fragments(case, answer))) / len(fragments)
     labelled = case.get("boilerplate_sections", [])
     boilerplate = sum(
         any(
@@ -211,13 +241,21 @@ def reason_kind(blocked: str) -> str:
     return re.split(r"[:(\[{'\"`]", blocked, maxsplit=1)[0].strip()[:60]
 
 
-def score_question(kb: KnowledgeBase, case: dict[str, Any], corpus: str) -> QuestionScore:
+def score_question(
+    kb: KnowledgeBase, case: dict[str, Any], corpus: str, set_name: str = ""
+) -> QuestionScore:
     kind = case.get("kind", "runbook")
     hits, no_match = search(kb, case["question"], kind)
     hit1, useful, lead = score_search(case, hits)
     answer = service.ask(kb=kb, question=case["question"])
     recall, boilerplate, no_steps = score_answer(case, answer)
+    first = tuple(dict.fromkeys(_hit_source(h) for h in hits))[:3]
     return QuestionScore(
+        set_name=set_name,
+        line=int(case.get(LINE, 0)),
+        source=str(case.get("source", "")),
+        first=first,
+        missed=tuple(missed_fragments(case, answer)) if recall is not None else (),
         corpus=corpus,
         kind=kind,
         hit1=hit1,
@@ -413,9 +451,12 @@ def read_cases(path: Path, lines: str = "all") -> list[dict[str, Any]]:
         ):
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SystemExit(f"{path}:{number}: not JSON: {exc.msg}") from None
+        if isinstance(row, dict):
+            row[LINE] = number
+        rows.append(row)
     return rows
 
 
@@ -434,8 +475,11 @@ def run(
     datasets: Path = DATASETS,
     roots: dict[str, Path] | None = None,
     embedder: Embedder | None = None,
+    questions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Ingest each corpus the chosen sets need once, in a temporary store, and score them."""
+    """Ingest each corpus the chosen sets need once, in a temporary store, and score them.
+
+    `questions`, if given, receives one row per on-topic question (`QuestionScore.row`)."""
     roots = roots or corpus_roots()
     loaded: dict[str, list[dict[str, Any]]] = {}
     out: dict[str, Any] = {"lines": lines, "sets": {}}
@@ -476,7 +520,7 @@ def run(
                 out["sets"]["dfds"] = evaluate_fixed_by(kb, loaded["dfds"], roots[DFDS])
                 continue
             for name, case in ontopic.get(corpus, []):
-                scores[name].append(score_question(kb, case, corpus))
+                scores[name].append(score_question(kb, case, corpus, name))
             if "offtopic" in loaded:
                 offtopic[corpus] = evaluate_offtopic(kb, loaded["offtopic"])
 
@@ -501,6 +545,8 @@ def run(
             "by_corpus": offtopic,
         }
     both = [s for name in ONTOPIC for s in scores[name]]
+    if questions is not None:
+        questions.extend(s.row() for s in both)
     if both:
         out["ontopic"] = {
             "questions": len(both),
@@ -589,9 +635,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", choices=["even", "odd", "all"], default="all")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help="reader dataset folder")
     parser.add_argument("--corpora", type=Path, default=CORPORA, help="the public corpora")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        metavar="FILE",
+        help="also write one JSON line per on-topic question (dev lines only)",
+    )
     args = parser.parse_args(argv)
     sets = chosen_sets(args.set)
-    result = run(sets, args.lines, datasets=args.datasets, roots=corpus_roots(args.corpora))
+    if args.questions is not None and args.lines != "even" and any(n in BLIND for n in sets):
+        parser.error(
+            "--questions writes what each question missed: with a blind set it needs "
+            "--lines even (the odd lines are the check halves, never read)"
+        )
+    rows: list[dict[str, Any]] | None = [] if args.questions is not None else None
+    result = run(
+        sets, args.lines, datasets=args.datasets, roots=corpus_roots(args.corpora), questions=rows
+    )
+    if args.questions is not None and rows is not None:
+        args.questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     if args.json:
         print(json.dumps(result))
     else:

@@ -341,3 +341,37 @@ def test_run_over_a_dataset_folder(
     reader.print_report(result)
     out = capsys.readouterr().out
     assert "section useful@1" in out and "public: dataset missing" in out
+
+
+def test_questions_file_holds_each_dev_question_and_what_it_missed(
+    tmp_path: Path, corpus: Path, embedder: Embedder
+) -> None:
+    datasets = tmp_path / "reader"
+    datasets.mkdir()
+    rows = [
+        _case(steps=["df -h", "a fragment no runbook says"]),
+        _case(source="runbooks/dns-failures.md"),
+    ]
+    (datasets / "sample.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    roots = reader.corpus_roots(tmp_path) | {reader.SAMPLE: corpus}
+    questions: list[dict[str, Any]] = []
+    result = reader.run(
+        ["sample"], "all", datasets=datasets, roots=roots, embedder=embedder, questions=questions
+    )
+    assert [q["line"] for q in questions] == [1, 2]
+    first = questions[0]
+    assert first["set"] == "sample" and first["source"] == rows[0]["source"]
+    assert first["missed"] == ["a fragment no runbook says"]
+    assert first["recall"] == 0.5 and first["first"][0] == rows[0]["source"]
+    # The summary is the same with or without the rows asked for.
+    again = reader.run(["sample"], "all", datasets=datasets, roots=roots, embedder=embedder)
+    assert again == result
+
+
+def test_questions_file_refuses_the_check_halves(tmp_path: Path) -> None:
+    out = tmp_path / "q.jsonl"
+    for lines in ("odd", "all"):
+        with pytest.raises(SystemExit) as exc:
+            reader.main(["--set", "blind9", "--lines", lines, "--questions", str(out)])
+        assert exc.value.code == 2
+    assert not out.exists()
