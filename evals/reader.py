@@ -220,12 +220,18 @@ def missed_fragments(case: dict[str, Any], answer: AskResponse) -> list[str]:
     return [f for f in case.get("steps", []) if norm(f) and not found(f)]
 
 
-def score_answer(case: dict[str, Any], answer: AskResponse) -> tuple[float | None, int, bool]:
-    """(step recall, steps cited from boilerplate sections, says it has no concrete steps)."""
+def score_answer(
+    case: dict[str, Any], answer: AskResponse, missed: Sequence[str] | None = None
+) -> tuple[float | None, int, bool]:
+    """(step recall, steps cited from boilerplate sections, says it has no concrete steps).
+
+    `missed`: the case's `missed_fragments`, when the caller has them already."""
     fragments = [f for f in case.get("steps", []) if norm(f)]
     recall = None
     if case.get("kind", "runbook") == "runbook" and fragments:
-        recall = (len(fragments) - len(missed_fragments(case, answer))) / len(fragments)
+        if missed is None:
+            missed = missed_fragments(case, answer)
+        recall = (len(fragments) - len(missed)) / len(fragments)
     labelled = case.get("boilerplate_sections", [])
     boilerplate = sum(
         any(
@@ -249,14 +255,15 @@ def score_question(
     hits, no_match = search(kb, case["question"], kind)
     hit1, useful, lead = score_search(case, hits)
     answer = service.ask(kb=kb, question=case["question"])
-    recall, boilerplate, no_steps = score_answer(case, answer)
+    missed = missed_fragments(case, answer)
+    recall, boilerplate, no_steps = score_answer(case, answer, missed)
     first = tuple(dict.fromkeys(_hit_source(h) for h in hits))[:3]
     return QuestionScore(
         set_name=set_name,
         line=int(case.get(LINE, 0)),
         source=str(case.get("source", "")),
         first=first,
-        missed=tuple(missed_fragments(case, answer)) if recall is not None else (),
+        missed=tuple(missed) if recall is not None else (),
         corpus=corpus,
         kind=kind,
         hit1=hit1,
