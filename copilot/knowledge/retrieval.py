@@ -12,8 +12,8 @@ import numpy as np
 
 from copilot import metrics
 from copilot.errors import InvalidInput
+from copilot.knowledge import links, twins, vocabulary
 from copilot.knowledge import sections as section_roles
-from copilot.knowledge import twins, vocabulary
 from copilot.knowledge.contrast import contrasted, names_ruled_out
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable
@@ -62,6 +62,13 @@ WHOLE_DOCUMENT_SIBLINGS = 0.6
 # under this share of the first's ("checkout failing, pgbouncer says too many clients" is the
 # connection-pool runbook, though the checkout-errors runbook is closer to it as a whole).
 WHOLE_DOCUMENT_WORDS = 0.6
+# A page that SHARED_PAGE_LINKS or more documents link to (a helper: "gather the logs", "debug a
+# pod", "troubleshoot Ceph") gives the lead to a runbook among the next SHARED_PAGE_WITHIN that
+# links to it and scores at least SHARED_PAGE_RATIO of it: the alert's own runbook says when and
+# why, and points to the helper where it is needed.
+SHARED_PAGE_LINKS = 3
+SHARED_PAGE_WITHIN = 3
+SHARED_PAGE_RATIO = 0.6
 _HISTORY = re.compile(
     r"\b(before|previous(ly)?|earlier|last time|past (incident|outage)s?|ever|again|"
     r"have we (seen|had)|did we|post-?mortems?|similar incidents?|happened)\b",
@@ -297,6 +304,8 @@ def retrieve(
         )
     ):
         _swap_first_two(ordered_docs, doc_score)
+    if mode == "hybrid":
+        _shared_page_gives_way(kb, ordered_docs, doc_score)
     # Near-twin runbooks close in score: the one the question's own words favour leads, and the
     # response says they are twins and what tells them apart. A third that alone names the
     # scope the question says ("every replica", "only one ready") is compared in the second's place.
@@ -373,6 +382,43 @@ def _swap_first_two(ordered: list[str], scores: dict[str, float]) -> None:
     first, second = ordered[0], ordered[1]
     scores[first], scores[second] = scores[second], scores[first]
     ordered[0], ordered[1] = second, first
+
+
+# An alert's name as a runbook's title: "CephClusterErrorState", "KubePodNotReady".
+_ALERT_TITLE = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+")
+
+
+def _names_alert(kb: KnowledgeBase, source: str) -> bool:
+    """Whether a document is an alert's runbook: its front matter lists alerts, or its title is
+    an alert's name."""
+    chunks = kb.document_chunks(source)
+    return bool(chunks) and (
+        bool(chunks[0].alerts) or bool(_ALERT_TITLE.fullmatch(chunks[0].title.strip()))
+    )
+
+
+def _shared_page_gives_way(kb: KnowledgeBase, ordered: list[str], scores: dict[str, float]) -> bool:
+    """Put first the best of the next SHARED_PAGE_WITHIN documents that links to the first
+    when the first is a shared page (see SHARED_PAGE_LINKS); the scores keep their places."""
+    if len(ordered) < 2:
+        return False
+    first = ordered[0]
+    into = links.linked_from(kb, first)
+    if len(into) < SHARED_PAGE_LINKS or _names_alert(kb, first):
+        return False
+    for k in range(1, min(len(ordered), SHARED_PAGE_WITHIN + 1)):
+        src = ordered[k]
+        if (
+            src in into
+            and scores[src] >= SHARED_PAGE_RATIO * scores[first]
+            and _names_alert(kb, src)
+        ):
+            places = [scores[d] for d in ordered[: k + 1]]
+            ordered[: k + 1] = [src, *ordered[:k]]
+            for doc, value in zip(ordered[: k + 1], places, strict=True):
+                scores[doc] = value
+            return True
+    return False
 
 
 def _whole_document_favours_second(

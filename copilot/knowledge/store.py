@@ -24,10 +24,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 import numpy as np
@@ -56,6 +56,7 @@ from copilot.settings import Settings
 
 __all__ = ["BM25_WEIGHTS", "KnowledgeBase", "stems_of"]
 
+T = TypeVar("T")
 log = logging.getLogger("copilot.knowledge")
 
 SCHEMA_VERSION = 1
@@ -181,6 +182,9 @@ class KnowledgeBase:
         self._exact_lock = threading.Lock()
         self._writes = 0  # counts changes seen, so a copy built across one is not kept
         self._hosts_lock = threading.Lock()  # one reader of the link hosts at a time
+        # Views computed from the whole knowledge base by the layers above (links between
+        # documents), by name; cleared likewise.
+        self._derived: dict[str, Any] = {}
         # Word stems of each live document: loaded in one scan when first asked for, then kept
         # current by this process's writes and dropped when another process changed the base.
         self._terms_cache: dict[str, frozenset[str]] | None = None
@@ -361,6 +365,7 @@ class KnowledgeBase:
         self._kind_shares = None
         self._exact = None
         self._hosts_cache = None
+        self._derived.clear()
         self._writes += 1
         if not keep_terms:
             self._terms_cache = None
@@ -675,6 +680,20 @@ class KnowledgeBase:
                 if writes == self._writes:
                     self._hosts_cache = hosts
             return set(hosts)
+
+    def derived(self, name: str, build: Callable[[KnowledgeBase], T]) -> T:
+        """A view of the whole knowledge base, `build(self)`, computed once and kept until the
+        knowledge base changes (kept only if nothing changed while it was built)."""
+        self.refresh()
+        with self._mutex:
+            if name in self._derived:
+                return cast(T, self._derived[name])
+            writes = self._writes
+        value = build(self)
+        with self._mutex:
+            if writes == self._writes:
+                self._derived[name] = value
+        return value
 
     def all_chunks(self) -> list[Chunk]:
         with self._reading() as conn:
