@@ -281,6 +281,14 @@ def _empty_command(code: str) -> bool:
     return all(x.startswith(("#", "//", "--")) and not _prompted(x) for x in lines)
 
 
+# A sentence that opens with a link to another page of the knowledge base ("[pod debug](helpers/
+# podDebug.md)", "[gather_logs](helpers/gatherLogs.md) to provide more information to support
+# teams"): in an action section, the procedure to follow there.
+_DOCUMENT_LINK_LEAD = re.compile(
+    r"^\[[^\]\n]+\]\((?![a-z][a-z0-9+.-]*:)[^)\s]+\.md(?:#[^)\s]*)?\)", re.I
+)
+
+
 def _only_links(text: str) -> bool:
     """A step that is a pointer and nothing else: "[1](https://...)", "See [KubeNode](...)"."""
     rest = _LINK.sub(" ", text)
@@ -377,7 +385,7 @@ def extract(passage: Passage) -> list[Candidate]:
             codes = _commands_in(sentence)
             said, previous = previous, sentence
             step, last = last, None
-            if not is_step_sentence(sentence, codes):
+            if not (is_step_sentence(sentence, codes) or _DOCUMENT_LINK_LEAD.match(sentence)):
                 if step is not None and (
                     SAYS_WHAT_IT_SHOWS.match(sentence)
                     or (number == len(sentences) and qualifies(sentence))
@@ -463,7 +471,11 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
             cand.command = None
             if cand.text == _RUN:
                 continue
-        if cand.command is None and _only_links(cand.text):
+        if (
+            cand.command is None
+            and _only_links(cand.text)
+            and not _DOCUMENT_LINK_LEAD.match(cand.text)
+        ):
             continue
         out.append(cand)
     return out

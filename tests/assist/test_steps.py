@@ -184,6 +184,34 @@ def test_pointers_and_empty_commands_are_not_steps() -> None:
     assert [(c.text, c.command) for c in found] == [("Remove stale recipes:", None)]
 
 
+def test_a_link_to_another_page_of_the_knowledge_base_is_the_step_to_follow() -> None:
+    # "Review pods: [pod debug](helpers/podDebug.md)": the runbook sends its reader to a helper
+    # page for this part; a footnote to a web page, or "See [X](x.md)", stays a pointer.
+    found = _texts(
+        "Mitigation > Review ovens",
+        "[oven debug](helpers/ovenDebug.md)\n\n"
+        "[Troubleshoot_kiln](helpers/troubleshootKiln.md) and\n"
+        "[gather_logs](helpers/gatherLogs.md) to give support more to go on.\n\n"
+        "- [1](https://kiln.example/docs/one)\n"
+        "- See [Kiln guide](kiln-guide.md)\n"
+        "- [docs](https://kiln.example/guide.md)\n",
+    )
+    assert found == [
+        "[oven debug](helpers/ovenDebug.md)",
+        "[Troubleshoot_kiln](helpers/troubleshootKiln.md) and [gather_logs](helpers/gatherLogs.md)"
+        " to give support more to go on.",
+    ]
+
+
+def test_please_view_is_an_order() -> None:
+    found = _texts(
+        "Mitigation",
+        "This alert fires along with many others. Please view and troubleshoot the other alerts "
+        "first.",
+    )
+    assert found == ["Please view and troubleshoot the other alerts first."]
+
+
 def test_an_item_with_two_commands_and_sample_output_keeps_the_commands() -> None:
     text = (
         "1. If the `kilnd` service is stopped, start it:\n\n"
