@@ -98,7 +98,7 @@ class ExtractiveComposer(Composer):
             kept.append(cand)
         # Every step is a candidate; the cap keeps the most relevant ones, never the first ones.
         ranked = sorted(kept, key=lambda c: -c.relevance)
-        best = ranked[: ctx.max_steps]
+        best = _with_checks(ranked, ctx.max_steps, rank)
         if ctx.twin is not None:
             best += [c for c in ranked[ctx.max_steps :] if c.passage.chunk.source == ctx.twin][
                 : ctx.twin_steps
@@ -170,6 +170,29 @@ class ExtractiveComposer(Composer):
         if skipped:
             parts.append(f"Left out {len(skipped)} step(s) the timeline records as done.")
         return " ".join(parts)
+
+
+# However the question is put ("how do I unstick it"), the best runbook's first checks keep this
+# many places in a capped answer: a fix is chosen by what the checks show.
+CHECKS_KEPT = 3
+
+
+def _with_checks(
+    ranked: list[step_mod.Candidate], cap: int, rank: dict[str, int]
+) -> list[step_mod.Candidate]:
+    """The `cap` most relevant steps, with the best runbook's most relevant checks (up to
+    CHECKS_KEPT) in place of the least relevant others when the cap left them out."""
+    best = ranked[:cap]
+    checks = [c for c in ranked if c.phase == "diagnose" and rank[c.passage.chunk.source] == 0]
+    wanted = checks[: min(CHECKS_KEPT, cap)]
+    missing = [c for c in wanted if c not in best]
+    if not missing:
+        return best
+    kept_checks = [c for c in best if c in wanted]
+    others = [c for c in best if c not in wanted]
+    others = others[: max(cap - len(kept_checks) - len(missing), 0)]
+    chosen = set(map(id, others + kept_checks + missing))
+    return [c for c in ranked if id(c) in chosen]
 
 
 def _names_the_case(cand: step_mod.Candidate, terms: set[str]) -> bool:

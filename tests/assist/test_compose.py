@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from copilot.assist.compose import AskContext, ExtractiveComposer
+from copilot.assist.compose import CHECKS_KEPT, AskContext, ExtractiveComposer
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import Passage, make_passage
 
@@ -77,3 +77,33 @@ def test_the_step_for_the_case_the_question_names_leads_its_phase() -> None:
     ]
     # A word the runbook's title carries ("burning") names no case: every step is about it.
     assert order("burning")[0] == "Heat loss through the door seals"
+
+
+def _section(source: str, section: str, steps: list[str], index: int) -> Passage:
+    passage = _mitigation(source, index, steps, 1.2, index)
+    chunk = passage.chunk
+    return make_passage(
+        index,
+        Chunk(**{**chunk.__dict__, "section": section, "id": f"{source}#{section}"}),
+        score=1.2,
+        similarity=0.8,
+    )
+
+
+def test_a_fix_question_still_gets_the_best_runbooks_first_checks() -> None:
+    """ "How do I unstick it" ranks mitigation first; the checks that tell which fix applies keep
+    CHECKS_KEPT places, so the answer does not open with a force-delete nobody confirmed."""
+    checks = [f"Check kiln {n} with `kilnctl status k{n}`" for n in range(1, 5)]
+    fixes = [f"Restart the kiln element {n} with `kilnctl element restart e{n}`" for n in range(10)]
+    passages = [
+        _section("kiln/stuck.md", "Diagnosis", checks, 1),
+        _section("kiln/stuck.md", "Mitigation", fixes, 2),
+    ]
+    ctx = AskContext(question="kiln stuck, how do I unstick it", passages=passages, intent="fix")
+    draft = ExtractiveComposer().compose(ctx)
+    texts = [step.text for step in draft.steps]
+    assert len(texts) == ctx.max_steps
+    assert [t for t in texts if t.startswith("Check")] == checks[:CHECKS_KEPT]
+    # The checks come first, as the order of an answer says.
+    assert all(t.startswith("Check") for t in texts[:CHECKS_KEPT])
+    assert "3 check(s) first" in draft.answer
