@@ -30,7 +30,7 @@ IMPERATIVE = re.compile(
     r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
     r"port-forward|note(?=\s+(?!that\b))|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
     r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
-    r"login|view)\b",
+    r"login|view|observe|install|uninstall|reinstall)\b",
     re.IGNORECASE,
 )
 # "If X, restart Y", "In case of maintenance ensure to ...", "For memory scaling ensure ...":

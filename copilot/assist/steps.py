@@ -68,6 +68,7 @@ _KNOWN_CLIS = frozenset(
     opensearch-cli elasticsearch-cli kafka-topics kafka-consumer-groups rabbitmqctl pg_dump
     pg_restore patronictl pgbouncer mc s3cmd rclone openstack virsh mount umount sysctl dmesg
     cmctl chronyc timedatectl ntpq hwclock gitlab-rake gitlab-ctl chroot rpm-ostree
+    ceph rados rbd radosgw-admin ceph-volume podman skopeo ethtool lsblk mdadm base64
     """.split()
 )
 _TOOL_SUFFIX = re.compile(r"^[a-z][a-z0-9-]*(?:ctl|cli|adm)$")

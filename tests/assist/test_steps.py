@@ -203,6 +203,24 @@ def test_a_link_to_another_page_of_the_knowledge_base_is_the_step_to_follow() ->
     ]
 
 
+def test_storage_tools_in_inline_code_are_commands_and_install_is_an_order() -> None:
+    found = steps.extract(
+        _passage(
+            "Diagnosis",
+            "Run the following command for each monitor of the kiln store.\n"
+            "`ceph tell mon.ID mon_status`\n\n"
+            "Install the probe package on the ovens without it.\n\n"
+            "Observe the difference in firmware versions between the two ovens.",
+        )
+    )
+    assert [(c.text, c.command) for c in found] == [
+        ("Run the following command for each monitor of the kiln store.", None),
+        ("`ceph tell mon.ID mon_status`", "ceph tell mon.ID mon_status"),
+        ("Install the probe package on the ovens without it.", None),
+        ("Observe the difference in firmware versions between the two ovens.", None),
+    ]
+
+
 def test_please_view_is_an_order() -> None:
     found = _texts(
         "Mitigation",
