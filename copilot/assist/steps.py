@@ -386,6 +386,17 @@ def extract(passage: Passage) -> list[Candidate]:
             codes = _commands_in(sentence)
             said, previous = previous, sentence
             step, last = last, None
+            if (
+                step is not None
+                and step.command is None
+                and codes
+                and not _INLINE_CODE.sub("", sentence).strip(" .:;")
+            ):
+                # "Run the following command for each monitor. `ceph tell mon.ID mon_status`":
+                # a command alone on its line is the command of the order before it.
+                step.command = codes[0]
+                last = step
+                continue
             if not (is_step_sentence(sentence, codes) or _DOCUMENT_LINK_LEAD.match(sentence)):
                 if step is not None and (
                     SAYS_WHAT_IT_SHOWS.match(sentence)

@@ -213,12 +213,20 @@ def test_storage_tools_in_inline_code_are_commands_and_install_is_an_order() -> 
             "Observe the difference in firmware versions between the two ovens.",
         )
     )
+    # The command alone on its line is the command of the order before it.
     assert [(c.text, c.command) for c in found] == [
-        ("Run the following command for each monitor of the kiln store.", None),
-        ("`ceph tell mon.ID mon_status`", "ceph tell mon.ID mon_status"),
+        (
+            "Run the following command for each monitor of the kiln store.",
+            "ceph tell mon.ID mon_status",
+        ),
         ("Install the probe package on the ovens without it.", None),
         ("Observe the difference in firmware versions between the two ovens.", None),
     ]
+
+
+def test_a_command_alone_after_a_statement_is_a_step_of_its_own() -> None:
+    found = steps.extract(_passage("Diagnosis", "The kiln is hot. `kilnctl status k1`"))
+    assert [(c.text, c.command) for c in found] == [("`kilnctl status k1`", "kilnctl status k1")]
 
 
 def test_please_view_is_an_order() -> None:
