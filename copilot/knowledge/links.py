@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 
 from copilot.knowledge.sections import is_boilerplate
 from copilot.knowledge.store import KnowledgeBase
@@ -15,18 +16,23 @@ _LINK = re.compile(
 )
 
 
-def linked_sources(kb: KnowledgeBase, source: str, text: str) -> list[tuple[str, str]]:
-    """(link text, source) of the documents in the knowledge base that `text` links to."""
-    out: list[tuple[str, str]] = []
+def _targets(source: str, text: str) -> Iterator[tuple[str, str]]:
+    """(link text, path in the knowledge base) of each relative link in `text`."""
     base = posixpath.dirname(source)
     for match in _LINK.finditer(text):
         target = (match.group("ref") or match.group("path") or "").strip()
-        if not target or "://" in target:
-            continue
-        resolved = posixpath.normpath(posixpath.join(base, target)).lstrip("/")
-        if resolved != source and kb.document_chunks(resolved):
-            out.append((match.group("text"), resolved))
-    return list(dict.fromkeys(out))
+        if target and "://" not in target:
+            yield match.group("text"), posixpath.normpath(posixpath.join(base, target)).lstrip("/")
+
+
+def linked_sources(kb: KnowledgeBase, source: str, text: str) -> list[tuple[str, str]]:
+    """(link text, source) of the documents in the knowledge base that `text` links to."""
+    found = [
+        (label, target)
+        for label, target in _targets(source, text)
+        if target != source and kb.document_chunks(target)
+    ]
+    return list(dict.fromkeys(found))
 
 
 _DEFERS = re.compile(r"\b(?:see|refer to|follow|use)\b[^.\n]{0,160}\]\(", re.I)
@@ -37,16 +43,6 @@ def defers(text: str) -> bool:
     return bool(_DEFERS.search(text))
 
 
-def _link_targets(source: str, text: str) -> set[str]:
-    base = posixpath.dirname(source)
-    out: set[str] = set()
-    for match in _LINK.finditer(text):
-        target = (match.group("ref") or match.group("path") or "").strip()
-        if target and "://" not in target:
-            out.add(posixpath.normpath(posixpath.join(base, target)).lstrip("/"))
-    return out
-
-
 def _links_into(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
     chunks = kb.all_chunks()
     sources = {c.source for c in chunks}
@@ -55,7 +51,7 @@ def _links_into(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
         # A "Related" list links everything to everything; a step's link says "use that page".
         if is_boilerplate(chunk.section):
             continue
-        for target in _link_targets(chunk.source, chunk.text):
+        for _, target in _targets(chunk.source, chunk.text):
             if target != chunk.source and target in sources:
                 into.setdefault(target, set()).add(chunk.source)
     return {target: frozenset(found) for target, found in into.items()}
