@@ -36,6 +36,7 @@ from copilot.incidents import routes as incident_routes
 from copilot.incidents.db import IncidentStore
 from copilot.insights import routes as insights_routes
 from copilot.integrations import slack, slack_alerts, webhooks
+from copilot.knowledge import links
 from copilot.knowledge import routes as knowledge_routes
 from copilot.knowledge.store import KnowledgeBase
 from copilot.llm.base import ChatModel
@@ -161,12 +162,13 @@ def install_docs(app: FastAPI) -> None:
 
 
 def _warm_hosts(kb: KnowledgeBase) -> None:
-    """Read the knowledge base's link hosts now; a server stopped meanwhile closed the store,
-    and the next ask reads them anyway."""
+    """Read the knowledge base's link hosts, and which pages link to which, now; a server
+    stopped meanwhile closed the store, and the next search or ask reads them anyway."""
     try:
         kb.known_hosts()
+        links.linked_from(kb, "")
     except Exception:  # a warm-up only: the ask path reads them again
-        log.debug("warming the knowledge base's link hosts stopped", exc_info=True)
+        log.debug("warming the knowledge base's links stopped", exc_info=True)
 
 
 def create_app(

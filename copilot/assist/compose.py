@@ -184,14 +184,12 @@ def _with_checks(
     CHECKS_KEPT) in place of the least relevant others when the cap left them out."""
     best = ranked[:cap]
     checks = [c for c in ranked if c.phase == "diagnose" and rank[c.passage.chunk.source] == 0]
-    wanted = checks[: min(CHECKS_KEPT, cap)]
-    missing = [c for c in wanted if c not in best]
-    if not missing:
+    wanted = {id(c) for c in checks[: min(CHECKS_KEPT, cap)]}
+    if wanted <= {id(c) for c in best}:
         return best
-    kept_checks = [c for c in best if c in wanted]
-    others = [c for c in best if c not in wanted]
-    others = others[: max(cap - len(kept_checks) - len(missing), 0)]
-    chosen = set(map(id, others + kept_checks + missing))
+    # The least relevant of the others give way; the order stays the ranking's.
+    others = [c for c in best if id(c) not in wanted][: cap - len(wanted)]
+    chosen = wanted | {id(c) for c in others}
     return [c for c in ranked if id(c) in chosen]
 
 
