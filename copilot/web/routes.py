@@ -388,9 +388,14 @@ def render_markdown(body: RenderRequest, kb: OptionalKnowledgeBaseDep) -> Render
     """Markdown (a postmortem draft, an answer and its steps) as sanitised HTML, to show."""
     source = body.source if body.source else None
     known = known_sources(kb)
+    # Each step's links resolve against the runbook it cites ("[pod debug](helpers/podDebug.md)").
+    sources = body.inline_sources or [source] * len(body.inline)
     return Rendered(
         html=render.to_html(body.markdown, source=source, known=known) if body.markdown else "",
-        inline=[render.to_html(t, source=source, known=known, inline=True) for t in body.inline],
+        inline=[
+            render.to_html(t, source=own or source, known=known, inline=True)
+            for t, own in zip(body.inline, sources, strict=True)
+        ],
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from copilot.guardrails.screened import ScreenedStr
 from copilot.incidents.schemas import Event
@@ -59,6 +59,18 @@ class RenderRequest(BaseModel):
     source: str | None = Field(
         None, max_length=500, description="the document the text is from: its links resolve there"
     )
+    inline_sources: list[Annotated[str | None, Field(max_length=500)]] = Field(
+        [],
+        max_length=60,
+        description="the document each of `inline` is from (a step's citation), in the same "
+        "order; empty: `source` for all",
+    )
+
+    @model_validator(mode="after")
+    def _one_source_per_line(self) -> RenderRequest:
+        if self.inline_sources and len(self.inline_sources) != len(self.inline):
+            raise ValueError("inline_sources must name one source per line of inline")
+        return self
 
 
 class Rendered(BaseModel):

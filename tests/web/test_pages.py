@@ -274,6 +274,29 @@ def test_render_previews_markdown(client: TestClient) -> None:
     ]
 
 
+def test_each_inline_line_resolves_its_links_against_its_own_document(
+    client: TestClient,
+) -> None:
+    # A step's link to another runbook ("roll back ([Deploy rollback](deploy-rollback.md))")
+    # resolves against the runbook the step cites, and goes to that runbook's page.
+    step = "roll back ([Deploy rollback](deploy-rollback.md))"
+    shown = client.post(
+        "/v1/render",
+        json={
+            "inline": ["An answer.", step, step],
+            "inline_sources": [None, "runbooks/kubernetes-pod-crashloop.md", "nowhere/else.md"],
+        },
+    ).json()["inline"]
+    assert shown[0] == "An answer."
+    assert '<a href="/runbooks/runbooks/deploy-rollback.md"' in shown[1]
+    # Resolved elsewhere it names no document of the knowledge base: text, not a dead link.
+    assert "<a" not in shown[2] and "Deploy rollback" in shown[2]
+    # One source per line, or none.
+    mismatched = client.post("/v1/render", json={"inline": ["a", "b"], "inline_sources": ["x"]})
+    assert mismatched.status_code == 422
+    assert "one source per line" in mismatched.text
+
+
 def test_missing_incident_page_has_a_not_found_panel(client: TestClient) -> None:
     page = client.get("/incidents/INC-404").text
     assert 'id="not-found"' in page and "No incident INC-404" in page

@@ -221,6 +221,23 @@ def test_ask_shows_cited_steps_and_opens_the_runbook_section(
     assert js_errors.errors == []
 
 
+def test_a_steps_link_to_another_runbook_opens_that_runbook(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    incident = declare(live)
+    page.goto(f"/incidents/{incident['id']}")
+    page.fill("#ask-question", "checkout pods crashlooping after the deploy, how do i fix it")
+    page.press("#ask-question", "Control+Enter")
+    # "**Caused by a deploy:** roll back ([Deploy rollback](deploy-rollback.md))": the link
+    # resolves against the runbook the step cites, not against the incident page.
+    link = page.locator(
+        "#ask-result .steps > li > span a[href='/runbooks/runbooks/deploy-rollback.md']"
+    )
+    expect(link.first).to_be_visible()
+    expect(link.first).to_have_text("Deploy rollback")
+    assert js_errors.errors == []
+
+
 def test_status_update_draft_edit_copy_and_publish(
     page: Any, live: LiveServer, screens: Screens, js_errors: PageErrors
 ) -> None:

@@ -261,7 +261,9 @@
           item.append(el("strong", { class: "badge danger" }, "Requires approval"), " ");
         }
         const text = el("span", {}, step.text);
-        lines.push([text, step.text]);
+        // Its links resolve against the runbook it cites ("[pod debug](helpers/podDebug.md)").
+        const cited = step.citations && step.citations.length ? step.citations[0].source : null;
+        lines.push([text, step.text, cited]);
         item.append(text);
         if (step.command) item.append(el("pre", { class: "command" }, el("code", {}, step.command)));
         if (step.citations && step.citations.length) {
@@ -306,7 +308,10 @@
   // its plain text when that cannot be had (a key without the `respond` scope).
   async function renderInline(lines) {
     try {
-      const shown = await api("POST", "/v1/render", { inline: lines.map(([, text]) => text) });
+      const shown = await api("POST", "/v1/render", {
+        inline: lines.map(([, text]) => text),
+        inline_sources: lines.map(([, , source]) => source || null),
+      });
       lines.forEach(([node], i) => {
         if (typeof shown.inline[i] === "string") sanitizedHtml(node, shown.inline[i]);
       });
