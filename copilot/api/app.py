@@ -166,7 +166,7 @@ def _warm_hosts(kb: KnowledgeBase) -> None:
     stopped meanwhile closed the store, and the next search or ask reads them anyway."""
     try:
         kb.known_hosts()
-        links.linked_from(kb, "")
+        links.links_into(kb)
     except Exception:  # a warm-up only: the ask path reads them again
         log.debug("warming the knowledge base's links stopped", exc_info=True)
 

@@ -57,7 +57,12 @@ def _links_into(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
     return {target: frozenset(found) for target, found in into.items()}
 
 
+def links_into(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+    """Each linked page of the knowledge base, and the documents that link to it outside their
+    link lists (one scan, kept until the knowledge base changes)."""
+    return kb.derived("links_into", _links_into)
+
+
 def linked_from(kb: KnowledgeBase, source: str) -> frozenset[str]:
-    """The documents of the knowledge base that link to `source` outside their link lists (one
-    scan, kept until the knowledge base changes)."""
-    return kb.derived("links_into", _links_into).get(source, frozenset())
+    """The documents of the knowledge base that link to `source` outside their link lists."""
+    return links_into(kb).get(source, frozenset())

@@ -303,7 +303,7 @@ def retrieve(
             query_vector,
         )
     ):
-        _swap_first_two(ordered_docs, doc_score)
+        _lead_with(ordered_docs, doc_score, 1)
     if mode == "hybrid":
         _shared_page_gives_way(kb, ordered_docs, doc_score)
     # Near-twin runbooks close in score: the one the question's own words favour leads, and the
@@ -313,7 +313,7 @@ def retrieve(
         twins.bring_scoped_third(kb, ordered_docs, doc_score, query)
     found_twins = twins.find(kb, ordered_docs[:2], doc_score, query) if mode == "hybrid" else None
     if found_twins is not None and found_twins.reordered:
-        _swap_first_two(ordered_docs, doc_score)
+        _lead_with(ordered_docs, doc_score, 1)
     for src in ordered_docs:
         by_doc[src].sort(key=lambda item: (-item[0], item[1].ordinal))
     # A document that matched only in a section nobody wants to lead with (its link list, a
@@ -376,12 +376,13 @@ def retrieve(
     return Retrieved(hits=hits, degraded=degraded, twins=found_twins)
 
 
-def _swap_first_two(ordered: list[str], scores: dict[str, float]) -> None:
-    """Put the second document first; the scores go with the places (the first still scores
-    highest)."""
-    first, second = ordered[0], ordered[1]
-    scores[first], scores[second] = scores[second], scores[first]
-    ordered[0], ordered[1] = second, first
+def _lead_with(ordered: list[str], scores: dict[str, float], k: int) -> None:
+    """Put the document at place `k` first, the ones before it one place down; the scores stay
+    with the places (the first still scores highest)."""
+    places = [scores[d] for d in ordered[: k + 1]]
+    ordered[: k + 1] = [ordered[k], *ordered[:k]]
+    for doc, value in zip(ordered[: k + 1], places, strict=True):
+        scores[doc] = value
 
 
 # An alert's name as a runbook's title: "CephClusterErrorState", "KubePodNotReady".
@@ -413,10 +414,7 @@ def _shared_page_gives_way(kb: KnowledgeBase, ordered: list[str], scores: dict[s
             and scores[src] >= SHARED_PAGE_RATIO * scores[first]
             and _names_alert(kb, src)
         ):
-            places = [scores[d] for d in ordered[: k + 1]]
-            ordered[: k + 1] = [src, *ordered[:k]]
-            for doc, value in zip(ordered[: k + 1], places, strict=True):
-                scores[doc] = value
+            _lead_with(ordered, scores, k)
             return True
     return False
 
