@@ -17,7 +17,7 @@ from copilot.knowledge import sections as section_roles
 from copilot.knowledge.contrast import contrasted, names_ruled_out
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase, VectorsUnavailable
-from copilot.knowledge.terms import keyword_terms, stem
+from copilot.knowledge.terms import WORD, keyword_terms, split_camel, stem
 
 MAX_QUERY_CHARS = 2000
 # An exact alert name or document title in the query is the strongest signal a responder can
@@ -385,8 +385,12 @@ def _lead_with(ordered: list[str], scores: dict[str, float], k: int) -> None:
         scores[doc] = value
 
 
-# An alert's name as a runbook's title: "CephClusterErrorState", "KubePodNotReady".
-_ALERT_TITLE = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+")
+def _alert_title(title: str) -> bool:
+    """Whether a title is an alert's name: one word of CamelCase parts starting upper-case,
+    "CephClusterErrorState", "KubePodNotReady", or with an acronym first, "ODFMirrorStatus",
+    "DNSErrors"."""
+    word = title.strip()
+    return bool(WORD.fullmatch(word)) and word[:1].isupper() and len(split_camel(word).split()) > 1
 
 
 def _names_alert(kb: KnowledgeBase, source: str) -> bool:
@@ -394,7 +398,7 @@ def _names_alert(kb: KnowledgeBase, source: str) -> bool:
     an alert's name."""
     chunks = kb.document_chunks(source)
     return bool(chunks) and (
-        bool(chunks[0].alerts) or bool(_ALERT_TITLE.fullmatch(chunks[0].title.strip()))
+        bool(chunks[0].alerts) or _alert_title(chunks[0].title)
     )
 
 

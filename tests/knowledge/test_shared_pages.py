@@ -144,3 +144,13 @@ def test_the_links_are_read_again_after_an_ingest(
             "KilnFiringAborted.md",
             "KilnTemperatureDrift.md",
         }
+
+
+def test_an_alert_name_that_opens_with_an_acronym_is_an_alert_runbook(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> None:
+    # "ODFPersistentVolumeMirrorStatus", "DNSErrors": the acronym is a part of the name.
+    documents = {f"KCS{name}.md": _alert(name).replace(name, f"KCS{name}", 1) for name in ALERTS}
+    documents["helpers/collect-logs.md"] = HELPER
+    with documents_kb(tmp_path_factory, embedder, "acronym", documents) as kb:
+        assert _first(kb, QUESTION)[:2] == ["KCSKilnFiringAborted.md", "helpers/collect-logs.md"]
