@@ -397,9 +397,7 @@ def _names_alert(kb: KnowledgeBase, source: str) -> bool:
     """Whether a document is an alert's runbook: its front matter lists alerts, or its title is
     an alert's name."""
     chunks = kb.document_chunks(source)
-    return bool(chunks) and (
-        bool(chunks[0].alerts) or _alert_title(chunks[0].title)
-    )
+    return bool(chunks) and (bool(chunks[0].alerts) or _alert_title(chunks[0].title))
 
 
 def _shared_page_gives_way(kb: KnowledgeBase, ordered: list[str], scores: dict[str, float]) -> bool:
