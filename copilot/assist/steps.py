@@ -21,6 +21,7 @@ from copilot.assist.sentences import (
 )
 from copilot.fences import NESTED_FENCE
 from copilot.guardrails.risk import requires_approval
+from copilot.knowledge.links import opens_with_link
 from copilot.knowledge.passages import PHASE_ORDER, Passage, split_sentences
 from copilot.promql import holds_query
 
@@ -282,14 +283,6 @@ def _empty_command(code: str) -> bool:
     return all(x.startswith(("#", "//", "--")) and not _prompted(x) for x in lines)
 
 
-# A sentence that opens with a link to another page of the knowledge base ("[pod debug](helpers/
-# podDebug.md)", "[gather_logs](helpers/gatherLogs.md) to provide more information to support
-# teams"): in an action section, the procedure to follow there.
-_DOCUMENT_LINK_LEAD = re.compile(
-    r"^\[[^\]\n]+\]\((?![a-z][a-z0-9+.-]*:)[^)\s]+\.md(?:#[^)\s]*)?\)", re.I
-)
-
-
 def _only_links(text: str) -> bool:
     """A step that is a pointer and nothing else: "[1](https://...)", "See [KubeNode](...)"."""
     rest = _LINK.sub(" ", text)
@@ -397,7 +390,10 @@ def extract(passage: Passage) -> list[Candidate]:
                 step.command = codes[0]
                 last = step
                 continue
-            if not (is_step_sentence(sentence, codes) or _DOCUMENT_LINK_LEAD.match(sentence)):
+            # A sentence that opens with a link to another page ("[gather_logs](helpers/
+            # gatherLogs.md) to provide more information to support teams") is the procedure to
+            # follow there.
+            if not (is_step_sentence(sentence, codes) or opens_with_link(sentence)):
                 if step is not None and (
                     SAYS_WHAT_IT_SHOWS.match(sentence)
                     or (number == len(sentences) and qualifies(sentence))
@@ -483,11 +479,7 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
             cand.command = None
             if cand.text == _RUN:
                 continue
-        if (
-            cand.command is None
-            and _only_links(cand.text)
-            and not _DOCUMENT_LINK_LEAD.match(cand.text)
-        ):
+        if cand.command is None and _only_links(cand.text) and not opens_with_link(cand.text):
             continue
         out.append(cand)
     return out

@@ -25,6 +25,13 @@ def _targets(source: str, text: str) -> Iterator[tuple[str, str]]:
             yield match.group("text"), posixpath.normpath(posixpath.join(base, target)).lstrip("/")
 
 
+def opens_with_link(text: str) -> bool:
+    """Whether a text opens with a relative link to another page ("[pod debug](helpers/
+    podDebug.md) ...", "[Upgrade]({{< ref "upgrade.md" >}})")."""
+    match = _LINK.match(text)
+    return bool(match) and "://" not in (match.group("ref") or match.group("path") or "")
+
+
 def linked_sources(kb: KnowledgeBase, source: str, text: str) -> list[tuple[str, str]]:
     """(link text, source) of the documents in the knowledge base that `text` links to."""
     found = [
