@@ -29,7 +29,7 @@ def opens_with_link(text: str) -> bool:
     """Whether a text opens with a relative link to another page ("[pod debug](helpers/
     podDebug.md) ...", "[Upgrade]({{< ref "upgrade.md" >}})")."""
     match = _LINK.match(text)
-    return bool(match) and "://" not in (match.group("ref") or match.group("path") or "")
+    return match is not None and "://" not in (match.group("ref") or match.group("path") or "")
 
 
 def linked_sources(kb: KnowledgeBase, source: str, text: str) -> list[tuple[str, str]]:
