@@ -70,8 +70,19 @@ class NearTwins:
         return self.margin >= REORDER_MARGIN
 
 
+# A number the question gives as a duration ("for 10+ minutes") says how long, not which twin.
+_DURATION = re.compile(
+    r"\b(\d+)\+?\s*(?:s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|weeks?)\b", re.I
+)
+
+
+def _amounts(query: str) -> set[str]:
+    """The numbers of a question that are not durations: thresholds ("75%", "above 10")."""
+    return set(re.findall(r"\d+", _DURATION.sub(" ", query)))
+
+
 def _stems(text: str) -> set[str]:
-    return {stem(t) for t in keyword_terms(text) if len(t) >= _MIN_STEM}
+    return {stem(t) for t in keyword_terms(text) if len(t) >= _MIN_STEM or t.isdigit()}
 
 
 def _meaning(chunks: list[Chunk]) -> Chunk | None:
@@ -170,7 +181,11 @@ def find(
         return None
     if similarity is None or similarity < TWIN_SIMILARITY:
         return None
-    words = {stem(t): t for t in keyword_terms(query) if len(t) >= _MIN_STEM}
+    words = {
+        stem(t): t
+        for t in keyword_terms(query)
+        if len(t) >= _MIN_STEM or (t.isdigit() and t in _amounts(query))
+    }
     asked = set(words)
     terms = kb.document_terms([first, second])
     titles = {src: _stems(chunks[src][0].title) for src in (first, second)}
@@ -183,10 +198,13 @@ def find(
     def weight(src: str, twin: str) -> int:
         # A word of the question in this title and not in the twin's counts twice; the scope
         # the question says ("every replica", "only a couple still up") named by this title
-        # and not the twin's counts as much as REORDER_MARGIN.
+        # and not the twin's counts as much as REORDER_MARGIN. A threshold the question gives
+        # ("above 10", "75% used") that only this twin states counts twice, like a title word:
+        # families split on it (Warning at 10, Critical at 16).
         named = asked_scope is not None and asked_scope in scopes[src] - scopes[twin]
         return (
             len(own(src, twin))
+            + sum(1 for w in own(src, twin) if w.isdigit())
             + len((asked & titles[src]) - titles[twin])
             + (SCOPE_WEIGHT if named else 0)
         )

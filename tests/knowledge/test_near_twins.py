@@ -388,3 +388,57 @@ def test_the_third_stays_where_the_scope_does_not_single_it_out(
     before = list(ranked)
     assert not twins.bring_scoped_third(scoped_kb, ranked, dict(scores), question)
     assert ranked == before
+
+
+THRESHOLD = """---
+title: {title}
+kind: runbook
+services: [kiln-controller]
+tags: [kiln]
+---
+# {title}
+
+## Meaning
+
+The kiln chamber temperature has been above {limit} degrees for {minutes} minutes.
+
+## Impact
+
+Glazes run and the ware on the upper shelves may crack if the temperature keeps rising.
+
+## Diagnosis
+
+- Compare the two thermocouples with `kilnctl sensors`.
+
+## Mitigation
+
+- Lower the burner setpoint with `kilnctl setpoint --delta -50`.
+"""
+
+
+@pytest.fixture(scope="module")
+def threshold_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[KnowledgeBase]:
+    documents = {
+        "warning.md": THRESHOLD.format(title="KilnTemperatureHighWarning", limit=1100, minutes=15),
+        "critical.md": THRESHOLD.format(title="KilnTemperatureHighCritical", limit=1250, minutes=5),
+    }
+    with documents_kb(tmp_path_factory, embedder, "threshold", documents) as kb:
+        yield kb
+
+
+def test_the_threshold_a_question_gives_is_a_word_that_tells_twins_apart(
+    threshold_kb: KnowledgeBase,
+) -> None:
+    """ "above 10 but not critical yet": the number is the one word only one twin says."""
+    question = "kiln chamber above 1100 degrees, glazes run, what do i do"
+    ranked = ["critical.md", "warning.md"]
+    found = twins.find(threshold_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, question)
+    assert found is not None
+    assert found.lead.source == "warning.md" and "1100" in found.lead.own_words
+    # A duration says how long, not which twin: "for 15 minutes" counts for neither.
+    question = "kiln chamber temperature high for 15 minutes"
+    found = twins.find(threshold_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, question)
+    assert found is not None
+    assert not found.lead.own_words and not found.other.own_words
