@@ -39,6 +39,23 @@ SHORT_NAMES: dict[str, str] = {
 _SHORT = re.compile(r"\b(" + "|".join(map(re.escape, SHORT_NAMES)) + r")\b", re.IGNORECASE)
 
 
+# Phrases of the trade with the words runbooks use for them: general usage, not words taken from
+# any query set.
+PHRASES: dict[str, str] = {
+    r"jumbo frames?": "MTU 9000",
+    r"(?:clock|time) drift(?:ed|s|ing)?": "clock skew",
+    r"three quarters": "75%",
+    r"out of memory": "OOM",
+    r"crash[- ]?loop(?:ing|s)?": "CrashLoopBackOff",
+    r"certs?": "certificate",
+}
+_PHRASE = [(re.compile(rf"\b{p}\b", re.IGNORECASE), words) for p, words in PHRASES.items()]
+
+
 def spell_out(query: str) -> str:
-    """The query with each short name followed by its long form: "sts (StatefulSet) ..."."""
-    return _SHORT.sub(lambda m: f"{m.group(0)} ({SHORT_NAMES[m.group(0).lower()]})", query)
+    """The query with each short name followed by its long form: "sts (StatefulSet) ...", and
+    each phrase of the trade by the runbooks' words: "jumbo frames (MTU 9000)"."""
+    query = _SHORT.sub(lambda m: f"{m.group(0)} ({SHORT_NAMES[m.group(0).lower()]})", query)
+    for pattern, words in _PHRASE:
+        query = pattern.sub(lambda m, w=words: f"{m.group(0)} ({w})", query)
+    return query

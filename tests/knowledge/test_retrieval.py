@@ -111,6 +111,35 @@ def test_kubectl_short_names_are_spelled_out_beside_the_query_words() -> None:
     )
 
 
+def test_a_phrase_of_the_trade_is_followed_by_the_words_runbooks_use() -> None:
+    assert vocabulary.spell_out("kiln nics not on jumbo frames, clock drifted") == (
+        "kiln nics not on jumbo frames (MTU 9000), clock drifted (clock skew)"
+    )
+    # Whole words only: "certainly" is not a certificate.
+    assert vocabulary.spell_out("certainly") == "certainly"
+
+
+def test_a_phrase_finds_the_runbook_written_with_the_runbooks_words(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "kb"
+    write(
+        root,
+        "mtu.md",
+        "# Kiln network MTU below 9000\n\n## Meaning\n\nA kiln NIC has an MTU under 9000.\n",
+    )
+    write(
+        root,
+        "bandwidth.md",
+        "# Kiln network saturated\n\n## Meaning\n\nA kiln NIC sends at its line rate, "
+        "frames are dropped.\n",
+    )
+    with KnowledgeBase(settings, embedder) as kb:
+        ingest_paths(kb, [root], progress=False)
+        hits = retrieval.search(kb=kb, query="kiln nic not using jumbo frames", top_k=2)
+        assert hits[0].chunk.source == "mtu.md"
+
+
 def test_a_short_name_finds_the_runbook_written_with_the_long_one(
     tmp_path: Path, settings: Settings, embedder: Embedder
 ) -> None:
