@@ -57,5 +57,5 @@ def spell_out(query: str) -> str:
     each phrase of the trade by the runbooks' words: "jumbo frames (MTU 9000)"."""
     query = _SHORT.sub(lambda m: f"{m.group(0)} ({SHORT_NAMES[m.group(0).lower()]})", query)
     for pattern, words in _PHRASE:
-        query = pattern.sub(lambda m, w=words: f"{m.group(0)} ({w})", query)
+        query = pattern.sub(rf"\g<0> ({words})", query)
     return query
