@@ -48,6 +48,11 @@ PHRASES: dict[str, str] = {
     r"out of memory": "OOM",
     r"crash[- ]?loop(?:ing|s)?": "CrashLoopBackOff",
     r"certs?": "certificate",
+    # Long forms a responder types for the short ones alert names use.
+    r"custom resources?": "CR",
+    r"ceph manager": "mgr",
+    r"metadata servers?": "MDS",
+    r"object storage daemons?": "OSD",
 }
 _PHRASE = [(re.compile(rf"\b{p}\b", re.IGNORECASE), words) for p, words in PHRASES.items()]
 

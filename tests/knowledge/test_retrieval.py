@@ -115,6 +115,10 @@ def test_a_phrase_of_the_trade_is_followed_by_the_words_runbooks_use() -> None:
     assert vocabulary.spell_out("kiln nics not on jumbo frames, clock drifted") == (
         "kiln nics not on jumbo frames (MTU 9000), clock drifted (clock skew)"
     )
+    # and the long form of a short name alert titles use ("CephMgrIsAbsent", "KubeVirtCRModified").
+    assert vocabulary.spell_out("ceph manager gone, custom resource edited") == (
+        "ceph manager (mgr) gone, custom resource (CR) edited"
+    )
     # Whole words only: "certainly" is not a certificate.
     assert vocabulary.spell_out("certainly") == "certainly"
 
