@@ -198,10 +198,19 @@ def retrieve(
     )
     degraded: str | None = None
     query_vector: np.ndarray | None = None
+    similarity: dict[str, float] | None = None
     if mode in ("hybrid", "dense"):
         try:
             query_vector = kb.embedder.embed_query(searched)
             dense = kb.dense_search(query_vector, n=pool, kind=kind)
+            own_words = vocabulary.spell_out(query, phrases=False)
+            if own_words != searched:
+                # The runbooks' words for a phrase rank documents; how close anything is to
+                # the question (the no-match floor) is measured on the question's own words:
+                # "jumbo frames? (MTU 9000)" is nearer a CDN runbook than "jumbo frames?" is.
+                similarity = dict(
+                    kb.dense_search(kb.embedder.embed_query(own_words), n=pool, kind=kind)
+                )
         except VectorsUnavailable:
             if mode == "dense" or pending is None:
                 raise
@@ -253,7 +262,7 @@ def retrieve(
     role_weight: dict[str, float] = {}
     dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
     keyword_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
-    similarity = dict(dense)
+    similarity = dict(dense) if similarity is None else similarity
 
     doc_score: dict[str, float] = {}
     doc_reasons: dict[str, list[str]] = {}

@@ -57,10 +57,12 @@ PHRASES: dict[str, str] = {
 _PHRASE = [(re.compile(rf"\b{p}\b", re.IGNORECASE), words) for p, words in PHRASES.items()]
 
 
-def spell_out(query: str) -> str:
+def spell_out(query: str, phrases: bool = True) -> str:
     """The query with each short name followed by its long form: "sts (StatefulSet) ...", and
-    each phrase of the trade by the runbooks' words: "jumbo frames (MTU 9000)"."""
+    (with `phrases`) each phrase of the trade by the runbooks' words: "jumbo frames (MTU 9000)"."""
     query = _SHORT.sub(lambda m: f"{m.group(0)} ({SHORT_NAMES[m.group(0).lower()]})", query)
+    if not phrases:
+        return query
     for pattern, words in _PHRASE:
         query = pattern.sub(rf"\g<0> ({words})", query)
     return query

@@ -124,7 +124,7 @@ def test_a_phrase_of_the_trade_is_followed_by_the_words_runbooks_use() -> None:
 
 
 def test_a_phrase_finds_the_runbook_written_with_the_runbooks_words(
-    tmp_path: Path, settings: Settings, embedder: Embedder
+    tmp_path: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "kb"
     write(
@@ -142,6 +142,12 @@ def test_a_phrase_finds_the_runbook_written_with_the_runbooks_words(
         ingest_paths(kb, [root], progress=False)
         hits = retrieval.search(kb=kb, query="kiln nic not using jumbo frames", top_k=2)
         assert hits[0].chunk.source == "mtu.md"
+        # How close a section is to the question (the no-match floor) is measured on the
+        # question's own words: the added words rank, they do not make it a closer match.
+        with_phrases = {h.chunk.id: h.similarity for h in hits}
+        monkeypatch.setattr(vocabulary, "_PHRASE", [])
+        own = retrieval.search(kb=kb, query="kiln nic not using jumbo frames", top_k=2)
+        assert {h.chunk.id: h.similarity for h in own} == pytest.approx(with_phrases)
 
 
 def test_a_short_name_finds_the_runbook_written_with_the_long_one(
