@@ -17,7 +17,12 @@ _RISKY_COMMAND: list[tuple[str, re.Pattern[str]]] = [
     ("recursive or forced delete", re.compile(r"\brm\s+(?:-\w*[rRf]\w*\b|--recursive|--force)")),
     (
         "delete",
-        re.compile(r"\b(?:delete|del|remove|rm|rmi|destroy|purge|wipe|erase|uninstall)\b", re.I),
+        # Not a CLI's history or status of them: `lark cdn purge history --since 2h`.
+        re.compile(
+            r"\b(?:delete|del|remove|rm|rmi|destroy|purge|wipe|erase|uninstall)\b"
+            r"(?!\s+(?:history|status)\b)",
+            re.I,
+        ),
     ),
     (
         "drop or truncate",
@@ -108,10 +113,18 @@ _MATCHER_VALUE = re.compile(r'((?:=~|!~|!=|=)\s*)"[^"\n]*"')
 _RUNS = re.compile(r"[;`$|&\\]|\b(?:sh|bash|curl|wget|kubectl|oc|rm)\b")
 
 
+# What grep looks for is text to find, not an order: `logs ... | grep -iE 'unseal|kms|seal'`.
+# Only a single-quoted pattern, or a double-quoted one with nothing the shell would run.
+_GREP_PATTERN = re.compile(
+    r"""(\b[efz]?grep\b(?:\s+-[\w-]+(?:=\S+)?)*\s+(?:-e\s+)?)(?:'[^'\n]*'|"[^"\n$`\\]*")"""
+)
+
+
 def _query_text(command: str) -> str:
-    """What a risk rule reads: a PromQL query without its matchers' values, else the command."""
+    """What a risk rule reads: a PromQL query without its matchers' values, else the command
+    without the patterns it greps for."""
     if not starts_query(command):
-        return command
+        return _GREP_PATTERN.sub(r"\1''", command)
     bare = _MATCHER_VALUE.sub(r'\1""', command)
     return command if _RUNS.search(bare) else bare
 

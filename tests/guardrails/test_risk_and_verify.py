@@ -43,6 +43,7 @@ def test_destructive_commands_need_approval(command: str) -> None:
         "tail -f /var/log/syslog",
         "psql -c 'SELECT count(*) FROM orders'",
         "lark deploy status checkout-api",
+        "lark cdn purge history --since 2h",
         "kubectl apply -f fix.yaml",
         "kubectl get pods --all-namespaces",
         "curl -s https://status.example/health",
@@ -68,6 +69,17 @@ def test_a_promql_query_reads_whatever_its_label_matchers_name() -> None:
     # A matcher's value is set aside only in a whole query with nothing a shell would run.
     assert command_risks('sum(rate(x{a="delete"}[5m])); rm -rf /tmp/kiln')
     assert command_risks('kilnctl delete profile --selector verb="GET"')
+
+
+def test_what_grep_looks_for_is_text_not_an_order() -> None:
+    reading = "kubectl -n kiln logs kiln-0 --since=30m | grep -iE 'unseal|kms|seal'"
+    assert command_risks(reading) == []
+    assert not requires_approval("Read why the kiln is sealed.", reading)
+    assert command_risks('grep -c "delete" /var/log/kiln/audit.log') == []
+    # What the shell runs around or inside the pattern still counts.
+    assert command_risks('grep "$(rm -rf /srv/kiln)" kiln.log')
+    assert command_risks("grep -l 'old' *.conf | xargs rm -f")
+    assert command_risks("kilnctl delete profile hot | grep 'deleted'")
 
 
 def test_a_destructive_order_behind_its_case_is_flagged_too() -> None:
