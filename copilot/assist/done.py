@@ -17,6 +17,8 @@ _ACTIONS: dict[str, re.Pattern[str]] = {
     "failover": re.compile(r"\bfail(?:ed|ing)?[ -]?over\b|\bpromot(?:e|ed|ing)\b", re.I),
     "flush": re.compile(r"\bflush\w*|\bpurg\w*", re.I),
     "drain": re.compile(r"\bcordon\w*|\bdrain\w*", re.I),
+    # "Froze deploys": a deploy freeze, not `lark deploy unfreeze`.
+    "freeze": re.compile(r"\bfr(?:eez(?:e|es|ing)|oze|ozen)\b", re.I),
     "pause": re.compile(r"\bpaus(?:e|ed|ing)\b|\bsuspend\w*", re.I),
     "terminate": re.compile(r"\bterminat\w*|\bpg_terminate_backend\b", re.I),
     "renew": re.compile(r"\brenew\w*|\brotat(?:e|ed|ing)\b|\breissu\w*", re.I),

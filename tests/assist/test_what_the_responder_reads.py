@@ -145,6 +145,28 @@ def test_a_rollback_on_the_timeline_is_not_suggested_again(sample_kb: KnowledgeB
     assert all("Rolled back checkout-api" in d.done_by for d in after.done)
 
 
+def test_a_freeze_said_in_the_past_tense_is_done_and_lifting_it_is_not(
+    sample_kb: KnowledgeBase,
+) -> None:
+    question = "bad release of checkout-api, how do i roll it back"
+    before = service.ask(kb=sample_kb, question=question)
+    freeze = [s for s in before.steps if s.command and "deploy freeze" in s.command]
+    assert freeze
+    after = service.ask(
+        kb=sample_kb,
+        question=question,
+        incident=_Incident(),
+        events=[_Event("mitigation", "Froze deploys and rolled back checkout-api")],
+    )
+    assert not any(s.command and "deploy freeze" in s.command for s in after.steps)
+    assert any(d.text == freeze[0].text for d in after.done), (
+        [d.text for d in after.done],
+        freeze[0].text,
+    )
+    # "`lark deploy unfreeze`" is what comes after, not what was done.
+    assert not any("unfreeze" in d.text for d in after.done)
+
+
 def test_a_rollback_of_another_service_does_not_hide_this_one(sample_kb: KnowledgeBase) -> None:
     answer = service.ask(
         kb=sample_kb,
