@@ -352,6 +352,14 @@ def test_runbook_search_page(
     # A bookmarked search runs on load.
     page.goto("/search?q=pgbouncer%20too%20many%20clients")
     expect(results.first).to_contain_text("connection pool")
+    expect(page.locator("#search-notice")).to_be_hidden()
+
+    # Off topic: the closest sections are listed, and the page says none is a close match.
+    page.goto("/search?q=how%20do%20I%20make%20coffee")
+    expect(page.locator("#search-state")).to_contain_text("none a close match")
+    expect(page.locator("#search-notice")).to_be_visible()
+    expect(page.locator("#search-notice")).to_contain_text("Nothing in the knowledge base matches")
+    expect(results.first).to_be_visible()
     assert js_errors.errors == []
 
 

@@ -1194,7 +1194,19 @@
           el("p", { class: "hint" }, `${r.kind} · ${r.source} lines ${r.lines[0]}–${r.lines[1]} · score ${r.score.toFixed(2)}`),
           snippet);
       }));
-      say("#search-state", data.results.length ? `${data.results.length} sections, best first.` : "Nothing matched.");
+      say("#search-state", !data.results.length ? "Nothing matched."
+        : data.no_match ? `${data.results.length} closest sections, none a close match.`
+        : `${data.results.length} sections, best first.`);
+      // What the response says about itself: nothing close, keyword search only, near twins.
+      const notes = [];
+      if (data.no_match && data.results.length) {
+        notes.push("Nothing in the knowledge base matches this closely: these are only the closest sections. Check them before acting on them, or escalate to the owning team.");
+      }
+      if (data.degraded) notes.push(`${data.degraded[0].toUpperCase()}${data.degraded.slice(1)}.`);
+      if (data.near_twins) notes.push(data.near_twins.note);
+      const notice = $("#search-notice");
+      notice.replaceChildren(...notes.map((text) => el("p", {}, text)));
+      notice.hidden = !notes.length;
       if (snippets.size) {
         const query = new URLSearchParams();
         for (const ref of snippets.keys()) query.append("ref", ref);
