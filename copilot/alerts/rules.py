@@ -126,6 +126,9 @@ class RuleSet(_Strict):
     heartbeat: Matcher = Matcher()
     # Alerts grouped and shown, never counted toward a threshold (empty: every alert counts).
     not_actionable: Matcher = Matcher()
+    # Alerts that make their group a candidate at once while firing, whatever its rule's
+    # threshold (empty: none do).
+    urgent: Matcher = Matcher()
     severity: SeverityMap = SeverityMap()
     rules: list[Rule] = Field(min_length=1)
     auto_declare: list[Policy] = Field(default=[], max_length=100)
@@ -156,6 +159,11 @@ class RuleSet(_Strict):
         """Whether an alert with these labels counts toward a group's threshold."""
         matcher = self.not_actionable
         return not ((matcher.match or matcher.match_re) and matcher.matches(labels))
+
+    def is_urgent(self, labels: dict[str, str]) -> bool:
+        """Whether a firing alert with these labels is a candidate by itself."""
+        matcher = self.urgent
+        return bool(matcher.match or matcher.match_re) and matcher.matches(labels)
 
     def rule(self, name: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.name == name), None)

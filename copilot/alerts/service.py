@@ -500,7 +500,11 @@ def _promote(
             and (threshold is None or not threshold.firing_only or status == "firing")
         ]
         alerts, names = len(counted), len(set(counted))
-        if threshold is None or alerts >= threshold.alerts or names >= threshold.names:
+        urgent = any(
+            status == "firing" and rules.is_urgent({str(k): str(v) for k, v in labels.items()})
+            for _, labels, status in members
+        )
+        if urgent or threshold is None or alerts >= threshold.alerts or names >= threshold.names:
             group.status = "candidate"
             group.updated_at = now
             promoted.append(group.id)

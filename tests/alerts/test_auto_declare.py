@@ -26,7 +26,12 @@ def with_policies(tmp_path: Path, text: str) -> RuleSet:
     """The packaged rules with `text` (YAML) added, loaded as a team's own file would be."""
     packaged = (Path(service.__file__).parent / "rules.yaml").read_text(encoding="utf-8")
     path = tmp_path / "rules.yaml"
-    path.write_text(packaged.replace("auto_declare: []\n", "") + text, encoding="utf-8")
+    # Without the packaged `urgent` alerts, so that a critical alert waits for its threshold.
+    urgent = 'urgent:\n  match_re:\n    severity: "critical|page"\n'
+    assert urgent in packaged
+    path.write_text(
+        packaged.replace("auto_declare: []\n", "").replace(urgent, "") + text, encoding="utf-8"
+    )
     return load_rules(path)
 
 

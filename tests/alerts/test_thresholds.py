@@ -78,3 +78,23 @@ def test_a_teams_own_rules_count_every_alert_unless_they_say_otherwise(
         alert("CacheHitRatioLow", service="search", severity="info", starts=1),
     )
     assert len(send(store, plain, body).candidates) == 1
+
+
+def test_one_firing_critical_alert_is_a_candidate_at_once(
+    store: IncidentStore, rules: RuleSet
+) -> None:
+    """kube-prometheus pages a human on `severity: critical`: one sealed node is not something
+    to wait for two more alerts about."""
+    warning = payload(alert("KilnLeaseRenewalSlow", service="kiln", severity="warning"))
+    assert send(store, rules, warning).candidates == []
+    resolved = payload(
+        alert("VaultSealed", service="vault", severity="critical", status="resolved", ends=1)
+    )
+    assert send(store, rules, resolved).candidates == []  # came and went: nothing to act on
+    firing = payload(alert("VaultSealed", service="vault", severity="critical", pod="v-2"))
+    (candidate,) = send(store, rules, firing).candidates
+    assert {g.id: g.status for g in groups(store)}[candidate] == "candidate"
+    # A team's own rules without `urgent` wait for the threshold.
+    plain = rules.model_copy(update={"urgent": type(rules.urgent)()})
+    other = payload(alert("OvenSealed", service="oven", severity="critical"))
+    assert send(store, plain, other).candidates == []
