@@ -198,19 +198,14 @@ def retrieve(
     )
     degraded: str | None = None
     query_vector: np.ndarray | None = None
-    similarity: dict[str, float] | None = None
+    own_vector: np.ndarray | None = None
     if mode in ("hybrid", "dense"):
         try:
             query_vector = kb.embedder.embed_query(searched)
             dense = kb.dense_search(query_vector, n=pool, kind=kind)
             own_words = vocabulary.spell_out(query, phrases=False)
             if own_words != searched:
-                # The runbooks' words for a phrase rank documents; how close anything is to
-                # the question (the no-match floor) is measured on the question's own words:
-                # "jumbo frames? (MTU 9000)" is nearer a CDN runbook than "jumbo frames?" is.
-                similarity = dict(
-                    kb.dense_search(kb.embedder.embed_query(own_words), n=pool, kind=kind)
-                )
+                own_vector = kb.embedder.embed_query(own_words)
         except VectorsUnavailable:
             if mode == "dense" or pending is None:
                 raise
@@ -262,7 +257,12 @@ def retrieve(
     role_weight: dict[str, float] = {}
     dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
     keyword_rank = {cid: i for i, (cid, _) in enumerate(keyword, 1)}
-    similarity = dict(dense) if similarity is None else similarity
+    similarity = dict(dense)
+    if own_vector is not None:
+        # The runbooks' words for a phrase rank documents; how close a section is to the
+        # question (the no-match and abstain floors) is measured on the question's own words:
+        # "jumbo frames? (MTU 9000)" is nearer a CDN runbook than "jumbo frames?" is.
+        similarity = _similarities(kb, own_vector, similarity)
 
     doc_score: dict[str, float] = {}
     doc_reasons: dict[str, list[str]] = {}
@@ -383,6 +383,24 @@ def retrieve(
             break
         depth += 1
     return Retrieved(hits=hits, degraded=degraded, twins=found_twins)
+
+
+def _similarities(
+    kb: KnowledgeBase, vector: np.ndarray, found: dict[str, float]
+) -> dict[str, float]:
+    """The cosine similarity of `vector` to each section of `found` (which keeps its values if
+    the vector store does not answer)."""
+    try:
+        vectors = kb.vectors_for(list(found))
+    except VectorsUnavailable:
+        return found
+    norm = float(np.linalg.norm(vector)) or 1.0
+    return {
+        cid: float(np.dot(vector, v)) / (norm * (float(np.linalg.norm(v)) or 1.0))
+        if (v := vectors.get(cid)) is not None
+        else value
+        for cid, value in found.items()
+    }
 
 
 def _lead_with(ordered: list[str], scores: dict[str, float], k: int) -> None:

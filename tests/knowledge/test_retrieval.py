@@ -150,6 +150,38 @@ def test_a_phrase_finds_the_runbook_written_with_the_runbooks_words(
         assert {h.chunk.id: h.similarity for h in own} == pytest.approx(with_phrases)
 
 
+def test_a_section_found_by_the_runbooks_words_is_measured_on_the_questions_own(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The section a phrase's added words found may be far down the question's own nearest
+    sections; it still gets a similarity (else ask would abstain on its best match)."""
+    docs = {
+        "mtu.md": "# Kiln network MTU below 9000\n\n## Meaning\n\nA kiln NIC has an MTU under 9000.\n"
+    }
+    for i, title in enumerate(
+        (
+            "Kiln NIC link down",
+            "Kiln NIC not using its bonded interface",
+            "Kiln network interface errors",
+            "Kiln NIC driver crash",
+            "Kiln frames dropped on the switch",
+            "Kiln NIC throughput low",
+            "Kiln interface flapping",
+        )
+    ):
+        docs[f"f{i}.md"] = (
+            f"# {title}\n\n## Meaning\n\n{title}: the kiln nic is not using what it should, "
+            "frames are lost.\n"
+        )
+    with _ingested(tmp_path, embedder, docs, candidates=5) as kb:
+        question = "kiln nic not using jumbo frames"
+        nearest = kb.dense_search(embedder.embed_query(question), n=5)
+        hits = retrieval.search(kb=kb, query=question, top_k=3)
+        assert hits[0].chunk.source == "mtu.md"
+        assert hits[0].chunk.id not in {cid for cid, _ in nearest}
+        assert hits[0].similarity is not None and 0.0 < hits[0].similarity < 1.0
+
+
 def test_a_short_name_finds_the_runbook_written_with_the_long_one(
     tmp_path: Path, settings: Settings, embedder: Embedder
 ) -> None:
