@@ -47,7 +47,7 @@ PHRASES: dict[str, str] = {
     r"three quarters": "75%",
     r"out of memory": "OOM",
     r"crash[- ]?loop(?:ing|s)?": "CrashLoopBackOff",
-    r"certs?": "certificate",
+    r"certs?(?!-)": "certificate",  # not cert-manager
     # Long forms a responder types for the short ones alert names use.
     r"custom resources?": "CR",
     r"ceph manager": "mgr",

@@ -119,8 +119,9 @@ def test_a_phrase_of_the_trade_is_followed_by_the_words_runbooks_use() -> None:
     assert vocabulary.spell_out("ceph manager gone, custom resource edited") == (
         "ceph manager (mgr) gone, custom resource (CR) edited"
     )
-    # Whole words only: "certainly" is not a certificate.
+    # Whole words only: "certainly" is not a certificate, and cert-manager keeps its name.
     assert vocabulary.spell_out("certainly") == "certainly"
+    assert vocabulary.spell_out("cert-manager logs") == "cert-manager logs"
 
 
 def test_a_phrase_finds_the_runbook_written_with_the_runbooks_words(
