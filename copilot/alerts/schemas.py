@@ -156,7 +156,10 @@ class GroupView(BaseModel):
     reason: ScreenedStr
     rule: str
     key: ScreenedStr
-    candidate: bool = Field(description="past its rule's threshold and not yet handled")
+    candidate: bool = Field(
+        description="past its rule's threshold, or holding a firing `urgent` alert, and not yet "
+        "handled"
+    )
     suggested_severity: str
     severity_from: ScreenedStr
     services: list[ScreenedStr]
