@@ -65,6 +65,10 @@ class Matcher(_Strict):
                 raise ValueError(f"match_re.{label}: not a regular expression ({exc})") from None
         return value
 
+    def selects(self, labels: dict[str, str]) -> bool:
+        """Whether this matcher names labels and these fit them (an empty one selects none)."""
+        return bool(self.match or self.match_re) and self.matches(labels)
+
     def matches(self, labels: dict[str, str]) -> bool:
         if any(labels.get(k, "") != v for k, v in self.match.items()):
             return False
@@ -142,9 +146,7 @@ class RuleSet(_Strict):
         return next((rule for rule in self.rules if rule.matches(labels)), None)
 
     def is_heartbeat(self, labels: dict[str, str]) -> bool:
-        return bool(self.heartbeat.match or self.heartbeat.match_re) and self.heartbeat.matches(
-            labels
-        )
+        return self.heartbeat.selects(labels)
 
     def policy_for(self, labels: Iterable[dict[str, str]]) -> tuple[Policy, dict[str, str]] | None:
         """The first auto-declare policy one of these label sets matches, and that label set."""
@@ -157,13 +159,11 @@ class RuleSet(_Strict):
 
     def counts(self, labels: dict[str, str]) -> bool:
         """Whether an alert with these labels counts toward a group's threshold."""
-        matcher = self.not_actionable
-        return not ((matcher.match or matcher.match_re) and matcher.matches(labels))
+        return not self.not_actionable.selects(labels)
 
     def is_urgent(self, labels: dict[str, str]) -> bool:
         """Whether a firing alert with these labels is a candidate by itself."""
-        matcher = self.urgent
-        return bool(matcher.match or matcher.match_re) and matcher.matches(labels)
+        return self.urgent.selects(labels)
 
     def rule(self, name: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.name == name), None)

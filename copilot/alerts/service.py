@@ -488,21 +488,23 @@ def _promote(
             continue
         rule = rules.rule(group.rule)
         threshold = rule.threshold if rule is not None else None
-        members = session.execute(
-            select(am.Alert.alertname, am.Alert.labels, am.Alert.status).where(
-                am.Alert.group_id == group.id
+        members = [
+            (name, {str(k): str(v) for k, v in labels.items()}, status)
+            for name, labels, status in session.execute(
+                select(am.Alert.alertname, am.Alert.labels, am.Alert.status).where(
+                    am.Alert.group_id == group.id
+                )
             )
-        ).all()
+        ]
         counted = [
             name
             for name, labels, status in members
-            if rules.counts({str(k): str(v) for k, v in labels.items()})
+            if rules.counts(labels)
             and (threshold is None or not threshold.firing_only or status == "firing")
         ]
         alerts, names = len(counted), len(set(counted))
         urgent = any(
-            status == "firing" and rules.is_urgent({str(k): str(v) for k, v in labels.items()})
-            for _, labels, status in members
+            status == "firing" and rules.is_urgent(labels) for _, labels, status in members
         )
         if urgent or threshold is None or alerts >= threshold.alerts or names >= threshold.names:
             group.status = "candidate"
