@@ -181,10 +181,11 @@ def find(
         return None
     if similarity is None or similarity < TWIN_SIMILARITY:
         return None
+    amounts = _amounts(query)
     words = {
         stem(t): t
         for t in keyword_terms(query)
-        if len(t) >= _MIN_STEM or (t.isdigit() and t in _amounts(query))
+        if len(t) >= _MIN_STEM or (t.isdigit() and t in amounts)
     }
     asked = set(words)
     terms = kb.document_terms([first, second])
@@ -202,9 +203,10 @@ def find(
         # ("above 10", "75% used") that only this twin states counts twice, like a title word:
         # families split on it (Warning at 10, Critical at 16).
         named = asked_scope is not None and asked_scope in scopes[src] - scopes[twin]
+        mine = own(src, twin)
         return (
-            len(own(src, twin))
-            + sum(1 for w in own(src, twin) if w.isdigit())
+            len(mine)
+            + sum(1 for w in mine if w.isdigit())
             + len((asked & titles[src]) - titles[twin])
             + (SCOPE_WEIGHT if named else 0)
         )
