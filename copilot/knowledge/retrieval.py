@@ -391,16 +391,10 @@ def _similarities(
     """The cosine similarity of `vector` to each section of `found` (which keeps its values if
     the vector store does not answer)."""
     try:
-        vectors = kb.vectors_for(list(found))
+        measured = kb.similarities(vector, list(found))
     except VectorsUnavailable:
         return found
-    norm = float(np.linalg.norm(vector)) or 1.0
-    return {
-        cid: float(np.dot(vector, v)) / (norm * (float(np.linalg.norm(v)) or 1.0))
-        if (v := vectors.get(cid)) is not None
-        else value
-        for cid, value in found.items()
-    }
+    return {cid: measured.get(cid, value) for cid, value in found.items()}
 
 
 def _lead_with(ordered: list[str], scores: dict[str, float], k: int) -> None:

@@ -727,6 +727,20 @@ class KnowledgeBase:
             mine = [(cid, sim) for cid, sim, _ in self._dense_query(vector, n=n, where=kind)]
         return mine[:n]
 
+    def similarities(self, vector: Vectors, ids: Sequence[str]) -> dict[str, float]:
+        """The cosine similarity of `vector` to each of these sections that has a vector, as
+        `dense_search` measures it: from the in-memory copy when there is one."""
+        query = np.asarray(vector, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        exact = self._exact_index()
+        if exact is not None:
+            row = {cid: i for i, cid in enumerate(exact[0])}
+            return {cid: float(exact[1][row[cid]] @ query) for cid in ids if cid in row}
+        return {
+            cid: float(v @ query) / max(float(np.linalg.norm(v)), 1e-12)
+            for cid, v in self.vectors_for(ids).items()
+        }
+
     def warm(self) -> None:
         """Load what the first search would otherwise build (vectors in memory, word stems,
         and on PostgreSQL the keyword index)."""

@@ -99,6 +99,20 @@ def test_kind_filtered_dense_search_matches_chromas_filter(
         assert {c.kind for c in sample_kb.chunks([cid for cid, _ in ours]).values()} == {kind}
 
 
+def test_similarities_of_named_sections_are_the_dense_searchs(
+    sample_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the in-memory copy or from the vector store, a section's similarity is what the
+    dense search reports for it."""
+    vector = sample_kb.embedder.embed_query("disk is full on a node")
+    found = dict(sample_kb.dense_search(vector, n=8))
+    assert sample_kb.similarities(vector, list(found)) == pytest.approx(found, abs=1e-5)
+    monkeypatch.setattr(sample_kb, "_exact_index", lambda: None)
+    assert sample_kb.similarities(vector, [*found, "no-such-section"]) == pytest.approx(
+        found, abs=1e-5
+    )
+
+
 def test_kubectl_short_names_are_spelled_out_beside_the_query_words() -> None:
     spelled = vocabulary.spell_out("sts stuck at 2/3, PVC full; deploy next")
     assert spelled == (
