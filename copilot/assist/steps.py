@@ -290,6 +290,20 @@ def _only_links(text: str) -> bool:
     return not re.search(r"[A-Za-z]{3,}", rest)
 
 
+def _links_listed(parts: list[_Block], i: int) -> list[str]:
+    """The items right after block `i` when every one is only a link ("- [Troubleshooting
+    latency](https://...)"), as written; none if any item says more."""
+    listed = []
+    for block in parts[i + 1 :]:
+        if block.kind != "item":
+            break
+        text = _item_text(block)
+        if block.code or not _only_links(text) or not _LINK.search(text):
+            return []
+        listed.append(text.rstrip(" .;"))
+    return listed
+
+
 def _commands_in(text: str) -> list[str]:
     return [c for c in _INLINE_CODE.findall(text) if looks_like_command(c)]
 
@@ -428,11 +442,30 @@ def extract(passage: Passage) -> list[Candidate]:
                 # for details.": what to look up there is the sentence before; "... might be
                 # configured as read-only. Ensure it's writable.": so is what "it" is.
                 sentence = f"{said} {sentence}"
+            pointers = _links_listed(parts, i) if number == len(sentences) else []
+            if sentence.endswith(":") and not codes and pointers:
+                # "For mitigation strategies and solutions, refer to:" over a list of links
+                # only: the links are what it says to read, and are not steps one by one.
+                last = Candidate(_cut(f"{sentence} {'; '.join(pointers)}"), None, phase, passage, i)
+                out.append(last)
+                continue
             if sentence.endswith(":") and not codes and not conditional_order(sentence):
                 continue  # introduces a code block: that block's step carries it
             last = Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
             out.append(last)
-    return _tidy(out)
+    return _tidy(out) or _pointers_only(passage, parts, phase)
+
+
+def _pointers_only(passage: Passage, parts: list[_Block], phase: str) -> list[Candidate]:
+    """An action section that is nothing but links ("## Mitigation" over "[Restore Ceph Mon
+    Quorum Lost](https://...)"): where to read the procedure is its one step."""
+    texts = [_flat(" ".join(b.head)) for b in parts if b.kind in ("para", "item")]
+    if not texts or any(not _only_links(t) or not _LINK.search(t) for t in texts):
+        return []
+    if any(b.kind == "code" or b.code for b in parts):
+        return []
+    pointers = "; ".join(t.rstrip(" .;") for t in texts)
+    return [Candidate(_cut(pointers), None, phase, passage, 0)]
 
 
 # "... or by running the query detailed above": a step that runs what an earlier section shows.

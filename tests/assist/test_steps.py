@@ -206,6 +206,46 @@ def test_a_link_to_another_page_of_the_knowledge_base_is_the_step_to_follow() ->
     ]
 
 
+def test_an_introduction_over_a_list_of_links_carries_the_links() -> None:
+    # "For mitigation strategies, refer to:" over links only: the links are what it says to
+    # read. Dropped one by one as pointers, they left an introduction that led nowhere.
+    found = _texts(
+        "Mitigation",
+        "For mitigation strategies and solutions, refer to:\n\n"
+        "- [Troubleshooting kiln drift](https://kiln.example/solutions/42)\n"
+        "- [Kiln networking](https://kiln.example/docs/net)\n\n"
+        "Reset the probe offset to apply these:\n\n"
+        "- [Probe guide](https://kiln.example/probe)\n"
+        "- Write the new offset down on the oven's card.\n",
+    )
+    assert found[0] == (
+        "For mitigation strategies and solutions, refer to: "
+        "[Troubleshooting kiln drift](https://kiln.example/solutions/42); "
+        "[Kiln networking](https://kiln.example/docs/net)"
+    )
+    # A list that says more than links is read item by item, as before: the pointer alone is
+    # dropped, the order kept.
+    assert found[1:] == ["Write the new offset down on the oven's card."]
+
+
+def test_an_action_section_of_links_only_is_the_step_to_read_them() -> None:
+    # "## Mitigation" holding nothing but "[Restore quorum](https://...)": where the procedure
+    # is written is the step; an answer without it had no mitigation at all.
+    found = _texts(
+        "Mitigation",
+        "[Restore kiln quorum](https://kiln.example/solutions/7)\n"
+        "[Troubleshooting monitors](https://kiln.example/docs/mon)\n",
+    )
+    assert found == [
+        "[Restore kiln quorum](https://kiln.example/solutions/7) "
+        "[Troubleshooting monitors](https://kiln.example/docs/mon)"
+    ]
+    # A section with steps of its own keeps its pointers out, as before.
+    assert _texts("Mitigation", "Restart the kiln.\n\n[1](https://kiln.example/one)\n") == [
+        "Restart the kiln."
+    ]
+
+
 def test_storage_tools_in_inline_code_are_commands_and_install_is_an_order() -> None:
     found = steps.extract(
         _passage(
