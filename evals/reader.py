@@ -201,6 +201,7 @@ def score_search(case: dict[str, Any], hits: Sequence[Any]) -> tuple[bool, bool,
 
 
 _CONTINUATION = re.compile(r"\\\n")
+_TRAILING_CONTINUATION = re.compile(r"\s*\\\s*$")
 
 
 def missed_fragments(case: dict[str, Any], answer: AskResponse) -> list[str]:
@@ -214,7 +215,9 @@ def missed_fragments(case: dict[str, Any], answer: AskResponse) -> list[str]:
     def found(fragment: str) -> bool:
         # As written (a fragment may hold a link's brackets), or as read (the step may show
         # the link in another form).
-        as_written, heard = norm(fragment), as_read(fragment)
+        # A fragment copied with its line's continuation ("oc exec pod/x -- \\") is the
+        # command's first line, read as one with the rest.
+        as_written, heard = norm(_TRAILING_CONTINUATION.sub("", fragment)), as_read(fragment)
         return any(as_written in x for x in written) or any(heard in x for x in read)
 
     return [f for f in case.get("steps", []) if norm(f) and not found(f)]

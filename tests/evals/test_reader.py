@@ -208,6 +208,10 @@ def test_a_command_over_several_lines_is_read_as_one() -> None:
     other = "oc get clusterlogforwarder <CR-NAME> \\ -o jsonpath='{.spec.x}'"
     recall, _, _ = reader.score_answer(case, _answer([_step("Query it:", "Fix", command=other)]))
     assert recall == 0.0
+    # A fragment copied with its first line's continuation is that line of the command.
+    first_line = _case(steps=["oc get clusterlogforwarder <CR-NAME> \\"])
+    step = _step("Query it:", "Fix", command=wrapped)
+    assert reader.score_answer(first_line, _answer([step]))[0] == 1.0
 
 
 def test_questions_scored_through_search_and_ask(kb: KnowledgeBase) -> None:
