@@ -12,7 +12,9 @@ IMPERATIVE = re.compile(
     r"^(?:\*\*)?(?:(?:then|next|first|firstly|second|secondly|finally|lastly|afterwards|"
     r"additionally|now|and(?: then)?|also|at first),?\s+)?"
     # "Always increase `activeMetadataServers` by 1", "Never delete the PVC": how to do it.
-    r"(?:(?:always|never|immediately|manually|carefully|simply)\s+)?(?:please |just )?"
+    # "Do not change the operands directly": what not to do is part of how to do it.
+    r"(?:(?:always|never|immediately|manually|carefully|simply|do not|don't)\s+)?"
+    r"(?:please |just )?"
     r"(?:check|confirm|verify|look|open|run|restart|roll ?back|revert|"
     r"scale|fail over|failover|increase|reduce|raise|lower|disable|enable|pause|resume|drain|"
     r"cordon|page|escalate|"
@@ -30,7 +32,7 @@ IMPERATIVE = re.compile(
     r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
     r"port-forward|note(?=\s+(?!that\b))|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
     r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
-    r"login|view|observe|install|uninstall|reinstall)\b",
+    r"login|view|observe|install|uninstall|reinstall|talk (?:to|with)|reach out)\b",
     re.IGNORECASE,
 )
 # "If X, restart Y", "In case of maintenance ensure to ...", "For memory scaling ensure ...":
@@ -289,12 +291,48 @@ def link_text(text: str) -> str:
     return _INLINE_LINK.sub(r"\1", text)
 
 
+# What the reader should or must not do, said to them: "User shouldn't increase CPU limits
+# unless ...", "You cannot expand the number of inodes after ...", "You should first drain it".
+_ADVICE = re.compile(
+    r"^(?:you|users?|operators?|administrators?|admins?|the (?:user|operator|administrator|admin))"
+    r"\s+(?:should|must|need to|have to|cannot|can't|can not)(?:\s*n[o']t)?\s+"
+    r"(?:(?:also|first|then|only|never|always)\s+)?(?=\w)",
+    re.IGNORECASE,
+)
+# An action named by its gerund and what it does: "Deleting an incorrect Endpoint should
+# trigger its recreation", "Setting the quota value to 0 will disable the quota".
+_DOING = re.compile(
+    r"^(?!running (?:out|low)\b)([a-z]+?)ing\b"
+    # "Running kilns will be drained first" says what happens to them, not what to do.
+    r"(?=[^.]*\b(?:will|would|should|can|could|may|might)\s+(?!be\b)\w)",
+    re.IGNORECASE,
+)
+
+
+def _advice(sentence: str) -> bool:
+    match = _ADVICE.match(sentence)
+    return match is not None and bool(IMPERATIVE.match(sentence[match.end() :]))
+
+
+def _doing(sentence: str) -> bool:
+    match = _DOING.match(sentence)
+    if match is None:
+        return False
+    root = match.group(1).lower()
+    forms = {root, root + "e"}
+    if len(root) > 2 and root[-1] == root[-2]:
+        forms.add(root[:-1])  # setting -> set
+    return any(IMPERATIVE.match(f"{form} ") for form in forms)
+
+
 def is_step_sentence(sentence: str, codes: list[str]) -> bool:
     bare = link_text(_CASE_LABEL.sub("", sentence))
     return bool(
         (codes and not _STATEMENT.match(bare))
         or IMPERATIVE.match(bare)
         or _gerund_order(bare)
+        or _advice(bare)
+        or _doing(bare)
         or _CHECK_PROSE.search(bare)
         or conditional_order(bare)
         or _EXPECT.match(bare)

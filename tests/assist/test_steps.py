@@ -369,6 +369,28 @@ def test_orders_said_as_what_doing_them_achieves_or_what_must_change_are_steps()
     ]
 
 
+def test_advice_to_the_reader_what_not_to_do_and_an_action_said_by_its_effect_are_steps() -> None:
+    found = _texts(
+        "Mitigation",
+        "User shouldn't increase kiln limits unless the glaze is behaving unexpectedly. "
+        "You cannot expand the number of trays on a kiln after it is built. "
+        "Do not change the kiln operands directly. "
+        "Deleting an incorrect probe entry should trigger its recreation with a correct offset. "
+        "Setting the tray quota to 0 will disable the quota. "
+        "Talk with the glaze team or read the kiln manual about the recipe. "
+        "Running kilns will be drained first. "
+        "Nothing will happen until the kiln cools.",
+    )
+    assert found == [
+        "User shouldn't increase kiln limits unless the glaze is behaving unexpectedly.",
+        "You cannot expand the number of trays on a kiln after it is built.",
+        "Do not change the kiln operands directly.",
+        "Deleting an incorrect probe entry should trigger its recreation with a correct offset.",
+        "Setting the tray quota to 0 will disable the quota.",
+        "Talk with the glaze team or read the kiln manual about the recipe.",
+    ]
+
+
 def test_a_command_is_what_is_typed_at_the_prompt_not_the_output_shown_under_it() -> None:
     text = (
         "Check the reloader logs:\n\n"
