@@ -101,7 +101,11 @@ _RISKY_TEXT = re.compile(
     r"\b(?:persists|continues|remains|recurs|fails)\s+)(?:then\s+)?"
     r"(?:fail over|failover|promote|delete|drop|truncate|flush|purge|wipe|reboot|terminate|cordon|"
     r"kill|revoke|rotate|scale\b[^.\n]*\bto (?:0|zero)\b|restart (?:all|every)|drain|"
-    r"restore from backup|re-?create (?:the |a |your )?cluster\b)",
+    r"restore from backup|re-?create (?:the |a |your )?cluster\b)|"
+    # The same orders said by what they do: "Deleting an incorrect Endpoint should trigger its
+    # recreation".
+    r"^\W*(?:fail(?:ing)? over|failover|promoting|deleting|dropping|truncating|flushing|purging|"
+    r"wiping|rebooting|terminating|cordoning|killing|revoking|rotating|draining)\b",
     re.IGNORECASE,
 )
 

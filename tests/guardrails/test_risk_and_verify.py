@@ -57,6 +57,10 @@ def test_read_only_and_routine_commands_do_not(command: str) -> None:
 def test_step_wording_that_asks_for_approval_is_flagged() -> None:
     assert requires_approval("Fail over to the replica; IC approval needed")
     assert not requires_approval("Look at the dashboard")
+    # An order said by what it does is still that order.
+    assert requires_approval("Deleting an incorrect Endpoint should trigger its recreation.")
+    assert requires_approval("Draining the node will move its pods elsewhere.")
+    assert not requires_approval("Setting the quota value to 0 will disable the quota.")
 
 
 def test_a_promql_query_reads_whatever_its_label_matchers_name() -> None:
