@@ -102,13 +102,17 @@ _CHECK_PROSE = re.compile(
     r"(?:the|which|whether|if|what|how)\b|"
     r"\b(?:check|inspect|look at|verify|review|examine|investigate) "
     r"(?:the|whether|if|that|for|which)\b|"
-    r"\b(?:you (?:can|could|should|may|might|need to|must|will (?:have|need) to)|"
+    # What the reader should or must not do: "You cannot expand the number of inodes after
+    # ...", "User shouldn't increase CPU limits unless ...".
+    r"\b(?:you (?:can(?:not|'t)?|could|should(?:n't| not)?|may|might|need to|must(?:n't| not)?|"
+    r"will (?:have|need) to)|"
     r"we (?:can|should)|it is (?:recommended|advised)|"
     r"it(?:'s| is) (?:best|advisable|a good idea) to|you will need more)\b|"
     # An option given to whoever runs the cluster: "The customer may delete data ...", "User
     # will have to create a new cluster ...".
     r"^(?:the )?(?:users?|customers?|operators?|admins?|administrators?|cluster admins?) "
-    r"(?:can|could|should|may|must|needs? to|has to|have to|will (?:have|need) to)\b|"
+    r"(?:can(?:not|'t)?|could|should(?:n't| not)?|may|must(?:n't| not)?|needs? to|has to|"
+    r"have to|will (?:have|need) to)\b|"
     # What must change, said in the passive: "the deployment definition needs to be fixed".
     r"\b(?:needs? to|has to|have to|must) be [a-z]+(?:ed|en)\b|"
     # A remedy said as a statement: "Sometimes giving more CPU is the only way to fix it."
@@ -119,6 +123,11 @@ _CHECK_PROSE = re.compile(
     r"^(?:another|one|the other|an|the (?:only|best|simplest|easiest|quickest|usual|recommended|"
     r"preferred|last|first)) (?:possible )?(?:option|alternative|fix|solution|remedy|workaround|"
     r"approach|resort) (?:here )?(?:is|would be|could be|may be) to\b|"
+    # A remedy said as what a thing needs: "the AWS instance retirement might need a manual
+    # reboot of the master node".
+    r"\b(?:might|may|will|would|could) (?:also )?need (?:a |an )?(?:manual |full |rolling )?"
+    r"(?:reboot|restart|rollback|roll back|rebuild|resync|redeploy|upgrade|replacement|resize|"
+    r"clean ?up|drain)\b|"
     # A remedy said in the passive: "(If five monitors is not an option,) the alert can be
     # silenced", "the pod can safely be restarted".
     r"\b(?:can|could|should) (?:safely |then |also |simply |now )?be (?:safely )?"
@@ -145,6 +154,8 @@ def conditional_order(sentence: str) -> bool:
     condition = _CONDITION_LEAD.match(sentence)
     if condition and _ORDER_WORD.search(sentence):
         return True
+    if _bare_purpose(sentence):
+        return True
     purpose = _PURPOSE_LEAD.match(sentence) and not _LEADS_IN.search(sentence)
     if not (condition or _PLACE_LEAD.match(sentence) or purpose):
         return False
@@ -154,6 +165,33 @@ def conditional_order(sentence: str) -> bool:
     # problem does, and an order follows.
     bare = _BARE_CONDITION.match(sentence)
     return bare is not None and bool(IMPERATIVE.match(sentence[bare.end() :]))
+
+
+# Words an order cannot follow in "For <whom> <order>": "For the check to pass ..." is not one.
+_NOT_BEFORE_ORDER = frozenset(
+    "the a an this that these those to of in on for with by your its their each every any "
+    "some no more most all".split()
+)
+
+
+def _bare_purpose(sentence: str) -> bool:
+    """An order behind whom it is for, without a comma: "For in-cluster clients recreate
+    pods."."""
+    words = sentence.split()
+    if len(words) < 3 or words[0].lower() != "for":
+        return False
+    for k in range(1, min(4, len(words) - 2) + 1):
+        if words[k].lower().strip(",") in _NOT_BEFORE_ORDER:
+            continue
+        rest = " ".join(words[k + 1 :])
+        order = IMPERATIVE.match(rest)
+        # "For most users restart is not needed": the verb is a noun there.
+        if order and not _SAID_OF.match(rest[order.end() :]):
+            return True
+    return False
+
+
+_SAID_OF = re.compile(r"\s+(?:is|are|was|were|will|would|can|could|should|may|might|has|have)\b")
 
 
 _BARE_CONDITION = re.compile(
@@ -291,14 +329,6 @@ def link_text(text: str) -> str:
     return _INLINE_LINK.sub(r"\1", text)
 
 
-# What the reader should or must not do, said to them: "User shouldn't increase CPU limits
-# unless ...", "You cannot expand the number of inodes after ...", "You should first drain it".
-_ADVICE = re.compile(
-    r"^(?:you|users?|operators?|administrators?|admins?|the (?:user|operator|administrator|admin))"
-    r"\s+(?:should|must|need to|have to|cannot|can't|can not)(?:\s*n[o']t)?\s+"
-    r"(?:(?:also|first|then|only|never|always)\s+)?(?=\w)",
-    re.IGNORECASE,
-)
 # An action named by its gerund and what it does: "Deleting an incorrect Endpoint should
 # trigger its recreation", "Setting the quota value to 0 will disable the quota".
 _DOING = re.compile(
@@ -307,11 +337,6 @@ _DOING = re.compile(
     r"(?=[^.]*\b(?:will|would|should|can|could|may|might)\s+(?!be\b)\w)",
     re.IGNORECASE,
 )
-
-
-def _advice(sentence: str) -> bool:
-    match = _ADVICE.match(sentence)
-    return match is not None and bool(IMPERATIVE.match(sentence[match.end() :]))
 
 
 def _doing(sentence: str) -> bool:
@@ -331,7 +356,6 @@ def is_step_sentence(sentence: str, codes: list[str]) -> bool:
         (codes and not _STATEMENT.match(bare))
         or IMPERATIVE.match(bare)
         or _gerund_order(bare)
-        or _advice(bare)
         or _doing(bare)
         or _CHECK_PROSE.search(bare)
         or conditional_order(bare)

@@ -379,7 +379,11 @@ def test_advice_to_the_reader_what_not_to_do_and_an_action_said_by_its_effect_ar
         "Setting the tray quota to 0 will disable the quota. "
         "Talk with the glaze team or read the kiln manual about the recipe. "
         "Running kilns will be drained first. "
-        "Nothing will happen until the kiln cools.",
+        "Nothing will happen until the kiln cools. "
+        "For in-line kilns recreate the probes. "
+        "For most users restart is not needed. "
+        "For the check to pass the kiln must be cold. "
+        "If the vendor retires the host, the kiln might need a manual reboot.",
     )
     assert found == [
         "User shouldn't increase kiln limits unless the glaze is behaving unexpectedly.",
@@ -388,6 +392,9 @@ def test_advice_to_the_reader_what_not_to_do_and_an_action_said_by_its_effect_ar
         "Deleting an incorrect probe entry should trigger its recreation with a correct offset.",
         "Setting the tray quota to 0 will disable the quota.",
         "Talk with the glaze team or read the kiln manual about the recipe.",
+        # An order behind whom it is for, without a comma; a remedy said as what it needs.
+        "For in-line kilns recreate the probes.",
+        "If the vendor retires the host, the kiln might need a manual reboot.",
     ]
 
 
