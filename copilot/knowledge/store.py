@@ -13,6 +13,9 @@ one process owns the store (`store.lock`). Scaled out (`COPILOT_DATABASE_URL` on
 ingest holds a PostgreSQL advisory lock, and each replica polls the version to drop what it keeps
 in memory (chunks, vectors for exact search, the keyword index, word stems) when another one
 changed the knowledge base.
+
+The Chroma side (the collection, the in-memory copy for exact search) is `vectors.py`; who may
+write (the data directory's lock, the ingest advisory lock) is `locks.py`.
 """
 
 from __future__ import annotations
@@ -29,69 +32,48 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-import httpx
 import numpy as np
-from chromadb.api.types import Embeddable, EmbeddingFunction, Embeddings, Space
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from copilot.db import Database
 from copilot.db.database import unavailable
 from copilot.embedding import Embedder, Vectors
-from copilot.errors import (
-    ConfigError,
-    Conflict,
-    CopilotError,
-    RetrievalUnavailable,
-    StoreLocked,
-    StoreMismatch,
-)
-from copilot.filelock import FileLock
+from copilot.errors import StoreMismatch
 from copilot.knowledge import keyword
 from copilot.knowledge.keyword import BM25_WEIGHTS, MemoryKeywordIndex
+from copilot.knowledge.locks import IngestBusy, StoreLock, advisory_lock, now_text
 from copilot.knowledge.models import Chunk, Kind
 from copilot.knowledge.tables import FTS_TABLE, insert_chunks, kb_chunks, kb_documents, kb_state
 from copilot.knowledge.terms import WORD, keyword_terms, parts, stem
+from copilot.knowledge.vectors import (
+    DISTANCE,
+    ChromaVectors,
+    Exact,
+    VectorsUnavailable,
+    build_exact,
+    exact_means,
+    exact_similarities,
+    exact_top,
+    unit,
+)
 from copilot.settings import Settings
 
-__all__ = ["BM25_WEIGHTS", "KnowledgeBase", "stems_of"]
+__all__ = [
+    "BM25_WEIGHTS",
+    "DISTANCE",
+    "IngestBusy",
+    "KnowledgeBase",
+    "VectorsUnavailable",
+    "stems_of",
+]
 
 T = TypeVar("T")
 log = logging.getLogger("copilot.knowledge")
 
 SCHEMA_VERSION = 1
-DISTANCE = "cosine"
-# pg_advisory_lock key that serialises ingests across replicas ("copilotI").
-INGEST_LOCK = 0x636F70696C6F7449
-# An in-memory copy of live vectors: chunk ids, unit-length rows, kinds.
-_Exact = tuple[list[str], np.ndarray, np.ndarray]
 # A kind-filtered dense search first asks Chroma for this many times the neighbours, unfiltered.
 DENSE_OVERFETCH = 3
-
-
-class VectorsUnavailable(RetrievalUnavailable):
-    """The Chroma server does not answer: search falls back to keywords, writes fail (503)."""
-
-    @property
-    def public_message(self) -> str:
-        return "the vector store does not answer; try again shortly"
-
-
-class StoreLock(FileLock):
-    """The lock of a knowledge base's persist directory, held for the life of its owner."""
-
-    def acquire(self) -> None:
-        if not self.try_acquire():
-            raise StoreLocked(
-                f"the knowledge base in {self.path.parent} is in use by process {self.holder()}; "
-                "one process owns a store at a time. If that is `copilot serve`, ingest through "
-                'it: POST /v1/admin/ingest {"paths": [...]} with an admin key (`copilot keys '
-                "create NAME --scope admin`); otherwise stop it and try again."
-            )
-
-
-class IngestBusy(Conflict):
-    """Another ingest holds the knowledge base (the API answers 409)."""
 
 
 @dataclass(frozen=True)
@@ -111,42 +93,6 @@ def stems_of(chunks: Iterable[Chunk]) -> frozenset[str]:
         text = " ".join((chunk.title, chunk.section, keyword.keywords_field(chunk), chunk.text))
         terms.update(stem(part) for word in WORD.findall(text) for part in parts(word))
     return frozenset(terms)
-
-
-class ChromaEmbeddingFunction(EmbeddingFunction[Embeddable]):
-    """Chroma's embedding-function protocol over our offline Embedder.
-
-    Passing it explicitly keeps Chroma from ever reaching for its own default model.
-    """
-
-    def __init__(self, embedder: Embedder | None, model: str | None = None) -> None:
-        self._embedder = embedder
-        self._model = model or (embedder.name if embedder else "")
-
-    def __call__(self, input: Embeddable) -> Embeddings:
-        if self._embedder is None:  # built by Chroma from its stored config: load on first use
-            self._embedder = Embedder(self._model)
-        return list(self._embedder.embed([str(item) for item in input]))
-
-    @staticmethod
-    def name() -> str:
-        return "responder-copilot"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"model": self._model}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> EmbeddingFunction[Embeddable]:
-        return ChromaEmbeddingFunction(None, str(config.get("model")))
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine"]
 
 
 class KnowledgeBase:
@@ -178,7 +124,7 @@ class KnowledgeBase:
         self._kind_shares: dict[str, float] | None = None
         # Live vectors in memory for exact search (ids, unit-length rows, kinds), or False when
         # the store is too large for it; None until first needed, and again after every change.
-        self._exact: _Exact | bool | None = None
+        self._exact: Exact | bool | None = None
         self._exact_lock = threading.Lock()
         self._writes = 0  # counts changes seen, so a copy built across one is not kept
         self._hosts_lock = threading.Lock()  # one reader of the link hosts at a time
@@ -209,7 +155,7 @@ class KnowledgeBase:
 
             import_legacy_catalog(self)
             self._check_identity()
-            self._collection = self._open_collection()
+            self._vectors = ChromaVectors(settings, embedder, self.identity, self._mismatch)
         except BaseException:
             self.close()
             raise
@@ -276,43 +222,6 @@ class KnowledgeBase:
                 conn.execute(update(kb_state).values(identity=self.identity))
         if found is not None and found != self.identity:
             raise self._mismatch(found)
-
-    def _open_collection(self) -> Any:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
-        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        if self.settings.chroma_url:
-            from urllib.parse import urlparse
-
-            url = urlparse(self.settings.chroma_url)
-            if url.scheme not in ("http", "https") or not url.hostname:
-                raise ConfigError(f"COPILOT_CHROMA_URL must be http(s)://host:port, not {url!r}")
-            try:
-                self._client = chromadb.HttpClient(
-                    host=url.hostname,
-                    port=url.port or (443 if url.scheme == "https" else 80),
-                    ssl=url.scheme == "https",
-                    settings=chroma_settings,
-                )
-            except Exception as exc:  # chromadb raises ValueError, httpx errors, ...
-                raise ConfigError(
-                    f"cannot reach the Chroma server at {self.settings.chroma_url}: {exc}"
-                ) from None
-        else:
-            self._client = chromadb.PersistentClient(
-                path=str(self.settings.chroma_path), settings=chroma_settings
-            )
-        metadata = {"hnsw:space": DISTANCE, **self.identity}
-        collection = self._client.get_or_create_collection(
-            name=self.settings.collection,
-            metadata=metadata,
-            embedding_function=ChromaEmbeddingFunction(self.embedder),
-        )
-        found = {k: (collection.metadata or {}).get(k) for k in self.identity}
-        if found != self.identity:
-            raise self._mismatch(found)
-        return collection
 
     def close(self) -> None:
         with self._fts_lock:
@@ -398,7 +307,7 @@ class KnowledgeBase:
         """Hold the knowledge base for one ingest: a second one waits up to `wait_s` seconds,
         then is told who holds it (IngestBusy). On PostgreSQL this is a session advisory lock,
         so replicas serialise; on SQLite one process owns the store (`store.lock`) already."""
-        holder = f"{socket.gethostname()} pid {os.getpid()}, since {_now_text()}"
+        holder = f"{socket.gethostname()} pid {os.getpid()}, since {now_text()}"
         deadline = time.monotonic() + wait_s
         while not self._ingest_mutex.acquire(timeout=0.2):
             if time.monotonic() >= deadline:
@@ -409,43 +318,10 @@ class KnowledgeBase:
             if not self.is_postgresql:
                 yield
                 return
-            with self._advisory_lock(holder, deadline):
+            with advisory_lock(self.database, holder, deadline):
                 yield
         finally:
             self._ingest_mutex.release()
-
-    @contextlib.contextmanager
-    def _advisory_lock(self, holder: str, deadline: float) -> Iterator[None]:
-        try:
-            conn = self.database.engine.connect()
-        except SQLAlchemyError as exc:
-            raise unavailable(exc, self.database.safe_url) from exc
-        try:
-            while True:
-                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": INGEST_LOCK})
-                conn.commit()
-                if got.scalar():
-                    break
-                if time.monotonic() >= deadline:
-                    with self._reading() as reader:
-                        who = reader.execute(select(kb_state.c.ingest_holder)).scalar()
-                    raise IngestBusy(
-                        f"an ingest is already running ({who or 'another replica'}); the "
-                        "knowledge base takes one at a time: try again when it is done"
-                    )
-                time.sleep(0.5)
-            try:
-                with self._writing() as w:
-                    w.execute(update(kb_state).values(ingest_holder=holder[:500]))
-                yield
-            finally:
-                with contextlib.suppress(CopilotError), self._writing() as w:
-                    w.execute(update(kb_state).values(ingest_holder=None))
-                with contextlib.suppress(SQLAlchemyError):
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": INGEST_LOCK})
-                    conn.commit()
-        finally:
-            conn.close()
 
     def files(self) -> dict[str, FileRecord]:
         t = kb_documents.c
@@ -459,15 +335,9 @@ class KnowledgeBase:
         """Write vectors for chunks; invisible to search until the catalog points at them."""
         if not chunks:
             return
-        batch = 2000
-        with self._vector_store():
-            for i in range(0, len(chunks), batch):
-                part = chunks[i : i + batch]
-                self._collection.upsert(
-                    ids=[c.id for c in part],
-                    embeddings=vectors[i : i + batch],
-                    metadatas=[{"source": c.source, "kind": c.kind} for c in part],
-                )
+        self._vectors.upsert(
+            [c.id for c in chunks], [{"source": c.source, "kind": c.kind} for c in chunks], vectors
+        )
 
     def replace_document(
         self,
@@ -522,52 +392,19 @@ class KnowledgeBase:
         conn.execute(delete(kb_chunks).where(kb_chunks.c.source == source))
 
     def delete_vectors(self, ids: Iterable[str]) -> None:
-        ids = list(ids)
-        with self._vector_store():
-            for i in range(0, len(ids), 2000):
-                self._collection.delete(ids=ids[i : i + 2000])
+        self._vectors.delete(ids)
 
     def existing_vector_ids(self, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        with self._vector_store():
-            for i in range(0, len(ids), 2000):
-                got = self._collection.get(ids=list(ids[i : i + 2000]), include=[])
-                found.update(got["ids"])
-        return found
+        return self._vectors.existing(ids)
 
     def vectors_for(self, ids: Sequence[str]) -> dict[str, Vectors]:
-        out: dict[str, Vectors] = {}
-        with self._vector_store():
-            for i in range(0, len(ids), 2000):
-                got = self._collection.get(ids=list(ids[i : i + 2000]), include=["embeddings"])
-                for cid, emb in zip(got["ids"], got["embeddings"], strict=True):
-                    out[cid] = np.asarray(emb, dtype=np.float32)
-        return out
-
-    @contextlib.contextmanager
-    def _vector_store(self) -> Iterator[None]:
-        """Calls to Chroma: a Chroma server that cannot be reached is VectorsUnavailable."""
-        try:
-            yield
-        except httpx.TransportError as exc:
-            log.warning("the Chroma server %s does not answer: %s", self.settings.chroma_url, exc)
-            raise VectorsUnavailable(
-                f"the Chroma server {self.settings.chroma_url} does not answer: {exc}"
-            ) from exc
+        return self._vectors.get(ids)
 
     def sweep_orphans(self) -> int:
         """Delete vectors that no live chunk references (left by an interrupted write)."""
         with self._reading() as conn:
             live = set(conn.execute(select(kb_chunks.c.id)).scalars())
-        stored: list[str] = []
-        offset, page = 0, 5000
-        with self._vector_store():
-            while True:
-                got = self._collection.get(include=[], limit=page, offset=offset)
-                stored.extend(got["ids"])
-                if len(got["ids"]) < page:
-                    break
-                offset += page
+        stored = self._vectors.all_ids()
         orphans = [i for i in stored if i not in live]
         self.delete_vectors(orphans)
         return len(orphans)
@@ -581,9 +418,7 @@ class KnowledgeBase:
             if not self.is_postgresql:
                 conn.exec_driver_sql(f"DELETE FROM {FTS_TABLE}")
             conn.execute(update(kb_state).values(identity=self.identity))
-        with contextlib.suppress(Exception):
-            self._client.delete_collection(self.settings.collection)
-        self._collection = self._open_collection()
+        self._vectors.reset()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -591,8 +426,7 @@ class KnowledgeBase:
         with self._reading() as conn:
             files = conn.execute(select(func.count()).select_from(kb_documents)).scalar_one()
             chunks = conn.execute(select(func.count()).select_from(kb_chunks)).scalar_one()
-        with self._vector_store():
-            vectors = int(self._collection.count())
+        vectors = self._vectors.count()
         return {"files": int(files), "chunks": int(chunks), "vectors": vectors}
 
     def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
@@ -709,7 +543,7 @@ class KnowledgeBase:
         self.refresh()
         exact = self._exact_index()
         if exact is not None:
-            return _exact_top(exact, vector, n=n, kind=kind)
+            return exact_top(exact, vector, n=n, kind=kind)
         # No count() first: it costs more than the query (18 ms at 1.4k chunks), and Chroma
         # returns fewer results, or none, when the collection holds fewer than n.
         if kind is None:
@@ -730,12 +564,10 @@ class KnowledgeBase:
     def similarities(self, vector: Vectors, ids: Sequence[str]) -> dict[str, float]:
         """The cosine similarity of `vector` to each of these sections that has a vector, as
         `dense_search` measures it: from the in-memory copy when there is one."""
-        query = np.asarray(vector, dtype=np.float32)
-        query = query / max(float(np.linalg.norm(query)), 1e-12)
         exact = self._exact_index()
         if exact is not None:
-            row = {cid: i for i, cid in enumerate(exact[0])}
-            return {cid: float(exact[1][row[cid]] @ query) for cid in ids if cid in row}
+            return exact_similarities(exact, vector, ids)
+        query = unit(vector)
         return {
             cid: float(v @ query) / max(float(np.linalg.norm(v)), 1e-12)
             for cid, v in self.vectors_for(ids).items()
@@ -763,12 +595,7 @@ class KnowledgeBase:
         rows: dict[str, np.ndarray] = {}
         exact = self._exact_index()
         if exact is not None:
-            ids, matrix, _ = exact
-            position = {cid: i for i, cid in enumerate(ids)}
-            for src, cids in missing.items():
-                found = [position[c] for c in cids if c in position]
-                if found:
-                    rows[src] = matrix[found].mean(axis=0)
+            rows = exact_means(exact, missing)
         else:
             vectors = self.vectors_for([c for cids in missing.values() for c in cids])
             for src, cids in missing.items():
@@ -784,7 +611,7 @@ class KnowledgeBase:
                 self._vector_cache.update(made)
         return {**known, **made}
 
-    def _exact_index(self) -> _Exact | None:
+    def _exact_index(self) -> Exact | None:
         """The in-memory copy of the live vectors, built on first use after a change."""
         with self._exact_lock:
             built = self._exact
@@ -797,7 +624,7 @@ class KnowledgeBase:
                         self._exact = built
             return built if isinstance(built, tuple) else None
 
-    def _build_exact(self) -> _Exact | bool:
+    def _build_exact(self) -> Exact | bool:
         with self._reading() as conn:
             rows = conn.execute(
                 select(kb_chunks.c.id, kb_chunks.c.kind).order_by(
@@ -807,12 +634,7 @@ class KnowledgeBase:
         if len(rows) > self.settings.exact_search_max_chunks:
             return False
         vectors = self.vectors_for([r[0] for r in rows])
-        live = [(cid, kind) for cid, kind in rows if cid in vectors]
-        if not live:
-            return ([], np.zeros((0, self.embedder.dimension), np.float32), np.array([], str))
-        matrix = np.stack([vectors[cid] for cid, _ in live]).astype(np.float32)
-        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-        return [cid for cid, _ in live], matrix, np.array([kind for _, kind in live])
+        return build_exact([(cid, kind) for cid, kind in rows], vectors, self.embedder.dimension)
 
     def _kind_share(self, kind: str) -> float:
         with self._mutex:
@@ -832,18 +654,7 @@ class KnowledgeBase:
     def _dense_query(
         self, vector: Vectors, *, n: int, where: str | None
     ) -> list[tuple[str, float, str]]:
-        """(chunk id, cosine similarity, kind) best first; `where` keeps one kind."""
-        with self._vector_store():
-            result = self._collection.query(
-                query_embeddings=[vector],
-                n_results=n,
-                where={"kind": where} if where else None,
-                include=["distances", "metadatas"],
-            )
-        ids = result["ids"][0]
-        distances = result["distances"][0]
-        kinds = [str((m or {}).get("kind", "")) for m in result["metadatas"][0]]
-        return [(cid, 1.0 - float(d), k) for cid, d, k in zip(ids, distances, kinds, strict=True)]
+        return self._vectors.query(vector, n=n, where=where)
 
     def keyword_search(
         self, query: str, *, n: int, kind: str | None = None
@@ -891,7 +702,7 @@ class KnowledgeBase:
         except Exception as exc:  # any failure means not ready, whatever its type
             log.warning("readiness: the database does not answer: %s", exc)
         try:
-            self._client.heartbeat()
+            self._vectors.heartbeat()
             checks["vectors"] = True
         except Exception as exc:
             log.warning("readiness: the vector store does not answer: %s", exc)
@@ -900,26 +711,8 @@ class KnowledgeBase:
     def ping(self) -> bool:
         with self._reading() as conn:
             conn.execute(text("SELECT 1")).scalar()
-        self._client.heartbeat()
+        self._vectors.heartbeat()
         return True
-
-
-def _now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _exact_top(
-    index: _Exact, vector: Vectors, *, n: int, kind: str | None
-) -> list[tuple[str, float]]:
-    """The n rows of the index most similar to `vector` (cosine), optionally of one kind."""
-    ids, matrix, kinds = index
-    query = np.asarray(vector, dtype=np.float32)
-    scores = matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
-    rows = np.flatnonzero(kinds == kind) if kind else np.arange(len(ids))
-    if n < len(rows):
-        rows = rows[np.argpartition(-scores[rows], n)[:n]]
-    rows = rows[np.argsort(-scores[rows], kind="stable")]
-    return [(ids[i], float(scores[i])) for i in rows]
 
 
 def _chunk_from_json(body: str) -> Chunk:
