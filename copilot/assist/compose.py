@@ -117,9 +117,9 @@ class ExtractiveComposer(Composer):
         more = len(kept) - len(chosen)
         return Draft(
             answer=self._answer(ctx, chosen, skipped, more),
-            steps=[Proposed(c.text, c.command, c.cites) for c in chosen],
+            steps=[Proposed(c.shown, c.command, c.cites) for c in chosen],
             provider=self.name,
-            skipped_done=[c.text for c in skipped],
+            skipped_done=[c.shown for c in skipped],
             done_by=[c.done_by or "" for c in skipped],
             more=more,
         )
@@ -196,7 +196,7 @@ def _with_checks(
 def _names_the_case(cand: step_mod.Candidate, terms: set[str]) -> bool:
     """The step is for a case the question names, in words its runbook's title and heading do
     not carry (every step of "Kubernetes pod crashloop" is about pods)."""
-    case = case_of(cand.text)
+    case = case_of(cand.shown)
     if not case:
         return False
     chunk = cand.passage.chunk

@@ -47,6 +47,14 @@ class Candidate:
     done_by: str | None = None
     # The section its command was taken from, when not its own ("the query detailed above").
     command_from: Passage | None = None
+    # The condition its list is under ("If you suspect thermal throttling:"): shown with it,
+    # not counted in what it does (its relevance, whether it was done).
+    condition: str = ""
+
+    @property
+    def shown(self) -> str:
+        """What a responder reads: the step, after the condition it is for."""
+        return _cut(f"{self.condition} {self.text}") if self.condition else self.text
 
     @property
     def cites(self) -> list[str]:
@@ -290,6 +298,24 @@ def _only_links(text: str) -> bool:
     return not re.search(r"[A-Za-z]{3,}", rest)
 
 
+_POSED = re.compile(r"^(?:if|when|whenever|in case|once|unless)\b[^:]{3,150}:$", re.IGNORECASE)
+
+
+def _condition_over(parts: list[_Block], i: int) -> str:
+    """The condition that introduces the list item `i` belongs to ("If you suspect thermal
+    throttling:"), when it is said alone, not as an order of its own; "" if none."""
+    j = i - 1
+    while j >= 0 and parts[j].kind in ("item", "code"):
+        j -= 1
+    if j < 0 or parts[j].kind != "para":
+        return ""
+    sentences = split_sentences(_flat(" ".join(parts[j].head)))
+    last = sentences[-1] if sentences else ""
+    if not _POSED.match(last) or conditional_order(last) or _commands_in(last):
+        return ""
+    return last
+
+
 def _links_listed(parts: list[_Block], i: int) -> list[str]:
     """The items right after block `i` when every one is only a link ("- [Troubleshooting
     latency](https://...)"), as written; none if any item says more."""
@@ -374,7 +400,10 @@ def extract(passage: Passage) -> list[Candidate]:
                 # the item says what it does.
             if cases and not is_step_sentence(text, []):
                 continue  # "Cases that need IC approval: - Rolling back past a migration."
-            out.append(Candidate(text, command, phase, passage, i))
+            # "If you suspect thermal throttling:" over "- Check system cooling.": the item is
+            # read with the case it is for, wherever the answer shows it.
+            condition = _condition_over(parts, i)
+            out.append(Candidate(text, command, phase, passage, i, condition=condition))
             continue
         if block.kind == "row":
             cells = [c.strip() for c in block.head[0].strip("|").split("|")]

@@ -107,3 +107,32 @@ def test_a_fix_question_still_gets_the_best_runbooks_first_checks() -> None:
     # The checks come first, as the order of an answer says.
     assert all(t.startswith("Check") for t in texts[:CHECKS_KEPT])
     assert "3 check(s) first" in draft.answer
+
+
+def test_a_step_under_a_condition_is_shown_with_it_and_leads_when_the_question_names_it() -> None:
+    text = (
+        "Restart the kiln controller.\n\n"
+        "If you suspect thermal throttling:\n\n"
+        "- Check the cooling fans.\n\n"
+        "If the element is cracked:\n\n"
+        "- Replace the element.\n"
+    )
+    chunk = Chunk(
+        id="kiln.md#1",
+        source="kiln.md",
+        ordinal=1,
+        title="Kiln Overheating",
+        section="Mitigation",
+        kind="runbook",
+        line_start=1,
+        line_end=9,
+        text=text,
+        embed_text=text,
+    )
+    passages = [make_passage(1, chunk, score=1.0, similarity=0.8)]
+    draft = ExtractiveComposer().compose(
+        AskContext(question="kiln hot, i suspect thermal throttling", passages=passages)
+    )
+    shown = [step.text for step in draft.steps]
+    assert shown[0] == "If you suspect thermal throttling: Check the cooling fans."
+    assert "If the element is cracked: Replace the element." in shown

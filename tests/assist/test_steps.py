@@ -398,6 +398,31 @@ def test_advice_to_the_reader_what_not_to_do_and_an_action_said_by_its_effect_ar
     ]
 
 
+def test_an_item_is_shown_with_the_condition_its_list_is_under() -> None:
+    found = steps.extract(
+        _passage(
+            "Mitigation",
+            "If you suspect the element is failing:\n\n"
+            "- Check the element's resistance.\n"
+            "- Replace the element.\n\n"
+            "If the door seal leaks, replace the seal:\n\n"
+            "- Order a seal from stores.\n\n"
+            "Other things to check:\n\n"
+            "- Check the vent.\n",
+        )
+    )
+    assert [c.shown for c in found] == [
+        "If you suspect the element is failing: Check the element's resistance.",
+        "If you suspect the element is failing: Replace the element.",
+        # An introduction that is an order of its own is a step; its items stand alone.
+        "If the door seal leaks, replace the seal:",
+        "Order a seal from stores.",
+        "Check the vent.",
+    ]
+    # What the step does is weighed and matched without the condition.
+    assert found[1].text == "Replace the element." and found[1].requires_approval is False
+
+
 def test_a_command_is_what_is_typed_at_the_prompt_not_the_output_shown_under_it() -> None:
     text = (
         "Check the reloader logs:\n\n"
