@@ -193,7 +193,6 @@ def test_a_link_to_another_page_of_the_knowledge_base_is_the_step_to_follow() ->
         "[Troubleshoot_kiln](helpers/troubleshootKiln.md) and\n"
         "[gather_logs](helpers/gatherLogs.md) to give support more to go on.\n\n"
         '[Kiln restart]({{< ref "kiln-restart.md" >}}) once the oven has cooled.\n\n'
-        "**Determine the failed kiln** [determine_failed_kiln](helpers/determineFailedKiln.md)\n\n"
         "- [1](https://kiln.example/docs/one)\n"
         "- See [Kiln guide](kiln-guide.md)\n"
         "- [docs](https://kiln.example/guide.md)\n",
@@ -204,8 +203,6 @@ def test_a_link_to_another_page_of_the_knowledge_base_is_the_step_to_follow() ->
         " to give support more to go on.",
         # Hugo's ref shortcode is a link to a page of the knowledge base too.
         '[Kiln restart]({{< ref "kiln-restart.md" >}}) once the oven has cooled.',
-        # Behind a bold label, as the storage runbooks write it.
-        "**Determine the failed kiln** [determine_failed_kiln](helpers/determineFailedKiln.md)",
     ]
 
 
