@@ -316,14 +316,6 @@ def _condition_over(parts: list[_Block], i: int) -> str:
     return last
 
 
-_LABEL = re.compile(r"^\*\*[^*]{1,80}\*\*:?\s*")
-
-
-def _unlabelled(sentence: str) -> str:
-    """A sentence without its bold label ("**Determine failed node** [determine](helpers/x.md)")."""
-    return _LABEL.sub("", sentence)
-
-
 def _links_listed(parts: list[_Block], i: int) -> list[str]:
     """The items right after block `i` when every one is only a link ("- [Troubleshooting
     latency](https://...)"), as written; none if any item says more."""
@@ -444,7 +436,7 @@ def extract(passage: Passage) -> list[Candidate]:
             # A sentence that opens with a link to another page ("[gather_logs](helpers/
             # gatherLogs.md) to provide more information to support teams") is the procedure to
             # follow there.
-            if not (is_step_sentence(sentence, codes) or opens_with_link(_unlabelled(sentence))):
+            if not (is_step_sentence(sentence, codes) or opens_with_link(sentence)):
                 if step is not None and (
                     SAYS_WHAT_IT_SHOWS.match(sentence)
                     or (number == len(sentences) and qualifies(sentence))
