@@ -188,7 +188,10 @@ def retrieve(
 
     dense: list[tuple[str, float]] = []
     keyword: list[tuple[str, float]] = []
-    searched = vocabulary.spell_out(query)
+    # The question's own words with the short names spelled out; searched with the runbooks'
+    # words for its phrases beside them.
+    own_words = vocabulary.spell_out(query, phrases=False)
+    searched = vocabulary.with_phrases(own_words)
     # The keyword search runs while the query is embedded: both release the GIL, and the
     # embedding is most of a search's time.
     pending = (
@@ -203,7 +206,6 @@ def retrieve(
         try:
             query_vector = kb.embedder.embed_query(searched)
             dense = kb.dense_search(query_vector, n=pool, kind=kind)
-            own_words = vocabulary.spell_out(query, phrases=False)
             if own_words != searched:
                 own_vector = kb.embedder.embed_query(own_words)
         except VectorsUnavailable:

@@ -61,8 +61,11 @@ def spell_out(query: str, phrases: bool = True) -> str:
     """The query with each short name followed by its long form: "sts (StatefulSet) ...", and
     (with `phrases`) each phrase of the trade by the runbooks' words: "jumbo frames (MTU 9000)"."""
     query = _SHORT.sub(lambda m: f"{m.group(0)} ({SHORT_NAMES[m.group(0).lower()]})", query)
-    if not phrases:
-        return query
+    return with_phrases(query) if phrases else query
+
+
+def with_phrases(text: str) -> str:
+    """The text with each phrase of the trade followed by the runbooks' words for it."""
     for pattern, words in _PHRASE:
-        query = pattern.sub(rf"\g<0> ({words})", query)
-    return query
+        text = pattern.sub(rf"\g<0> ({words})", text)
+    return text
