@@ -298,17 +298,20 @@ _ACHIEVES = re.compile(
 )
 
 
+def _orders(root: str) -> bool:
+    """Whether a gerund's root ("add" of "adding", "runn" of "running") is an order's verb."""
+    root = root.lower()
+    forms = {root, root + "e"}
+    if len(root) > 2 and root[-1] == root[-2]:
+        forms.add(root[:-1])  # running -> run
+    return any(IMPERATIVE.match(f"{form} ") for form in forms)
+
+
 def _gerund_order(sentence: str) -> bool:
-    for match in _GERUND.finditer(sentence):
-        if not _ACHIEVES.search(match.group(2)):
-            continue
-        root = match.group(1).lower()
-        forms = {root, root + "e"}
-        if len(root) > 2 and root[-1] == root[-2]:
-            forms.add(root[:-1])  # running -> run
-        if any(IMPERATIVE.match(f"{form} ") for form in forms):
-            return True
-    return False
+    return any(
+        _ACHIEVES.search(match.group(2)) and _orders(match.group(1))
+        for match in _GERUND.finditer(sentence)
+    )
 
 
 # "A freeze blocks `lark deploy` and auto-sync ...": a statement about what something does names
@@ -341,13 +344,7 @@ _DOING = re.compile(
 
 def _doing(sentence: str) -> bool:
     match = _DOING.match(sentence)
-    if match is None:
-        return False
-    root = match.group(1).lower()
-    forms = {root, root + "e"}
-    if len(root) > 2 and root[-1] == root[-2]:
-        forms.add(root[:-1])  # setting -> set
-    return any(IMPERATIVE.match(f"{form} ") for form in forms)
+    return match is not None and _orders(match.group(1))
 
 
 def is_step_sentence(sentence: str, codes: list[str]) -> bool:
