@@ -316,6 +316,11 @@ def _condition_over(parts: list[_Block], i: int) -> str:
     return last
 
 
+def _is_pointer(text: str) -> bool:
+    """A text that is links and nothing else ("[Troubleshooting latency](https://...)")."""
+    return _only_links(text) and bool(_LINK.search(text))
+
+
 def _links_listed(parts: list[_Block], i: int) -> list[str]:
     """The items right after block `i` when every one is only a link ("- [Troubleshooting
     latency](https://...)"), as written; none if any item says more."""
@@ -324,7 +329,7 @@ def _links_listed(parts: list[_Block], i: int) -> list[str]:
         if block.kind != "item":
             break
         text = _item_text(block)
-        if block.code or not _only_links(text) or not _LINK.search(text):
+        if block.code or not _is_pointer(text):
             return []
         listed.append(text.rstrip(" .;"))
     return listed
@@ -471,8 +476,9 @@ def extract(passage: Passage) -> list[Candidate]:
                 # for details.": what to look up there is the sentence before; "... might be
                 # configured as read-only. Ensure it's writable.": so is what "it" is.
                 sentence = f"{said} {sentence}"
-            pointers = _links_listed(parts, i) if number == len(sentences) else []
-            if sentence.endswith(":") and not codes and pointers:
+            ends_list = sentence.endswith(":") and not codes and number == len(sentences)
+            pointers = _links_listed(parts, i) if ends_list else []
+            if pointers:
                 # "For mitigation strategies and solutions, refer to:" over a list of links
                 # only: the links are what it says to read, and are not steps one by one.
                 last = Candidate(_cut(f"{sentence} {'; '.join(pointers)}"), None, phase, passage, i)
@@ -489,7 +495,7 @@ def _pointers_only(passage: Passage, parts: list[_Block], phase: str) -> list[Ca
     """An action section that is nothing but links ("## Mitigation" over "[Restore Ceph Mon
     Quorum Lost](https://...)"): where to read the procedure is its one step."""
     texts = [_flat(" ".join(b.head)) for b in parts if b.kind in ("para", "item")]
-    if not texts or any(not _only_links(t) or not _LINK.search(t) for t in texts):
+    if not texts or not all(_is_pointer(t) for t in texts):
         return []
     if any(b.kind == "code" or b.code for b in parts):
         return []
