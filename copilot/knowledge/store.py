@@ -568,10 +568,7 @@ class KnowledgeBase:
         if exact is not None:
             return exact_similarities(exact, vector, ids)
         query = unit(vector)
-        return {
-            cid: float(v @ query) / max(float(np.linalg.norm(v)), 1e-12)
-            for cid, v in self.vectors_for(ids).items()
-        }
+        return {cid: float(unit(v) @ query) for cid, v in self.vectors_for(ids).items()}
 
     def warm(self) -> None:
         """Load what the first search would otherwise build (vectors in memory, word stems,
@@ -654,6 +651,7 @@ class KnowledgeBase:
     def _dense_query(
         self, vector: Vectors, *, n: int, where: str | None
     ) -> list[tuple[str, float, str]]:
+        """(chunk id, cosine similarity, kind) best first; `where` keeps one kind."""
         return self._vectors.query(vector, n=n, where=where)
 
     def keyword_search(
