@@ -5,21 +5,27 @@ from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import Passage, make_passage
 
 
-def _mitigation(source: str, ordinal: int, steps: list[str], score: float, index: int) -> Passage:
-    text = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+def _passage(
+    source: str, ordinal: int, text: str, *, score: float, index: int, title: str = ""
+) -> Passage:
     chunk = Chunk(
         id=f"{source}#{ordinal}",
         source=source,
         ordinal=ordinal,
-        title=source,
+        title=title or source,
         section="Mitigation",
         kind="runbook",
         line_start=1,
-        line_end=1 + len(steps),
+        line_end=1 + len(text.splitlines()),
         text=text,
         embed_text=text,
     )
     return make_passage(index, chunk, score=score, similarity=0.8)
+
+
+def _mitigation(source: str, ordinal: int, steps: list[str], score: float, index: int) -> Passage:
+    text = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+    return _passage(source, ordinal, text, score=score, index=index)
 
 
 def test_the_best_runbook_fills_a_phase_before_a_second_one() -> None:
@@ -117,19 +123,7 @@ def test_a_step_under_a_condition_is_shown_with_it_and_leads_when_the_question_n
         "If the element is cracked:\n\n"
         "- Replace the element.\n"
     )
-    chunk = Chunk(
-        id="kiln.md#1",
-        source="kiln.md",
-        ordinal=1,
-        title="Kiln Overheating",
-        section="Mitigation",
-        kind="runbook",
-        line_start=1,
-        line_end=9,
-        text=text,
-        embed_text=text,
-    )
-    passages = [make_passage(1, chunk, score=1.0, similarity=0.8)]
+    passages = [_passage("kiln.md", 1, text, score=1.0, index=1, title="Kiln Overheating")]
     draft = ExtractiveComposer().compose(
         AskContext(question="kiln hot, i suspect thermal throttling", passages=passages)
     )
