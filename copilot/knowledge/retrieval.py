@@ -302,6 +302,8 @@ def retrieve(
     # Best section of every document first, in document order; then second-best sections, and
     # so on: the first results name distinct runbooks, and the best one's sections follow.
     ordered_docs = sorted(doc_score, key=lambda d: (-doc_score[d], d))
+    if mode == "hybrid" and dense:
+        _meaning_leads(ordered_docs, doc_score, doc_dense, doc_reasons)
     if (
         mode == "hybrid"
         and degraded is None
@@ -406,6 +408,26 @@ def _lead_with(ordered: list[str], scores: dict[str, float], k: int) -> None:
     ordered[: k + 1] = [ordered[k], *ordered[:k]]
     for doc, value in zip(ordered[: k + 1], places, strict=True):
         scores[doc] = value
+
+
+def _meaning_leads(
+    ordered: list[str],
+    scores: dict[str, float],
+    dense: dict[str, float],
+    reasons: dict[str, list[str]],
+) -> bool:
+    """Put first the best document the dense search found when the first was found by its
+    words alone (none of its sections among the dense candidates) and does not name the alert
+    or title the question names: the words such a document shares with the question are the
+    boilerplate sibling runbooks repeat ("edit the default definition", "disable this alert"),
+    not what it is about. The scores keep their places."""
+    if not ordered or ordered[0] in dense or reasons.get(ordered[0]):
+        return False
+    for k, src in enumerate(ordered[1:], 1):
+        if src in dense:
+            _lead_with(ordered, scores, k)
+            return True
+    return False
 
 
 def _alert_title(title: str) -> bool:

@@ -416,3 +416,58 @@ def test_of_two_close_siblings_the_one_about_the_question_as_a_whole_leads(
     # The scores go with the places: the document shown first scores highest.
     assert shown[0].score >= max(h.score for h in shown if h.chunk.source == "gateway-errors.md")
     assert errors[0].chunk.source == "gateway-errors.md"
+
+
+def _kiln_rules() -> dict[str, str]:
+    """Sibling rules that share a boilerplate section full of the question's words (how to edit
+    the default definition), the runbook the question is about, and kiln runbooks near it in
+    meaning that push the boilerplate out of the dense candidates."""
+    docs = {
+        "KilnProgramsRestored.md": (
+            "# KilnProgramsRestored\n\n## Meaning\n\nChanges made by hand to the shipped kiln "
+            "programs vanish: the scheduler restores the original programs a few minutes later."
+            "\n\n## Mitigation\n\nCopy the shipped program under a new name and change the copy.\n"
+        )
+    }
+    for name, topic in (
+        ("GlazeMixerHumidity", "glaze mixer humidity"),
+        ("ClayPressVibration", "clay press vibration"),
+        ("DryingRoomAirflow", "drying room airflow"),
+    ):
+        docs[f"{name}.md"] = (
+            f"# {name}\n\n## Meaning\n\nThe {topic} is outside its band for ten minutes.\n\n"
+            "### Default definition\n\nYou can edit the default definition: the defaults keep "
+            "the rule, edits to the default rule template keep the threshold.\n\n"
+            "## Mitigation\n\nEdit the template defaults.\n"
+        )
+    for name, meaning in (
+        ("KilnDoorStuck", "The kiln door sensor reports the same state for an hour."),
+        ("KilnTempDrift", "The kiln temperature drifts from the firing program curve."),
+        ("KilnProgramSlow", "A firing program on a kiln runs slower than its schedule."),
+        ("KilnSchedulerDown", "The kiln scheduler is not running: programs are not started."),
+        ("KilnProgramAborted", "A firing program stopped before its last segment."),
+    ):
+        docs[f"{name}.md"] = (
+            f"# {name}\n\n## Meaning\n\n{meaning}\n\n## Mitigation\n\nRestart the kiln controller.\n"
+        )
+    return docs
+
+
+def test_a_document_found_by_its_words_alone_does_not_lead(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # Five dense candidates: the boilerplate "Default definition" sections match most of the
+    # question's words, but none of them is among the sections closest in meaning.
+    with _ingested(tmp_path, embedder, _kiln_rules(), candidates=5) as kb:
+        hits = retrieval.search(
+            kb=kb, query="my edits to the default kiln programs keep disappearing", top_k=3
+        )
+        assert hits[0].chunk.source == "KilnProgramsRestored.md"
+        assert hits[0].dense_rank is not None
+        # The boilerplate documents still follow, found by their words.
+        assert any(h.dense_rank is None and h.keyword_rank for h in hits[1:])
+        # A document the question names keeps its lead, however it was found.
+        named = retrieval.search(
+            kb=kb, query="GlazeMixerHumidity: my edits to the default keep disappearing", top_k=3
+        )
+        assert named[0].chunk.source == "GlazeMixerHumidity.md"
