@@ -164,6 +164,8 @@ _PAGING_DOWN = re.compile(
 # Permissions widened: a role or binding patched or edited, access granted to a principal.
 _PERMISSIONS = re.compile(
     r"\b(?:patch|edit|replace)\s+(?:-\S+\s+)*(?:cluster)?role(?:binding)?s?\b|"
+    # Not an error message quoted to look for ("failed to create ClusterRoleBinding").
+    r"(?<!failed to )(?<!unable to )(?<!could not )(?<!cannot )"
     r"\bcreate\s+(?:cluster)?rolebinding\b|"
     r"\b(?:grant|add-iam-policy-binding|set-iam-policy|attach-(?:role|user|group)-policy|"
     r"put-(?:role|user|group)-policy)\b[^\n]*?--(?:principal|member|user|group|account|role|perm\w*|"

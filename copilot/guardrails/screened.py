@@ -60,12 +60,27 @@ _WARNING = re.compile(
 )
 
 
+# A warning's label over what an action would do, said as a statement: "**Warning**: Overriding
+# the condition bypasses safety checks". An order under the label ("Warning: bypass the
+# interlock") is not one.
+_WARNING_LABEL = re.compile(r"[*_\s]*(?:warning|caution|danger)[*_\s]*:[*_\s]*[A-Za-z]+ing\b", re.I)
+
+
+_WARNING_LABEL_ONLY = re.compile(r"[*_\s]*(?:warning|caution|danger)[*_\s]*:[*_\s]*", re.I)
+
+
 def _warns(text: str, start: int) -> bool:
     """Whether the clause holding the command at `start` warns against it ("never run X"; not
-    "it will never drain; the standard is to run X")."""
+    "it will never drain; the standard is to run X"), or is a warning that says what it does."""
     before = text[max(0, start - 120) : start]
     clause = re.split(r"[.!?;]\s|:\s(?=[A-Za-z])|\n\s*\n|\n\s*(?:[-*+]|\d+[.)])\s", before)[-1]
-    return bool(_WARNING.search(clause))
+    if _WARNING.search(clause):
+        return True
+    # The statement itself opens the warning: nothing but the label stands before it.
+    opening = re.split(r"[.!?;]\s|\n\s*\n", before)[-1]
+    if opening.strip(" *_\n") and not _WARNING_LABEL_ONLY.fullmatch(opening):
+        return False
+    return bool(_WARNING_LABEL.match(opening + text[start : start + 80]))
 
 
 _PLACEHOLDER = re.compile(re.escape(_SEVERE).replace(re.escape("{reason}"), "(?P<reason>[^)]*)"))

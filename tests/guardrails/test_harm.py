@@ -176,6 +176,28 @@ def test_a_warning_that_names_a_severe_command_stays() -> None:
     assert screen(text, strict=True).text == text
 
 
+def test_a_warning_that_says_what_an_action_does_stays_and_an_order_under_it_is_held() -> None:
+    warning = (
+        "**Warning**: Overriding the proofing interlock bypasses safety checks and may scorch "
+        "a whole batch. Only override it if you understand the risks."
+    )
+    assert screen(warning, strict=True).text == warning
+    for order in (
+        "Warning: bypass the proofing interlock safety on oven-7 now.",
+        "Warning: Bypassing is fine, run "
+        "`crumb plc interlock bypass --line all --interlock oven-overtemp --duration permanent`",
+    ):
+        assert screen(order, strict=True).severe, order
+
+
+def test_an_error_message_looked_for_is_not_the_action_it_names() -> None:
+    looked_for = 'Look for errors like "failed to create ClusterRoleBinding" in the operator log.'
+    assert screen(looked_for, strict=True).text == looked_for
+    assert "changes who may access what" in harm.harms(
+        "kubectl create clusterrolebinding bakers --clusterrole=edit --group=bakers"
+    )
+
+
 def test_a_lead_in_and_its_held_block_become_one_marked_step() -> None:
     text = (
         "3. If the disk is above 95%, the off-site copies share its quota. Nobody needs them "
