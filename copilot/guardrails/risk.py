@@ -91,6 +91,24 @@ def exfiltrates(command: str) -> bool:
     return bool(_EXFILTRATION.search(command))
 
 
+# Disruptive orders and the same orders said by what they do ("Deleting an incorrect Endpoint
+# should trigger its recreation"): one verb, its imperative and its gerund.
+_DISRUPTIVE_VERBS = {
+    "promote": "promoting",
+    "delete": "deleting",
+    "drop": "dropping",
+    "truncate": "truncating",
+    "flush": "flushing",
+    "purge": "purging",
+    "wipe": "wiping",
+    "reboot": "rebooting",
+    "terminate": "terminating",
+    "cordon": "cordoning",
+    "kill": "killing",
+    "revoke": "revoking",
+    "rotate": "rotating",
+    "drain": "draining",
+}
 # Step wording that names a disruptive action, or says approval is needed.
 _RISKY_TEXT = re.compile(
     r"\bapprov(?:al|e|ed|ing)\b|\bsign-?off\b|"
@@ -99,13 +117,10 @@ _RISKY_TEXT = re.compile(
     # "If issue persists delete the node"; or open with a link: "[Cordon and drain node](...)".
     r"(?:^\W*|,\s+|\b(?:cases?|situations?|circumstances|resort)\s+|"
     r"\b(?:persists|continues|remains|recurs|fails)\s+)(?:then\s+)?"
-    r"(?:fail over|failover|promote|delete|drop|truncate|flush|purge|wipe|reboot|terminate|cordon|"
-    r"kill|revoke|rotate|scale\b[^.\n]*\bto (?:0|zero)\b|restart (?:all|every)|drain|"
+    rf"(?:fail over|failover|{'|'.join(_DISRUPTIVE_VERBS)}|"
+    r"scale\b[^.\n]*\bto (?:0|zero)\b|restart (?:all|every)|"
     r"restore from backup|re-?create (?:the |a |your )?cluster\b)|"
-    # The same orders said by what they do: "Deleting an incorrect Endpoint should trigger its
-    # recreation".
-    r"^\W*(?:fail(?:ing)? over|failover|promoting|deleting|dropping|truncating|flushing|purging|"
-    r"wiping|rebooting|terminating|cordoning|killing|revoking|rotating|draining)\b",
+    rf"^\W*(?:fail(?:ing)? over|failover|{'|'.join(_DISRUPTIVE_VERBS.values())})\b",
     re.IGNORECASE,
 )
 
