@@ -47,10 +47,10 @@ from copilot.insights.history import (
 )
 from copilot.insights.history import minutes as minutes  # the eval's tests use it
 from copilot.knowledge.store import KnowledgeBase
-from copilot.postmortem.compose import cell, fmt_duration
 from copilot.postmortem.parse import (
     parse_timeline,
 )
+from copilot.postmortem.record import cell, fmt_duration
 from copilot.postmortem.schemas import PostmortemResponse
 from copilot.postmortem.service import draft_postmortem
 from copilot.postmortem.template import load_template

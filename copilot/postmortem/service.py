@@ -25,9 +25,9 @@ from copilot.knowledge import retrieval
 from copilot.knowledge.store import KnowledgeBase
 from copilot.postmortem import runbooks
 from copilot.postmortem import schemas as s
-from copilot.postmortem.compose import (
+from copilot.postmortem.compose import Drafter
+from copilot.postmortem.record import (
     ACTION_KINDS,
-    Drafter,
     Inputs,
     audit_action,
     fmt_time,

@@ -15,7 +15,7 @@ from copilot.incidents import schemas as isch
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
 from copilot.knowledge.store import KnowledgeBase
-from copilot.postmortem import compose
+from copilot.postmortem import compose, record
 from copilot.postmortem.parse import parse_timeline, section_text
 from copilot.postmortem.service import draft_postmortem
 from copilot.settings import Settings
@@ -56,7 +56,7 @@ def test_timeline_has_every_event_in_order_with_offsets_and_key_moments(
     written = [e for e in table.events if e.cells.get("Kind") != "milestone"]
     assert [e.at for e in written] == [e.at for e in events]
     for row, event in zip(written, events, strict=True):
-        assert compose.cell(draft_text(event.text)) in row.cells["Event"].replace("|", "\\|")
+        assert record.cell(draft_text(event.text)) in row.cells["Event"].replace("|", "\\|")
 
 
 def draft_text(text: str) -> str:
@@ -303,7 +303,7 @@ def test_composing_with_no_events_at_all_is_valid(store: IncidentStore) -> None:
     bare = incidents.declare(
         store=store, request=isch.IncidentCreate(title="Quiet", severity="SEV3")
     )
-    inputs = compose.Inputs(
+    inputs = record.Inputs(
         incident=bare,
         events=[],
         metrics=incidents.incident_metrics(store=store, incident_id=bare.id),
