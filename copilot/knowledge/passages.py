@@ -69,8 +69,12 @@ _MITIGATE = dict(_PHASES)["mitigate"]
 PHASE_ORDER = {"diagnose": 0, "mitigate": 1, "verify": 2, "escalate": 3}
 
 
-# Where one sentence ends and the next begins: after . ! or ?, before a capital, code or a link.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
+# Where one sentence ends and the next begins: after . ! or ?, before a capital, code or a link;
+# not after an abbreviation that opens an example or a gloss ("the root cause (e.g. DaemonSet
+# not scheduling) and restore ...", "i.e.", "vs.", "cf.").
+_SENTENCE_BREAK = re.compile(
+    r"(?<=[.!?])(?<!\b[eE]\.g\.)(?<!\b[iI]\.e\.)(?<!\b[vV]s\.)(?<!\b[cC]f\.)\s+(?=[A-Z`*(\[])"
+)
 
 
 def split_sentences(flat: str) -> list[str]:

@@ -825,3 +825,20 @@ def test_an_item_over_a_code_block_at_the_margin_is_the_step_that_runs_it() -> N
         "**Important** Plan and apply these changes before the next bake to avoid a cold start.",
         None,
     ) in found
+
+
+def test_an_example_after_e_g_does_not_end_the_sentence() -> None:
+    # "(e.g. DaemonSet ...": a capital after "e.g." opens the example, not the next sentence.
+    # Split there, the step read "Identify the root cause (e.g." and lost its order.
+    found = _texts(
+        "Mitigation",
+        "Identify the root cause (e.g. Probe drift, a stuck vent or a worn element) and "
+        "restore at least one heating zone on a calibrated oven.\n\n"
+        "Compare the zones, i.e. Zone 1 against zone 2. If the drift stays, page the kiln "
+        "team.\n",
+    )
+    assert found[0] == (
+        "Identify the root cause (e.g. Probe drift, a stuck vent or a worn element) and "
+        "restore at least one heating zone on a calibrated oven."
+    )
+    assert "Compare the zones, i.e. Zone 1 against zone 2." in found
