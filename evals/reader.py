@@ -35,6 +35,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,13 @@ def missed_fragments(case: dict[str, Any], answer: AskResponse) -> list[str]:
     commands = [_CONTINUATION.sub(" ", s.command or "") for s in answer.steps]
     written = [norm(s.text) for s in answer.steps] + [norm(c) for c in commands]
     read = [as_read(s.text) for s in answer.steps]
+    # A fragment copied as a line of the file may run from one sentence into the next ("... the
+    # affected row. Select "Expand" and"); the answer shows them as two steps, one after the
+    # other, and the reader reads on from one to the next.
+    texts = [s.text for s in answer.steps]
+    for first, second in pairwise(texts):
+        written.append(norm(f"{first} {second}"))
+        read.append(as_read(f"{first} {second}"))
 
     def found(fragment: str) -> bool:
         # As written (a fragment may hold a link's brackets), or as read (the step may show

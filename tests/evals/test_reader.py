@@ -214,6 +214,19 @@ def test_a_command_over_several_lines_is_read_as_one() -> None:
     assert reader.score_answer(first_line, _answer([step]))[0] == 1.0
 
 
+def test_a_fragment_that_runs_into_the_next_sentence_is_read_across_two_steps() -> None:
+    # Labelled as a line of the file: the end of one sentence and the start of the next, which
+    # the answer shows as two steps in a row.
+    case = _case(steps=['button at the end of the PVC row. Select "Expand PVC" and'])
+    row = _step('Press the "three points" button at the end of the PVC row.', "Fix")
+    expand = _step('Select "Expand PVC" and increase the size.', "Fix")
+    other = _step("Check the quota.", "Fix")
+    assert reader.score_answer(case, _answer([row, expand]))[0] == 1.0
+    # Not when something else stands between them, or in the other order.
+    assert reader.score_answer(case, _answer([row, other, expand]))[0] == 0.0
+    assert reader.score_answer(case, _answer([expand, row]))[0] == 0.0
+
+
 def test_questions_scored_through_search_and_ask(kb: KnowledgeBase) -> None:
     hits, no_match = reader.search(kb, QUESTION, "runbook")
     first = hits[0].chunk
