@@ -246,8 +246,16 @@ _SHORT_ORDER_WORDS = 6
 
 def needs_what_went_before(sentence: str) -> bool:
     """An order that cannot be read alone: it points to documentation without saying what
-    for, or its object is a pronoun for the sentence before it."""
-    return bool(_POINTER.match(sentence)) or refers_back(sentence)
+    for, its object is a pronoun for the sentence before it, or it is a remedy for "it"."""
+    return (
+        bool(_POINTER.match(sentence))
+        or refers_back(sentence)
+        or (bool(_PRONOUN_FIRST.match(sentence)) and _fixed_by(sentence))
+    )
+
+
+# "It can be optimized by adding ...": what "it" is, the sentence before says.
+_PRONOUN_FIRST = re.compile(r"^(?:it|this|that|these|they)\b", re.I)
 
 
 def refers_back(sentence: str) -> bool:
@@ -347,6 +355,20 @@ def _doing(sentence: str) -> bool:
     return match is not None and _orders(match.group(1))
 
 
+# A remedy said as what a thing can be fixed by: "It can be optimized by adding a trailing dot",
+# "Faulty configuration, which could be resolved by removing the offending ServiceMonitor".
+_FIXED_BY = re.compile(
+    r"\b(?:can|could|may|might|should|is|are)\s+(?:usually\s+|often\s+|typically\s+|also\s+)?"
+    r"(?:be\s+)?(?:fixed|resolved|solved|mitigated|avoided|prevented|optimi[sz]ed|improved|"
+    r"addressed|remedied|cleared|reduced|corrected|repaired)\s+by\s+[*_]*([a-z]+?)ing\b",
+    re.IGNORECASE,
+)
+
+
+def _fixed_by(sentence: str) -> bool:
+    return any(_orders(m.group(1)) for m in _FIXED_BY.finditer(sentence))
+
+
 def is_step_sentence(sentence: str, codes: list[str]) -> bool:
     bare = link_text(_CASE_LABEL.sub("", sentence))
     return bool(
@@ -354,6 +376,7 @@ def is_step_sentence(sentence: str, codes: list[str]) -> bool:
         or IMPERATIVE.match(bare)
         or _gerund_order(bare)
         or _doing(bare)
+        or _fixed_by(bare)
         or _CHECK_PROSE.search(bare)
         or conditional_order(bare)
         or _EXPECT.match(bare)

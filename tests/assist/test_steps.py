@@ -842,3 +842,21 @@ def test_an_example_after_e_g_does_not_end_the_sentence() -> None:
         "restore at least one heating zone on a calibrated oven."
     )
     assert "Compare the zones, i.e. Zone 1 against zone 2." in found
+
+
+def test_a_remedy_said_as_what_fixes_it_is_a_step_read_with_what_it_fixes() -> None:
+    found = _texts(
+        "Mitigation",
+        "When probe errors are returned for a valid kiln name, this is likely because the "
+        "controller looks the name up under several zones. It can be optimized by **adding a "
+        "trailing dot to the kiln name**, which tells the controller the name is complete.\n\n"
+        "A drifting reading could be resolved by removing the stale probe entry.\n\n"
+        "The backlog is usually resolved by morning. It can be reduced by being patient.\n",
+    )
+    assert found == [
+        # "It" is what the sentence before names: the two are read together.
+        "When probe errors are returned for a valid kiln name, this is likely because the "
+        "controller looks the name up under several zones. It can be optimized by **adding a "
+        "trailing dot to the kiln name**, which tells the controller the name is complete.",
+        "A drifting reading could be resolved by removing the stale probe entry.",
+    ]
