@@ -149,7 +149,10 @@ _CASE_LEAD = re.compile(
 def conditional_order(sentence: str) -> bool:
     """An order behind a condition: "If X, restart Y", "In case of Z ensure to ..."."""
     case = _CASE_LEAD.match(sentence)
-    if case and IMPERATIVE.match(sentence[case.end() :]):
+    # "As a last resort if none of the above fix it, ...": the case, then its condition.
+    if case and (
+        IMPERATIVE.match(sentence[case.end() :]) or conditional_order(sentence[case.end() :])
+    ):
         return True
     condition = _CONDITION_LEAD.match(sentence)
     if condition and _ORDER_WORD.search(sentence):
@@ -159,7 +162,11 @@ def conditional_order(sentence: str) -> bool:
     purpose = _PURPOSE_LEAD.match(sentence) and not _LEADS_IN.search(sentence)
     if not (condition or _PLACE_LEAD.match(sentence) or purpose):
         return False
-    if any(IMPERATIVE.match(sentence[m.end() :]) for m in _CLAUSE_END.finditer(sentence)):
+    # "If it still fires, restart it"; "..., for etcd issues follow the recovery steps".
+    if any(
+        IMPERATIVE.match(sentence[m.end() :]) or _bare_purpose(sentence[m.end() :])
+        for m in _CLAUSE_END.finditer(sentence)
+    ):
         return True
     # "If issue persists look into the node logs": no comma, but the condition ends on what the
     # problem does, and an order follows.
@@ -369,8 +376,15 @@ def _fixed_by(sentence: str) -> bool:
     return any(_orders(m.group(1)) for m in _FIXED_BY.finditer(sentence))
 
 
+# An aside between dashes: "If the pod is not `Running`--for instance, if it is stuck in
+# `ContainerCreating`--try to find out why." is read as "If the pod is not `Running`, try ...".
+# A dash after a space and before a word opens a flag (`--force`), not an aside.
+_DASH = r"(?:(?<=[\w`)])--(?=[\w`])|\s--\s|\u2014)"
+_ASIDE = re.compile(rf"\s*{_DASH}[^\n]{{1,120}}?{_DASH}\s*")
+
+
 def is_step_sentence(sentence: str, codes: list[str]) -> bool:
-    bare = link_text(_CASE_LABEL.sub("", sentence))
+    bare = _ASIDE.sub(", ", link_text(_CASE_LABEL.sub("", sentence)))
     return bool(
         (codes and not _STATEMENT.match(bare))
         or IMPERATIVE.match(bare)

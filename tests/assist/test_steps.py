@@ -860,3 +860,20 @@ def test_a_remedy_said_as_what_fixes_it_is_a_step_read_with_what_it_fixes() -> N
         "trailing dot to the kiln name**, which tells the controller the name is complete.",
         "A drifting reading could be resolved by removing the stale probe entry.",
     ]
+
+
+def test_an_order_behind_a_last_resort_and_its_condition_or_an_aside_is_a_step() -> None:
+    found = _texts(
+        "Mitigation",
+        "As a last resort if none of the above fix the drift and the alert is still firing, "
+        "for probe specific issues follow the steps described in the [recovery guide](r.md).\n\n"
+        "If the kiln is not in a `Firing` state--for instance, if it is stuck in a `Preheat` "
+        "state--try to find out why.\n\n"
+        "The probe -- not the controller -- drifts.\n",
+    )
+    assert found == [
+        "As a last resort if none of the above fix the drift and the alert is still firing, "
+        "for probe specific issues follow the steps described in the [recovery guide](r.md).",
+        "If the kiln is not in a `Firing` state--for instance, if it is stuck in a `Preheat` "
+        "state--try to find out why.",
+    ]
