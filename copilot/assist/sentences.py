@@ -96,8 +96,13 @@ _CHECK_PROSE = re.compile(
     r"\b(?:shows?|will show|lists?|reports?) (?:the|which|whether|if|any|all|what|how)\b|"
     # What a thing tells the reader: "The flow schema also provides information on the affected
     # resources".
-    r"\b(?:provides?|gives?) (?:more |additional |further |useful )?(?:information|details) "
-    r"(?:on|about)\b|"
+    r"\b(?:provides?|gives?) (?:also )?(?:more |additional |further |useful )?"
+    r"(?:information|details) (?:on|about)\b|"
+    # What a reading should be, or where a thing shows: "the 99th percentile of the fsync
+    # duration should be less than 10ms", "the errors should also be logged in each etcd
+    # instance's logs".
+    r"\bshould (?:be|stay|remain) (?:less|lower|greater|higher|more|fewer) than\b|"
+    r"\bshould (?:also )?be (?:logged|visible|shown|listed|reported|recorded) (?:in|on)\b|"
     r"\bto (?:check|see|find out|confirm|verify|determine|identify) "
     r"(?:the|which|whether|if|what|how)\b|"
     r"\b(?:check|inspect|look at|verify|review|examine|investigate) "

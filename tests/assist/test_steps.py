@@ -877,3 +877,20 @@ def test_an_order_behind_a_last_resort_and_its_condition_or_an_aside_is_a_step()
         "If the kiln is not in a `Firing` state--for instance, if it is stuck in a `Preheat` "
         "state--try to find out why.",
     ]
+
+
+def test_what_a_reading_should_be_where_it_shows_and_a_tool_that_tells_are_checks() -> None:
+    found = _texts(
+        "Diagnosis",
+        "To rule out a slow probe, the 99th percentile of `kiln_probe_read_seconds` should be "
+        "less than 10ms.\n\n"
+        "All the probe errors should also be logged in each respective controller's logs.\n\n"
+        'The command "kilnctl health" provides also information about the zones.\n\n'
+        "The glaze should be darker than the clay.\n",
+    )
+    assert found == [
+        "To rule out a slow probe, the 99th percentile of `kiln_probe_read_seconds` should be "
+        "less than 10ms.",
+        "All the probe errors should also be logged in each respective controller's logs.",
+        'The command "kilnctl health" provides also information about the zones.',
+    ]
