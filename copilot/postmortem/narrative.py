@@ -213,7 +213,9 @@ class Narrative(Record):
                 if w.end is not None
                 else ("ongoing" if w.ongoing else "not recorded")
             )
-            start_from = "started_at" if i.started_at is not None else "detected_at"
+            # The field the window starts at, as the metrics took it (the declaration when
+            # neither the start of impact nor detection was recorded: a lower bound).
+            start_from = f"{w.start_from or 'started'}_at"
             end_from = "mitigated_at" if i.mitigated_at is not None else "resolved_at"
             lines.append(
                 f"- Impact window: {fmt_time(w.start)} UTC to {end}, "

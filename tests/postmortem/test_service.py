@@ -299,6 +299,19 @@ def test_an_incident_with_nothing_recorded_still_drafts_and_says_what_is_missing
     assert draft.similar_incidents == [] and draft.runbook_updates == []
 
 
+def test_the_impact_window_names_the_field_it_starts_at(store: IncidentStore) -> None:
+    # Neither the start of impact nor detection recorded: the window starts at the declaration,
+    # and the draft says so rather than citing a detected_at that is not there.
+    bare = incidents.declare(
+        store=store, request=isch.IncidentCreate(title="Kiln offline", severity="SEV3")
+    )
+    incidents.update_incident(
+        store=store, incident_id=bare.id, patch=isch.IncidentPatch(status="resolved")
+    )
+    draft = draft_postmortem(store=store, incident_id=bare.id, kb=None)
+    assert "(metrics: impact window, from declared_at to mitigated_at)" in draft.markdown
+
+
 def test_composing_with_no_events_at_all_is_valid(store: IncidentStore) -> None:
     bare = incidents.declare(
         store=store, request=isch.IncidentCreate(title="Quiet", severity="SEV3")
