@@ -353,6 +353,15 @@ _CASES_HEADING = re.compile(
 )
 
 
+def _intro_of(block: _Block) -> str:
+    """The last sentence of a paragraph when it introduces what follows (ends ":")."""
+    if block.kind != "para":
+        return ""
+    sentences = split_sentences(_flat(" ".join(block.head)))
+    last = sentences[-1] if sentences else ""
+    return last if last.endswith(":") else ""
+
+
 def extract(passage: Passage) -> list[Candidate]:
     """Concrete steps of one action section, in document order."""
     if passage.chunk.kind != "runbook":
@@ -372,6 +381,12 @@ def extract(passage: Passage) -> list[Candidate]:
             code = _runnable(block.code[0])
             if out and out[-1].command is None and out[-1].position == i - 1:
                 out[-1].command = code
+                # "Open a shell on the node ... Note that you might also need to install
+                # additional software in the debug container:": the sentence that introduces
+                # the block is read with the step that takes it.
+                intro = _intro_of(parts[i - 1])
+                if intro and intro not in out[-1].text:
+                    out[-1].text = _cut(f"{out[-1].text} {intro}")
                 continue
             intro = ""
             if i and parts[i - 1].kind == "para":

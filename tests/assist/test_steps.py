@@ -894,3 +894,21 @@ def test_what_a_reading_should_be_where_it_shows_and_a_tool_that_tells_are_check
         "All the probe errors should also be logged in each respective controller's logs.",
         'The command "kilnctl health" provides also information about the zones.',
     ]
+
+
+def test_the_sentence_that_introduces_a_block_is_read_with_the_step_that_takes_it() -> None:
+    found = steps.extract(
+        _passage(
+            "Diagnosis",
+            "Open a shell on the controller and use the standard tools to diagnose the drift. "
+            "Note that you might also need to install the probe tools in the debug shell:\n\n"
+            "```console\n$ kilnctl debug zone-3\n$ cat /proc/kiln/probes\n```\n",
+        )
+    )
+    assert [(c.text, c.command) for c in found] == [
+        (
+            "Open a shell on the controller and use the standard tools to diagnose the drift. "
+            "Note that you might also need to install the probe tools in the debug shell:",
+            "$ kilnctl debug zone-3\n$ cat /proc/kiln/probes",
+        )
+    ]
