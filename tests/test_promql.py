@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from copilot import promql
-from copilot.assist import steps
+from copilot.assist import blocks
 from copilot.guardrails import risk
 
 
@@ -22,7 +22,7 @@ def test_every_function_one_reader_knows_the_other_knows(query: str) -> None:
     assert promql.holds_query(query)
     assert promql.starts_query(query)
     # The step extractor takes it as a query in inline code ...
-    assert steps.looks_like_command(query)
+    assert blocks.looks_like_command(query)
 
 
 @pytest.mark.parametrize("text", ["round robin", "sort the list", "vector database", "abs"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from copilot.assist.steps import Candidate, inline_code, normalise
+from copilot.assist.blocks import inline_code
+from copilot.assist.steps import Candidate, normalise
 
 _WORDS = re.compile(r"[a-z0-9]+")
 # Canonical actions, as a timeline records them ("Rolled back checkout-api") and as a runbook

@@ -4,9 +4,21 @@ runbook passages."""
 from __future__ import annotations
 
 import re
-import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from copilot.assist.blocks import (
+    INLINE_CODE,
+    PROMPT,
+    Block,
+    all_commands,
+    as_runnable,
+    blocks,
+    commands_in,
+    empty_command,
+    flat,
+    looks_like_output,
+    looks_like_query,
+)
 from copilot.assist.sentences import (
     IGNORABLE,
     IMPERATIVE,
@@ -19,16 +31,10 @@ from copilot.assist.sentences import (
     needs_what_went_before,
     qualifies,
 )
-from copilot.fences import NESTED_FENCE
 from copilot.guardrails.risk import requires_approval
 from copilot.knowledge.links import opens_with_link
 from copilot.knowledge.passages import PHASE_ORDER, Passage, split_sentences
-from copilot.promql import holds_query
 
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
-_INLINE_CODE = re.compile(r"`([^`\n]+)`")
-_SQL = re.compile(r"^(?:select|show|explain|update|delete|insert|alter|vacuum|analyze)\b", re.I)
-_CLI = re.compile(r"^(?:\$\s*)?(?:sudo\s+)?[a-z][a-z0-9_.-]*(?:\s|$)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|<?https?://\S+>?")
 
 MAX_STEP_CHARS = 600
@@ -66,48 +72,6 @@ class Candidate:
         return requires_approval(self.text, self.command)
 
 
-_KNOWN_CLIS = frozenset(
-    """
-    kubectl oc helm argocd flux lark psql mysql mongosh redis-cli curl wget vault consul nomad
-    terraform aws gcloud az docker crictl ctr nerdctl systemctl journalctl jq yq grep egrep cat
-    tail head less ls df du top htop ps kill pkill dig nslookup host openssl git etcdctl kcat
-    kafkacat promtool amtool ssh scp rsync sudo ip ss netstat tcpdump iptables nc ping traceroute
-    mtr free vmstat iostat lsof find sed awk python python3 pip make ansible watch echo export
-    for while rm mv cp chmod chown mkdir touch tar istioctl linkerd velero stern sort uniq wc xargs
-    opensearch-cli elasticsearch-cli kafka-topics kafka-consumer-groups rabbitmqctl pg_dump
-    pg_restore patronictl pgbouncer mc s3cmd rclone openstack virsh mount umount sysctl dmesg
-    cmctl chronyc timedatectl ntpq hwclock gitlab-rake gitlab-ctl chroot rpm-ostree
-    ceph rados rbd radosgw-admin ceph-volume podman skopeo ethtool lsblk mdadm base64
-    """.split()
-)
-_TOOL_SUFFIX = re.compile(r"^[a-z][a-z0-9-]*(?:ctl|cli|adm)$")
-
-
-def looks_like_query(code: str) -> bool:
-    """Whether inline code is a PromQL query (or SQL) a responder can paste."""
-    code = code.strip()
-    return len(code) >= 4 and (bool(_SQL.match(code)) or holds_query(code))
-
-
-def looks_like_command(code: str) -> bool:
-    """Whether inline code is something to run or query, not a name, a value or a log message."""
-    code = code.strip().removeprefix("$ ")
-    if len(code) < 4 or ("\n" in code and len(code) > 600):
-        return False
-    if looks_like_query(code):
-        return True
-    if " " not in code or not _CLI.match(code):
-        return False
-    first = code.split()[0]
-    if first == "sudo" and len(code.split()) > 1:
-        first = code.split()[1]
-    return first in _KNOWN_CLIS or bool(_TOOL_SUFFIX.match(first)) or first.startswith(("./", "/"))
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _cut(text: str) -> str:
     if len(text) <= MAX_STEP_CHARS:
         return text
@@ -117,178 +81,6 @@ def _cut(text: str) -> str:
         return text
     cut = text[:MAX_STEP_CHARS]
     return cut[: cut.rfind(" ")] + " …" if " " in cut else cut
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-@dataclass
-class _Block:
-    kind: str  # "item", "code", "para", "row"
-    head: list[str] = field(default_factory=list)  # the item's own lines / paragraph lines
-    subs: list[str] = field(default_factory=list)  # nested items, folded into the parent
-    code: list[str] = field(default_factory=list)  # fenced blocks inside, one string each
-
-
-_QUOTE = re.compile(r"^(?:>(?![=>])\s?)+")
-
-
-def blocks(text: str) -> list[_Block]:
-    """Top-level list items (with their continuation lines, sub-items and code blocks),
-    top-level code blocks (fenced or indented), paragraphs and table rows, in order."""
-    out: list[_Block] = []
-    lines = text.split("\n")
-    i = 0
-    current: _Block | None = None
-    item_indent = 0
-    while i < len(lines):
-        line = lines[i]
-        if opened := NESTED_FENCE.match(line):
-            fence = opened.group(1)
-            body: list[str] = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith(fence):
-                body.append(lines[i])
-                i += 1
-            i += 1  # the closing fence
-            code = "\n".join(b.strip() for b in body).strip()
-            inside = current is not None and current.kind == "item" and _indent(line) > item_indent
-            if inside and current is not None:
-                if code:
-                    current.code.append(code)
-            else:
-                current = None
-                out.append(_Block("code", code=[code] if code else []))
-            continue
-        if (
-            current is None
-            and _indent(line) >= 4
-            and line.strip()
-            and (i == 0 or not lines[i - 1].strip())
-        ):
-            # An indented code block (four spaces after a blank line, outside a list item).
-            body = []
-            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) >= 4):
-                body.append(lines[i])
-                i += 1
-            code = textwrap.dedent("\n".join(body)).strip()
-            out.append(_Block("code", code=[code] if code else []))
-            continue
-        # A blockquote's marks are not words: "> Note that deleting the PVC ..." reads as a note.
-        stripped = _QUOTE.sub("", line.strip())
-        if not stripped:
-            # A blank line ends a paragraph; an item goes on while what follows is indented.
-            nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
-            if current is not None and (current.kind != "item" or _indent(nxt) <= item_indent):
-                current = None
-            i += 1
-            continue
-        if stripped.startswith("|"):
-            current = None
-            out.append(_Block("row", head=[stripped]))
-            i += 1
-            continue
-        if _LIST_MARKER.match(line):
-            if current is not None and current.kind == "item" and _indent(line) > item_indent:
-                current.subs.append(_flat(_LIST_MARKER.sub("", line, count=1)))
-            else:
-                current = _Block("item", head=[_LIST_MARKER.sub("", line, count=1).strip()])
-                item_indent = _indent(line)
-                out.append(current)
-            i += 1
-            continue
-        if current is not None and current.kind == "item":
-            if current.subs and _indent(line) > item_indent + 2:
-                current.subs[-1] = f"{current.subs[-1]} {stripped}"
-            else:
-                current.head.append(stripped)
-        elif current is not None and current.kind == "para":
-            current.head.append(stripped)
-        else:
-            current = _Block("para", head=[stripped])
-            out.append(current)
-        i += 1
-    return out
-
-
-_OUTPUT_LINE = re.compile(
-    r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d|\d{4}-\d\d-\d\d[T ]\d\d:\d\d|"
-    # A Kubernetes component's log line: "I1126 17:15:38.991090   3069 update.go:2618] ..."
-    r"[IWEF]\d{4} \d\d:\d\d:\d\d|"
-    r"[A-Z][A-Z_]{2,}(?: [A-Z_]+)*\s{2,}[A-Z])"
-)
-
-
-def _looks_like_output(code: str) -> bool:
-    """A code block that shows what a command prints (log lines with timestamps, a table
-    with a NAME header), not something to run."""
-    first = next((x.strip() for x in code.splitlines() if x.strip()), "")
-    return bool(_OUTPUT_LINE.match(first))
-
-
-# A shell prompt: `$ `, `sh-4.4$ `, `[root@host ~]$ `, `user@host:~$ `.
-_PROMPT = re.compile(r"^\s*(?:sh-[\d.]+|\[[^\]\n]*\]|[\w.-]+@[\w.:~/-]+)?\$\s", re.MULTILINE)
-
-
-def _open_quote(command: str) -> bool:
-    """Whether a command so far leaves a quote open (its argument goes on to the next line)."""
-    bare = command.replace("\\'", "").replace('\\"', "")
-    return bare.count("'") % 2 == 1 or bare.count('"') % 2 == 1
-
-
-_ROOT_PROMPT = re.compile(r"^\s*(?:sh-[\d.]+)?#\s+(?=\S)")
-
-
-def _prompted(line: str) -> bool:
-    """A line typed at a prompt: `$ oc debug node/x`, or in the root shell it opens
-    (`# chroot /host`, `sh-4.4# systemctl restart crio`), not a `# comment`."""
-    if _PROMPT.match(line):
-        return True
-    root = _ROOT_PROMPT.match(line)
-    return root is not None and looks_like_command(line[root.end() :])
-
-
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?[A-Z_][A-Z0-9_]*=\S")
-
-
-def _command_line(line: str) -> bool:
-    """A line to run though no prompt shows it: a known command or a variable set for the next."""
-    return bool(_ASSIGNMENT.match(line)) or looks_like_command(line)
-
-
-def _all_commands(code: str) -> bool:
-    lines = [x for x in code.splitlines() if x.strip()]
-    return bool(lines) and all(x.lstrip().startswith("#") or _command_line(x) for x in lines)
-
-
-def _runnable(code: str) -> str:
-    """What to run in a code block: when it shows a shell prompt (`$ kubectl logs ...`), the
-    prompt lines (with the lines they go on to: after a trailing backslash or an open quote)
-    and comments, without the output printed under them, which is an example of what to
-    expect, not something to paste. A heredoc's body is part of its command: such a block
-    stays whole."""
-    if "<<" in code or not _PROMPT.search(code):
-        return code
-    kept: list[str] = []
-    current: str | None = None
-    for line in code.splitlines():
-        if current is not None:
-            current += "\n" + line
-        elif _prompted(line) or _command_line(line):
-            current = line
-        elif not line.lstrip().startswith("#"):
-            continue  # output
-        kept.append(line)  # a command, its continuation, or a comment on what comes next
-        if current is not None and not (line.rstrip().endswith("\\") or _open_quote(current)):
-            current = None
-    return "\n".join(kept)
-
-
-def _empty_command(code: str) -> bool:
-    """A code block with nothing to run: only comments ("# TODO: command needed")."""
-    lines = [x.strip() for x in code.splitlines() if x.strip()]
-    return all(x.startswith(("#", "//", "--")) and not _prompted(x) for x in lines)
 
 
 def _only_links(text: str) -> bool:
@@ -301,7 +93,7 @@ def _only_links(text: str) -> bool:
 _POSED = re.compile(r"^(?:if|when|whenever|in case|once|unless)\b[^:]{3,150}:$", re.IGNORECASE)
 
 
-def _condition_over(parts: list[_Block], i: int) -> str:
+def _condition_over(parts: list[Block], i: int) -> str:
     """The condition that introduces the list item `i` belongs to ("If you suspect thermal
     throttling:"), when it is said alone, not as an order of its own; "" if none."""
     j = i - 1
@@ -309,9 +101,9 @@ def _condition_over(parts: list[_Block], i: int) -> str:
         j -= 1
     if j < 0 or parts[j].kind != "para":
         return ""
-    sentences = split_sentences(_flat(" ".join(parts[j].head)))
+    sentences = split_sentences(flat(" ".join(parts[j].head)))
     last = sentences[-1] if sentences else ""
-    if not _POSED.match(last) or conditional_order(last) or _commands_in(last):
+    if not _POSED.match(last) or conditional_order(last) or commands_in(last):
         return ""
     return last
 
@@ -321,7 +113,7 @@ def _is_pointer(text: str) -> bool:
     return _only_links(text) and bool(_LINK.search(text))
 
 
-def _links_listed(parts: list[_Block], i: int) -> list[str]:
+def _links_listed(parts: list[Block], i: int) -> list[str]:
     """The items right after block `i` when every one is only a link ("- [Troubleshooting
     latency](https://...)"), as written; none if any item says more."""
     listed = []
@@ -335,12 +127,8 @@ def _links_listed(parts: list[_Block], i: int) -> list[str]:
     return listed
 
 
-def _commands_in(text: str) -> list[str]:
-    return [c for c in _INLINE_CODE.findall(text) if looks_like_command(c)]
-
-
-def _item_text(block: _Block) -> str:
-    head = _flat(" ".join(block.head))
+def _item_text(block: Block) -> str:
+    head = flat(" ".join(block.head))
     subs = [s for s in block.subs if s]
     if subs:
         joined = "; ".join(s.rstrip(".;") for s in subs)
@@ -353,11 +141,11 @@ _CASES_HEADING = re.compile(
 )
 
 
-def _intro_of(block: _Block) -> str:
+def _intro_of(block: Block) -> str:
     """The last sentence of a paragraph when it introduces what follows (ends ":")."""
     if block.kind != "para":
         return ""
-    sentences = split_sentences(_flat(" ".join(block.head)))
+    sentences = split_sentences(flat(" ".join(block.head)))
     last = sentences[-1] if sentences else ""
     return last if last.endswith(":") else ""
 
@@ -375,10 +163,10 @@ def extract(passage: Passage) -> list[Candidate]:
     cases = bool(_CASES_HEADING.match(passage.chunk.section.rsplit(">", 1)[-1].strip()))
     for i, block in enumerate(parts):
         if block.kind == "code":
-            if not block.code or _looks_like_output(block.code[0]):
+            if not block.code or looks_like_output(block.code[0]):
                 continue
             # A code block belongs to the step that introduces it, if that step has no command.
-            code = _runnable(block.code[0])
+            code = as_runnable(block.code[0])
             if out and out[-1].command is None and out[-1].position == i - 1:
                 out[-1].command = code
                 # "Open a shell on the node ... Note that you might also need to install
@@ -390,7 +178,7 @@ def extract(passage: Passage) -> list[Candidate]:
                 continue
             intro = ""
             if i and parts[i - 1].kind == "para":
-                sentences = split_sentences(_flat(" ".join(parts[i - 1].head)))
+                sentences = split_sentences(flat(" ".join(parts[i - 1].head)))
                 intro = sentences[-1] if sentences else ""
             out.append(Candidate(_cut(intro) or _RUN, code, phase, passage, i))
             continue
@@ -398,13 +186,13 @@ def extract(passage: Passage) -> list[Candidate]:
             text = _item_text(block)
             if not text.strip(" :"):
                 continue
-            runnable = [c for c in block.code if not _looks_like_output(c)]
-            if any(_PROMPT.search(c) for c in runnable):
+            runnable = [c for c in block.code if not looks_like_output(c)]
+            if any(PROMPT.search(c) for c in runnable):
                 # Beside blocks of prompts, a block without one is what they print.
-                runnable = [_runnable(c) for c in runnable if _PROMPT.search(c) or _all_commands(c)]
+                runnable = [as_runnable(c) for c in runnable if PROMPT.search(c) or all_commands(c)]
             command = "\n".join(runnable) if runnable else None
             if command is None:
-                codes = _commands_in(" ".join(block.head)) or _commands_in(" ".join(block.subs))
+                codes = commands_in(" ".join(block.head)) or commands_in(" ".join(block.subs))
                 command = codes[0] if codes else None
             if text.endswith(":") and command is None and not block.subs:
                 following = parts[i + 1] if i + 1 < len(parts) else None
@@ -412,7 +200,7 @@ def extract(passage: Passage) -> list[Candidate]:
                     following is not None
                     and following.kind == "code"
                     and following.code
-                    and not _looks_like_output(following.code[0])
+                    and not looks_like_output(following.code[0])
                 ):
                     continue  # an introduction whose content is elsewhere
                 # "1. Clean up unused PVCs that were created from snapshots:" over a code block
@@ -429,7 +217,7 @@ def extract(passage: Passage) -> list[Candidate]:
             cells = [c.strip() for c in block.head[0].strip("|").split("|")]
             if all(set(c) <= set("-: ") for c in cells):
                 continue
-            codes = _commands_in(block.head[0])
+            codes = commands_in(block.head[0])
             row = " — ".join(c for c in cells if c)
             if codes or IMPERATIVE.match(cells[-1] if cells else ""):
                 out.append(Candidate(_cut(row), codes[0] if codes else None, phase, passage, i))
@@ -437,16 +225,16 @@ def extract(passage: Passage) -> list[Candidate]:
         # A paragraph: each sentence that runs, queries or names a check is a step.
         previous = ""  # the sentence before, and the step it became
         last: Candidate | None = None
-        sentences = split_sentences(_flat(" ".join(block.head)))
+        sentences = split_sentences(flat(" ".join(block.head)))
         for number, sentence in enumerate(sentences, 1):
-            codes = _commands_in(sentence)
+            codes = commands_in(sentence)
             said, previous = previous, sentence
             step, last = last, None
             if (
                 step is not None
                 and step.command is None
                 and codes
-                and not _INLINE_CODE.sub("", sentence).strip(" .:;")
+                and not INLINE_CODE.sub("", sentence).strip(" .:;")
             ):
                 # "Run the following command for each monitor. `ceph tell mon.ID mon_status`":
                 # a command alone on its line is the command of the order before it.
@@ -506,10 +294,10 @@ def extract(passage: Passage) -> list[Candidate]:
     return _tidy(out) or _pointers_only(passage, parts, phase)
 
 
-def _pointers_only(passage: Passage, parts: list[_Block], phase: str) -> list[Candidate]:
+def _pointers_only(passage: Passage, parts: list[Block], phase: str) -> list[Candidate]:
     """An action section that is nothing but links ("## Mitigation" over "[Restore Ceph Mon
     Quorum Lost](https://...)"): where to read the procedure is its one step."""
-    texts = [_flat(" ".join(b.head)) for b in parts if b.kind in ("para", "item")]
+    texts = [flat(" ".join(b.head)) for b in parts if b.kind in ("para", "item")]
     if not texts or not all(_is_pointer(t) for t in texts):
         return []
     if any(b.kind == "code" or b.code for b in parts):
@@ -537,8 +325,8 @@ def _code_before(
             if p.chunk.ordinal == ordinal and i >= position:
                 break
             code = block.code[0] if block.code else ""
-            if code and (looks_like_query(code) or _all_commands(code)):
-                found = (_runnable(code), p)
+            if code and (looks_like_query(code) or all_commands(code)):
+                found = (as_runnable(code), p)
     return found
 
 
@@ -558,7 +346,7 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
     """Drop pointers that are only a link, and commands that are only a comment."""
     out = []
     for cand in candidates:
-        if cand.command is not None and _empty_command(cand.command):
+        if cand.command is not None and empty_command(cand.command):
             cand.command = None
             if cand.text == _RUN:
                 continue
@@ -577,7 +365,7 @@ def _causes(passage: Passage) -> list[Candidate]:
         if block.kind != "para":
             continue
         said = ""
-        for sentence in split_sentences(_flat(" ".join(block.head))):
+        for sentence in split_sentences(flat(" ".join(block.head))):
             before, said = said, sentence
             if IGNORABLE.search(sentence):
                 # "This alert is deprecated. You can safely ignore or silence it.": the first
@@ -585,7 +373,7 @@ def _causes(passage: Passage) -> list[Candidate]:
                 sentence = f"{before} {sentence}".strip()
             elif not names_a_cause(sentence):
                 continue
-            codes = _commands_in(sentence)
+            codes = commands_in(sentence)
             out.append(
                 Candidate(_cut(sentence), codes[0] if codes else None, "diagnose", passage, i)
             )
@@ -608,8 +396,3 @@ def order(candidates: list[Candidate]) -> list[Candidate]:
 
 def normalise(text: str) -> str:
     return " ".join(text.lower().split())
-
-
-def inline_code(text: str) -> list[str]:
-    """What a text writes as inline code."""
-    return _INLINE_CODE.findall(text)
