@@ -291,7 +291,7 @@ def extract(passage: Passage) -> list[Candidate]:
                 continue  # introduces a code block: that block's step carries it
             last = Candidate(_cut(sentence), codes[0] if codes else None, phase, passage, i)
             out.append(last)
-    return _tidy(out) or _pointers_only(passage, parts, phase)
+    return _tidy(out) or _pointers_only(passage, parts, phase) or _what_to_look_for(passage, parts)
 
 
 def _pointers_only(passage: Passage, parts: list[Block], phase: str) -> list[Candidate]:
@@ -304,6 +304,21 @@ def _pointers_only(passage: Passage, parts: list[Block], phase: str) -> list[Can
         return []
     pointers = "; ".join(t.rstrip(" .;") for t in texts)
     return [Candidate(_cut(pointers), None, phase, passage, 0)]
+
+
+# A diagnosis of a line or two that orders nothing ("## Diagnosis" over "Usually exhausted IOPS for
+# node storage."): what to look for is all the runbook says there, and it is read as one step
+# rather than dropped.
+_LOOK_FOR_WORDS = 40
+
+
+def _what_to_look_for(passage: Passage, parts: list[Block]) -> list[Candidate]:
+    if passage.phase != "diagnose" or any(b.kind != "para" or b.code for b in parts):
+        return []
+    text = flat(" ".join(" ".join(b.head) for b in parts))
+    if not text or len(text.split()) > _LOOK_FOR_WORDS or _only_links(text):
+        return []
+    return [Candidate(_cut(text), None, "diagnose", passage, 0)]
 
 
 # "... or by running the query detailed above": a step that runs what an earlier section shows.

@@ -912,3 +912,15 @@ def test_the_sentence_that_introduces_a_block_is_read_with_the_step_that_takes_i
             "$ kilnctl debug zone-3\n$ cat /proc/kiln/probes",
         )
     ]
+
+
+def test_a_short_diagnosis_that_orders_nothing_is_what_to_look_for() -> None:
+    said = "Usually exhausted IOPS for the controller's probe storage."
+    assert _texts("Diagnosis", said + "\n") == [said]
+    # Not in a mitigation, not a long explanation, and not beside a step of its own.
+    assert _texts("Mitigation", said + "\n") == []
+    long = " ".join(["The kiln controller keeps a history of every firing it ran."] * 5)
+    assert _texts("Diagnosis", long + "\n") == []
+    assert _texts("Diagnosis", "Misconfigured probes, bad offsets.. Check the probe logs.\n") == [
+        "Check the probe logs."
+    ]
