@@ -99,10 +99,9 @@ def _condition_over(parts: list[Block], i: int) -> str:
     j = i - 1
     while j >= 0 and parts[j].kind in ("item", "code"):
         j -= 1
-    if j < 0 or parts[j].kind != "para":
+    if j < 0:
         return ""
-    sentences = split_sentences(flat(" ".join(parts[j].head)))
-    last = sentences[-1] if sentences else ""
+    last = _last_sentence(parts[j])
     if not _POSED.match(last) or conditional_order(last) or commands_in(last):
         return ""
     return last
@@ -141,13 +140,12 @@ _CASES_HEADING = re.compile(
 )
 
 
-def _intro_of(block: Block) -> str:
-    """The last sentence of a paragraph when it introduces what follows (ends ":")."""
+def _last_sentence(block: Block) -> str:
+    """The last sentence of a paragraph ("" for any other block)."""
     if block.kind != "para":
         return ""
     sentences = split_sentences(flat(" ".join(block.head)))
-    last = sentences[-1] if sentences else ""
-    return last if last.endswith(":") else ""
+    return sentences[-1] if sentences else ""
 
 
 def extract(passage: Passage) -> list[Candidate]:
@@ -172,14 +170,11 @@ def extract(passage: Passage) -> list[Candidate]:
                 # "Open a shell on the node ... Note that you might also need to install
                 # additional software in the debug container:": the sentence that introduces
                 # the block is read with the step that takes it.
-                intro = _intro_of(parts[i - 1])
-                if intro and intro not in out[-1].text:
+                intro = _last_sentence(parts[i - 1])
+                if intro.endswith(":") and intro not in out[-1].text:
                     out[-1].text = _cut(f"{out[-1].text} {intro}")
                 continue
-            intro = ""
-            if i and parts[i - 1].kind == "para":
-                sentences = split_sentences(flat(" ".join(parts[i - 1].head)))
-                intro = sentences[-1] if sentences else ""
+            intro = _last_sentence(parts[i - 1]) if i else ""
             out.append(Candidate(_cut(intro) or _RUN, code, phase, passage, i))
             continue
         if block.kind == "item":
