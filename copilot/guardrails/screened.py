@@ -63,10 +63,9 @@ _WARNING = re.compile(
 # A warning's label over what an action would do, said as a statement: "**Warning**: Overriding
 # the condition bypasses safety checks". An order under the label ("Warning: bypass the
 # interlock") is not one.
-_WARNING_LABEL = re.compile(r"[*_\s]*(?:warning|caution|danger)[*_\s]*:[*_\s]*[A-Za-z]+ing\b", re.I)
-
-
-_WARNING_LABEL_ONLY = re.compile(r"[*_\s]*(?:warning|caution|danger)[*_\s]*:[*_\s]*", re.I)
+_LABEL = r"[*_\s]*(?:warning|caution|danger)[*_\s]*:[*_\s]*"
+_WARNING_LABEL_ONLY = re.compile(_LABEL, re.I)
+_WARNING_LABEL = re.compile(_LABEL + r"[A-Za-z]+ing\b", re.I)
 
 
 def _warns(text: str, start: int) -> bool:
