@@ -4,7 +4,6 @@ questions left for the team, and how times, durations, table cells and quotes ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -186,8 +185,3 @@ class Record:
             if last is not None:
                 text = f"{text} — corrected by event #{last.id}: {self.text(last)}"
         return text
-
-
-def shared(a: Sequence[str], b: Sequence[str]) -> list[str]:
-    lower = {x.lower() for x in b}
-    return [x for x in a if x.lower() in lower]

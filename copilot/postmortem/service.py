@@ -32,7 +32,6 @@ from copilot.postmortem.record import (
     audit_action,
     fmt_time,
     is_audit,
-    shared,
 )
 from copilot.postmortem.template import Template, load_template
 
@@ -52,6 +51,12 @@ _ORDINALS = (
     "ninth",
     "tenth",
 )
+
+
+def shared(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    """The names of `a` that `b` names too, in `a`'s order and spelling, case aside."""
+    lower = {x.lower() for x in b}
+    return [x for x in a if x.lower() in lower]
 
 
 def ordinal(n: int) -> str:
