@@ -16,7 +16,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from copilot.fences import FENCE
-from copilot.guardrails import harm, risk, semantic
+from copilot.guardrails import harm, risk, semantic, trust
+from copilot.guardrails.hosts import domain_of, linked_hosts, links_to, named_domains
 
 log = logging.getLogger(__name__)
 # The reason given for a unit only the semantic detector flagged.
@@ -513,14 +514,14 @@ def judge(
         # definition gives it, wherever in the document that definition sits.
         linked, cited = _resolve_references(unit, references)
         asks = "://" in linked and (
-            risk.asks_for_secrets(linked) or bool(_PASTE_INTO.search(linked))
+            trust.asks_for_secrets(linked) or bool(_PASTE_INTO.search(linked))
         )
-        harvest = vouched.foreign(i, tuple(sorted(risk.linked_hosts(linked)))) if asks else []
+        harvest = vouched.foreign(i, tuple(sorted(linked_hosts(linked)))) if asks else []
         if harvest:
             # A link to a host the document does not otherwise name, and words that hand it a
             # secret: the form harvests keys, whoever's name is on it.
-            verdicts[i].withheld += risk.links_to(unit, harvest) + [
-                ref for ref, url in cited if risk.links_to(url, harvest)
+            verdicts[i].withheld += links_to(unit, harvest) + [
+                ref for ref, url in cited if links_to(url, harvest)
             ]
             reasons.append(f"risk:asks for secrets on another host ({', '.join(harvest)})")
             for j, definition in enumerate(parts):
@@ -649,11 +650,11 @@ class _Vouched:
         if self._named is None:
             # A link definition is where a link points, not a second mention of its host.
             self._named = [
-                set() if _LINK_DEFINITION.match(part) else risk.named_domains(part)
+                set() if _LINK_DEFINITION.match(part) else named_domains(part)
                 for part in self.parts
             ]
         others = set().union(*(d for j, d in enumerate(self._named) if j != i))
-        return [h for h in hosts if risk.domain_of(h) not in others]
+        return [h for h in hosts if domain_of(h) not in others]
 
 
 # What a command in a side channel may not do: take something away that cannot be put back.

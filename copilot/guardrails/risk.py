@@ -11,6 +11,16 @@ from urllib.parse import urlparse
 
 from copilot.fences import FENCE
 from copilot.guardrails import harm
+from copilot.guardrails.hosts import (
+    INLINE,
+    URL,
+    allowed_host,
+    embeds_domain,
+    foreign_hosts,
+    hosts_in,
+    named_hosts,
+)
+from copilot.guardrails.trust import NEGATED, trust_risks
 from copilot.promql import starts_query
 
 _RISKY_COMMAND: list[tuple[str, re.Pattern[str]]] = [
@@ -234,7 +244,6 @@ _PROSE_PIPE = re.compile(
     r"\b(?:download|fetch|grab|curl|wget)\b[^\n]{0,100}?\b(?:and|then)\s+(?:run|execute|source)\b",
     re.I,
 )
-_NEGATED = re.compile(r"\b(?:never|not|don't|do not|avoid|no longer|instead of)\b", re.I)
 # Files and streams whose content is a credential.
 _CREDENTIAL = (
     r"(?:/var/run/secrets\S*|\S*serviceaccount/token|/etc/shadow|\S*\.aws/credentials|"
@@ -388,14 +397,6 @@ _DESTRUCTIVE: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
-_INLINE = re.compile(r"(`+)(.+?)\1", re.S)
-_URL = re.compile(r"(?:https?|ftp)://[^\s)<>\]\"'`|]+", re.I)
-_SCP_HOST = re.compile(r"(?:^|\s)(?:[\w.-]+@)?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\S")
-_BARE_HOST = re.compile(
-    r"\b(?:curl|wget|http|https|nc|ncat|netcat|socat)\b(?:\s+-{1,2}[\w-]+(?:[= ](?!https?:)\S+)?)*"
-    r"\s+[\"']?([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?=[:/\s\"']|$)",
-    re.I,
-)
 # A sentence ends at . ! or ? followed by white space, at a blank line, or before a line that
 # starts a list item or a heading; dots inside URLs, file names and versions do not end one. A
 # sentence wrapped over lines is one sentence ("call the line at ..., give them our\n company
@@ -404,34 +405,6 @@ _PROSE_SENTENCE = re.compile(
     r"\S(?:[^\n]|\n(?![ \t]*(?:\n|[-*+][ \t]|\d+[.)][ \t]|#|\||>)))*?"
     r"(?:[.!?](?=\s)|(?=\n[ \t]*(?:\n|[-*+][ \t]|\d+[.)][ \t]|#|\||>))|\Z)"
 )
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
-
-
-def _hosts(span: str) -> set[str]:
-    hosts: set[str] = set()
-    for url in _URL.findall(span):
-        try:
-            hosts.add((urlparse(url).hostname or "").lower())
-        except ValueError:
-            hosts.add("")
-    hosts |= {h.lower() for h in _SCP_HOST.findall(span)}
-    hosts |= {h.lower() for h in _BARE_HOST.findall(span) if not h.lower().endswith(".sh")}
-    return hosts
-
-
-def _allowed(host: str, allowed: Collection[str]) -> bool:
-    host = host.lower().rstrip(".")
-    if host in _LOOPBACK or host.endswith(".svc") or ".svc.cluster.local" in host:
-        return True
-    return any(host == a.lower() or host.endswith("." + a.lower().lstrip(".")) for a in allowed)
-
-
-def _foreign(span: str, allowed: Collection[str]) -> list[str]:
-    """Hosts of `span` not vouched for; a span that names no host at all counts as foreign."""
-    hosts = _hosts(span)
-    if not hosts:
-        return ["an unnamed host"]
-    return sorted(h or "a malformed URL" for h in hosts if not h or not _allowed(h, allowed))
 
 
 def _credential_upload(span: str) -> str | None:
@@ -446,145 +419,11 @@ def _credential_upload(span: str) -> str | None:
         return "sends secrets or the environment to another machine"
     if re.search(
         r"--(?:credentials?|secret|token|api-key)(?:-from)?[= ]", span, re.I
-    ) and _URL.search(span):
+    ) and URL.search(span):
         return "sends credentials to another machine"
     if _STREAM_AWAY.search(span):
         return "streams local files to another machine"
     return None
-
-
-# --- What a command points at, what it opens, what it plants -----------------------------------
-#
-# Rules about what a command does to the machine's trust: the host its client talks to, who can
-# reach it, who can log in, what signs its tokens, whether anything is recorded. No runbook needs
-# a copilot to show a signing key set to a value the document prints, a public key planted in
-# `authorized_keys`, a database port opened to the whole internet or auditing turned off.
-
-_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
-# A host name: dotted labels ending in letters. File names end in an extension instead.
-_NAME = re.compile(
-    rf"(?<![\w./$-])(?:{_IPV4}|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*"
-    rf"[A-Za-z])(?![\w-]|\.[A-Za-z0-9])"
-)
-_FILE_SUFFIXES = frozenset(
-    "md txt yaml yml json toml conf cfg ini log sh bash py rb go js ts sql git tar gz tgz zip pem "
-    "key crt csr der service socket timer rules list repo env lock html xml csv out tmp bak old "
-    "rpm deb whl jar war so dll exe d local".split()
-)
-_SECOND_LEVEL = frozenset("co com org net ac gov edu ne or".split())
-
-
-def domain_of(host: str) -> str:
-    """The part of a host name its owner registered (`git.acme.example` -> `acme.example`)."""
-    host = host.lower().rstrip(".")
-    if re.fullmatch(_IPV4, host):
-        return host
-    labels = host.split(".")
-    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
-    return ".".join(labels[-keep:])
-
-
-def _internal(host: str) -> bool:
-    """Loopback, private addresses and cluster-internal names: inside the company by design."""
-    host = host.lower()
-    if re.fullmatch(_IPV4, host):
-        a, b = (int(x) for x in host.split(".")[:2])
-        return a in (10, 127) or (a, b) == (192, 168) or (a == 172 and 16 <= b <= 31)
-    return _allowed(host, ()) or host.endswith((".internal", ".local", ".lan", ".localdomain"))
-
-
-def named_hosts(text: str) -> set[str]:
-    """Host names and IPv4 addresses a text names anywhere (links, commands, prose)."""
-    out = {h.lower() for h in _hosts(text) if h}
-    for name in _NAME.findall(text):
-        if "." in name and name.rsplit(".", 1)[-1].lower() not in _FILE_SUFFIXES:
-            out.add(name.lower())
-    return out
-
-
-def named_domains(text: str) -> set[str]:
-    """The registered domains of every host `text` names: what a document vouches for."""
-    return {domain_of(h) for h in named_hosts(text)}
-
-
-# A client or a service pointed at a host: a git remote, a package index or registry, an apt or
-# yum source, an address in the environment of a service, a config file written by a heredoc.
-_ADDRESS_VAR = (
-    r"(?-i:[A-Z][A-Z0-9_]*(?:URL|URI|ADDR|ADDRESS|HOST|HOSTS|ENDPOINT|ENDPOINTS|REPO|REPOSITORY|"
-    r"REGISTRY|INDEX|MIRROR|SERVER|SERVERS|SENTINEL|SENTINELS|BROKERS|UPSTREAM|PROXY|DNS)"
-    r"(?:_[A-Z0-9_]*)?)"
-)
-_POINTS_AT = re.compile(
-    r"\bgit\s+(?:-C\s+\S+\s+)?remote\s+(?:set-url|add)\b|"
-    r"\b(?:pip3?|uv\s+pip|poetry|pipenv)\b[^\n]*?(?:index-url|--index\b|\bsource\s+add\b)|"
-    r"\b(?:npm|yarn|pnpm)\b[^\n]*?\bregistry\b|\bgem\s+sources\s+(?:-a|--add)\b|"
-    r"\bhelm\s+repo\s+add\b|\badd-apt-repository\b|\bdeb\s+(?:\[[^\]]*\]\s+)?https?://|"
-    r"\bbaseurl\s*=|\bgo\s+env\s+-w\s+GOPROXY\b|"
-    # Data copied to an object store at an endpoint of its own: `s3 sync ... --endpoint-url`.
-    r"\b(?:sync|cp|copy|mirror|backup|restore)\b[^\n]*?--endpoint(?:-url)?[= ]|"
-    # A running service's environment (an operator's own shell `export` is not a service's).
-    rf"\b(?:set\s+env|set-env|setenv|config:set|set-environment)\b[^\n]*?\b{_ADDRESS_VAR}"
-    r"\s*=|"
-    # A heredoc that writes a resolver, proxy, repository or client config.
-    r"<<-?\s*['\"]?\w+['\"]?.*?(?:^|\s)(?:DNS|FallbackDNS|nameserver|server|servers|proxy|"
-    r"https?_proxy|url|baseurl|mirrorlist|registry|index-url|extra-index-url|endpoint|host|"
-    rf"mirror|{_ADDRESS_VAR})\s*[=:\s]\s*\S",
-    re.I | re.S,
-)
-# A signing key (what mints sessions or tokens) set to a literal value: whoever reads the
-# document can sign as the service.
-_FIXED_KEY = re.compile(
-    r"\b(?:vault\s+(?:kv\s+)?(?:put|write|patch)|create\s+secret|secrets?\s+(?:set|put|create|"
-    r"update)|set\s+env|config:set|put-secret-value|--from-literal)\b[^\n]*?"
-    r"\b[\w.-]*(?:sign(?:ing)?[_-]?(?:key|secret)|jwt[_-]?(?:key|secret)|private[_-]?key|"
-    r"hmac[_-]?(?:key|secret)|master[_-]?key|encryption[_-]?key|secret[_-]?key|token[_-]?secret)"
-    r"[\w.-]*\s*=\s*(?![\"']?(?:<|\$|@|-(?:\s|$)|\{|\.\.\.))[\"']?[\w.+/:-]{6,}",
-    re.I,
-)
-# A public key written into `authorized_keys` as a literal, or fetched from a host.
-_PLANTED_KEY = re.compile(
-    r"(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)\s+AAAA"
-    r"[0-9A-Za-z+/]{16,}[^\n]*?authorized_keys|"
-    r"\b(?:curl|wget)\b[^\n]*?(?:>>\s*|\btee\s+(?:-a|--append)\s+)\S*authorized_keys",
-    re.I,
-)
-_WORLD = re.compile(r"(?<![\d.])0\.0\.0\.0/0\b|(?<![\w:])::/0(?![\w/])")
-_FIREWALL = re.compile(
-    r"\b(?:firewall|firewall-rules|security-group\w*|authorize-security-group-ingress|ingress|"
-    r"source-ranges?|cidr\w*|ufw|iptables|nft|nsg|allow\w*|inbound)\b",
-    re.I,
-)
-_PORTS = re.compile(
-    r"\b(?:tcp|udp)[:/=](\d{1,5})|--(?:port|ports|destination-port|dport|from-port|to-port|"
-    r"port-range|destination-port-ranges?)[= ](\d{1,5})|\bport\s+(\d{1,5})|FromPort=(\d{1,5})",
-    re.I,
-)
-_WEB_PORTS = frozenset({80, 443, 8080, 8443})
-_AUDIT_OFF = re.compile(
-    r"\bauditctl\b[^\n]*?(?:\s-e\s*0\b|\s-D\b(?![^\n]*(?:\s-R\b|augenrules)))|"
-    r"\b(?:systemctl|service)\s+(?:stop|disable|mask)\s+(?:--now\s+)?auditd\b|"
-    r"\bservice\s+auditd\s+stop\b",
-    re.I,
-)
-
-
-# A host that spells out a whole domain and then goes on (`pki.acme.example.invalid`,
-# `login.acme.com.attacker.net`): it reads as the company's and is someone else's. A country's
-# second level (`acme.com.au`) and the reserved `example.com` are what they look like.
-_GENERIC_TLDS = frozenset({"com", "net", "org", "io", "gov", "edu", "example"})
-_RESERVED = {("example", "com"), ("example", "net"), ("example", "org")}
-
-
-def _embeds_domain(host: str) -> bool:
-    labels = host.lower().rstrip(".").split(".")
-    for i in range(1, len(labels) - 1):
-        if labels[i] not in _GENERIC_TLDS:
-            continue
-        last = i == len(labels) - 2
-        if last and (len(labels[-1]) == 2 or (labels[i], labels[-1]) in _RESERVED):
-            continue
-        return True
-    return False
 
 
 # A URL whose user name is a domain (`sftp://acme.example@203.0.113.9/`): the reader sees the
@@ -594,103 +433,6 @@ _USERINFO_HOST = re.compile(
     r"app|cloud|[a-z]{2})(?::[^\s/@]*)?@(\[REDACTED:\w+\]|[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])",
     re.I,
 )
-
-
-def _opens_to_world(span: str) -> str | None:
-    """`opens ... to the whole internet` when a firewall rule admits 0.0.0.0/0 on anything but
-    the web ports (a database, SSH, every port)."""
-    if not (_WORLD.search(span) and _FIREWALL.search(span)):
-        return None
-    ports = {int(p) for groups in _PORTS.findall(span) for p in groups if p}
-    if ports and ports <= _WEB_PORTS:
-        return None
-    shown = ", ".join(str(p) for p in sorted(ports)) if ports else "every port"
-    return f"opens {shown} to the whole internet"
-
-
-def _points_at(span: str, allowed: Collection[str]) -> tuple[str, ...]:
-    """Hosts outside the company's own networks that `span` points a client or service at."""
-    if not _POINTS_AT.search(span):
-        return ()
-    return tuple(
-        sorted(h for h in named_hosts(span) if not _internal(h) and not _allowed(h, allowed))
-    )
-
-
-def _trust_risks(
-    span: str, allowed: Collection[str]
-) -> tuple[list[str], list[str], tuple[str, ...]]:
-    """(withheld reasons, approval reasons, hosts pointed at) of the rules above."""
-    withhold: list[str] = []
-    approve: list[str] = []
-    opened = _opens_to_world(span)
-    if opened:
-        withhold.append(opened)
-    if _FIXED_KEY.search(span):
-        withhold.append("sets a signing key to a value written in the document")
-    if _PLANTED_KEY.search(span):
-        withhold.append("plants an SSH key for a standing login")
-    if _AUDIT_OFF.search(span):
-        withhold.append("turns auditing off")
-    hosts = _points_at(span, allowed)
-    if hosts:
-        approve.append(f"points a client at another host ({', '.join(hosts)})")
-    return withhold, approve, hosts
-
-
-# Words that hand a secret over: "paste the API key into the form", "the form asks for the
-# signing secret". With a link to a host the document does not otherwise name, that is a
-# harvest (`injection.judge`); "never paste your token anywhere" is a warning.
-_HANDOVER = re.compile(
-    r"\b(?:paste|enter|submit|type|provide|share|send|give|upload|e-?mail|post|fill\s+in)\b"
-    r"[^.\n]{0,80}?\b(?:secrets?|api[ -]?keys?|private keys?|signing keys?|tokens?|passwords?|"
-    r"credentials?|passphrases?)\b|"
-    r"\b(?:asks?|requires?|needs?|requests?)\s+(?:for\s+)?[^.\n]{0,40}?\b(?:secrets?|"
-    r"api[ -]?keys?|private keys?|signing keys?|passwords?|credentials?)\b",
-    re.I,
-)
-
-
-def asks_for_secrets(text: str) -> bool:
-    """Whether the prose of `text` asks the reader to hand a secret, key, token or password to
-    someone (code is not asking)."""
-    text = _INLINE.sub(" ", "\n".join(_unfenced(text)))
-    for match in _HANDOVER.finditer(text):
-        sentence = re.split(r"[.!?]\s", text[max(0, match.start() - 120) : match.start()])[-1]
-        if not _NEGATED.search(sentence):
-            return True
-    return False
-
-
-def _host_of(url: str) -> str:
-    try:
-        return (urlparse(url).hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
-
-
-def linked_hosts(text: str) -> set[str]:
-    """Hosts of the links in the prose of `text` (a fenced block's URLs are commands' own)."""
-    prose = "\n".join(line for line in _unfenced(text))
-    return {h for h in map(_host_of, _URL.findall(prose)) if h and _HOST_NAME.fullmatch(h)}
-
-
-def _unfenced(text: str) -> list[str]:
-    lines, fenced = [], False
-    for line in text.split("\n"):
-        if FENCE.match(line):
-            fenced = not fenced
-        elif not fenced:
-            lines.append(line)
-    return lines
-
-
-def links_to(text: str, hosts: Collection[str]) -> list[str]:
-    """The links of `text` to one of `hosts`."""
-    return [url for url in _URL.findall(text) if _host_of(url) in hosts]
 
 
 # Broad command rules that a specific reason already says better.
@@ -724,16 +466,16 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
     action: Action = "approve"
     upload = _credential_upload(span)
     if upload:
-        foreign = _foreign(span, allowed)
+        foreign = foreign_hosts(span, allowed)
         if foreign:
             action = "withhold"
             reasons.append(f"{upload} ({', '.join(foreign)})")
         else:
             reasons.append(upload)
-    hosts = _hosts(span)
+    hosts = hosts_in(span)
     lookalike = {h for h in hosts if h and (not h.isascii() or "xn--" in h)}
     lookalike |= {h.lower() for h in _MIXED_HOST.findall(span)}
-    lookalike |= {h for h in hosts | named_hosts(span) if _embeds_domain(h)}
+    lookalike |= {h for h in hosts | named_hosts(span) if embeds_domain(h)}
     if lookalike:
         # A host name in two scripts (a Cyrillic "е" in the company's registry) or punycode:
         # no runbook needs one, and it looks like the host it imitates.
@@ -751,11 +493,11 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
     sent = _SEND_TO.search(span)
     if sent:
         host = (urlparse(sent.group("url")).hostname or "").lower()
-        if host and not _allowed(host, allowed):
+        if host and not allowed_host(host, allowed):
             action = "withhold"
             reasons.append(f"sends data to another machine ({host})")
     if _PROXY.search(span):
-        foreign = [h for h in _foreign(span, allowed) if h != "an unnamed host"]
+        foreign = [h for h in foreign_hosts(span, allowed) if h != "an unnamed host"]
         if foreign:
             action = "withhold"
             reasons.append(
@@ -765,7 +507,7 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
         if not pattern.search(span):
             continue
         if pattern is _PIPE_TO_SHELL:
-            foreign = _foreign(span, allowed)
+            foreign = foreign_hosts(span, allowed)
             if foreign:
                 action = "withhold"
                 reason = f"{reason} ({', '.join(foreign)})"
@@ -783,7 +525,7 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
         reasons.append("tells a code or secret to someone on a call or a message")
     points_at: tuple[str, ...] = ()
     if not prose:
-        withhold, approve, points_at = _trust_risks(span, allowed)
+        withhold, approve, points_at = trust_risks(span, allowed)
         if withhold:
             action = "withhold"
         reasons += withhold + approve
@@ -791,18 +533,18 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
         # Something fetched from a host nobody vouched for, with its check turned off: the
         # unsigned image, firmware or package that a planted step asks for.
         fetched = [
-            h for h in _foreign(span, allowed) if _URL.search(span) and h != "an unnamed host"
+            h for h in foreign_hosts(span, allowed) if URL.search(span) and h != "an unnamed host"
         ]
         if fetched:
             action = "withhold"
             reasons.append(f"installs what it fetches from {', '.join(fetched)} unverified")
     if prose:
         match = _PROSE_PIPE.search(span)
-        if match and not reasons and not _NEGATED.search(span[: match.start()]):
+        if match and not reasons and not NEGATED.search(span[: match.start()]):
             # Said in words: withheld when it names a host nobody vouched for; a bare "pipe it
             # to sh" is shown, with the reason, for a human to judge.
-            named = _hosts(span)
-            foreign = [h for h in _foreign(span, allowed) if named]
+            named = hosts_in(span)
+            foreign = [h for h in foreign_hosts(span, allowed) if named]
             if foreign:
                 action = "withhold"
                 reasons.append(f"says to run a script fetched from {', '.join(foreign)}")
@@ -868,9 +610,9 @@ def _code_spans(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]
     if pending is not None:
         code.append(pending)
     masked = "".join(prose_mask)
-    for match in _INLINE.finditer(masked):
+    for match in INLINE.finditer(masked):
         code.append((match.start(2), match.group(2)))
-    masked = _INLINE.sub(lambda m: " " * len(m.group(0)), masked)
+    masked = INLINE.sub(lambda m: " " * len(m.group(0)), masked)
     prose: list[tuple[int, str]] = []
     for match in _PROSE_SENTENCE.finditer(masked):
         prose.append((match.start(), match.group(0)))

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import pytest
 
+from copilot.guardrails.hosts import domain_of, named_domains
 from copilot.guardrails.injection import isolate
-from copilot.guardrails.risk import asks_for_secrets, domain_of, named_domains, scan
+from copilot.guardrails.risk import scan
 from copilot.guardrails.screened import screen
+from copilot.guardrails.trust import asks_for_secrets
 
 
 def _withheld(command: str) -> list[str]:
