@@ -31,7 +31,7 @@ import numpy as np
 
 import copilot  # noqa: F401  - offline environment first
 from copilot.embedding import Embedder, Vectors, set_threads
-from copilot.guardrails import injection, semantic
+from copilot.guardrails import injection, language, semantic
 from copilot.guardrails.injection import units
 from evals.common import cpu_count
 
@@ -89,7 +89,7 @@ def _kind(reason: str) -> str:
     in another language, or the semantic detector."""
     if reason == injection.SEMANTIC:
         return "semantic"
-    if reason == injection.FOREIGN:
+    if reason == language.FOREIGN:
         return "foreign"
     return "risk" if reason.startswith("risk:") else "patterns"
 
@@ -108,7 +108,7 @@ def run(corpora: Path, detector: semantic.SemanticDetector, *, half: str = "all"
     with semantic.installed(detector):
         for path, file_units in per_file.items():
             totals["units"] += len(file_units)
-            english = injection.english_document(texts[path])
+            english = language.english_document(texts[path])
             verdicts = injection.judge(file_units, use_semantic=True, english=english)
             for unit, verdict in zip(file_units, verdicts, strict=True):
                 if not verdict.reasons:

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from copilot.guardrails.injection import REFERENCE_DEFINITION, REFERENCE_LINK, reasons_for
+from copilot.guardrails.injection import reasons_for
+from copilot.guardrails.references import REFERENCE_DEFINITION, REFERENCE_LINK
 from copilot.knowledge.models import KINDS, Kind
 
 

@@ -12,12 +12,27 @@ import codecs
 import logging
 import re
 import unicodedata
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from copilot.fences import FENCE
 from copilot.guardrails import harm, risk, semantic, trust
+from copilot.guardrails.carriers import LINK_DEFINITION, side_channels
 from copilot.guardrails.hosts import domain_of, linked_hosts, links_to, named_domains
+from copilot.guardrails.language import (
+    FOREIGN,
+    LANGUAGE_MIN_WORDS,
+    english_document,
+    in_other_language,
+    other_language,
+    prose,
+)
+from copilot.guardrails.references import (
+    definitions,
+    expand,
+    link_references,
+    resolve_references,
+    uses,
+)
 
 log = logging.getLogger(__name__)
 # The reason given for a unit only the semantic detector flagged.
@@ -345,94 +360,6 @@ def screen_question(text: str) -> Isolation:
     return result
 
 
-# Words that make up a quarter or more of any English prose and are rare in other languages.
-_ENGLISH = frozenset(
-    "the a an and or of to in on at for with from by is are was were be been it this that these "
-    "those if then than when while not no do does did has have had can could should would will "
-    "must may you your we our they their its as so but which what who how all any each into "
-    "after before over under".split()
-)
-_WORD = re.compile(r"[^\W\d_]{2,}")
-_CODE_OR_LINK = re.compile(r"`[^`]*`|(?:https?|ftp)://\S+")
-# A unit is read for its language only with this many words (short lines say too little).
-_LANGUAGE_MIN_WORDS = 8
-FOREIGN = "not_in_document_language"
-
-
-def _english_share(text: str) -> tuple[int, float]:
-    words = [w.lower() for w in _WORD.findall(_CODE_OR_LINK.sub(" ", text))]
-    if not words:
-        return 0, 0.0
-    return len(words), sum(w in _ENGLISH for w in words) / len(words)
-
-
-# Function words of the languages a planted note is most often written in, none of them an
-# English word: a paragraph is read as another language on this positive evidence, never on
-# English words missing (terse English, alert names and link lists have few of those).
-_OTHER_LANGUAGES = (
-    frozenset(
-        # Portuguese, Spanish, Italian
-        "da do das dos não para com uma um por na no os se é está são pelo pela qualquer antes "
-        "depois este esta isso deve execute el la los las y es con una del al lo pero más muy "
-        "cualquier antes después debe esto está il di che per non della delle degli è sono questo "
-        "questa prima dopo deve "
-        # French
-        "le les des du et est pour pas sur dans une qui ce cette avant après toute tout doit "
-        "vous nous être sont "
-        # German, Dutch
-        "der die das und ist nicht mit für auf den dem ein eine einen zu sie diese dieser dieses "
-        "jeder jede vor nach muss sollen werden wird het een van niet voor zijn op deze moet "
-        "worden".split()
-    )
-    - _ENGLISH
-)
-# Letters outside the Latin script (Cyrillic, Greek, CJK, Arabic ...): a paragraph written in
-# one of those is not English either, whatever its words.
-_NON_LATIN = re.compile(r"[^\W\d_a-zA-Z\u00C0-\u024F]")
-
-
-def _other_language(text: str, *, min_words: int = _LANGUAGE_MIN_WORDS) -> bool:
-    words = [w.lower() for w in _WORD.findall(text)]
-    if len(words) < min_words:
-        return False
-    letters = sum(len(w) for w in words)
-    if sum(len(_NON_LATIN.findall(w)) for w in words) >= letters / 2:
-        return True
-    english = sum(w in _ENGLISH for w in words)
-    other = [w for w in words if w in _OTHER_LANGUAGES]
-    return len(set(other)) >= 3 and len(other) >= 2 * max(english, 1)
-
-
-def _foreign(unit: str) -> bool:
-    """Prose in another language than English that carries a command or a link.
-
-    The detectors read English (the exemplars and MiniLM are English); a paragraph in another
-    language inside an English document is read by nobody, so when it carries something to run
-    or open it is cut rather than passed on unread. Tables and code blocks are not prose."""
-    lines = unit.strip().split("\n")
-    if not lines or FENCE.match(lines[0]) or lines[0].lstrip().startswith(("|", "#")):
-        return False
-    if not _CODE_OR_LINK.search(unit):
-        return False
-    return _other_language(_prose(unit))
-
-
-# A line that reads as a shell command (a pipe, a variable, an option, a line continuation, an
-# assignment) rather than a sentence: its words are flags and paths, in no language.
-_COMMAND_LINE = re.compile(r"[|$\\=]|(?:^|\s)--?[A-Za-z]")
-
-
-def _prose(unit: str) -> str:
-    """The lines of a unit that are not commands (an indented command in a list item is code)."""
-    lines = (_CODE_OR_LINK.sub(" ", line) for line in unit.split("\n"))
-    return "\n".join(line for line in lines if not _COMMAND_LINE.search(line))
-
-
-def english_document(text: str) -> bool:
-    count, share = _english_share(text)
-    return count < 40 or share >= 0.12
-
-
 @dataclass
 class Judgement:
     reasons: list[str]
@@ -445,8 +372,8 @@ class Judgement:
         """Whether a sentence or table row of the unit carries what flagged it."""
         if reasons_for(part):
             return True
-        if FOREIGN in self.reasons and _other_language(
-            _prose(part), min_words=_LANGUAGE_MIN_WORDS // 2
+        if FOREIGN in self.reasons and other_language(
+            prose(part), min_words=LANGUAGE_MIN_WORDS // 2
         ):
             return True
         if any(w in part for w in self.withheld):
@@ -470,20 +397,20 @@ def judge(
     risky = [False] * len(parts)
     carriers = side_channels(parts)
     vouched = _Vouched(parts if vouch else None)
-    defined = _definitions(parts)
-    references = _references(parts)
+    defined = definitions(parts)
+    references = link_references(parts)
     for i, unit in enumerate(parts):
         risks = risk.scan(unit)
         risky[i] = any(_lowers_the_bar(r) for r in risks)
         withheld = [r for r in risks if r.action == "withhold"]
         # A command that uses a variable another part defines is judged with its value: the
         # step reads `--target $DR_HOST`, the appendix says what that is.
-        expanded, used = _expand(unit, defined)
+        expanded, used = expand(unit, defined)
         if used:
             known = {r.reason for r in risks}
             for r in risk.scan(expanded):
                 if r.action == "withhold" and r.reason not in known:
-                    lines = [ln.strip() for ln in unit.split("\n") if _uses(ln, used)]
+                    lines = [ln.strip() for ln in unit.split("\n") if uses(ln, used)]
                     verdicts[i].withheld += lines
                     verdicts[i].reasons.append(
                         f"risk:{r.reason} (through {', '.join('$' + v for v in sorted(used))})"
@@ -512,7 +439,7 @@ def judge(
                 )
         # A reference-style link ("into the [checker][ref]") is read with the address its
         # definition gives it, wherever in the document that definition sits.
-        linked, cited = _resolve_references(unit, references)
+        linked, cited = resolve_references(unit, references)
         asks = "://" in linked and (
             trust.asks_for_secrets(linked) or bool(_PASTE_INTO.search(linked))
         )
@@ -530,7 +457,7 @@ def judge(
         if withheld:
             verdicts[i].withheld += [r.span for r in withheld]
         verdicts[i].reasons += reasons
-        if english and not verdicts[i].reasons and _foreign(unit):
+        if english and not verdicts[i].reasons and in_other_language(unit):
             verdicts[i].reasons.append(FOREIGN)
     chosen = semantic.detector() if use_semantic else None
     if chosen is None:
@@ -569,68 +496,12 @@ def _is_table(unit: str) -> bool:
     return bool(lines) and all(line.lstrip().startswith("|") for line in lines)
 
 
-_DEFINITION_OF = re.compile(
-    r"(?:^|[\s;`])(?:export\s+|set\s+-x\s+|setenv\s+)?([A-Z][A-Z0-9_]{2,})=(['\"]?)([^\s'\";`]+)\2"
-)
-
-
-def _definitions(parts: list[str]) -> dict[str, str]:
-    """Shell variables the document sets anywhere (`export DR_HOST=203.0.113.7`)."""
-    out: dict[str, str] = {}
-    for part in parts:
-        for name, _, value in _DEFINITION_OF.findall(part):
-            out.setdefault(name, value)
-    return out
-
-
-# A reference-style link (`[text][label]`, `[label][]`) and the line that defines its label
-# (`[label]: <url> "title"`); ingest writes such links inline with these (`ingest.markdown`).
-REFERENCE_DEFINITION = re.compile(
-    r"^[ \t]{0,3}\[([^\]^][^\]]*)\]:[ \t]*<?([^\s>]+)>?(?:[ \t].*)?$", re.M
-)
-REFERENCE_LINK = re.compile(r"\[([^\]]+)\]\[([^\]]*)\]")
 # Data typed into a linked page: "paste the feed address into the [checker](...)".
 _PASTE_INTO = re.compile(
     r"\b(?:paste|enter|type|submit|upload|drop)\b[^.]{0,160}?\b(?:into|in|to|on)\s+(?:the\s+|our\s+|"
     r"their\s+|this\s+)?[^.\n]{0,30}?\[[^\]]+\]\(",
     re.I,
 )
-
-
-def _references(parts: list[str]) -> dict[str, str]:
-    """Reference-style link definitions anywhere in the document (`[label]: https://...`)."""
-    out: dict[str, str] = {}
-    for part in parts:
-        for label, url in REFERENCE_DEFINITION.findall(part):
-            out.setdefault(label.strip().lower(), url)
-    return out
-
-
-def _resolve_references(unit: str, references: dict[str, str]) -> tuple[str, list[tuple[str, str]]]:
-    """`unit` with its reference links written inline, and which (reference, URL) it used."""
-    cited: list[tuple[str, str]] = []
-
-    def inline(match: re.Match[str]) -> str:
-        label = (match.group(2) or match.group(1)).strip().lower()
-        url = references.get(label)
-        if url is None:
-            return match.group(0)
-        cited.append((match.group(0), url))
-        return f"[{match.group(1)}]({url})"
-
-    return REFERENCE_LINK.sub(inline, unit), cited
-
-
-def _uses(text: str, names: Collection[str]) -> bool:
-    return any(f"${n}" in text or f"${{{n}}}" in text for n in names)
-
-
-def _expand(unit: str, defined: dict[str, str]) -> tuple[str, set[str]]:
-    """`unit` with the variables it uses replaced by their values, and which it used."""
-    used = {n for n in defined if _uses(unit, (n,))}
-    for name in used:
-        unit = unit.replace(f"${{{name}}}", defined[name]).replace(f"${name}", defined[name])
-    return unit, used
 
 
 class _Vouched:
@@ -650,8 +521,7 @@ class _Vouched:
         if self._named is None:
             # A link definition is where a link points, not a second mention of its host.
             self._named = [
-                set() if _LINK_DEFINITION.match(part) else named_domains(part)
-                for part in self.parts
+                set() if LINK_DEFINITION.match(part) else named_domains(part) for part in self.parts
             ]
         others = set().union(*(d for j, d in enumerate(self._named) if j != i))
         return [h for h in hosts if domain_of(h) not in others]
@@ -666,59 +536,6 @@ _DESTROYING = (
 
 def _destroys(r: risk.Risk) -> bool:
     return r.severe or any(part.split(" (")[0] in _DESTROYING for part in r.reason.split("; "))
-
-
-_FOOTNOTE = re.compile(r"^\s{0,3}\[\^[^\]]+\]:")
-_LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]^][^\]]*\]:\s*\S")
-_DEFINITION = re.compile(r"^\s{0,3}:\s+\S", re.MULTILINE)
-_QUOTE = re.compile(r"^\s{0,3}>")
-_ALT_TEXT = re.compile(r"!\[([^\]]{12,})\]")
-
-
-# What introduces a command's sample output: "Expected output:", "It should print:".
-_OUTPUT_LEAD = re.compile(
-    r"(?:\b(?:expected|example|sample|typical)\s+(?:output|response|result)|\boutput\s+(?:looks|is)"
-    r"\s+like|\bshould\s+(?:print|show|return|look\s+like|output))[^\n]*:\s*$",
-    re.I,
-)
-
-
-def side_channels(parts: list[str]) -> list[str | None]:
-    """For each unit, the kind of side channel it sits in (None: the document's main text).
-
-    Footnotes, link definitions, definition lists, quotes and callouts, collapsed `<details>`
-    blocks and HTML comments (across units), image descriptions, and a code block that shows a
-    command's expected output."""
-    out: list[str | None] = []
-    details = comment = 0
-    for i, unit in enumerate(parts):
-        if FENCE.match(unit):
-            # A code block is the procedure's own text: markup inside it is literal. What a
-            # command prints is not an order: a command in sample output is planted there.
-            sample = i > 0 and bool(_OUTPUT_LEAD.search(parts[i - 1]))
-            out.append("collapsed block" if details > 0 else ("sample output" if sample else None))
-            continue
-        lowered = unit.lower()
-        inside = "collapsed block" if details > 0 else ("comment" if comment > 0 else None)
-        details += lowered.count("<details") - lowered.count("</details")
-        comment += unit.count("<!--") - unit.count("-->")
-        lines = [line for line in unit.split("\n") if line.strip()]
-        if inside is None and ("<details" in lowered or "<!--" in unit):
-            inside = "collapsed block" if "<details" in lowered else "comment"
-        if inside is None and lines:
-            if _FOOTNOTE.match(lines[0]):
-                inside = "footnote"
-            elif _LINK_DEFINITION.match(lines[0]):
-                inside = "link definition"
-            elif _DEFINITION.search(unit) and not FENCE.match(lines[0]):
-                inside = "definition"
-            elif all(_QUOTE.match(line) for line in lines):
-                inside = "quote"
-            elif _ALT_TEXT.search(unit) and risk.scan(" ".join(_ALT_TEXT.findall(unit))):
-                inside = "image description"
-        out.append(inside)
-        details, comment = max(details, 0), max(comment, 0)
-    return out
 
 
 def screen_units(parts: list[str], *, use_semantic: bool = True) -> list[list[str]]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from copilot.guardrails import risk
-from copilot.guardrails.injection import FOREIGN, SEMANTIC, isolate, judge, units
+from copilot.guardrails.injection import SEMANTIC, isolate, judge, units
+from copilot.guardrails.language import FOREIGN
 from copilot.guardrails.semantic import (
     RISKY_THRESHOLD,
     THRESHOLD,

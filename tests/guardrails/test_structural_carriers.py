@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.guardrails.injection import isolate, side_channels, units
+from copilot.guardrails.carriers import side_channels
+from copilot.guardrails.injection import isolate, units
 from copilot.guardrails.risk import scan
 from copilot.guardrails.screened import screen
 
