@@ -41,7 +41,10 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = Field(5, ge=1, le=50)
-    candidates: int = Field(40, ge=5, le=500)
+    # Sections each signal (dense, keyword) brings to fusion. Each is rescaled over its own
+    # candidates, so a pool this deep also sets the floor a score is measured from; 40 left it at
+    # whatever the 40th section scored (evals/README.md, "A deeper pool").
+    candidates: int = Field(100, ge=5, le=500)
     # Fusion: a document's score is a weighted mean of its best dense and best keyword section,
     # each rescaled over the query's candidates. Tuned on evals/datasets (see evals/README.md);
     # equal since titles are embedded with CamelCase alert names split into words.
