@@ -4,7 +4,7 @@ A SQLite file in the data directory by default (`sqlite:///DATA_DIR/incidents.sq
 keeps the name it had when it held incidents only, so existing installs upgrade in place), or
 PostgreSQL when `COPILOT_DATABASE_URL=postgresql+psycopg://...`. Every table lives here:
 incidents, timeline and status drafts (copilot.incidents, copilot.status), API keys and the audit
-log (copilot.security), the webhook outbox (copilot.integrations.webhooks).
+log (copilot.security), the webhook outbox (copilot.integrations.outbox).
 """
 
 from copilot.db.database import (

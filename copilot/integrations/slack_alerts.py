@@ -34,7 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from copilot.alerts.schemas import GroupView
 from copilot.errors import ConfigError, CopilotError
 from copilot.integrations import slack
-from copilot.integrations.webhooks import DELIVERIES, Delivery, WebhookDispatcher
+from copilot.integrations.outbox import Delivery
+from copilot.integrations.webhooks import DELIVERIES, WebhookDispatcher
 from copilot.settings import Settings
 
 log = logging.getLogger("copilot.slack")

@@ -16,7 +16,8 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from copilot.db import Database, current_revision, head_revision
 from copilot.errors import ConfigError
 from copilot.incidents.db import IncidentStore
-from copilot.integrations.webhooks import Outbox, WebhookDispatcher
+from copilot.integrations.outbox import Outbox
+from copilot.integrations.webhooks import WebhookDispatcher
 from copilot.security.audit import AuditLog
 from copilot.security.keys import KeyStore
 from copilot.settings import Settings

@@ -24,7 +24,8 @@ from copilot.incidents import schemas as s
 from copilot.incidents import service
 from copilot.incidents.db import IncidentStore
 from copilot.integrations import webhooks
-from copilot.integrations.webhooks import Delivery, Outbox, WebhookDispatcher
+from copilot.integrations.outbox import Delivery, Outbox, target_key
+from copilot.integrations.webhooks import WebhookDispatcher
 from tests.db.postgres import PostgresCluster
 from tests.integrations.test_webhooks import SECRET, Receiver, check_signed
 
@@ -362,7 +363,7 @@ def test_a_row_leased_by_a_dispatcher_that_died_mid_send_is_sent_again_after_the
         execute(
             outbox_url,
             "UPDATE webhook_outbox SET target = :t",
-            t=webhooks.target_key(receiver.url),
+            t=target_key(receiver.url),
         )
         dispatcher = dispatchers([receiver.url])
         dispatcher.start()
