@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as clock
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -60,6 +60,18 @@ from copilot.guardrails.redact import redact
 from copilot.incidents import schemas as incident_schemas
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
+from copilot.integrations.blockkit import (
+    context,
+    error,
+    escape,
+    fields,
+    header,
+    incident_path,
+    link,
+    message,
+    section,
+    source_path,
+)
 from copilot.knowledge.store import KnowledgeBase
 from copilot.postmortem import service as postmortem_service
 from copilot.postmortem.schemas import PostmortemResponse
@@ -76,10 +88,6 @@ COMMANDS_PATH = f"{PREFIX}/commands"
 MAX_AGE_S = 5 * 60
 MAX_BODY = 16 * 1024  # Slack's slash-command payloads are a few hundred bytes
 BINDING_KEY = "slack_channel"
-# Slack's limits: a section's text, a header's text, and blocks per message.
-SECTION_LIMIT = 3000
-HEADER_LIMIT = 150
-MAX_BLOCKS = 50
 MAX_STEPS = 15
 # How many of the newest incidents are searched for the channel's binding.
 BINDING_SCAN = 100
@@ -149,80 +157,6 @@ def verify(
     given = signature.encode("utf-8", "replace")
     if not hmac.compare_digest(expected, given):
         raise SlackUnauthorized("the Slack signature does not match this request")
-
-
-# -- Block Kit --------------------------------------------------------------------------------
-
-
-def escape(text: str) -> str:
-    """Text safe inside mrkdwn: no accidental links, mentions or @channel."""
-    return render.slack_escape(text)
-
-
-def _clip(text: str, limit: int) -> str:
-    """At most `limit` characters; a cut never splits an escape, a link or a code block."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 4]
-    # An entity (`&amp;`) or a link (`<url|label>`) cut in two would show as garbage.
-    amp, semi = cut.rfind("&"), cut.rfind(";")
-    if amp > semi:
-        cut = cut[:amp]
-    opened, closed = cut.rfind("<"), cut.rfind(">")
-    if opened > closed:
-        cut = cut[:opened]
-    cut = cut.rstrip() + "…"
-    return cut + "```" if cut.count("```") % 2 else cut
-
-
-def header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": _clip(text, HEADER_LIMIT)}}
-
-
-def section(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(mrkdwn, SECTION_LIMIT)}}
-
-
-def fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "type": "section",
-        "fields": [
-            {"type": "mrkdwn", "text": _clip(f"*{escape(k)}*\n{escape(v)}", 2000)}
-            for k, v in pairs[:10]
-        ],
-    }
-
-
-def context(*parts: str) -> dict[str, Any]:
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": _clip(p, SECTION_LIMIT)} for p in parts[:10]],
-    }
-
-
-def link(url: str | None, label: str) -> str:
-    if not url:
-        return escape(label)
-    return render.slack_link(url, label)
-
-
-def message(
-    text: str, blocks: list[dict[str, Any]], *, public: bool = False, formatted: bool = False
-) -> dict[str, Any]:
-    """A slash-command reply: `public` shows it to the channel, otherwise only to the caller.
-
-    `text` is the notification's fallback, escaped here unless it is `formatted` mrkdwn
-    already: Slack reads it as mrkdwn too, so `<!channel>` there would ping the channel.
-    """
-    return {
-        "response_type": "in_channel" if public else "ephemeral",
-        "text": _clip(text if formatted else escape(text), SECTION_LIMIT),
-        "blocks": blocks[:MAX_BLOCKS],
-    }
-
-
-def _error(text: str) -> dict[str, Any]:
-    return message(text, [section(f":x: {escape(text)}")])
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -297,15 +231,6 @@ class Context:
             return where
 
         return render.to_mrkdwn(markdown, links=target)
-
-
-def incident_path(incident_id: str) -> str:
-    return f"/incidents/{quote(incident_id)}"
-
-
-def source_path(source: str, lines: tuple[int, int] | list[int] | None = None) -> str:
-    path = f"/runbooks/{quote(source)}"
-    return f"{path}?lines={lines[0]}-{lines[1]}" if lines else path
 
 
 # -- which incident ---------------------------------------------------------------------------
@@ -651,10 +576,10 @@ def run(ctx: Context, cmd: SlashCommand) -> dict[str, Any]:
     try:
         return handler(ctx, cmd, rest.strip())
     except CopilotError as exc:
-        return _error(str(exc))
+        return error(str(exc))
     except Exception:
         log.exception("slack command %r failed", name.lower())
-        return _error("the copilot failed to answer; the error is in its log")
+        return error("the copilot failed to answer; the error is in its log")
 
 
 # -- the route --------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from copilot.alerts.schemas import GroupView
 from copilot.errors import ConfigError, CopilotError
-from copilot.integrations import slack
+from copilot.integrations import blockkit
 from copilot.integrations.outbox import Delivery
 from copilot.integrations.webhooks import DELIVERIES, WebhookDispatcher
 from copilot.settings import Settings
@@ -48,16 +48,16 @@ MAX_RUNBOOKS_SHOWN = 5
 def _summary(view: GroupView, index: int) -> str:
     alert = view.alerts[index]
     text = alert.annotations.get("summary") or alert.annotations.get("description") or ""
-    line = f"• *{slack.escape(alert.name)}* ({alert.status})"
-    return f"{line}: {slack.escape(text)}" if text else line
+    line = f"• *{blockkit.escape(alert.name)}* ({alert.status})"
+    return f"{line}: {blockkit.escape(text)}" if text else line
 
 
 def candidate_message(view: GroupView, public_url: str | None = None) -> dict[str, Any]:
     """The Block Kit message announcing a candidate (every text from the screened view)."""
     base = public_url.rstrip("/") if public_url else None
     blocks: list[dict[str, Any]] = [
-        slack.header(f"Alert candidate: {view.title}"),
-        slack.fields(
+        blockkit.header(f"Alert candidate: {view.title}"),
+        blockkit.fields(
             [
                 ("Suggested severity", f"{view.suggested_severity} ({view.severity_from})"),
                 ("Services", ", ".join(view.services) or "none named"),
@@ -65,13 +65,13 @@ def candidate_message(view: GroupView, public_url: str | None = None) -> dict[st
                 ("Group", f"{view.id} ({view.status})"),
             ]
         ),
-        slack.section(f"*Why grouped:* {slack.escape(view.reason)}"),
+        blockkit.section(f"*Why grouped:* {blockkit.escape(view.reason)}"),
     ]
     if view.reopen is not None:
         blocks.append(
-            slack.section(
-                f":repeat: *Proposes reopening {slack.escape(view.reopen.incident_id)}:* "
-                f"{slack.escape(view.reopen.reason)}"
+            blockkit.section(
+                f":repeat: *Proposes reopening {blockkit.escape(view.reopen.incident_id)}:* "
+                f"{blockkit.escape(view.reopen.reason)}"
             )
         )
     shown = min(len(view.alerts), MAX_ALERTS_SHOWN)
@@ -79,30 +79,30 @@ def candidate_message(view: GroupView, public_url: str | None = None) -> dict[st
         lines = [_summary(view, i) for i in range(shown)]
         if len(view.alerts) > shown:
             lines.append(f"…and {len(view.alerts) - shown} more")
-        blocks.append(slack.section("\n".join(lines)))
+        blocks.append(blockkit.section("\n".join(lines)))
     if view.runbooks:
         runbooks = []
         for ref in view.runbooks[:MAX_RUNBOOKS_SHOWN]:
             label = f"{ref.title} › {ref.section}"
-            url = f"{base}{slack.source_path(ref.source, ref.lines)}" if base else None
+            url = f"{base}{blockkit.source_path(ref.source, ref.lines)}" if base else None
             runbooks.append(
-                f"• {slack.escape(ref.alertname)}: {slack.link(url, label)} (found by "
+                f"• {blockkit.escape(ref.alertname)}: {blockkit.link(url, label)} (found by "
                 f"{ref.found_by.replace('_', ' ')})"
             )
-        blocks.append(slack.section("*Runbooks:*\n" + "\n".join(runbooks)))
+        blocks.append(blockkit.section("*Runbooks:*\n" + "\n".join(runbooks)))
     firing = f"{base}/firing" if base else None
     blocks.append(
-        slack.context(
-            f"{slack.link(firing, 'Declare, attach or dismiss in the war room')}"
+        blockkit.context(
+            f"{blockkit.link(firing, 'Declare, attach or dismiss in the war room')}"
             if firing
             else "Declare, attach or dismiss it in the war room (Firing)"
         )
     )
     return {
-        "text": slack.escape(
+        "text": blockkit.escape(
             f"Alert candidate: {view.title} (suggested {view.suggested_severity})"
         ),
-        "blocks": blocks[: slack.MAX_BLOCKS],
+        "blocks": blocks[: blockkit.MAX_BLOCKS],
     }
 
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from copilot.api.app import create_app
 from copilot.incidents.db import IncidentStore
-from copilot.integrations import slack
+from copilot.integrations import blockkit, slack
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
 from copilot.web.routes import FEATURES, served
@@ -374,17 +374,17 @@ def test_fallback_text_is_escaped(send: Send) -> None:
 
 
 def test_links_and_clipping_keep_mrkdwn_whole() -> None:
-    assert slack.link("https://x.example/a?b=<c>|d", "a|b <c>") == (
+    assert blockkit.link("https://x.example/a?b=<c>|d", "a|b <c>") == (
         "<https://x.example/a?b=%3Cc%3E%7Cd|a¦b &lt;c&gt;>"
     )
-    assert slack.link(None, "<b>") == "&lt;b&gt;"
+    assert blockkit.link(None, "<b>") == "&lt;b&gt;"
     text = "x" * 2990 + " &amp; more"
-    clipped = slack._clip(text, 3000)
+    clipped = blockkit.clip(text, 3000)
     assert len(clipped) <= 3000 and clipped.endswith("…") and "&am…" not in clipped
     linked = "y" * 2980 + " <https://example.com/a|a link>"
-    assert slack._clip(linked, 3000) == "y" * 2980 + "…"
+    assert blockkit.clip(linked, 3000) == "y" * 2980 + "…"
     code = "```" + "z" * 3100 + "```"
-    clipped = slack._clip(code, 3000)
+    clipped = blockkit.clip(code, 3000)
     assert len(clipped) <= 3000 and clipped.endswith("…```")
 
 
