@@ -10,14 +10,14 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from copilot.errors import Conflict, InvalidInput, NotFound
 from copilot.guardrails.screened import screened
-from copilot.incidents import lifecycle
+from copilot.incidents import lifecycle, views
 from copilot.incidents import metrics as metrics_mod
 from copilot.incidents import models as m
 from copilot.incidents import schemas as s
@@ -47,7 +47,6 @@ _ORDER = (
     ("detected_at", "resolved_at"),
     ("resolved_at", "closed_at"),
 )
-_SNAPSHOT_KINDS = ("declared", "severity_change", "status_change", "status_update")
 _WRITTEN = "copilot_events_written"
 
 
@@ -187,130 +186,12 @@ def _committed(store: IncidentStore, view: s.Incident, written: Sequence[s.Event
 
 def _written(session: Session) -> list[s.Event]:
     """The timeline events this session wrote, as views (call after the last flush)."""
-    return [_event_view(e) for e in session.info.pop(_WRITTEN, [])]
+    return [views.event_view(e) for e in session.info.pop(_WRITTEN, [])]
 
 
 def _with_reason(text: str, reason: str | None) -> str:
     reason = (reason or "").strip()
     return f"{text}: {reason}" if reason else text
-
-
-# -- views ------------------------------------------------------------------------------------
-
-
-def _snapshots(
-    session: Session, incidents: Sequence[m.Incident]
-) -> dict[int, metrics_mod.Snapshot]:
-    by_number: dict[int, list[m.Event]] = defaultdict(list)
-    numbers = [i.number for i in incidents]
-    if numbers:
-        rows = session.scalars(
-            select(m.Event)
-            .where(m.Event.incident_number.in_(numbers), m.Event.kind.in_(_SNAPSHOT_KINDS))
-            .order_by(m.Event.at, m.Event.id)
-        )
-        for event in rows:
-            by_number[event.incident_number].append(event)
-    return {i.number: _snapshot(i, by_number[i.number]) for i in incidents}
-
-
-def _snapshot(incident: m.Incident, events: Sequence[m.Event]) -> metrics_mod.Snapshot:
-    initial = ""
-    changes: list[tuple[datetime, str]] = []
-    updates: list[datetime] = []
-    reopened = 0
-    for e in events:
-        if e.kind == "declared":
-            initial = str(e.data.get("severity") or "")
-        elif e.kind == "severity_change":
-            initial = initial or str(e.data.get("from") or "")
-            changes.append((e.at, str(e.data.get("to"))))
-        elif e.kind == "status_update":
-            updates.append(e.at)
-        elif e.kind == "status_change" and e.data.get("reopen"):
-            reopened += 1
-    return metrics_mod.Snapshot(
-        id=incident.public_id,
-        severity=incident.severity,
-        status=incident.status,
-        declared_at=incident.declared_at,
-        started_at=incident.started_at,
-        detected_at=incident.detected_at,
-        mitigated_at=incident.mitigated_at,
-        resolved_at=incident.resolved_at,
-        closed_at=incident.closed_at,
-        services=tuple(incident.label_names("service")),
-        tags=tuple(incident.label_names("tag")),
-        initial_severity=initial or incident.severity,
-        severity_changes=tuple(changes),
-        status_updates=tuple(updates),
-        reopened=reopened,
-    )
-
-
-def _view(store: IncidentStore, incident: m.Incident, snap: metrics_mod.Snapshot) -> s.Incident:
-    roles = s.Roles()
-    history: list[s.RoleTenure] = []
-    for r in incident.roles:
-        history.append(
-            s.RoleTenure(
-                role=r.role, person=r.person, assigned_at=r.assigned_at, relieved_at=r.relieved_at
-            )
-        )
-        if r.relieved_at is None:
-            if r.role == "responder":
-                roles.responders.append(r.person)
-            else:
-                setattr(roles, r.role, r.person)
-    level = store.taxonomy.get(incident.severity)
-    c = metrics_mod.cadence(snap, store.taxonomy, store.now())
-    return s.Incident(
-        id=incident.public_id,
-        title=incident.title,
-        summary=incident.summary,
-        severity=incident.severity,
-        # A level a replaced taxonomy no longer has keeps its id as its name (and the lowest
-        # level's cadence) rather than borrowing another level's name.
-        severity_name=level.name if level.id == incident.severity else incident.severity,
-        status=cast(s.Status, incident.status),
-        services=incident.label_names("service"),
-        tags=incident.label_names("tag"),
-        customer_impact=incident.customer_impact,
-        roles=roles,
-        role_history=history,
-        started_at=incident.started_at,
-        detected_at=incident.detected_at,
-        declared_at=incident.declared_at,
-        mitigated_at=incident.mitigated_at,
-        resolved_at=incident.resolved_at,
-        closed_at=incident.closed_at,
-        updated_at=incident.updated_at,
-        update_cadence_minutes=level.update_cadence_minutes,
-        last_status_update_at=c.last_update_at,
-        next_update_due=c.next_update_due,
-        update_overdue=c.overdue,
-        allowed_transitions=list(lifecycle.allowed(incident.status)),
-    )
-
-
-def _view_one(store: IncidentStore, session: Session, incident: m.Incident) -> s.Incident:
-    session.flush()
-    return _view(store, incident, _snapshots(session, [incident])[incident.number])
-
-
-def _event_view(event: m.Event, corrected_by: Sequence[int] = ()) -> s.Event:
-    return s.Event(
-        id=event.id,
-        incident_id=f"{m.ID_PREFIX}{event.incident_number}",
-        kind=event.kind,
-        text=event.text,
-        author=event.author,
-        at=event.at,
-        recorded_at=event.recorded_at,
-        corrects=event.corrects_id,
-        corrected_by=list(corrected_by),
-        data=dict(event.data),
-    )
 
 
 # -- roles ------------------------------------------------------------------------------------
@@ -484,7 +365,7 @@ def declare(*, store: IncidentStore, request: s.IncidentCreate) -> s.Incident:
                 author=request.author,
                 reason=None,
             )
-        view = _view_one(store, session, incident)
+        view = views.view_one(store, session, incident)
         new_events = _written(session)
     return _committed(store, view, new_events)
 
@@ -492,7 +373,7 @@ def declare(*, store: IncidentStore, request: s.IncidentCreate) -> s.Incident:
 def get_incident(*, store: IncidentStore, incident_id: str) -> s.Incident:
     number = parse_id(incident_id)
     with store.read() as session:
-        return _view_one(store, session, _load(session, number))
+        return views.view_one(store, session, _load(session, number))
 
 
 def list_incidents(
@@ -523,8 +404,8 @@ def list_incidents(
         )
     with store.read() as session:
         incidents = list(session.scalars(query))
-        snaps = _snapshots(session, incidents)
-        return [_view(store, i, snaps[i.number]) for i in incidents]
+        snaps = views.snapshots(session, incidents)
+        return [views.view(store, i, snaps[i.number]) for i in incidents]
 
 
 def update_incident(
@@ -634,7 +515,7 @@ def update_incident(
 
         if changed:
             incident.updated_at = now
-        view = _view_one(store, session, incident)
+        view = views.view_one(store, session, incident)
         new_events = _written(session)
     return _committed(store, view, new_events)
 
@@ -678,8 +559,8 @@ def add_event(
         )
         incident.updated_at = now
         session.flush()
-        added = _event_view(row)
-        view = _view_one(store, session, incident) if store.listeners else None
+        added = views.event_view(row)
+        view = views.view_one(store, session, incident) if store.listeners else None
         session.info.pop(_WRITTEN, None)
     if view is not None:
         _committed(store, view, [added])
@@ -709,14 +590,14 @@ def list_events(
     for row in rows:
         if row.corrects_id is not None:
             corrected_by[row.corrects_id].append(row.id)
-    return [_event_view(r, corrected_by[r.id]) for r in rows if kind is None or r.kind == kind]
+    return [views.event_view(r, corrected_by[r.id]) for r in rows if kind is None or r.kind == kind]
 
 
 def incident_metrics(*, store: IncidentStore, incident_id: str) -> s.IncidentMetrics:
     number = parse_id(incident_id)
     with store.read() as session:
         incident = _load(session, number)
-        snap = _snapshots(session, [incident])[number]
+        snap = views.snapshots(session, [incident])[number]
     return metrics_mod.incident_metrics(snap, store.taxonomy, store.now())
 
 
@@ -742,7 +623,7 @@ def aggregate_metrics(
         query = query.where(m.Incident.declared_at >= start)
     with store.read() as session:
         incidents = list(session.scalars(query))
-        snaps = _snapshots(session, incidents)
+        snaps = views.snapshots(session, incidents)
     return metrics_mod.aggregate(
         [snaps[i.number] for i in incidents], store.taxonomy, now=now, since=start, until=end
     )
