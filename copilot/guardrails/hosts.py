@@ -27,14 +27,10 @@ _BARE_HOST = re.compile(
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
 
-def hosts_in(span: str) -> set[str]:
+def command_hosts(span: str) -> set[str]:
     """Hosts a command talks to: URLs, scp targets and the bare host of curl, nc and the like."""
-    hosts: set[str] = set()
-    for url in URL.findall(span):
-        try:
-            hosts.add((urlparse(url).hostname or "").lower())
-        except ValueError:
-            hosts.add("")
+    # A malformed URL counts as a host ("") so that `foreign_hosts` reports it.
+    hosts = {host_of(url) for url in URL.findall(span)}
     hosts |= {h.lower() for h in _SCP_HOST.findall(span)}
     hosts |= {h.lower() for h in _BARE_HOST.findall(span) if not h.lower().endswith(".sh")}
     return hosts
@@ -49,7 +45,7 @@ def allowed_host(host: str, allowed: Collection[str]) -> bool:
 
 def foreign_hosts(span: str, allowed: Collection[str]) -> list[str]:
     """Hosts of `span` not vouched for; a span that names no host at all counts as foreign."""
-    hosts = hosts_in(span)
+    hosts = command_hosts(span)
     if not hosts:
         return ["an unnamed host"]
     return sorted(h or "a malformed URL" for h in hosts if not h or not allowed_host(h, allowed))
@@ -90,7 +86,7 @@ def internal(host: str) -> bool:
 
 def named_hosts(text: str) -> set[str]:
     """Host names and IPv4 addresses a text names anywhere (links, commands, prose)."""
-    out = {h.lower() for h in hosts_in(text) if h}
+    out = {h.lower() for h in command_hosts(text) if h}
     for name in _NAME.findall(text):
         if "." in name and name.rsplit(".", 1)[-1].lower() not in _FILE_SUFFIXES:
             out.add(name.lower())
@@ -122,9 +118,10 @@ def embeds_domain(host: str) -> bool:
 
 
 def host_of(url: str) -> str:
+    """The lower-cased host of a URL; empty when there is none or the URL is malformed."""
     try:
         return (urlparse(url).hostname or "").lower()
-    except ValueError:
+    except ValueError:  # "http://[" and other broken URLs, from any document
         return ""
 
 

@@ -15,9 +15,9 @@ from copilot.guardrails.hosts import (
     INLINE,
     URL,
     allowed_host,
+    command_hosts,
     embeds_domain,
     foreign_hosts,
-    hosts_in,
     named_hosts,
 )
 from copilot.guardrails.trust import NEGATED, trust_risks
@@ -472,7 +472,7 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
             reasons.append(f"{upload} ({', '.join(foreign)})")
         else:
             reasons.append(upload)
-    hosts = hosts_in(span)
+    hosts = command_hosts(span)
     lookalike = {h for h in hosts if h and (not h.isascii() or "xn--" in h)}
     lookalike |= {h.lower() for h in _MIXED_HOST.findall(span)}
     lookalike |= {h for h in hosts | named_hosts(span) if embeds_domain(h)}
@@ -543,7 +543,7 @@ def _span_risk(span: str, start: int, allowed: Collection[str], *, prose: bool) 
         if match and not reasons and not NEGATED.search(span[: match.start()]):
             # Said in words: withheld when it names a host nobody vouched for; a bare "pipe it
             # to sh" is shown, with the reason, for a human to judge.
-            named = hosts_in(span)
+            named = command_hosts(span)
             foreign = [h for h in foreign_hosts(span, allowed) if named]
             if foreign:
                 action = "withhold"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
+from copilot.guardrails.hosts import host_of
 from copilot.guardrails.injection import reasons_for
 from copilot.guardrails.risk import exfiltrates, requires_approval
 
@@ -37,14 +37,6 @@ class Verified:
 class Verdict:
     steps: list[Verified] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
-
-
-def host_of(url: str) -> str:
-    """The lower-cased host of a URL; empty when there is none or the URL is malformed."""
-    try:
-        return (urlparse(url).hostname or "").lower()
-    except ValueError:  # "http://[" and other broken URLs, from any document
-        return ""
 
 
 def _norm(text: str) -> str:
