@@ -126,7 +126,7 @@ class Outbox:
                         {
                             "delivery_id": delivery.id,
                             "target": key,
-                            "host": host_of(url),
+                            "host": logged_host(url),
                             "event": delivery.event,
                             "body": delivery.body,
                             "attempts": 0,
@@ -269,7 +269,7 @@ class Outbox:
             )
 
 
-def host_of(url: str) -> str:
+def logged_host(url: str) -> str:
     # Logs name the host only: a webhook URL often carries a token in its path or query.
     try:
         return urlparse(url).hostname or "?"

@@ -80,7 +80,7 @@ from copilot import __version__
 from copilot.db import DatabaseSource
 from copilot.errors import ConfigError, CopilotError
 from copilot.incidents import schemas as s
-from copilot.integrations.outbox import Delivery, Outbox, OutboxRow, host_of
+from copilot.integrations.outbox import Delivery, Outbox, OutboxRow, logged_host
 from copilot.settings import Settings
 
 log = logging.getLogger("copilot.webhooks")
@@ -400,7 +400,7 @@ class WebhookDispatcher:
             for url, delivery in dropped:
                 log.error(
                     "webhook outbox for %s holds %d pending deliveries; %s dropped",
-                    host_of(url),
+                    logged_host(url),
                     self.max_pending,
                     delivery.event,
                 )
@@ -451,7 +451,7 @@ class WebhookDispatcher:
             try:
                 self._step(target)
             except Exception:  # a bug or a broken outbox must not kill the worker
-                log.exception("webhook worker for %s failed", host_of(target.url))
+                log.exception("webhook worker for %s failed", logged_host(target.url))
                 self._stopping.wait(OUTBOX_POLL_S)
 
     def _step(self, target: _Target) -> None:
@@ -516,7 +516,7 @@ class WebhookDispatcher:
             "webhook %s %s to %s not delivered: %s",
             row.delivery.event,
             row.delivery.id,
-            host_of(url),
+            logged_host(url),
             error,
         )
 
@@ -548,7 +548,7 @@ class WebhookDispatcher:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             # The error is logged and kept in the outbox: it names the host, never the URL.
-            error = f"{type(exc).__name__}: {reason}".replace(url, host_of(url))
+            error = f"{type(exc).__name__}: {reason}".replace(url, logged_host(url))
             return Outcome(None, error[:200])
 
 
