@@ -25,6 +25,16 @@ _ACTIONS: dict[str, re.Pattern[str]] = {
     "renew": re.compile(r"\brenew\w*|\brotat(?:e|ed|ing)\b|\breissu\w*", re.I),
     "scale": re.compile(r"\bscal(?:e|ed|ing) (?:up|out)\b|\badd(?:ed)? (?:more )?replicas\b", re.I),
 }
+# Raising a limit is done only for the limit named: "Raised maxmemory on carts redis" does the
+# step "raise `maxmemory` ...", and "Increased the PVC size" does not do "increase the memory
+# limit". The verb alone says too little, so a word the step and the entry share (past the verb
+# and short words) must name the same thing.
+_RAISE = re.compile(
+    r"\b(?:rais(?:e|ed|es|ing)|increas(?:e|ed|es|ing)|bump(?:s|ed|ing)?|resiz(?:e|ed|es|ing)|"
+    r"grow(?:s|n|ing)?|grew|expand(?:s|ed|ing)?)\b",
+    re.I,
+)
+_LIMIT_WORD_MIN = 4
 _CONDITION = re.compile(r"^\*\*[^*]{1,120}:\*\*\s*|^[^:]{1,80}:\s+(?=[a-z])")
 # Names of things: hyphenated or dotted identifiers, not placeholders like <service>.
 _ENTITY = re.compile(r"(?<![<\w])[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+(?![>\w])")
@@ -49,6 +59,14 @@ def _actions(text: str) -> set[str]:
     return {name for name, pattern in _ACTIONS.items() if pattern.search(text)}
 
 
+def _raised_the_same(action: str, entry: str) -> bool:
+    """Both raise a limit, and name a word of it in common (not the verb, not a short word)."""
+    if not (_RAISE.search(action) and _RAISE.search(entry)):
+        return False
+    words = [set(_WORDS.findall(_RAISE.sub(" ", text.lower()))) for text in (action, entry)]
+    return any(len(w) >= _LIMIT_WORD_MIN for w in words[0] & words[1])
+
+
 def already_done(candidate: Candidate, done: list[str]) -> str | None:
     """The timeline entry that records this step as done (its command, most of its words, or
     the same action on the same thing), or None."""
@@ -65,13 +83,12 @@ def already_done(candidate: Candidate, done: list[str]) -> str | None:
             entry_words = set(_WORDS.findall(entry.lower()))
             if len(words & entry_words) / len(words) >= 0.7:
                 return entry
-    wanted = _actions(_action_part(candidate))
-    if not wanted:
-        return None
+    action = _action_part(candidate)
+    wanted = _actions(action)
     # A runbook names the thing a step acts on in code: `orders-service`, not "pre-approved".
     step_things = _things(" ".join(inline_code(candidate.text)))
     for entry in done:
-        if not wanted & _actions(entry):
+        if not (wanted & _actions(entry) or _raised_the_same(action, entry)):
             continue
         done_things = _things(entry)
         # "Roll back a recent orders-service deploy" is not done by "Rolled back checkout-api".

@@ -167,6 +167,33 @@ def test_a_freeze_said_in_the_past_tense_is_done_and_lifting_it_is_not(
     assert not any("unfreeze" in d.text for d in after.done)
 
 
+def test_a_limit_raised_on_the_timeline_is_done_and_another_limit_is_not(
+    sample_kb: KnowledgeBase,
+) -> None:
+    question = "customers say their basket is empty when they come back, carts redis evicting?"
+    before = service.ask(kb=sample_kb, question=question)
+    raise_step = [s for s in before.steps if "raise `maxmemory`" in s.text]
+    assert raise_step
+    incident = _Incident(title="Baskets empty", services=("cart-service",))
+    after = service.ask(
+        kb=sample_kb,
+        question=question,
+        incident=incident,
+        events=[_Event("mitigation", "Raised maxmemory on carts redis to 12gb")],
+    )
+    assert not any("raise `maxmemory`" in s.text for s in after.steps)
+    done = [d for d in after.done if d.text == raise_step[0].text]
+    assert done and "Raised maxmemory" in done[0].done_by
+    # Raising some other limit is not this step.
+    other = service.ask(
+        kb=sample_kb,
+        question=question,
+        incident=incident,
+        events=[_Event("mitigation", "Increased the PVC size for prometheus")],
+    )
+    assert any("raise `maxmemory`" in s.text for s in other.steps)
+
+
 def test_a_rollback_of_another_service_does_not_hide_this_one(sample_kb: KnowledgeBase) -> None:
     answer = service.ask(
         kb=sample_kb,
