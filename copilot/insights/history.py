@@ -3,8 +3,9 @@
 From each document: the title, the summary and the impact; severity and services from YAML front
 matter (`severity:`, `services:`) or a `Severity:` / `Services:` line; the timeline
 (copilot.postmortem.parse: tables or lists with dates and times, converted to UTC from the zone the
-document states, UTC when it states none); impact start, detection, declaration and recovery
-picked from the timeline rows by the keyword rules below; the resolution or root-cause section as
+document states, UTC when it states none); impact start, detection, declaration, mitigation and
+resolution picked from the timeline rows (`moments.py`: rows that say where the impact starts and
+ends first, then keyword rules); the resolution or root-cause section as
 a note; each action item as a follow-up (owner, team and status from the action-item table when
 it has those columns).
 
@@ -42,6 +43,7 @@ from copilot.incidents import schemas as isch
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
 from copilot.insights.models import ImportedPostmortem
+from copilot.insights.moments import declares, kind_of, moments
 from copilot.postmortem.parse import (
     ParsedEvent,
     ParsedTimeline,
@@ -58,34 +60,6 @@ ASSUMED_TAG = "resolved-time-assumed"
 DEFAULT_SEVERITY = "SEV3"
 MAX_FILE_BYTES = 2_000_000
 
-# The importer's rules: which row starts the impact, which detects it, which ends it.
-_DETECT = re.compile(
-    r"\b(?:detect\w*|alert\w*|alarm\w*|report\w*|notif\w*|noticed|discover\w*|aware|paged|"
-    r"complain\w*|informed|reach(?:ed|ing) out|investigat\w*|witness\w*|observ\w*)\b",
-    re.I,
-)
-_RECOVER = re.compile(
-    r"\b(?:resolved|solved|restored|recovered|recovery|back to normal|operational|fixed|mitigated|"
-    r"working (?:again|as (?:intended|expected))|verified working|all healthy|is fine|"
-    r"started shipping|back (?:up|online))\b",
-    re.I,
-)
-_IMPACT = re.compile(
-    r"\b(?:returning|down|outage|fail\w*|errors?|[45]\d\d|unavailable|notready|not ready|"
-    r"crash\w*|stopped|stops|expire\w*|broke\w*|unable|time(?:d)? ?outs?|no nodes|killed|"
-    r"starvation|pending|missing)\b",
-    re.I,
-)
-_ACTION = re.compile(
-    r"\b(?:applied|rolled|roll(?:ed)? ?back|rollback|deployed|reverted|restarted|scaled|deleted|"
-    r"removed|replaced|upgraded|downgraded|re-?ran|re-?run|triggered|terminated|drained|"
-    r"cordoned|uncordoned|created|added|attached|reattached|migrated|pushed|committed|set|"
-    r"disabled|enabled|generated|marked)\b",
-    re.I,
-)
-_DECLARED = re.compile(
-    r"\b(?:incident declared|declared (?:as )?(?:an? )?(?:incident|sev|p)\w*)", re.I
-)
 _STAT = re.compile(r"time to (detection|recovery)\s*:\s*(.+)", re.I)
 _CATEGORY = re.compile(r"category\s*:\s*(.+)", re.I)
 _SEVERITY_LINE = re.compile(r"^\W*severity\W*[:|]\s*\**\s*([A-Za-z0-9_-]{1,20})", re.I | re.M)
@@ -117,6 +91,8 @@ class Built:
     started: datetime
     detected: datetime | None
     resolved: datetime | None
+    # The end of the impact, when a row says so apart from the resolution; else `resolved`.
+    mitigated: datetime | None = None
     imported: list[tuple[int, ParsedEvent, datetime, str]] = field(default_factory=list)
     refused: list[tuple[ParsedEvent, str]] = field(default_factory=list)
 
@@ -198,31 +174,6 @@ def discover(root: Path) -> list[Path]:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:100]
-
-
-def moments(
-    events: list[ParsedEvent], times: list[datetime | None]
-) -> tuple[int, int | None, int | None]:
-    """(impact start, detection, recovery) as indexes into `events`, by the importer's rules."""
-    order = sorted((i for i, t in enumerate(times) if t is not None), key=lambda i: (times[i], i))
-    detect = next((i for i in order if _DETECT.search(events[i].text)), None)
-    if detect is None:  # nobody wrote "detected": the first sign of impact is when it was seen
-        detect = next((i for i in order if _IMPACT.search(events[i].text)), None)
-    before = order[: order.index(detect) + 1] if detect is not None else order
-    start = next((i for i in before if _IMPACT.search(events[i].text)), order[0])
-    if detect is not None and order.index(start) > order.index(detect):
-        start = detect
-    after = order[order.index(detect if detect is not None else start) :]
-    recover = next((i for i in after if _RECOVER.search(events[i].text)), None)
-    return start, detect, recover
-
-
-def kind_of(event: ParsedEvent, role: str | None) -> str:
-    if role == "detect":
-        return "alert"
-    if role == "recover":
-        return "mitigation"
-    return "action" if _ACTION.search(event.text) else "note"
 
 
 def _severity(doc: Doc) -> str | None:
@@ -308,10 +259,11 @@ def build(store: IncidentStore, doc: Doc, *, history: bool = False) -> Built | s
     times = placed(events)
     if all(t is None for t in times):
         return "no timeline row has a usable date"
-    start, detect, recover = moments(events, times)
-    started = times[start]
-    detected = times[detect] if detect is not None else None
-    resolved = times[recover] if recover is not None else None
+    m = moments(events, times)
+    started = times[m.start]
+    detected = times[m.detect] if m.detect is not None else None
+    mitigated = times[m.mitigate] if m.mitigate is not None else None
+    resolved = times[m.resolve] if m.resolve is not None else None
     assert started is not None
     tags = [slug(doc.category)] if doc.category else []
     severity, declared = DEFAULT_SEVERITY, detected or started
@@ -329,7 +281,7 @@ def build(store: IncidentStore, doc: Doc, *, history: bool = False) -> Built | s
             (
                 t
                 for e, t in zip(events, times, strict=True)
-                if t is not None and t >= declared and _DECLARED.search(e.text)
+                if t is not None and t >= declared and declares(e.text)
             ),
             None,
         )
@@ -349,8 +301,8 @@ def build(store: IncidentStore, doc: Doc, *, history: bool = False) -> Built | s
             declared_at=declared,
         ),
     )
-    built = Built(doc, incident.id, started, detected, resolved)
-    roles = {detect: "detect", recover: "recover"}
+    built = Built(doc, incident.id, started, detected, resolved, mitigated)
+    roles = {m.detect: "detect", m.mitigate: "recover"}
     for i, (event, at) in enumerate(zip(events, times, strict=True)):
         if at is None:
             built.refused.append((event, "no usable date"))
@@ -369,6 +321,12 @@ def build(store: IncidentStore, doc: Doc, *, history: bool = False) -> Built | s
             continue
         built.imported.append((created.id, event, at, text))
     if resolved is not None and detected is not None and resolved >= detected:
+        if mitigated is not None and detected <= mitigated < resolved:
+            incidents.update_incident(
+                store=store,
+                incident_id=incident.id,
+                patch=isch.IncidentPatch(status="monitoring", at=mitigated),
+            )
         incidents.update_incident(
             store=store,
             incident_id=incident.id,

@@ -209,6 +209,75 @@ def test_the_sample_company_history_imports_as_its_front_matter_says(
         assert result.follow_ups == _independent_action_items(text), result.source
 
 
+STATED = """---
+severity: SEV1
+services: [coredns]
+---
+# DNS outage
+
+## Timeline
+
+All times UTC.
+
+- `2026-09-30 09:40` `CoreDNSLatencyHigh` fires to the ticket queue; nobody is paged.
+- `2026-09-30 10:13` CoreDNS pods reload, log `plugin/loop: Loop detected`, and crash-loop.
+- `2026-09-30 10:14` Caches expire; product pages fail to load. Impact starts.
+- `2026-09-30 10:15` `CoreDNSPodsUnavailable` and `CoreDNSErrorsHigh` fire.
+- `2026-09-30 10:17` SEV1 declared, IC assigned.
+- `2026-09-30 10:44` DNS healthy in one cluster; traffic shifted to it.
+- `2026-09-30 11:06` Error rates normal. Impact ends.
+- `2026-09-30 12:30` Auto-sync re-enabled; incident resolved.
+"""
+
+
+def test_rows_that_say_where_the_impact_starts_and_ends_are_taken_as_written(
+    tmp_path: Path, store: IncidentStore
+) -> None:
+    # Found as a new user: the sample's platform-wide DNS outage (52 minutes of impact, stated
+    # row by row) showed time to detect and to declare 0 and time to mitigate 2 h 17 min on the
+    # insights page: the word "detected" inside a quoted log line was read as the detection,
+    # "SEV1 declared" was not read as the declaration, and "Impact ends." was not read at all.
+    write(tmp_path, "pm/2026-09-30-dns.md", STATED)
+    result = import_postmortems(store, tmp_path / "pm").files[0]
+    incident = incidents.get_incident(store=store, incident_id=result.incident_id or "")
+    at = lambda h, m: datetime(2026, 9, 30, h, m, tzinfo=UTC)  # noqa: E731
+    # An alert that went to a ticket queue before the impact began did not detect it, and web
+    # pages that fail are not a page to the on-call.
+    assert incident.started_at == at(10, 14)
+    assert incident.detected_at == at(10, 15)
+    assert incident.declared_at == at(10, 17)
+    assert incident.mitigated_at == at(11, 6)
+    assert incident.resolved_at == at(12, 30)
+    assert result.problems == []
+
+
+def test_the_sample_history_is_dated_by_its_impact_rows(store: IncidentStore) -> None:
+    """Each sample postmortem marks the row where its impact starts, and most the row where it
+    ends: the imported incident starts and is mitigated at those rows' times, and is detected in
+    between."""
+    report = import_postmortems(store, SAMPLE)
+    row = re.compile(r"^\W*(\d{4}-\d\d-\d\d \d\d:\d\d)\W+(.*)$", re.M)
+    ended = 0
+    for result in report.files:
+        text = (SAMPLE / result.source).read_text(encoding="utf-8")
+        rows = row.findall(re.sub(r"\n {2,}", " ", text))  # a row's wrapped lines, joined
+        when = {
+            word: datetime.strptime(t, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+            for word in ("starts", "ends")
+            for t, text in rows
+            if f"Impact {word}." in text
+        }
+        incident = incidents.get_incident(store=store, incident_id=result.incident_id or "")
+        assert incident.started_at == when["starts"], result.source
+        assert incident.detected_at is not None and incident.detected_at >= when["starts"]
+        assert incident.resolved_at is not None and incident.resolved_at > incident.detected_at
+        if "ends" in when:
+            ended += 1
+            assert incident.mitigated_at == when["ends"], result.source
+            assert incident.detected_at <= when["ends"] <= incident.resolved_at, result.source
+    assert ended >= len(report.files) - 1
+
+
 @pytest.mark.skipif(not DFDS.is_dir(), reason="the dfds postmortem corpus is not beside the repo")
 def test_the_dfds_corpus_imports_once_and_reports_what_it_skipped(tmp_path: Path) -> None:
     with IncidentStore(f"sqlite:///{tmp_path / 'db.sqlite'}") as store:
