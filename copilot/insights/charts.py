@@ -19,7 +19,9 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render to files only
 
 from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from copilot.insights import schemas as s
 
@@ -61,6 +63,17 @@ def _svg(fig: Figure, title: str, desc: str) -> str:
     )
 
 
+def _counts(axis: Any) -> None:
+    """Whole numbers on an axis that counts (incidents, follow-ups): never 0.2 of an incident."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _nothing(ax: Axes, what: str) -> None:
+    """An empty chart says what is missing instead of drawing empty axes."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes)
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -92,9 +105,11 @@ def incidents_by_week(report: s.Insights, levels: list[str]) -> Chart:
                 )
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         ax.set_ylabel("incidents")
+        _counts(ax.yaxis)
         ax.set_title(f"Incidents by week and severity (n = {report.incidents.count})")
         if any(bottom):
-            ax.legend(frameon=False, ncols=len(levels), loc="upper left")
+            # Beside the plot, not over the first weeks' bars.
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.xaxis_date()
         fig.autofmt_xdate()
         svg = _svg(fig, "Incidents by week", "Stacked bars: incidents declared each week.")
@@ -109,6 +124,7 @@ def by_service(report: s.Insights, top: int = 15) -> Chart:
             [c.name for c in reversed(data)], [c.count for c in reversed(data)], color=PALETTE[2]
         )
         ax.set_xlabel("incidents")
+        _counts(ax.xaxis)
         ax.set_title(f"Incidents by service (n = {report.incidents.count})")
         svg = _svg(fig, "Incidents by service", "Horizontal bars: incidents touching each service.")
     return Chart(
@@ -135,6 +151,7 @@ def duration_histograms(report: s.Insights) -> Chart:
                 fontsize=8,
             )
             ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+            _counts(ax.yaxis)
             rows.append(
                 [
                     metric,
@@ -168,15 +185,19 @@ def load_by_hours(report: s.Insights) -> Chart:
     ]
     with _LOCK, plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(6, 2.8))
-        roles = [r.role.replace("_", " ") for r in report.load.roles] or ["(no roles held)"]
+        ax.set_title("Load by time of day, per role")
+        roles = [r.role.replace("_", " ") for r in report.load.roles]
+        if not roles:
+            # Imported incidents carry no role assignments.
+            _nothing(ax, "No role was held in the period.")
         left = [0.0] * len(roles)
-        for n, b in enumerate(buckets):
-            values = [r.hours.get(b, 0.0) for r in report.load.roles] or [0.0]
+        for n, b in enumerate(buckets if roles else ()):
+            values = [r.hours.get(b, 0.0) for r in report.load.roles]
             ax.barh(roles, values, left=left, label=b, color=PALETTE[n + 2])
             left = [x + v for x, v in zip(left, values, strict=True)]
-        ax.set_xlabel("hours a role was held")
-        ax.set_title("Load by time of day, per role")
-        ax.legend(frameon=False, loc="lower right")
+        if roles:
+            ax.set_xlabel("hours a role was held")
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         svg = _svg(fig, "Load by time of day", "Stacked bars: hours each role was held.")
     return Chart("load", "Load by time of day", svg, ["role", "people", *buckets], rows)
 
@@ -188,6 +209,7 @@ def follow_up_status(report: s.Insights) -> Chart:
     with _LOCK, plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(5, 2.4))
         ax.bar([d[0] for d in data], [d[1] for d in data], color=PALETTE[3])
+        _counts(ax.yaxis)
         ax.set_title(f"Follow-ups (n = {f.n})")
         svg = _svg(fig, "Follow-ups", "Bars: follow-ups by status, and how many are overdue.")
     return Chart("follow_ups", "Follow-ups", svg, ["status", "count"], [list(d) for d in data])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import itertools
 import json
 import random
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable
@@ -26,7 +28,7 @@ from copilot.incidents import schemas as isch
 from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
 from copilot.incidents.models import Event, RoleAssignment
-from copilot.insights import service
+from copilot.insights import charts, service
 from copilot.insights.clusters import cluster
 from copilot.insights.history import import_postmortems
 from copilot.settings import Settings
@@ -374,3 +376,26 @@ def test_team_filter_keeps_the_services_the_catalog_says_it_owns(tmp_path: Path)
             assert all(f.team in (team,) for f in report.follow_ups.by_team)
         nobody = service.make_query(store, since="2026-01-01", team="team-nobody")
         assert service.insights(store=store, query=nobody, with_clusters=False).incidents.count == 0
+
+
+def test_charts_count_in_whole_numbers_and_say_when_no_role_was_held(database_url: str) -> None:
+    # Found as a new user: after `make run`, the insights page over the sample's imported
+    # history drew ticks of 0.2 of an incident, and a load chart of empty axes (-0.04 to 0.04)
+    # with one bar named "(no roles held)": imported incidents carry no roles.
+    with IncidentStore(database_url) as store:  # today's clock: the sample runs to September
+        import_postmortems(store, ROOT / "runbooks" / "postmortems")
+        query = service.make_query(store, since="2026-01-01", until="2026-12-31")
+        report = service.insights(store=store, query=query, with_clusters=False)
+    assert report.incidents.count == 8 and not report.load.roles
+    drawn = {c.key: c for c in charts.all_charts(report, list(LEVELS))}
+
+    def texts(key: str) -> list[str]:
+        return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", drawn[key].svg)]
+
+    for key in ("incidents_by_week", "incidents_by_service", "durations", "follow_ups"):
+        ticks = [t for t in texts(key) if re.fullmatch(r"[\d.−-]+", t)]
+        assert ticks, key
+        assert not [t for t in ticks if "." in t], (key, ticks)
+    load = texts("load")
+    assert "No role was held in the period." in load
+    assert not [t for t in load if re.fullmatch(r"[\d.−-]+", t)]
