@@ -17,6 +17,7 @@ on top of them and imports them.
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from copilot.clocktime import parse_time
 from copilot.errors import CopilotError
 from copilot.settings import Settings
 
@@ -43,6 +45,21 @@ INPUT_STATUSES = frozenset({400, 413, 422})
 
 class UsageError(Exception):
     """Bad input on the command line: printed, exit code 2."""
+
+
+def api_word(text: str) -> str:
+    """An option's value as the API spells its names: "in-progress", "In progress" and
+    "in_progress" are one; "won't do" is "wont_do"; "partial-outage" is "partial_outage"."""
+    return text.strip().lower().replace("'", "").replace("-", "_").replace(" ", "_")
+
+
+def moment(text: str) -> str:
+    """A time given on the command line (`14:05`, the most recent one, UTC; or ISO 8601), as
+    the ISO 8601 the API takes."""
+    try:
+        return parse_time(text, now=datetime.now(UTC)).isoformat()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def exit_code(error: CopilotError) -> int:

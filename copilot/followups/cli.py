@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from copilot.cliutil import UsageError, build, incident_store, print_json, server
+from copilot.cliutil import UsageError, api_word, build, incident_store, print_json, server
 from copilot.settings import Settings
 
 
@@ -151,6 +151,9 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-31") from None
 
 
+STATUSES = ["open", "in_progress", "done", "wont_do"]
+
+
 def _common(p: argparse.ArgumentParser, *, title_required: bool) -> None:
     if title_required:
         p.add_argument("title", help="what is to be done")
@@ -160,7 +163,7 @@ def _common(p: argparse.ArgumentParser, *, title_required: bool) -> None:
     p.add_argument("--team", help="the team that owns it")
     p.add_argument("--due", type=_day, metavar="YYYY-MM-DD")
     p.add_argument("--priority", choices=["high", "medium", "low"])
-    p.add_argument("--status", choices=["open", "in_progress", "done", "wont_do"])
+    p.add_argument("--status", type=api_word, choices=STATUSES)
     p.add_argument("--link", metavar="URL", help="the issue tracker's link")
     p.add_argument("--json", action="store_true")
 
@@ -173,7 +176,7 @@ def register(subparsers: Any) -> None:
     sub = group.add_subparsers(dest="follow_ups_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("list", help="follow-ups, overdue first")
-    p.add_argument("--status", choices=["open", "in_progress", "done", "wont_do"])
+    p.add_argument("--status", type=api_word, choices=STATUSES)
     p.add_argument("--overdue", action="store_true", help="only the overdue ones")
     p.add_argument("--incident", metavar="ID")
     p.add_argument("--owner")

@@ -9,7 +9,16 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
-from copilot.cliutil import UsageError, build, fmt_time, incident_store, print_json, server
+from copilot.cliutil import (
+    UsageError,
+    api_word,
+    build,
+    fmt_time,
+    incident_store,
+    moment,
+    print_json,
+    server,
+)
 from copilot.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,9 +35,24 @@ _build = build
 _time = fmt_time
 
 
+def _share(value: str) -> float:
+    """A share as people write it: 0.2, or 20% (a bare 20 is refused: 20% or 0.2?)."""
+    text = value.strip()
+    percent = text.endswith("%")
+    try:
+        number = float(text.removesuffix("%").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a share like 0.2 or 20%") from None
+    share = number / 100 if percent else number
+    if not 0 <= share <= 1:
+        hint = f" (did you mean {number:g}%?)" if not percent and 1 < number <= 100 else ""
+        raise argparse.ArgumentTypeError(f"{value!r} is not a share between 0 and 1{hint}")
+    return share
+
+
 def role_name(value: str) -> str:
     """A role as the API names it, from that name, a hyphenated one or a short alias."""
-    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    key = api_word(value)
     role = ROLE_ALIASES.get(key, key)
     if role not in ROLES:
         raise argparse.ArgumentTypeError(
@@ -426,7 +450,9 @@ def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _change_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--at", help="when it happened (ISO 8601, UTC if no offset); default now")
+    p.add_argument(
+        "--at", type=moment, help="when it happened (HH:MM UTC, or ISO 8601); default now"
+    )
     p.add_argument("--author", help="who is recording it")
     p.add_argument("--reason", help="why, for the timeline")
     p.add_argument("--json", action="store_true")
@@ -449,15 +475,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--service", action="append", help="a service it touches (repeatable)")
     p.add_argument("--tag", action="append", help="a failure mode or cause (repeatable)")
     p.add_argument("--impact", help="customer impact, in words")
-    p.add_argument("--started-at", help="when impact began (ISO 8601)")
-    p.add_argument("--detected-at", help="when it was detected (ISO 8601)")
-    p.add_argument("--declared-at", help="back-fill the declaration time (default now)")
+    p.add_argument("--started-at", type=moment, help="when impact began (HH:MM UTC, or ISO 8601)")
+    p.add_argument("--detected-at", type=moment, help="when it was detected (HH:MM or ISO 8601)")
+    p.add_argument(
+        "--declared-at", type=moment, help="back-fill the declaration time (default now)"
+    )
     p.add_argument("--commander", help="the incident commander")
     p.add_argument("--author", help="who is declaring")
     p.add_argument("--json", action="store_true")
 
     p = add("list", cmd_list, "list incidents, newest first")
-    p.add_argument("--status", choices=STATUSES)
+    p.add_argument("--status", type=api_word, choices=STATUSES)
     p.add_argument("--severity")
     p.add_argument("--service")
     p.add_argument("--limit", type=int, default=50)
@@ -473,6 +501,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--kind",
         default="note",
+        type=api_word,
         choices=[
             "note",
             "action",
@@ -487,13 +516,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--corrects", type=int, help="id of the event this corrects")
     p.add_argument("--audience", choices=["internal", "executive", "public"])
-    p.add_argument("--at", help="when it happened (ISO 8601); default now")
+    p.add_argument("--at", type=moment, help="when it happened (HH:MM UTC, or ISO 8601)")
     p.add_argument("--author")
     p.add_argument("--json", action="store_true")
 
     p = add("status", cmd_status, "move an incident through its lifecycle")
     p.add_argument("id")
-    p.add_argument("status", choices=STATUSES)
+    p.add_argument("status", type=api_word, choices=STATUSES)
     _change_options(p)
 
     p = add("severity", cmd_severity, "change an incident's severity")
@@ -522,7 +551,7 @@ def register(subparsers: Any) -> None:
     p = add("triage", cmd_triage, "should we declare? suggest a severity from alert signals")
     p.add_argument("--alert", action="append", help="an alert name (repeatable)")
     p.add_argument("--service", action="append")
-    p.add_argument("--error-rate", type=float, help="failing share, 0.05 = 5%%")
+    p.add_argument("--error-rate", type=_share, help="failing share: 0.05 or 5%%")
     p.add_argument("--latency-p99-ms", type=float)
     p.add_argument("--duration-minutes", type=float)
     p.add_argument("--users-affected", type=int)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from copilot.cliutil import UsageError, build, fmt_time, open_kb, print_json, server
+from copilot.cliutil import UsageError, api_word, build, fmt_time, open_kb, print_json, server
 from copilot.settings import Settings
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def _page_components(pairs: list[str]) -> dict[str, str]:
             raise UsageError(
                 f"--component {pair!r}: give NAME=STATUS, e.g. --component Checkout=partial_outage"
             )
-        out[name.strip()] = status.strip()
+        out[name.strip()] = api_word(status)
     return out
 
 

@@ -72,10 +72,12 @@ def test_a_worked_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert (note["kind"], note["at"]) == ("action", "2026-03-02T09:20:00Z")
     fix = run_json(capsys, "note", "INC-1", "It was 4410", "--corrects", str(note["id"]))
     assert (fix["kind"], fix["corrects"]) == ("correction", note["id"])
-    run_json(
-        capsys, "note", "INC-1", "Rolling back", "--kind", "status_update",
+    # Kinds and statuses as people type them: "status-update", "Mitigating".
+    update = run_json(
+        capsys, "note", "INC-1", "Rolling back", "--kind", "status-update",
         "--audience", "public", "--at", "2026-03-02T09:25Z",
     )  # fmt: skip
+    assert update["kind"] == "status_update"
     run_json(capsys, "role", "INC-1", "scribe", "sam", "--at", "2026-03-02T09:12Z")
     run_json(capsys, "role", "INC-1", "responder", "rui", "--at", "2026-03-02T09:12Z")
     handed = run_json(capsys, "role", "INC-1", "ic", "bob", "--at", "2026-03-02T09:30Z")
@@ -88,9 +90,9 @@ def test_a_worked_incident(capsys: pytest.CaptureFixture[str]) -> None:
     }
     raised = run_json(capsys, "severity", "INC-1", "SEV1", "--at", "2026-03-02T09:15Z")
     assert raised["severity"] == "SEV1"
-    for status, when in (("mitigating", "09:21"), ("monitoring", "09:40"), ("resolved", "10:05")):
+    for status, when in (("Mitigating", "09:21"), ("monitoring", "09:40"), ("resolved", "10:05")):
         result = run_json(capsys, "status", "INC-1", status, "--at", f"2026-03-02T{when}Z")
-        assert result["status"] == status
+        assert result["status"] == status.lower()
 
     metrics = run_json(capsys, "metrics", "INC-1")
     assert metrics["time_to_detect_s"] == 300
@@ -123,8 +125,9 @@ def test_errors_exit_non_zero_with_a_message(capsys: pytest.CaptureFixture[str])
     assert code == 2 and "severity: unknown severity 'SEV7'" in err  # bad input, as a 422
     code, _, err = run(capsys, "declare", "   ", "--severity", "SEV2")
     assert code == 2 and "title" in err
-    code, _, err = run(capsys, "note", "INC-1", "x", "--at", "not-a-time")
-    assert code == 2 and "at:" in err
+    with pytest.raises(SystemExit) as caught:
+        run(capsys, "note", "INC-1", "x", "--at", "not-a-time")
+    assert caught.value.code == 2 and "--at: 'not-a-time' is not a time" in capsys.readouterr().err
     code, _, err = run(capsys, "role", "INC-1", "ic", "alice", "--remove")
     assert code == 1 and "must always have an incident commander" in err
     code, _, err = run(capsys, "role", "INC-1", "scribe", "nobody", "--remove")
@@ -142,6 +145,11 @@ def test_triage_command(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0
     assert out.startswith("declare: no\n")
+    # A share as people write it: 30% is 0.3; a bare 30 is neither, and says so.
+    assert run_json(capsys, "triage", "--error-rate", "30%", "--customer-facing") == result
+    with pytest.raises(SystemExit) as refused:
+        main(["incident", "triage", "--error-rate", "30"])
+    assert refused.value.code == 2 and "did you mean 30%?" in capsys.readouterr().err
 
 
 def test_role_names_are_the_apis_or_hyphenated(capsys: pytest.CaptureFixture[str]) -> None:

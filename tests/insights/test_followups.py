@@ -163,3 +163,13 @@ def test_cli_add_list_update(cli_data_dir: Path, capsys: pytest.CaptureFixture[s
     code, _, err = run_cli(capsys, "follow-ups", "show", "FU-9")
     assert code == 1 and "no follow-up FU-9" in err
     assert date.fromisoformat(listed["follow_ups"][0]["due_on"]) == date(2020, 1, 1)
+    # A status as people write it: "in-progress", "won't do".
+    code, out, err = run_cli(capsys, "follow-ups", "update", "FU-1", "--status", "in-progress")
+    assert code == 0 and "[in_progress]" in out, err
+    code, out, _ = run_cli(capsys, "follow-ups", "list", "--status", "In progress", "--json")
+    assert [f["id"] for f in json.loads(out)["follow_ups"]] == ["FU-1"]
+    code, out, err = run_cli(capsys, "follow-ups", "update", "FU-1", "--status", "won't do")
+    assert code == 0 and "[wont_do]" in out, err
+    with pytest.raises(SystemExit) as refused:
+        run_cli(capsys, "follow-ups", "update", "FU-1", "--status", "later")
+    assert refused.value.code == 2 and "invalid choice: 'later'" in capsys.readouterr().err

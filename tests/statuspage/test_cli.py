@@ -44,7 +44,7 @@ def test_publish_from_the_cli_sets_components_and_impact(
         "--component",
         "Checkout=major_outage",
         "--component",
-        "payments=degraded_performance",
+        "payments=Degraded-Performance",  # as people type it
         "--impact",
         "critical",
         "--public-status",
