@@ -134,6 +134,22 @@ def _history_lead(similar: Sequence[s.SimilarIncident]) -> str:
     return lead if lead.endswith((".", "!", "?")) else f"{lead}."
 
 
+def _owners_lead(found: catalog.AskContext, named: Sequence[str]) -> str:
+    """The first sentence of an answer to "who owns X": the owning team of each service the
+    question names (else of the incident's), and whom to page first, as the catalog says."""
+    said = []
+    asked = [c for c in found.affected if c.name in named] or found.affected
+    for c in asked:
+        if c.owner is None:
+            said.append(f"the catalog names no owner for {c.title} ({c.name})")
+            continue
+        first = c.owner.escalation or (c.owner.contacts[0] if c.owner.contacts else None)
+        page = f", first contact {first}" if first else ""
+        said.append(f"{c.title} ({c.name}) is owned by {c.owner.name}{page}")
+    lead = "; ".join(said)
+    return f"{lead[:1].upper()}{lead[1:]}." if lead else ""
+
+
 def _document_passages(
     kb: KnowledgeBase, source: str, score: float, by_section: dict[tuple[str, str], Hit], n: int
 ) -> list[Passage]:
@@ -207,13 +223,12 @@ def _passages_for(kb: KnowledgeBase, hits: list[Hit], twin: str | None = None) -
     return passages
 
 
-def _catalog(db: Database | None, incident: Any, question: str) -> catalog.AskContext | None:
-    """The catalog's view of the incident's services (or, without an incident, of the services
-    the question names by name); None without a catalog or when it knows none of them."""
+def _catalog(db: Database | None, incident: Any, named: Sequence[str]) -> catalog.AskContext | None:
+    """The catalog's view of the incident's services and of the services the question names
+    (`named`: catalog.names_in); None without a catalog or when it knows none of them."""
     if db is None:
         return None
     services = list(getattr(incident, "services", None) or []) if incident is not None else []
-    named = catalog.names_in(db, question)
     if not services and not named:
         return None
     found = catalog.ask_context(db, [*services, *named])
@@ -317,7 +332,8 @@ def ask(
         guard.blocked.append("instructions in the question to the assistant ignored")
     searchable = question_text or asked.text
     query = searchable if incident is None else f"{searchable}\n{redact(incident.title).text}"
-    found = _catalog(db, incident, question_text)
+    named = catalog.names_in(db, question_text) if db is not None else []
+    found = _catalog(db, incident, named)
     # Runbooks of the incident's services and their upstream come a little ahead (a tie-breaker;
     # measured by evals.ask_services).
     retrieved = retrieval.retrieve(
@@ -455,6 +471,9 @@ def ask(
     # postmortem alone is a weaker match than it looks.)
     if similar and retrieval.wanted_kind(question_text) == "postmortem":
         answer = f"{_history_lead(similar)} {answer}"
+    # "Who owns payments?" is answered first with the owner the catalog names.
+    if found and catalog.OWNERSHIP.search(question_text):
+        answer = f"{_owners_lead(found, named)} {answer}".strip()
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")

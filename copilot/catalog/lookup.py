@@ -51,7 +51,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import networkx as nx
 
@@ -60,6 +60,9 @@ from copilot.catalog.graph import CatalogGraph, linked, load_graph, reach
 from copilot.catalog.impact import contact
 from copilot.db import Database
 from copilot.guardrails.screened import Screened, ours, screened
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 LABEL_KEYS = ("service", "job", "app", "namespace")
 
@@ -235,11 +238,22 @@ def ask_context(
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")
 
 
+# A question about who owns or answers for something ("who owns payments", "which team runs
+# checkout", "who is on call for the cart"): the words it names the service by are the ones
+# people use, so aliases count there.
+OWNERSHIP = re.compile(
+    r"\b(?:who (?:owns|runs|maintains|is on[- ]?call|do (?:i|we) (?:page|call|ping|escalate))|"
+    r"owners? (?:of|for)|which team|on[- ]?call for|escalat\w* (?:to|for))\b",
+    re.IGNORECASE,
+)
+
+
 def names_in(db: Database, text: str, *, limit: int = 5) -> list[str]:
     """Names of Components and Resources written as words in `text`, in order of appearance.
 
-    Only entity names (`checkout-api`, `orders-db`, `vault`): titles and aliases are often
-    everyday words ("Website", "gateway") and would name services a question does not mean.
+    Entity names (`checkout-api`, `orders-db`, `vault`); aliases only when the text asks who owns
+    something (OWNERSHIP): elsewhere aliases and titles are often everyday words ("Website",
+    "gateway", "payments") and would name services a question does not mean.
     """
     graph = load_graph(db)
     if not graph.entities:
@@ -247,8 +261,12 @@ def names_in(db: Database, text: str, *, limit: int = 5) -> list[str]:
     names = {
         str(row["name"]).casefold(): str(row["name"])
         for ref, row in graph.entities.items()
-        if ref.startswith(("component:", "resource:"))
+        if ref.startswith(_SERVICES)
     }
+    if OWNERSHIP.search(text):
+        with db.reading() as conn:
+            for alias, service_name in _services_by_alias(graph, _alias_rows(conn)).items():
+                names.setdefault(alias, service_name)
     found: list[str] = []
     for word in _WORD.findall(text[:8000]):
         name = names.get(word.casefold())
@@ -259,19 +277,38 @@ def names_in(db: Database, text: str, *, limit: int = 5) -> list[str]:
     return found
 
 
-def internal_names(db: Database) -> set[str]:
-    """Names a public status update must not use: the name, title and aliases of every entity
-    that is not user-facing (Components, Resources, APIs, Systems, Domains, Groups, Users), less
-    any that is also a public name. Lower-cased; empty without a catalog."""
+_SERVICES = ("component:", "resource:")
+
+
+def _alias_rows(conn: Connection) -> list[tuple[str, str]]:
+    """(alias, ref) for every way the catalog knows an entity: its names, titles and aliases,
+    lower-cased as stored."""
     from sqlalchemy import select
 
     from copilot.catalog import models as m
 
+    rows = conn.execute(select(m.aliases.c.alias, m.aliases.c.ref)).all()
+    return [(str(alias), str(ref)) for alias, ref in rows]
+
+
+def _services_by_alias(graph: CatalogGraph, rows: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Every way the catalog knows a Component or Resource, pointing at its name."""
+    known: dict[str, str] = {}
+    for alias, ref in rows:
+        if ref in graph.entities and ref.startswith(_SERVICES):
+            known.setdefault(alias.casefold(), str(graph.entities[ref]["name"]))
+    return known
+
+
+def internal_names(db: Database) -> set[str]:
+    """Names a public status update must not use: the name, title and aliases of every entity
+    that is not user-facing (Components, Resources, APIs, Systems, Domains, Groups, Users), less
+    any that is also a public name. Lower-cased; empty without a catalog."""
     graph = load_graph(db)
     public = {n.casefold() for r in graph.entities if (n := graph.public_name(r))}
     internal = {r for r in graph.entities if graph.public_name(r) is None}
     with db.reading() as conn:
-        rows = conn.execute(select(m.aliases.c.alias, m.aliases.c.ref)).all()
+        rows = _alias_rows(conn)
     return {str(alias) for alias, ref in rows if ref in internal and alias not in public}
 
 
@@ -317,10 +354,6 @@ def public_impact(db: Database, services: Iterable[str]) -> PublicImpact | None:
 
 def unknown(db: Database, names: Iterable[str], *, limit: int = 3) -> list[tuple[str, list[str]]]:
     """Names the catalog does not know, each with the entity names closest to it in spelling."""
-    from sqlalchemy import select
-
-    from copilot.catalog import models as m
-
     graph = load_graph(db)
     if not graph.entities:
         return []
@@ -331,13 +364,9 @@ def unknown(db: Database, names: Iterable[str], *, limit: int = 3) -> list[tuple
                 missing.append(name)
         if not missing:
             return []
-        rows = conn.execute(select(m.aliases.c.alias, m.aliases.c.ref)).all()
+        rows = _alias_rows(conn)
     # Every way the catalog knows a service, pointing at the name to suggest for it.
-    services = ("component:", "resource:")
-    known: dict[str, str] = {}
-    for alias, ref in rows:
-        if ref in graph.entities and str(ref).startswith(services):
-            known.setdefault(str(alias).casefold(), str(graph.entities[ref]["name"]))
+    known = _services_by_alias(graph, rows)
     out = []
     for name in missing:
         close = difflib.get_close_matches(name.strip().casefold()[:200], known, n=10, cutoff=0.6)

@@ -122,6 +122,32 @@ def test_a_question_that_names_a_service_gets_its_owner(client_with: Client) -> 
     assert plain["catalog"] is None
 
 
+def test_who_owns_a_service_is_answered_first_with_its_owner(client_with: Client) -> None:
+    # Found as a new user: "who owns payments" answered with the payments runbook's steps and
+    # no owner (`payments` is an alias of payments-gateway, and aliases named nothing).
+    client, _ = client_with([SAMPLE])
+    body = client.post("/v1/ask", json={"question": "who owns payments"}).json()
+    assert [a["name"] for a in body["catalog"]["affected"]] == ["payments-gateway"]
+    assert body["answer"].startswith(
+        "Payments gateway (payments-gateway) is owned by Payments team, first contact "
+    )
+    # Asked during an incident on another service, the lead names the service asked about.
+    incident = _declare(client, ["search-indexer"])
+    during = client.post(
+        "/v1/ask", json={"question": "who owns payments", "incident_id": incident}
+    ).json()
+    assert {a["name"] for a in during["catalog"]["affected"]} == {
+        "search-indexer",
+        "payments-gateway",
+    }
+    assert during["answer"].startswith("Payments gateway (payments-gateway) is owned by ")
+    assert "Search indexer" not in during["answer"].split(". ")[0]
+    # Not a question about owners: the same word names nothing, and the answer is the runbook's.
+    plain = client.post("/v1/ask", json={"question": "payments timing out"}).json()
+    assert plain["catalog"] is None
+    assert "owned by" not in plain["answer"]
+
+
 def test_without_a_catalog_the_answer_is_as_before(
     client_with: Client, sample_kb: KnowledgeBase
 ) -> None:

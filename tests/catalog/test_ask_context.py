@@ -27,6 +27,15 @@ def test_names_in_a_question_are_entity_names_only(sample_db: Database) -> None:
     assert lookup.names_in(sample_db, "a b c", limit=1) == []
 
 
+def test_a_question_about_who_owns_something_names_it_by_its_alias(sample_db: Database) -> None:
+    # Found as a new user: "who owns payments" gave the payments runbook and no owner: the
+    # catalog knows `payments` only as an alias of payments-gateway.
+    assert lookup.names_in(sample_db, "payments is timing out") == []
+    assert lookup.names_in(sample_db, "who owns payments") == ["payments-gateway"]
+    assert lookup.names_in(sample_db, "which team runs the Checkout?") == ["checkout-api"]
+    assert lookup.names_in(sample_db, "who is on call for vault") == ["vault"]
+
+
 def test_without_a_catalog_nothing_is_named(db: Database) -> None:
     assert lookup.names_in(db, "checkout-api is down") == []
     context = lookup.ask_context(db, ["checkout-api"])
