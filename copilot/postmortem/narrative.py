@@ -35,6 +35,25 @@ _REPORTED = re.compile(
 _DIGIT = re.compile(r"\d")
 
 
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+
+
+def _list_items(text: str) -> list[str]:
+    """The items of a text written as a markdown list (a wrapped line joins its item); empty
+    when the text does not start as one."""
+    items: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if _BULLET.match(line):
+            items.append(_BULLET.sub("", line, count=1))
+        elif items:
+            items[-1] += " " + line.strip()
+        else:
+            return []
+    return items
+
+
 class Narrative(Record):
     """The sections that say what happened, in the order it happened."""
 
@@ -204,7 +223,13 @@ class Narrative(Record):
         lines: list[str] = []
         if i.customer_impact.strip():
             text = self.neutral(self.r(i.customer_impact), "record: customer_impact")
-            lines.append(f"- Customer impact: {one_line(text)} (record: customer_impact)")
+            items = _list_items(text)
+            if len(items) > 1:
+                # Written as a list (an imported postmortem's Impact section): kept one.
+                nested = "\n".join(f"  - {one_line(item)}" for item in items)
+                lines.append(f"- Customer impact (record: customer_impact):\n{nested}")
+            else:
+                lines.append(f"- Customer impact: {one_line(text)} (record: customer_impact)")
         else:
             self.missing.append("customer impact statement")
         if w.start is not None:

@@ -366,3 +366,37 @@ def test_record_text_cannot_break_the_document_structure(
     assert "Not a section" not in sections
     (row,) = [e for e in parse_timeline(draft.markdown).events if e.cells.get("Kind") == "note"]
     assert row.cells["Event"] == "pipe | and &lt;!-- comment"
+
+
+def test_a_customer_impact_written_as_a_list_stays_a_list(store: IncidentStore) -> None:
+    # Found as a new user: an imported postmortem's Impact list came out of the pre-fill as one
+    # line, "Customer impact: - Duration: 10:14 to 11:06 UTC (52 min). - Checkout ...".
+    listed = incidents.declare(
+        store=store,
+        request=isch.IncidentCreate(
+            title="DNS outage",
+            severity="SEV1",
+            customer_impact=(
+                "- Duration: 10:14 to 11:06 UTC (52 min).\n"
+                "- Checkout success rate dropped to 0% for 38 minutes, with\n"
+                "  about 14,500 attempts failed.\n"
+                "- <!-- not a comment"
+            ),
+            started_at=at(0),
+        ),
+    )
+    impact = draft_postmortem(store=store, incident_id=listed.id, kb=None).sections["impact"]
+    assert "- Customer impact (record: customer_impact):\n" in impact
+    assert "\n  - Duration: 10:14 to 11:06 UTC (52 min).\n" in impact
+    # A wrapped line stays with its item; nothing can open a comment.
+    assert "\n  - Checkout success rate dropped to 0% for 38 minutes, with about 14,500" in impact
+    assert "\n  - &lt;!-- not a comment" in impact
+    # One line of prose stays one line.
+    plain = incidents.declare(
+        store=store,
+        request=isch.IncidentCreate(
+            title="Slow", severity="SEV3", customer_impact="Some pages were slow.", started_at=at(0)
+        ),
+    )
+    impact = draft_postmortem(store=store, incident_id=plain.id, kb=None).sections["impact"]
+    assert "- Customer impact: Some pages were slow. (record: customer_impact)" in impact
