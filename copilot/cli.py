@@ -155,6 +155,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print("   " + step.command.replace("\n", "\n   "))
         for c in step.citations:
             print(f"   source: {c.source}:{c.lines[0]}-{c.lines[1]} ({c.section})")
+    if response.done:
+        print("\nAlready done (left out):")
+        for d in response.done:
+            print(f"- {d.text}\n  done: {d.done_by}")
     if response.similar_incidents:
         print("\nSimilar past incidents:")
         for inc in response.similar_incidents:

@@ -246,6 +246,18 @@ def test_incidents_beside_the_server(beside: Served, capsys: pytest.CaptureFixtu
 
     code, out, err = run_cli(capsys, "ask", "what next?", "--incident", declared["id"], "--json")
     assert code == 0, err
+    # What the timeline records as done is named, with the entry, not only counted.
+    rolled_back = "Rolled back checkout-api to the previous release"
+    code, _, err = run_cli(
+        capsys, "incident", "note", declared["id"], rolled_back, "--kind", "action"
+    )
+    assert code == 0, err
+    code, out, err = run_cli(
+        capsys, "ask", "pods keep restarting after deploy", "--incident", declared["id"]
+    )
+    assert code == 0, err
+    done = out.split("Already done (left out):\n", 1)[1]
+    assert "roll back" in done.lower() and f"action: {rolled_back}" in done
 
     # Status updates and the postmortem draft, through the server too.
     code, out, err = run_cli(capsys, "status", "draft", declared["id"], "-a", "internal", "--json")

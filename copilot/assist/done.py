@@ -48,10 +48,28 @@ def _things(text: str) -> set[str]:
     return set(_ENTITY.findall(_LINK_TARGET.sub("]", text.lower())))
 
 
+# A step that opens with a check orders nothing done to what it checks: "Check the consumer
+# pods are running and not restarting" is not done by "Restarted the consumer". What it says to
+# do after the check ("..., then restart it") still is an order.
+_CHECK_FIRST = re.compile(
+    r"^(?:check|confirm|verify|look|see|inspect|make sure|ensure|find|compare|watch|monitor|"
+    r"review|read|note|is|are|does)\b",
+    re.I,
+)
+# Where a check hands over to an order: "..., then restart it", "Find the pod and delete it".
+_THEN = re.compile(r"(?:,|;|\.)?\s+(?:and )?then\b|;\s+|\.\s+(?=[A-Z])|\s+and\s+")
+# "not restarting", "without draining": the action named as what is not happening.
+_NEGATED = re.compile(r"\b(?:not|no|never|without|nor)\s+(?:\w+ing\s+)?\w+", re.I)
+
+
 def _action_part(candidate: Candidate) -> str:
-    """The part of a step that says what to do: past a leading condition, first words only."""
+    """The part of a step that says what to do: past a leading condition (and past a check it
+    opens with), first words only, without actions it names as not happening."""
     text = _CONDITION.sub("", candidate.text.strip(), count=1)
-    words = text.split()[:14]
+    if _CHECK_FIRST.match(text):
+        after = _THEN.split(text, maxsplit=1)
+        text = after[1] if len(after) > 1 else ""
+    words = _NEGATED.sub(" ", text).split()[:14]
     return " ".join(words) + ("\n" + candidate.command if candidate.command else "")
 
 

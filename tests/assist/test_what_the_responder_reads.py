@@ -194,6 +194,22 @@ def test_a_limit_raised_on_the_timeline_is_done_and_another_limit_is_not(
     assert any("raise `maxmemory`" in s.text for s in other.steps)
 
 
+def test_a_check_of_what_was_done_is_not_left_out_as_done(sample_kb: KnowledgeBase) -> None:
+    # Found as a new user: with "Restarted the indexer consumer" on the timeline, ask left out
+    # "Check the consumer pods are running and not restarting" as done: a check names the
+    # action it looks for, and "not restarting" is no order to restart.
+    question = "search shows old prices and new products missing, indexer lagging. what now"
+    incident = _Incident(title="Search results stale", services=("search-indexer",))
+    answer = service.ask(
+        kb=sample_kb,
+        question=question,
+        incident=incident,
+        events=[_Event("action", "Restarted the indexer consumer")],
+    )
+    assert any(s.text.startswith("Check the consumer pods are running") for s in answer.steps)
+    assert not any("consumer pods are running" in d.text for d in answer.done)
+
+
 def test_a_rollback_of_another_service_does_not_hide_this_one(sample_kb: KnowledgeBase) -> None:
     answer = service.ask(
         kb=sample_kb,

@@ -238,6 +238,29 @@ def test_a_steps_link_to_another_runbook_opens_that_runbook(
     assert js_errors.errors == []
 
 
+def test_ask_lists_each_step_left_out_with_the_entry_that_did_it(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    incident = declare(live, title="Checkout pods crashlooping", services=["checkout-api"])
+    rolled_back = "Rolled back checkout-api to the previous release"
+    api(
+        live,
+        "POST",
+        f"/v1/incidents/{incident['id']}/events",
+        json={"kind": "action", "text": rolled_back},
+    )
+    page.goto(f"/incidents/{incident['id']}")
+    page.fill("#ask-question", "pods keep restarting after deploy")
+    page.press("#ask-question", "Control+Enter")
+    done = page.locator("#ask-result .done-steps > li")
+    expect(done.first).to_be_visible()
+    expect(done.first).to_contain_text("done: ")
+    assert any("roll back" in t.lower() and rolled_back in t for t in done.all_inner_texts()), (
+        done.all_inner_texts()
+    )
+    assert js_errors.errors == []
+
+
 def test_status_update_draft_edit_copy_and_publish(
     page: Any, live: LiveServer, screens: Screens, js_errors: PageErrors
 ) -> None:

@@ -278,9 +278,15 @@
       }
       container.append(el("h3", {}, "Next steps"), list);
     }
-    if (data.skipped_done && data.skipped_done.length) {
-      container.append(el("p", { class: "hint" },
-        `Left out because the timeline records them done: ${data.skipped_done.join("; ")}`));
+    // Each step left out, with the timeline entry that did it: a responder can see why.
+    if (data.done && data.done.length) {
+      const list = el("ul", { class: "done-steps" });
+      for (const d of data.done) {
+        const text = el("span", {}, d.text);
+        lines.push([text, d.text]);
+        list.append(el("li", {}, text, d.done_by ? el("span", { class: "hint" }, ` — done: ${d.done_by}`) : ""));
+      }
+      container.append(el("h3", {}, "Already done (left out)"), list);
     }
     if (data.similar_incidents && data.similar_incidents.length) {
       const list = el("ul", { class: "similar" });
