@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +15,7 @@ from pydantic import SecretStr
 
 from copilot.api.app import create_app
 from copilot.incidents.db import IncidentStore
-from copilot.integrations import blockkit, slack
+from copilot.integrations import blockkit, slack, slack_commands
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
 from copilot.web.routes import FEATURES, served
@@ -237,8 +236,8 @@ def test_declare_binds_the_channel_and_note_goes_to_it(send: Send, client: TestC
     events = client.get("/v1/incidents/INC-1/events").json()["events"]
     notes = [e for e in events if e["kind"] == "note" and not e["data"]]
     assert [(e["text"], e["author"]) for e in notes] == [("PgBouncer pool at 80/80", "sam")]
-    binding = [e for e in events if slack.BINDING_KEY in e["data"]]
-    assert binding and binding[0]["data"][slack.BINDING_KEY]["id"] == "C024BE91L"
+    binding = [e for e in events if slack_commands.BINDING_KEY in e["data"]]
+    assert binding and binding[0]["data"][slack_commands.BINDING_KEY]["id"] == "C024BE91L"
 
 
 def test_declare_without_severity_uses_the_lowest_level(send: Send, client: TestClient) -> None:
@@ -308,6 +307,15 @@ def test_ask_answers_with_cited_steps(send: Send) -> None:
     assert ":warning: *Requires approval*" in shown
     assert "```" in shown  # commands as code
     assert "confidence" in body["blocks"][-1]["elements"][0]["text"]
+
+
+def test_ask_names_the_steps_the_timeline_records_as_done(send: Send) -> None:
+    reply(send("declare Checkout pods crashlooping SEV2"))
+    reply(send("note Rolled back checkout-api to the previous release"))
+    shown = text_of(reply(send("ask pods keep restarting after deploy")))
+    done = shown.split("*Already done (left out)*", 1)[1]
+    assert "roll back" in done.lower()
+    assert "done: " in done and "Rolled back checkout-api to the previous release" in done
 
 
 def test_ask_off_topic_abstains(send: Send) -> None:
@@ -391,7 +399,7 @@ def test_links_and_clipping_keep_mrkdwn_whole() -> None:
 def test_runbook_links_in_mrkdwn_open_the_war_room(app_parts: Any) -> None:
     client, store = app_parts
     state = client.app.state
-    ctx = slack.Context(
+    ctx = slack_commands.Context(
         settings=state.settings,
         store=store,
         kb=state.kb,
@@ -426,12 +434,3 @@ def test_times_sets_when_impact_started_and_was_detected(send: Send, client: Tes
         refused = reply(send(wrong))
         assert refused["response_type"] == "ephemeral"
         assert expected in text_of(refused), (wrong, text_of(refused))
-
-
-def test_parse_time() -> None:
-    today = datetime(2026, 5, 1, 23, 0, tzinfo=UTC)
-    assert slack.parse_time("14:05", today=today) == datetime(2026, 5, 1, 14, 5, tzinfo=UTC)
-    assert slack.parse_time("9:05", today=today) == datetime(2026, 5, 1, 9, 5, tzinfo=UTC)
-    assert slack.parse_time("2026-04-30T10:00+02:00", today=today) == datetime(
-        2026, 4, 30, 8, 0, tzinfo=UTC
-    )
