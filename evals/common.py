@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -46,3 +46,8 @@ def temporary_kb(
 
 def cpu_count() -> int:
     return os.cpu_count() or 1
+
+
+def share(values: Sequence[bool | float]) -> float | None:
+    """The mean of `values` to four places; None for none."""
+    return round(sum(values) / len(values), 4) if values else None

@@ -28,14 +28,12 @@ misses are never read.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +43,9 @@ from copilot.embedding import Embedder, set_threads
 from copilot.knowledge import retrieval, schemas
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
-from evals.common import cpu_count, temporary_kb
+from evals.common import cpu_count, share, temporary_kb
+from evals.fixed_by import evaluate_fixed_by
+from evals.fragments import missed_fragments, norm
 from ingest.pipeline import ingest_paths
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,25 +91,6 @@ BOILERPLATE = re.compile(
 NO_STEPS = "no concrete steps"
 # The key read_cases stores a case's 1-based line number under.
 LINE = "_line"
-_TERMINAL = tuple(".!?:;)]\"'`»”’")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|;\s+")
-_NEW_BLOCK = re.compile(r"^\s*(?:#|\||[-*+]\s|\d{1,3}[.)]\s|```|>)")
-
-
-def norm(text: str) -> str:
-    """Whitespace collapsed, case folded: how fragments and headings are compared."""
-    return " ".join(text.split()).casefold()
-
-
-_LINKED = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\[[^\]]*\])")
-
-
-def as_read(text: str) -> str:
-    """A step as a person reads it: a link is its text, whether the document wrote it inline
-    (`[image pruner](https://...)`) or by reference (`[image pruner][imagePruner]`), which a
-    step may resolve to the inline form. A list item's closing stop is not part of what it
-    says: items folded into their parent are joined with "; "."""
-    return norm(_LINKED.sub(r"\1", text)).rstrip(" .;,")
 
 
 def deepest(section: str) -> str:
@@ -201,36 +182,6 @@ def score_search(case: dict[str, Any], hits: Sequence[Any]) -> tuple[bool, bool,
     return hit1, useful, lead
 
 
-_CONTINUATION = re.compile(r"\\\n")
-_TRAILING_CONTINUATION = re.compile(r"\s*\\\s*$")
-
-
-def missed_fragments(case: dict[str, Any], answer: AskResponse) -> list[str]:
-    """The labelled fragments of a case that no step of the answer holds."""
-    # A command written over several lines is read as one: `oc get x \` / `-o yaml` is
-    # `oc get x -o yaml`, as a fragment taken from a one-line copy of it says.
-    commands = [_CONTINUATION.sub(" ", s.command or "") for s in answer.steps]
-    written = [norm(s.text) for s in answer.steps] + [norm(c) for c in commands]
-    read = [as_read(s.text) for s in answer.steps]
-    # A fragment copied as a line of the file may run from one sentence into the next ("... the
-    # affected row. Select "Expand" and"); the answer shows them as two steps, one after the
-    # other, and the reader reads on from one to the next.
-    texts = [s.text for s in answer.steps]
-    for first, second in pairwise(texts):
-        written.append(norm(f"{first} {second}"))
-        read.append(as_read(f"{first} {second}"))
-
-    def found(fragment: str) -> bool:
-        # As written (a fragment may hold a link's brackets), or as read (the step may show
-        # the link in another form).
-        # A fragment copied with its line's continuation ("oc exec pod/x -- \\") is the
-        # command's first line, read as one with the rest.
-        as_written, heard = norm(_TRAILING_CONTINUATION.sub("", fragment)), as_read(fragment)
-        return any(as_written in x for x in written) or any(heard in x for x in read)
-
-    return [f for f in case.get("steps", []) if norm(f) and not found(f)]
-
-
 def score_answer(
     case: dict[str, Any], answer: AskResponse, missed: Sequence[str] | None = None
 ) -> tuple[float | None, int, bool]:
@@ -291,10 +242,6 @@ def score_question(
     )
 
 
-def _share(values: Sequence[bool | float]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None
-
-
 def _signal(signals: Iterable[str]) -> str:
     return "+".join(sorted(set(signals))) or "none"
 
@@ -305,29 +252,29 @@ def summarise(scores: Sequence[QuestionScore]) -> dict[str, Any]:
     return {
         "questions": len(scores),
         "runbook_questions": sum(s.kind == "runbook" for s in scores),
-        "doc_hit@1": _share([s.hit1 for s in scores]),
-        "section_useful@1": _share([s.useful1 for s in scores]),
-        "boilerplate_lead": _share([s.boilerplate_lead for s in scores]),
-        "step_recall": _share(recalls),
+        "doc_hit@1": share([s.hit1 for s in scores]),
+        "section_useful@1": share([s.useful1 for s in scores]),
+        "boilerplate_lead": share([s.boilerplate_lead for s in scores]),
+        "step_recall": share(recalls),
         "step_labelled": len(recalls),
         # Extraction apart from ranking: recall where search's first document is the right one,
         # and where it is not (then only a near twin's or close call's steps can help).
-        "step_recall_right_doc": _share(
+        "step_recall_right_doc": share(
             [s.recall for s in scores if s.recall is not None and s.hit1]
         ),
-        "step_recall_wrong_doc": _share(
+        "step_recall_wrong_doc": share(
             [s.recall for s in scores if s.recall is not None and not s.hit1]
         ),
         "boilerplate_steps": sum(s.boilerplate_steps for s in scores),
         "answers_with_boilerplate_steps": sum(s.boilerplate_steps > 0 for s in scores),
         "no_concrete_steps": sum(s.no_steps for s in scores),
         "abstained": sum(s.abstained for s in scores),
-        "false_blocked": _share([s.blocked for s in scores]),
+        "false_blocked": share([s.blocked for s in scores]),
         "blocked": sum(s.blocked for s in scores),
         "blocked_reasons": dict(
             Counter(r for s in scores for r in set(s.blocked_reasons)).most_common(5)
         ),
-        "ontopic_wrongly_flagged": _share([s.flagged for s in scores]),
+        "ontopic_wrongly_flagged": share([s.flagged for s in scores]),
         "no_match_signal": _signal(s.signal for s in scores),
     }
 
@@ -353,106 +300,8 @@ def evaluate_offtopic(kb: KnowledgeBase, cases: Sequence[dict[str, Any]]) -> dic
     flags = [offtopic_flag(kb, c["question"]) for c in cases]
     return {
         "questions": len(flags),
-        "offtopic_flagged": _share([f for f, _ in flags]),
+        "offtopic_flagged": share([f for f, _ in flags]),
         "no_match_signal": _signal(s for _, s in flags),
-    }
-
-
-# --- "what fixed it" on past postmortems ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FixedByReader:
-    """The product's "what fixed it" reader, and the passages it reads."""
-
-    what_fixed_it: Callable[[list[Any]], str]
-    document_passages: Callable[..., list[Any]]
-    not_stated: str
-    module: str
-
-
-def fixed_by_reader() -> FixedByReader:
-    """Find `what_fixed_it` where it lives today (it moved from postmortem/ to knowledge/)."""
-    for name in ("copilot.knowledge.past", "copilot.postmortem.past"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        fn = getattr(module, "what_fixed_it", None)
-        passages = getattr(module, "document_passages", None)
-        if callable(fn) and callable(passages):
-            not_stated = str(getattr(module, "NOT_STATED", "not stated"))
-            return FixedByReader(fn, passages, not_stated, name)
-    raise SystemExit("no what_fixed_it in copilot.knowledge.past or copilot.postmortem.past")
-
-
-def says_not_stated(output: str, not_stated: str = "not stated") -> bool:
-    return norm(not_stated) in norm(output) or "not stated" in norm(output)
-
-
-def cut_mid_sentence(output: str, source_text: str) -> bool:
-    """A part of `output` ends without punctuation where its source line runs on to the next."""
-    lines = source_text.splitlines()
-    flat = [norm(line.strip(" |-*>")) for line in lines]
-    for part in re.split(r";\s+", output):
-        part = part.strip().removesuffix("…").strip()
-        if not part or part.endswith(_TERMINAL):
-            continue
-        tail = norm(part)[-40:]
-        for i, line in enumerate(flat[:-1]):
-            nxt = lines[i + 1]
-            if line.endswith(tail) and nxt.strip() and not _NEW_BLOCK.match(nxt):
-                return True
-    return False
-
-
-def duplicated_sentences(output: str) -> bool:
-    """The same sentence (or "; "-joined part) twice in one output."""
-    parts = [norm(p).strip(" .…") for p in _SENTENCE_SPLIT.split(output)]
-    parts = [p for p in parts if len(p) >= 12]
-    return len(parts) != len(set(parts))
-
-
-def evaluate_fixed_by(
-    kb: KnowledgeBase,
-    cases: Sequence[dict[str, Any]],
-    root: Path,
-    reader: FixedByReader | None = None,
-) -> dict[str, Any]:
-    """Score the product's "what fixed it" of each labelled postmortem under `root`."""
-    reader = reader or fixed_by_reader()
-    stated_ok: list[bool] = []
-    unstated_ok: list[bool] = []
-    missing = cut = duplicated = truncated = 0
-    for case in cases:
-        chunks = kb.document_chunks(case["source"])
-        if not chunks:
-            missing += 1
-        passages = reader.document_passages(chunks, score=1.0)
-        output = reader.what_fixed_it(passages) if chunks else ""
-        said_not = says_not_stated(output, reader.not_stated)
-        if case["stated"]:
-            phrases = [norm(p) for p in case.get("fixed_by", []) if norm(p)]
-            stated_ok.append(not said_not and any(p in norm(output) for p in phrases))
-        else:
-            unstated_ok.append(said_not)
-        path = root / case["source"]
-        source_text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        cut += bool(output) and cut_mid_sentence(output, source_text)
-        duplicated += duplicated_sentences(output)
-        truncated += output.rstrip().endswith("…")
-    return {
-        "questions": len(cases),
-        "fixed_by_agreement": _share(stated_ok + unstated_ok),
-        "stated": len(stated_ok),
-        "stated_found": _share(stated_ok),
-        "unstated": len(unstated_ok),
-        "unstated_said_not_stated": _share(unstated_ok),
-        "cut_mid_sentence": cut,
-        "duplicated_sentences": duplicated,
-        "truncated": truncated,
-        "missing_documents": missing,
-        "extractor": f"{reader.module}.what_fixed_it",
     }
 
 
@@ -569,8 +418,8 @@ def run(
     if both:
         out["ontopic"] = {
             "questions": len(both),
-            "false_blocked": _share([s.blocked for s in both]),
-            "ontopic_wrongly_flagged": _share([s.flagged for s in both]),
+            "false_blocked": share([s.blocked for s in both]),
+            "ontopic_wrongly_flagged": share([s.flagged for s in both]),
         }
     return out
 

@@ -15,7 +15,7 @@ from copilot.embedding import Embedder
 from copilot.guardrails.screened import screened
 from copilot.knowledge.models import Chunk, Hit
 from copilot.knowledge.store import KnowledgeBase
-from evals import reader
+from evals import fixed_by, reader
 from evals.common import temporary_kb
 from ingest.pipeline import ingest_paths
 from tests.conftest import write
@@ -271,9 +271,9 @@ def test_fixed_by_agreement_cut_lines_and_repeats(kb: KnowledgeBase, corpus: Pat
         text = " ".join(p.text for p in passages)
         return next((v for k, v in scripted.items() if k in text), "not stated in the postmortem")
 
-    fake = reader.FixedByReader(
+    fake = fixed_by.FixedByReader(
         what_fixed_it=what_fixed_it,
-        document_passages=reader.fixed_by_reader().document_passages,
+        document_passages=fixed_by.fixed_by_reader().document_passages,
         not_stated="not stated in the postmortem",
         module="fake",
     )
@@ -284,7 +284,7 @@ def test_fixed_by_agreement_cut_lines_and_repeats(kb: KnowledgeBase, corpus: Pat
         {"source": source, "stated": False, "fixed_by": []},
         {"source": "postmortems/gone.md", "stated": False, "fixed_by": []},
     ]
-    result = reader.evaluate_fixed_by(kb, cases, corpus, fake)
+    result = fixed_by.evaluate_fixed_by(kb, cases, corpus, fake)
     assert result["stated"] == 2 and result["stated_found"] == 0.5
     # A missing document reads as "not stated" only if the product says so: it says nothing.
     assert result["unstated"] == 2 and result["unstated_said_not_stated"] == 0.0
@@ -292,20 +292,20 @@ def test_fixed_by_agreement_cut_lines_and_repeats(kb: KnowledgeBase, corpus: Pat
     assert result["missing_documents"] == 1
     assert result["cut_mid_sentence"] == 0 and result["duplicated_sentences"] == 0
     # The product's own reader on a plainly stated resolution.
-    real = reader.evaluate_fixed_by(kb, cases[:1], corpus)
+    real = fixed_by.evaluate_fixed_by(kb, cases[:1], corpus)
     assert real["fixed_by_agreement"] == 1.0
 
 
 def test_cut_lines_and_repeated_sentences() -> None:
     source = "## Resolution\n\nWe restarted the pods on\nnode 3 and errors stopped.\n- next item\n"
-    assert reader.cut_mid_sentence("We restarted the pods on", source)
-    assert not reader.cut_mid_sentence(
+    assert fixed_by.cut_mid_sentence("We restarted the pods on", source)
+    assert not fixed_by.cut_mid_sentence(
         "We restarted the pods on node 3 and errors stopped.", source
     )
     # A list item that ends without punctuation is whole when the next line starts a new item.
-    assert not reader.cut_mid_sentence("node 3 and errors stopped", source + "- more\n")
-    assert reader.duplicated_sentences("Rolled back the release. Rolled back the release.")
-    assert not reader.duplicated_sentences("Rolled back the release. Restarted the pods.")
+    assert not fixed_by.cut_mid_sentence("node 3 and errors stopped", source + "- more\n")
+    assert fixed_by.duplicated_sentences("Rolled back the release. Rolled back the release.")
+    assert not fixed_by.duplicated_sentences("Rolled back the release. Restarted the pods.")
 
 
 def test_lines_even_and_odd(tmp_path: Path) -> None:
