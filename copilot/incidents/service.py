@@ -9,48 +9,25 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
 
-from copilot.errors import Conflict, InvalidInput, NotFound
+from copilot.errors import InvalidInput, NotFound
 from copilot.guardrails.screened import screened
-from copilot.incidents import lifecycle, views
+from copilot.incidents import lifecycle, roles, views
 from copilot.incidents import metrics as metrics_mod
 from copilot.incidents import models as m
 from copilot.incidents import schemas as s
+from copilot.incidents import writes as w
 from copilot.incidents.db import IncidentStore
 
-# How far in the future a timestamp may be before it is refused (clocks disagree a little).
-CLOCK_SKEW = timedelta(minutes=5)
-# How long before the incident started an event may be (the deploy that caused it, say).
-EVENT_LEAD = timedelta(days=1)
 MAX_LIST = 500
 _ID = re.compile(r"^\s*(?:inc-?)?(\d{1,9})\s*$", re.IGNORECASE)
-_ROLE_LABEL = {
-    "incident_commander": "incident commander",
-    "escalation_lead": "escalation lead",
-    "scribe": "scribe",
-    "customer_liaison": "customer liaison",
-    "responder": "responder",
-}
-# Timestamps that must not run backwards: (earlier, later).
-_ORDER = (
-    ("started_at", "detected_at"),
-    ("detected_at", "declared_at"),
-    ("started_at", "declared_at"),
-    ("started_at", "mitigated_at"),
-    ("detected_at", "mitigated_at"),
-    ("mitigated_at", "resolved_at"),
-    ("detected_at", "resolved_at"),
-    ("resolved_at", "closed_at"),
-)
-_WRITTEN = "copilot_events_written"
 
 
-# -- ids and checks ---------------------------------------------------------------------------
+# -- ids --------------------------------------------------------------------------------------
 
 
 def parse_id(incident_id: str) -> int:
@@ -66,237 +43,6 @@ def parse_id(incident_id: str) -> int:
 
 def canonical_id(incident_id: str) -> str:
     return f"{m.ID_PREFIX}{parse_id(incident_id)}"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _not_future(store: IncidentStore, field: str, value: datetime | None) -> None:
-    if value is not None and value > store.now() + CLOCK_SKEW:
-        raise InvalidInput(f"{field}: {value.isoformat()} is in the future")
-
-
-def _check_order(values: dict[str, datetime | None], *, given: Iterable[str]) -> None:
-    given = set(given)
-    for early, late in _ORDER:
-        a, b = values.get(early), values.get(late)
-        if a is None or b is None or b >= a:
-            continue
-        blamed = early if early in given and late not in given else late
-        raise InvalidInput(
-            f"{blamed}: {late} ({b.isoformat()}) must not be before {early} ({a.isoformat()})"
-        )
-
-
-def _timestamps(incident: m.Incident) -> dict[str, datetime | None]:
-    return {
-        "started_at": incident.started_at,
-        "detected_at": incident.detected_at,
-        "declared_at": incident.declared_at,
-        "mitigated_at": incident.mitigated_at,
-        "resolved_at": incident.resolved_at,
-        "closed_at": incident.closed_at,
-    }
-
-
-def _start_reference(incident: m.Incident) -> datetime:
-    return incident.started_at or incident.detected_at or incident.declared_at
-
-
-def _check_event_time(store: IncidentStore, incident: m.Incident, at: datetime) -> None:
-    _not_future(store, "at", at)
-    start = _start_reference(incident)
-    if at < start - EVENT_LEAD:
-        raise InvalidInput(
-            f"at: {at.isoformat()} is more than a day before {incident.public_id} started "
-            f"({start.isoformat()})"
-        )
-
-
-def _check_change_time(session: Session, incident: m.Incident, at: datetime, kind: str) -> None:
-    """A change of status or severity happens after the declaration and the last such change."""
-    if at < incident.declared_at:
-        raise InvalidInput(
-            f"at: {at.isoformat()} is before {incident.public_id} was declared "
-            f"({incident.declared_at.isoformat()})"
-        )
-    for field in ("started_at", "detected_at"):
-        value: datetime | None = getattr(incident, field)
-        if value is not None and at < value:
-            raise InvalidInput(f"at: {at.isoformat()} is before {field} ({value.isoformat()})")
-    last = session.scalar(
-        select(m.Event.at)
-        .where(m.Event.incident_number == incident.number, m.Event.kind == kind)
-        .order_by(m.Event.at.desc())
-        .limit(1)
-    )
-    if last is not None and at < last:
-        what = kind.replace("_", " ")
-        raise InvalidInput(
-            f"at: {at.isoformat()} is before the last {what} ({last.isoformat()}); "
-            "changes are recorded in the order they happened"
-        )
-
-
-def _load(session: Session, number: int, *, lock: bool = False) -> m.Incident:
-    query = select(m.Incident).where(m.Incident.number == number)
-    if lock:
-        # PostgreSQL: serialize writers on this incident. SQLite already holds the write lock.
-        query = query.with_for_update()
-    incident = session.scalars(query).one_or_none()
-    if incident is None:
-        raise NotFound(f"no incident {m.ID_PREFIX}{number}", public="incident not found")
-    return incident
-
-
-def _event(
-    session: Session,
-    incident: m.Incident,
-    *,
-    kind: str,
-    text: str,
-    at: datetime,
-    author: str | None,
-    now: datetime,
-    data: dict[str, Any] | None = None,
-    corrects: int | None = None,
-) -> m.Event:
-    event = m.Event(
-        incident_number=incident.number,
-        kind=kind,
-        text=text,
-        author=author,
-        at=at,
-        recorded_at=now,
-        corrects_id=corrects,
-        data=data or {},
-    )
-    session.add(event)
-    session.info.setdefault(_WRITTEN, []).append(event)
-    return event
-
-
-def _committed(store: IncidentStore, view: s.Incident, written: Sequence[s.Event]) -> s.Incident:
-    """Tell the store's listeners (webhooks) about a committed change; return the view."""
-    if written:
-        store.notify(view, written)
-    return view
-
-
-def _written(session: Session) -> list[s.Event]:
-    """The timeline events this session wrote, as views (call after the last flush)."""
-    return [views.event_view(e) for e in session.info.pop(_WRITTEN, [])]
-
-
-def _with_reason(text: str, reason: str | None) -> str:
-    reason = (reason or "").strip()
-    return f"{text}: {reason}" if reason else text
-
-
-# -- roles ------------------------------------------------------------------------------------
-
-
-def _apply_roles(
-    store: IncidentStore,
-    session: Session,
-    incident: m.Incident,
-    patch: s.RolesPatch,
-    *,
-    at: datetime,
-    author: str | None,
-    reason: str | None,
-) -> int:
-    """Apply role changes at `at`; return how many were written to the timeline."""
-    now = store.now()
-    written = 0
-    open_roles = [r for r in incident.roles if r.relieved_at is None]
-    holders = {r.role: r for r in open_roles if r.role != "responder"}
-
-    def relieve(row: m.RoleAssignment) -> None:
-        if at < row.assigned_at:
-            raise InvalidInput(
-                f"at: {at.isoformat()} is before {row.person} became "
-                f"{_ROLE_LABEL[row.role]} ({row.assigned_at.isoformat()})"
-            )
-        row.relieved_at = at
-
-    def assign(role: str, person: str) -> None:
-        incident.roles.append(
-            m.RoleAssignment(role=role, person=person, assigned_at=at, relieved_at=None)
-        )
-
-    for role in m.SINGLE_ROLES:
-        if role not in patch.model_fields_set:
-            continue
-        person: str | None = getattr(patch, role)
-        holder = holders.get(role)
-        old = holder.person if holder else None
-        if person == old:
-            continue
-        label = _ROLE_LABEL[role]
-        if person is None:
-            if role == "incident_commander":
-                raise Conflict(
-                    f"{incident.public_id} must always have an incident commander: hand the role "
-                    "over to someone else instead of removing it"
-                )
-            text = f"{old} stepped down as {label}"
-        elif old is None:
-            text = f"{person} is {label}"
-        else:
-            verb = "handed over" if role == "incident_commander" else "passed"
-            text = f"{label.capitalize()} {verb} from {old} to {person}"
-        if holder is not None:
-            relieve(holder)
-            # Close the old tenure before the new one opens: one open holder per role.
-            session.flush()
-        if person is not None:
-            assign(role, person)
-        _event(
-            session,
-            incident,
-            kind="role_change",
-            text=_with_reason(text, reason),
-            at=at,
-            author=author,
-            now=now,
-            data={"role": role, "from": old, "to": person},
-        )
-        written += 1
-
-    current = {r.person: r for r in open_roles if r.role == "responder"}
-    if patch.responders is not None:
-        wanted = list(dict.fromkeys(patch.responders))
-    else:
-        wanted = list(current)
-        wanted += [p for p in dict.fromkeys(patch.add_responders) if p not in current]
-        wanted = [p for p in wanted if p not in set(patch.remove_responders)]
-    joined = [p for p in wanted if p not in current]
-    left = [p for p in current if p not in wanted]
-    if not joined and not left:
-        return written
-    for person in left:
-        relieve(current[person])
-    session.flush()
-    for person in joined:
-        assign("responder", person)
-    parts = []
-    if joined:
-        parts.append(f"{', '.join(joined)} joined as responder{'s' if len(joined) > 1 else ''}")
-    if left:
-        parts.append(f"{', '.join(left)} left the responders")
-    _event(
-        session,
-        incident,
-        kind="role_change",
-        text=_with_reason("; ".join(parts), reason),
-        at=at,
-        author=author,
-        now=now,
-        data={"role": "responder", "added": joined, "removed": left},
-    )
-    return written + 1
 
 
 def _set_labels(incident: m.Incident, kind: str, names: Iterable[str]) -> None:
@@ -318,9 +64,9 @@ def declare(*, store: IncidentStore, request: s.IncidentCreate) -> s.Incident:
     now = store.now()
     declared_at = request.declared_at or now
     for field in ("started_at", "detected_at", "declared_at"):
-        _not_future(store, field, getattr(request, field))
+        w.not_future(store, field, getattr(request, field))
     given = {f for f in ("started_at", "detected_at", "declared_at") if getattr(request, f)}
-    _check_order(
+    w.check_order(
         {
             "started_at": request.started_at,
             "detected_at": request.detected_at,
@@ -345,7 +91,7 @@ def declare(*, store: IncidentStore, request: s.IncidentCreate) -> s.Incident:
         _set_labels(incident, "tag", request.tags)
         session.add(incident)
         session.flush()  # allocates the number
-        _event(
+        w.event(
             session,
             incident,
             kind="declared",
@@ -356,7 +102,7 @@ def declare(*, store: IncidentStore, request: s.IncidentCreate) -> s.Incident:
             data={"severity": level.id, "status": "triage"},
         )
         if request.roles is not None:
-            _apply_roles(
+            roles.apply_roles(
                 store,
                 session,
                 incident,
@@ -366,14 +112,14 @@ def declare(*, store: IncidentStore, request: s.IncidentCreate) -> s.Incident:
                 reason=None,
             )
         view = views.view_one(store, session, incident)
-        new_events = _written(session)
-    return _committed(store, view, new_events)
+        new_events = w.written(session)
+    return w.committed(store, view, new_events)
 
 
 def get_incident(*, store: IncidentStore, incident_id: str) -> s.Incident:
     number = parse_id(incident_id)
     with store.read() as session:
-        return views.view_one(store, session, _load(session, number))
+        return views.view_one(store, session, w.load(session, number))
 
 
 def list_incidents(
@@ -415,12 +161,12 @@ def update_incident(
     number = parse_id(incident_id)
     now = store.now()
     at = patch.at or now
-    _not_future(store, "at", at)
+    w.not_future(store, "at", at)
     for field in ("started_at", "detected_at"):
-        _not_future(store, field, getattr(patch, field))
+        w.not_future(store, field, getattr(patch, field))
     level = store.taxonomy.resolve(patch.severity) if patch.severity else None
     with store.write() as session:
-        incident = _load(session, number, lock=True)
+        incident = w.load(session, number, lock=True)
         changed = False
 
         # Plain edits.
@@ -434,8 +180,8 @@ def update_incident(
             old = getattr(incident, field)
             if value != old:
                 edits[field] = {
-                    "from": _iso(old) if isinstance(old, datetime) else old,
-                    "to": _iso(value) if isinstance(value, datetime) else value,
+                    "from": w.iso(old) if isinstance(old, datetime) else old,
+                    "to": w.iso(value) if isinstance(value, datetime) else value,
                 }
                 setattr(incident, field, value)
         for kind, names in (("service", patch.services), ("tag", patch.tags)):
@@ -446,13 +192,13 @@ def update_incident(
             if incident.label_names(kind) != old_names:
                 edits[f"{kind}s"] = {"from": old_names, "to": incident.label_names(kind)}
         if edits:
-            _check_order(_timestamps(incident), given=edits)
-            _check_event_time(store, incident, at)
-            _event(
+            w.check_order(w.timestamps(incident), given=edits)
+            w.check_event_time(store, incident, at)
+            w.event(
                 session,
                 incident,
                 kind="edit",
-                text=_with_reason(f"Edited {', '.join(edits)}", patch.reason),
+                text=w.with_reason(f"Edited {', '.join(edits)}", patch.reason),
                 at=at,
                 author=patch.author,
                 now=now,
@@ -461,7 +207,7 @@ def update_incident(
             changed = True
 
         if level is not None and level.id != incident.severity:
-            _check_change_time(session, incident, at, "severity_change")
+            w.check_change_time(session, incident, at, "severity_change")
             old_level = incident.severity
             word = (
                 "raised"
@@ -469,11 +215,11 @@ def update_incident(
                 else "lowered"
             )
             incident.severity = level.id
-            _event(
+            w.event(
                 session,
                 incident,
                 kind="severity_change",
-                text=_with_reason(f"Severity {word} from {old_level} to {level.id}", patch.reason),
+                text=w.with_reason(f"Severity {word} from {old_level} to {level.id}", patch.reason),
                 at=at,
                 author=patch.author,
                 now=now,
@@ -482,8 +228,8 @@ def update_incident(
             changed = True
 
         if patch.roles is not None:
-            _check_event_time(store, incident, at)
-            written = _apply_roles(
+            w.check_event_time(store, incident, at)
+            written = roles.apply_roles(
                 store,
                 session,
                 incident,
@@ -497,15 +243,15 @@ def update_incident(
         if patch.status is not None and patch.status != incident.status:
             current = incident.status
             lifecycle.check(incident.public_id, current, patch.status)
-            _check_change_time(session, incident, at, "status_change")
+            w.check_change_time(session, incident, at, "status_change")
             reopen = lifecycle.is_reopen(current, patch.status)
             cleared = lifecycle.apply(incident, patch.status, at)
             text = f"{'Reopened' if reopen else 'Status'}: {current} -> {patch.status}"
-            _event(
+            w.event(
                 session,
                 incident,
                 kind="status_change",
-                text=_with_reason(text, patch.reason),
+                text=w.with_reason(text, patch.reason),
                 at=at,
                 author=patch.author,
                 now=now,
@@ -516,8 +262,8 @@ def update_incident(
         if changed:
             incident.updated_at = now
         view = views.view_one(store, session, incident)
-        new_events = _written(session)
-    return _committed(store, view, new_events)
+        new_events = w.written(session)
+    return w.committed(store, view, new_events)
 
 
 def add_event(
@@ -535,8 +281,8 @@ def add_event(
     now = store.now()
     at = event.at or now
     with store.write() as session:
-        incident = _load(session, number, lock=True)
-        _check_event_time(store, incident, at)
+        incident = w.load(session, number, lock=True)
+        w.check_event_time(store, incident, at)
         if event.corrects is not None:
             target = session.get(m.Event, event.corrects)
             if target is None or target.incident_number != number:
@@ -546,7 +292,7 @@ def add_event(
         data = dict(data or {})
         if event.audience is not None:
             data["audience"] = event.audience
-        row = _event(
+        row = w.event(
             session,
             incident,
             kind=event.kind,
@@ -561,9 +307,9 @@ def add_event(
         session.flush()
         added = views.event_view(row)
         view = views.view_one(store, session, incident) if store.listeners else None
-        session.info.pop(_WRITTEN, None)
+        session.info.pop(w.WRITTEN, None)
     if view is not None:
-        _committed(store, view, [added])
+        w.committed(store, view, [added])
     return added
 
 
@@ -578,7 +324,7 @@ def list_events(
             f"kind: unknown event kind {kind[:30]!r}; expected one of {', '.join(kinds)}"
         )
     with store.read() as session:
-        _load(session, number)
+        w.load(session, number)
         rows = list(
             session.scalars(
                 select(m.Event)
@@ -596,7 +342,7 @@ def list_events(
 def incident_metrics(*, store: IncidentStore, incident_id: str) -> s.IncidentMetrics:
     number = parse_id(incident_id)
     with store.read() as session:
-        incident = _load(session, number)
+        incident = w.load(session, number)
         snap = views.snapshots(session, [incident])[number]
     return metrics_mod.incident_metrics(snap, store.taxonomy, store.now())
 
