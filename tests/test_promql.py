@@ -6,7 +6,7 @@ import pytest
 
 from copilot import promql
 from copilot.assist import blocks
-from copilot.guardrails import risk
+from copilot.guardrails import commands
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,6 @@ def test_words_that_name_functions_are_not_queries(text: str) -> None:
 
 def test_a_label_value_in_a_whole_query_is_not_an_order() -> None:
     query = 'sort_desc(sum by (verb) (rate(apiserver_request_total{verb=~"PUT|DELETE"}[5m])))'
-    assert risk.command_risks(query) == []
+    assert commands.command_risks(query) == []
     # A shell line that holds the same words is still read whole.
-    assert risk.command_risks("kubectl delete pod checkout-1") != []
+    assert commands.command_risks("kubectl delete pod checkout-1") != []

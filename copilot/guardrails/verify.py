@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from copilot.guardrails.commands import exfiltrates
 from copilot.guardrails.hosts import host_of
 from copilot.guardrails.injection import reasons_for
-from copilot.guardrails.risk import exfiltrates, requires_approval
+from copilot.guardrails.risk import requires_approval
 
 _URL = re.compile(r"(?:https?|ftp)://[^\s)<>\]\"'`]+", re.IGNORECASE)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")

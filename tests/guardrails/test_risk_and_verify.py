@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.guardrails.risk import command_risks, exfiltrates, requires_approval, scan
+from copilot.guardrails.commands import command_risks, exfiltrates
+from copilot.guardrails.risk import requires_approval, scan
 from copilot.guardrails.verify import Proposed, hosts_in, strip_links, verify
 
 
