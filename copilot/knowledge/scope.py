@@ -56,3 +56,46 @@ def title_scope(title: str) -> frozenset[str]:
     if words & _TITLE_PART:
         named.add(PART)
     return frozenset(named)
+
+
+# Which side of a limit: "at" it, "below" it, or "above" it. Alert families split on this too:
+# "Pod Disruption Budget At Limit" (healthy pods equal to the desired count) and "Pod Disruption
+# Budget Limit" (fewer than desired). The question says it in words ("exactly at its minimum",
+# "zero headroom", "fewer healthy pods than it wants"); a runbook's meaning says it in its own
+# ("is equal to", "is below the minimum", "less than").
+AT = "at"
+BELOW = "below"
+ABOVE = "above"
+_LIMIT = r"(?:minimum|min|limit|maximum|max|threshold|budget|cap|ceiling|floor|capacity)"
+_BOUNDS = {
+    AT: re.compile(
+        r"\b(?:exactly|equal(?:s|led)? to|is equal|"
+        r"(?:right |sitting |stuck )?at (?:its |the |their )?"
+        + _LIMIT
+        + r"|zero (?:spare|headroom|room|slack|margin|disruptions?|evictions?)|"
+        r"no (?:spare|headroom|room|slack|margin)|maxed out)\b",
+        re.IGNORECASE,
+    ),
+    BELOW: re.compile(
+        r"\b(?:fewer|less than|lower than|below|under (?:the|its|their)|short of|running short|"
+        r"not enough|insufficient|not satisfied|unsatisfied|too few)\b",
+        re.IGNORECASE,
+    ),
+    ABOVE: re.compile(
+        r"\b(?:more than|greater than|higher than|above|exceed(?:s|ed|ing)?|over (?:the|its|their)|"
+        r"too many|beyond)\b",
+        re.IGNORECASE,
+    ),
+}
+
+
+def bounds(text: str) -> frozenset[str]:
+    """The sides of a limit `text` names (AT, BELOW, ABOVE); more than one for text naming
+    several."""
+    return frozenset(side for side, said in _BOUNDS.items() if said.search(text))
+
+
+def asked_bound(question: str) -> str | None:
+    """The one side of a limit the question names, or None (none, or several)."""
+    named = bounds(question)
+    return next(iter(named)) if len(named) == 1 else None

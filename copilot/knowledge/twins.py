@@ -36,6 +36,9 @@ TWIN_SIMILARITY = 0.75
 REORDER_MARGIN = 2
 # What the question's scope (scope.py) weighs for the twin whose title names it.
 SCOPE_WEIGHT = 3
+# What the side of a limit the question says (scope.bounds: at, below, above) weighs for the twin
+# whose meaning alone names it.
+BOUND_WEIGHT = 3
 # Stems a question word must have to count towards a side (not "the", "is", "on").
 _MIN_STEM = 3
 _MARKUP = re.compile(r"<[^>]+>|[*_`#>]+")
@@ -102,6 +105,12 @@ def _sentences(text: str, min_words: int = 4) -> list[str]:
         flat = " ".join(_MARKUP.sub(" ", paragraph).split())
         out += [s for s in split_sentences(flat) if len(s.split()) >= min_words]
     return out
+
+
+def _sides(chunks: list[Chunk]) -> frozenset[str]:
+    """The sides of a limit (scope.bounds) a document's meaning names."""
+    chunk = _meaning(chunks)
+    return scope.bounds(_MARKUP.sub(" ", chunk.text)) if chunk is not None else frozenset()
 
 
 def telling_line(own: list[Chunk], other: list[Chunk]) -> tuple[str, tuple[int, int]]:
@@ -192,6 +201,8 @@ def find(
     titles = {src: _stems(chunks[src][0].title) for src in (first, second)}
     asked_scope = scope.asked_scope(query)
     scopes = {src: scope.title_scope(chunks[src][0].title) for src in (first, second)}
+    asked_bound = scope.asked_bound(query)
+    sides = {src: _sides(chunks[src]) for src in (first, second)}
 
     def own(src: str, twin: str) -> set[str]:
         return (asked & terms[src]) - terms[twin]
@@ -203,12 +214,22 @@ def find(
         # ("above 10", "75% used") that only this twin states counts twice, like a title word:
         # families split on it (Warning at 10, Critical at 16).
         named = asked_scope is not None and asked_scope in scopes[src] - scopes[twin]
+        # The side of a limit the question says ("exactly at its minimum", "fewer than it
+        # wants") weighs as much when the twins' meanings split on it: this one states it, the
+        # other states another side. A twin that states no side is not the other side
+        # ("exceeds cluster capacity" against a meaning that names no limit).
+        side = (
+            asked_bound is not None
+            and asked_bound in sides[src] - sides[twin]
+            and bool(sides[twin])
+        )
         mine = own(src, twin)
         return (
             len(mine)
             + sum(1 for w in mine if w.isdigit())
             + len((asked & titles[src]) - titles[twin])
             + (SCOPE_WEIGHT if named else 0)
+            + (BOUND_WEIGHT if side else 0)
         )
 
     reordered = weight(second, first) >= weight(first, second) + REORDER_MARGIN

@@ -442,3 +442,83 @@ def test_the_threshold_a_question_gives_is_a_word_that_tells_twins_apart(
     found = twins.find(threshold_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, question)
     assert found is not None
     assert not found.lead.own_words and not found.other.own_words
+
+
+BOUND = """---
+title: {title}
+kind: runbook
+services: [kiln-loader]
+tags: [kiln]
+---
+# {title}
+
+## Meaning
+
+This alert fires when the kiln shelf budget {side} the minimum loaded level. The number of
+loaded shelves {count} the desired number of loaded shelves.
+
+## Impact
+
+A firing with the wrong number of loaded shelves heats unevenly and wastes a burner cycle.
+
+## Diagnosis
+
+- List the shelf budgets with `kilnctl budgets`.
+
+## Mitigation
+
+- Move ware between kilns with `kilnctl rebalance`.
+"""
+
+
+@pytest.fixture(scope="module")
+def bound_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[KnowledgeBase]:
+    documents = {
+        "at.md": BOUND.format(title="KilnShelfBudgetAtLimit", side="is at", count="is equal to"),
+        "below.md": BOUND.format(
+            title="KilnShelfBudgetLimit", side="is below", count="is less than"
+        ),
+        "plain.md": BOUND.format(
+            title="KilnShelfBudgetReached", side="has reached", count="matches"
+        ),
+    }
+    with documents_kb(tmp_path_factory, embedder, "bound", documents) as kb:
+        yield kb
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("shelf budget has exactly the loaded shelves it wants and zero spare", "at.md"),
+        ("kiln shelf budget has zero headroom, the loader is stuck", "at.md"),
+        ("fewer loaded shelves than the budget wants, firing is uneven", "below.md"),
+        ("shelf budget not satisfied, kiln running short of shelves", "below.md"),
+    ],
+)
+def test_the_side_of_a_limit_the_question_says_tells_twins_apart(
+    bound_kb: KnowledgeBase, question: str, lead: str
+) -> None:
+    """ "Exactly", "zero spare", "fewer than": the words no runbook uses, said of the same limit
+    its meaning names as "equal to" or "less than"."""
+    for ranked in (["at.md", "below.md"], ["below.md", "at.md"]):
+        found = twins.find(bound_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, question)
+        assert found is not None
+        assert found.lead.source == lead and found.decided
+
+
+def test_a_question_that_says_no_side_leaves_bound_twins_undecided(bound_kb: KnowledgeBase) -> None:
+    ranked = ["below.md", "at.md"]
+    found = twins.find(bound_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, "shelf budget alert")
+    assert found is not None and found.lead.source == "below.md" and not found.decided
+
+
+def test_a_twin_whose_meaning_names_no_side_is_not_the_other_side(bound_kb: KnowledgeBase) -> None:
+    """Twins split on a side only when both meanings name one: "exceeds cluster capacity"
+    against a meaning that names no limit says nothing about which the question means."""
+    question = "kiln shelf budget has zero headroom, the loader is stuck"
+    for ranked in (["at.md", "plain.md"], ["plain.md", "at.md"]):
+        found = twins.find(bound_kb, ranked, {ranked[0]: 1.0, ranked[1]: 0.95}, question)
+        assert found is not None
+        assert found.lead.source == ranked[0] and not found.decided

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.knowledge.scope import ALL, PART, asked_scope, title_scope
+from copilot.knowledge.scope import (
+    ABOVE,
+    ALL,
+    AT,
+    BELOW,
+    PART,
+    asked_bound,
+    asked_scope,
+    bounds,
+    title_scope,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +57,33 @@ def test_the_scope_a_question_says(question: str, scope: str | None) -> None:
 )
 def test_the_scope_a_title_names(title: str, scopes: set[str]) -> None:
     assert title_scope(title) == scopes
+
+
+@pytest.mark.parametrize(
+    ("question", "side"),
+    [
+        ("pdb is exactly at its minimum and our node drain is getting blocked", AT),
+        ("the pdb allows zero evictions even though every pod is healthy", AT),
+        ("a disruption budget has zero headroom", AT),
+        ("hpa maxed out, cannot scale further", AT),
+        ("pdb not satisfied, fewer healthy pods than it wants", BELOW),
+        ("app is running short of replicas", BELOW),
+        ("error budget burn rate above the threshold", ABOVE),
+        ("more than five pods exceed their memory request", ABOVE),
+        # Neither, or both: no side.
+        ("pods keep restarting after deploy", None),
+        ("fewer pods than desired and cpu above the limit", None),
+        # "At risk" is not at a limit.
+        ("etcd quorum at risk", None),
+    ],
+)
+def test_the_side_of_a_limit_a_question_says(question: str, side: str | None) -> None:
+    assert asked_bound(question) == side
+
+
+def test_the_sides_a_meaning_names() -> None:
+    assert bounds("The number of current healthy pods is equal to the desired healthy pods.") == {
+        AT
+    }
+    assert bounds("The budget is below the minimum and is not satisfied.") == {BELOW}
+    assert bounds("Nothing about any limit here.") == set()
