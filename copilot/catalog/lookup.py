@@ -269,7 +269,7 @@ def names_in(db: Database, text: str, *, limit: int = 5) -> list[str]:
                 names.setdefault(alias, service_name)
     found: list[str] = []
     for word in _WORD.findall(text[:8000]):
-        name = names.get(word.casefold())
+        name = _named(names, word.casefold())
         if name is not None and name not in found:
             found.append(name)
             if len(found) == limit:
@@ -278,6 +278,17 @@ def names_in(db: Database, text: str, *, limit: int = 5) -> list[str]:
 
 
 _SERVICES = ("component:", "resource:")
+
+
+def _named(names: dict[str, str], word: str) -> str | None:
+    """The service `word` names, as written or in the other number: "who owns carts" means the
+    alias `cart`, "the payment team" the alias `payments` (words of four letters or more)."""
+    if word in names:
+        return names[word]
+    if len(word) < 4:
+        return None
+    other = word[:-1] if word.endswith("s") else f"{word}s"
+    return names.get(other)
 
 
 def _alias_rows(conn: Connection) -> list[tuple[str, str]]:

@@ -34,6 +34,10 @@ def test_a_question_about_who_owns_something_names_it_by_its_alias(sample_db: Da
     assert lookup.names_in(sample_db, "who owns payments") == ["payments-gateway"]
     assert lookup.names_in(sample_db, "which team runs the Checkout?") == ["checkout-api"]
     assert lookup.names_in(sample_db, "who is on call for vault") == ["vault"]
+    # As typed: "carts" for the alias `cart`, "payment" for `payments`.
+    assert lookup.names_in(sample_db, "who owns carts") == ["cart-service"]
+    assert lookup.names_in(sample_db, "who do i page for the payment stuff") == ["payments-gateway"]
+    assert lookup.names_in(sample_db, "who owns gas") == []
 
 
 def test_without_a_catalog_nothing_is_named(db: Database) -> None:
