@@ -41,6 +41,13 @@ _ENTITY = re.compile(r"(?<![<\w])[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+(?![>\w])")
 
 
 _LINK_TARGET = re.compile(r"\]\([^)\s]*\)|\S+\.md\b")
+# A command that sets one setting to a value: `CONFIG SET maxmemory-policy noeviction`, `lark
+# flags set cart.anon_ttl_hours --value 12`, `sysctl -w net.core.somaxconn=1024`.
+_SETTING = re.compile(
+    r"\b(?:config\s+set|flags?\s+set|sysctl\s+-w|set)\s+([a-z][\w.:/-]*[a-z0-9_])"
+    r"(?:\s+--value[= ]\s*|\s*=\s*|\s+)[\"']?([\w.:/-]+)",
+    re.I,
+)
 
 
 def _things(text: str) -> set[str]:
@@ -85,6 +92,36 @@ def _raised_the_same(action: str, entry: str) -> bool:
     return any(len(w) >= _LIMIT_WORD_MIN for w in words[0] & words[1])
 
 
+# How the timeline's entries reach this module: "10:42Z mitigation: Switched ...".
+_ENTRY_PREFIX = re.compile(r"^\d{1,2}:\d{2}Z [a-z_]+: ")
+# An entry that reports a check ("Checked maxmemory-policy is noeviction"), in any tense.
+_CHECKED = re.compile(
+    r"^(?:check(?:ed|ing|s)?|confirm(?:ed|ing|s)?|verif(?:y|ied|ying|ies)|look(?:ed|ing|s)?|"
+    r"inspect(?:ed|ing|s)?|compar(?:e|ed|ing|es)|watch(?:ed|ing|es)?|monitor(?:ed|ing|s)?|"
+    r"review(?:ed|ing|s)?|read|see|saw|seen|found|is|are|was|were)\b",
+    re.I,
+)
+
+
+def _set_the_same(command: str, entry: str) -> bool:
+    """Every line of the command sets a setting, and the entry (not a check) names each setting
+    (or the last part of a dotted one) with its value: "Switched redis-carts maxmemory-policy
+    to noeviction" did `CONFIG SET maxmemory-policy noeviction`."""
+    lines = [line for line in command.splitlines() if line.strip()]
+    if not lines or _CHECKED.match(_ENTRY_PREFIX.sub("", entry.strip())):
+        return False
+    said = entry.lower()
+    words = set(re.findall(r"[\w.:/-]+", said)) | set(_WORDS.findall(said))
+    for line in lines:
+        found = _SETTING.search(line)
+        if found is None:
+            return False
+        setting, value = found.group(1).lower(), found.group(2).lower()
+        if value not in words or not (setting in said or setting.rsplit(".", 1)[-1] in said):
+            return False
+    return True
+
+
 def already_done(candidate: Candidate, done: list[str]) -> str | None:
     """The timeline entry that records this step as done (its command, most of its words, or
     the same action on the same thing), or None."""
@@ -100,6 +137,10 @@ def already_done(candidate: Candidate, done: list[str]) -> str | None:
         for entry in done:
             entry_words = set(_WORDS.findall(entry.lower()))
             if len(words & entry_words) / len(words) >= 0.7:
+                return entry
+    if candidate.command:
+        for entry in done:
+            if _set_the_same(candidate.command, entry):
                 return entry
     action = _action_part(candidate)
     wanted = _actions(action)

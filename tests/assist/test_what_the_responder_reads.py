@@ -194,6 +194,38 @@ def test_a_limit_raised_on_the_timeline_is_done_and_another_limit_is_not(
     assert any("raise `maxmemory`" in s.text for s in other.steps)
 
 
+def test_a_setting_changed_on_the_timeline_is_done_and_a_check_of_it_is_not(
+    sample_kb: KnowledgeBase,
+) -> None:
+    # Found as a new user: with "Switched redis-carts maxmemory-policy to noeviction" logged as a
+    # mitigation, ask still suggested `CONFIG SET maxmemory-policy noeviction`.
+    question = "baskets are getting emptied"
+    incident = _Incident(title="Baskets empty", services=("cart-service",))
+    before = service.ask(kb=sample_kb, question=question, incident=incident, events=[])
+    switch = [s for s in before.steps if s.command and "maxmemory-policy noeviction" in s.command]
+    assert switch
+    entry = "Switched redis-carts maxmemory-policy to noeviction"
+    after = service.ask(
+        kb=sample_kb,
+        question=question,
+        incident=incident,
+        events=[_Event("mitigation", entry)],
+    )
+    assert not any(s.command and "maxmemory-policy noeviction" in s.command for s in after.steps)
+    assert [d.done_by for d in after.done if d.text == switch[0].text] == [
+        f"10:42Z mitigation: {entry}"
+    ]
+    # Another value, or a check of the setting, is not the step done.
+    for other in (
+        "Switched redis-carts maxmemory-policy to allkeys-lru",
+        "Checked maxmemory-policy is noeviction on every shard",
+    ):
+        kept = service.ask(
+            kb=sample_kb, question=question, incident=incident, events=[_Event("action", other)]
+        )
+        assert any(s.command and "maxmemory-policy noeviction" in s.command for s in kept.steps)
+
+
 def test_a_check_of_what_was_done_is_not_left_out_as_done(sample_kb: KnowledgeBase) -> None:
     # Found as a new user: with "Restarted the indexer consumer" on the timeline, ask left out
     # "Check the consumer pods are running and not restarting" as done: a check names the
