@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from copilot.assist.blocks import inline_code
 from copilot.assist.steps import Candidate, normalise
@@ -92,8 +93,6 @@ def _raised_the_same(action: str, entry: str) -> bool:
     return any(len(w) >= _LIMIT_WORD_MIN for w in words[0] & words[1])
 
 
-# How the timeline's entries reach this module: "10:42Z mitigation: Switched ...".
-_ENTRY_PREFIX = re.compile(r"^\d{1,2}:\d{2}Z [a-z_]+: ")
 # An entry that reports a check ("Checked maxmemory-policy is noeviction"), in any tense.
 _CHECKED = re.compile(
     r"^(?:check(?:ed|ing|s)?|confirm(?:ed|ing|s)?|verif(?:y|ied|ying|ies)|look(?:ed|ing|s)?|"
@@ -103,23 +102,41 @@ _CHECKED = re.compile(
 )
 
 
-def _set_the_same(command: str, entry: str) -> bool:
-    """Every line of the command sets a setting, and the entry (not a check) names each setting
-    (or the last part of a dotted one) with its value: "Switched redis-carts maxmemory-policy
-    to noeviction" did `CONFIG SET maxmemory-policy noeviction`."""
-    lines = [line for line in command.splitlines() if line.strip()]
-    if not lines or _CHECKED.match(_ENTRY_PREFIX.sub("", entry.strip())):
+def timeline_entry(at: datetime, kind: str, text: str) -> str:
+    """A timeline event as `already_done` reads it and names it in `done_by`: "10:42Z
+    mitigation: Switched ..." (`_ENTRY_PREFIX` reads the prefix back)."""
+    return f"{at:%H:%M}Z {kind}: {text}"
+
+
+_ENTRY_PREFIX = re.compile(r"^\d{1,2}:\d{2}Z [a-z_]+: ")
+
+
+def _settings(command: str) -> list[tuple[str, str]] | None:
+    """(setting, value) for each line of a command that only sets settings, lower-cased; None
+    when a line does something else."""
+    out = []
+    for line in command.splitlines():
+        if not line.strip():
+            continue
+        found = _SETTING.search(line)
+        if found is None:
+            return None
+        out.append((found.group(1).lower(), found.group(2).lower()))
+    return out or None
+
+
+def _set_the_same(settings: list[tuple[str, str]], entry: str) -> bool:
+    """The entry (not a check) names each setting (or the last part of a dotted one) with its
+    value: "Switched redis-carts maxmemory-policy to noeviction" did `CONFIG SET
+    maxmemory-policy noeviction`."""
+    if _CHECKED.match(_ENTRY_PREFIX.sub("", entry.strip())):
         return False
     said = entry.lower()
     words = set(re.findall(r"[\w.:/-]+", said)) | set(_WORDS.findall(said))
-    for line in lines:
-        found = _SETTING.search(line)
-        if found is None:
-            return False
-        setting, value = found.group(1).lower(), found.group(2).lower()
-        if value not in words or not (setting in said or setting.rsplit(".", 1)[-1] in said):
-            return False
-    return True
+    return all(
+        value in words and (setting in said or setting.rsplit(".", 1)[-1] in said)
+        for setting, value in settings
+    )
 
 
 def already_done(candidate: Candidate, done: list[str]) -> str | None:
@@ -138,9 +155,10 @@ def already_done(candidate: Candidate, done: list[str]) -> str | None:
             entry_words = set(_WORDS.findall(entry.lower()))
             if len(words & entry_words) / len(words) >= 0.7:
                 return entry
-    if candidate.command:
+    settings = _settings(candidate.command) if candidate.command else None
+    if settings:
         for entry in done:
-            if _set_the_same(candidate.command, entry):
+            if _set_the_same(settings, entry):
                 return entry
     action = _action_part(candidate)
     wanted = _actions(action)

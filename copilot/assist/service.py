@@ -6,6 +6,7 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from copilot.assist import done as done_mod
 from copilot.assist import schemas as s
 from copilot.assist import steps as step_mod
 from copilot.assist.compose import (
@@ -82,7 +83,7 @@ def _incident_text(incident: Any, events: Sequence[Any]) -> tuple[str, list[str]
             continue  # the copilot's own record of an answer is not something anyone did
         lines.append(f"{event.at:%Y-%m-%d %H:%M}Z {event.kind}: {event.text}")
         if event.kind in DONE_KINDS:
-            done.append(f"{event.at:%H:%M}Z {event.kind}: {event.text}")
+            done.append(done_mod.timeline_entry(event.at, event.kind, event.text))
     redacted = redact("\n".join(lines))
     done_redacted = [redact(d).text for d in done]
     return redacted.text, done_redacted, redacted.total

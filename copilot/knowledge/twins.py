@@ -202,7 +202,8 @@ def find(
     asked_scope = scope.asked_scope(query)
     scopes = {src: scope.title_scope(chunks[src][0].title) for src in (first, second)}
     asked_bound = scope.asked_bound(query)
-    sides = {src: _sides(chunks[src]) for src in (first, second)}
+    # Read only when the question names a side (find runs on every search).
+    sides = {src: _sides(chunks[src]) for src in (first, second)} if asked_bound else {}
 
     def own(src: str, twin: str) -> set[str]:
         return (asked & terms[src]) - terms[twin]
