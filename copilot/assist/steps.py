@@ -352,10 +352,18 @@ def point_above(candidates: list[Candidate], passages: list[Passage]) -> list[Ca
     return candidates
 
 
+# A step that forbids something ("Never run `FLUSHALL` ...", "Do not delete the pods ..."): its
+# words are worth reading; the command it names is what not to run, never one to copy.
+_FORBIDS = re.compile(r"^[\W_]*(?:never|do not|don't|must not)\b", re.IGNORECASE)
+
+
 def _tidy(candidates: list[Candidate]) -> list[Candidate]:
-    """Drop pointers that are only a link, and commands that are only a comment."""
+    """Drop pointers that are only a link, commands that are only a comment, and the command of
+    a step that forbids it."""
     out = []
     for cand in candidates:
+        if cand.command is not None and _FORBIDS.match(cand.text):
+            cand.command = None
         if cand.command is not None and empty_command(cand.command):
             cand.command = None
             if cand.text == _RUN:

@@ -314,3 +314,24 @@ def test_have_we_seen_this_before_is_answered_first_with_the_past_incidents(
     # A question about what to do now is not answered with history first.
     now = service.ask(kb=sample_kb, question="customers say their basket went empty")
     assert now.answer.startswith("Closest runbook: ")
+
+
+def test_a_step_that_forbids_a_command_does_not_offer_it_to_copy(
+    sample_kb: KnowledgeBase,
+) -> None:
+    # Found as a new user on the war-room page: "Never run `FLUSHALL` or `lark cache flush
+    # redis-carts` without a pattern" was step 9, with `lark cache flush redis-carts` in a code
+    # block under it: the command the runbook forbids, ready to copy.
+    answer = service.ask(
+        kb=sample_kb,
+        question="baskets are getting emptied",
+        incident=_Incident(title="Baskets empty", services=("cart-service",)),
+        events=[],
+    )
+    never = [s for s in answer.steps if s.text.startswith("Never run")]
+    assert never and never[0].command is None
+    assert "`lark cache flush redis-carts`" in never[0].text  # the warning is still read
+    # The steps that order a command keep it.
+    assert any(
+        s.command and "CONFIG SET maxmemory-policy noeviction" in s.command for s in answer.steps
+    )
