@@ -74,6 +74,7 @@ class MemoryKeywordIndex:
     def __init__(self, chunks: Iterable[Chunk]) -> None:
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
+        self._closed = False
         self._db.execute(create_sql(self.TABLE))
         self._db.execute("BEGIN")
         self._db.executemany(insert_sql(self.TABLE), (fts_row(c) for c in chunks))
@@ -82,10 +83,14 @@ class MemoryKeywordIndex:
 
     def search(self, match: str, *, kind: str | None, n: int) -> list[tuple[str, float]]:
         with self._lock:
+            if self._closed:  # dropped after a change while this search waited: the caller
+                return []  # sees the change (the store's generation) and searches again
             rows = self._db.execute(
                 search_sql(self.TABLE, kind=bool(kind)), search_params(match, kind=kind, n=n)
             ).fetchall()
         return [(r[0], float(r[1])) for r in rows]
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:  # not under a running search
+            self._closed = True
+            self._db.close()

@@ -192,6 +192,10 @@ def retrieve(
     # words for its phrases beside them.
     own_words = vocabulary.spell_out(query, phrases=False)
     searched = vocabulary.with_phrases(own_words)
+    # Read the version once here, not in each half: two threads checking it at once could
+    # each see a different knowledge base (one before another replica's change, one after).
+    kb.refresh()
+    generation = kb.generation
     # The keyword search runs while the query is embedded: both release the GIL, and the
     # embedding is most of a search's time.
     pending = (
@@ -217,7 +221,24 @@ def retrieve(
     if pending is not None:
         keyword = pending.result()
 
-    chunks = kb.chunks(list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword])))
+    wanted = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword]))
+    chunks = kb.chunks(wanted)
+    if kb.generation != generation or (len(chunks) < len(wanted) and kb.refresh(force=True)):
+        # The knowledge base changed while this search ran, or since this replica last read its
+        # version (its in-memory indexes named sections that are gone): search again, once, on
+        # what is there now rather than answer with nothing until the next periodic check.
+        if mode in ("hybrid", "keyword"):
+            keyword = kb.keyword_search(searched, n=pool, kind=kind)
+        if query_vector is not None and degraded is None:
+            try:
+                dense = kb.dense_search(query_vector, n=pool, kind=kind)
+            except VectorsUnavailable:
+                if mode == "dense":
+                    raise
+                dense, degraded = [], KEYWORD_ONLY
+                metrics.RETRIEVAL_DEGRADED.inc()
+        wanted = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword]))
+        chunks = kb.chunks(wanted)
     # Stale vectors (not in the catalog) and filtered-out sections take no part.
     dense = [
         (c, s) for c, s in dense if c in chunks and _matches_filters(chunks[c], services, tags)

@@ -248,6 +248,13 @@ class KnowledgeBase:
         with self._reading() as conn:
             return int(conn.execute(select(kb_state.c.version)).scalar_one())
 
+    @property
+    def generation(self) -> int:
+        """Bumped each time this process drops what it keeps in memory: a search that sees it
+        change while it runs may have read one half from before and one from after."""
+        with self._mutex:
+            return self._writes
+
     def refresh(self, *, force: bool = False) -> bool:
         """Drop what this process keeps in memory if the knowledge base changed since; read the
         version at most every `kb_refresh_s` seconds. True when something was dropped."""

@@ -122,6 +122,28 @@ def test_a_change_ingested_through_one_replica_is_served_by_the_other(
         assert _top_source(b, "kafka consumer lag") == "disk.md"
 
 
+def test_a_replica_whose_memory_names_removed_sections_searches_again_at_once(
+    postgres_url: str, chroma_server: ChromaServer, tmp_path: Path, embedder: Embedder
+) -> None:
+    """Between two periodic version checks a replica's in-memory indexes can name sections
+    another replica has removed: the search reads the version then and there, not nothing."""
+    root = tmp_path / "kb"
+    write(root, "disk.md", DISK)
+    with (
+        _replica(tmp_path, "a", postgres_url, chroma_server.url, embedder) as a,
+        _replica(tmp_path, "b", postgres_url, chroma_server.url, embedder) as b,
+    ):
+        b.settings.kb_refresh_s = 3600.0  # b would not look at the version again for an hour
+        ingest_paths(a, [root], progress=False)
+        b.warm()
+        (root / "disk.md").unlink()
+        write(root, "kafka.md", KAFKA)
+        ingest_paths(a, [root], progress=False)
+        hits = retrieval.search(kb=b, query="kafka consumer lag", top_k=3)
+        assert [h.chunk.source for h in hits][:1] == ["kafka.md"]
+        assert all(h.chunk.source != "disk.md" for h in hits)
+
+
 def test_a_second_ingest_is_told_who_holds_the_lock_or_waits_for_it(
     postgres_url: str, chroma_server: ChromaServer, tmp_path: Path, embedder: Embedder
 ) -> None:
