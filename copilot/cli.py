@@ -148,13 +148,20 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if response.degraded:
         print(f"note: {response.degraded}")
     print(response.answer)
-    for i, step in enumerate(response.steps, 1):
+    for i, step in enumerate([st for st in response.steps if not st.caution], 1):
         flag = "  [REQUIRES APPROVAL]" if step.requires_approval else ""
         print(f"\n{i}. {step.text}{flag}")
         if step.command and step.command not in step.text:
             print("   " + step.command.replace("\n", "\n   "))
         for c in step.citations:
             print(f"   source: {c.source}:{c.lines[0]}-{c.lines[1]} ({c.section})")
+    cautions = [st for st in response.steps if st.caution]
+    if cautions:
+        print("\nCaution (the runbook says not to):")
+        for step in cautions:
+            print(f"! {step.text}")
+            for c in step.citations:
+                print(f"  source: {c.source}:{c.lines[0]}-{c.lines[1]} ({c.section})")
     if response.done:
         print("\nAlready done (left out):")
         for d in response.done:

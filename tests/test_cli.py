@@ -100,3 +100,19 @@ def test_search_and_ask_read_a_store_another_process_holds(
         assert "in use" in capsys.readouterr().err
     finally:
         holder.release()
+
+
+def test_ask_prints_a_runbooks_caution_apart_from_the_numbered_steps(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "kb"
+    name = "runbooks/redis-carts-memory-pressure.md"
+    write(root, name, (SAMPLE_KB / name).read_text())
+    assert main(["ingest", str(root)]) == 0
+    capsys.readouterr()
+    assert main(["ask", "baskets are getting emptied, redis-carts evicting keys"]) == 0
+    out = capsys.readouterr().out
+    steps, cautions = out.split("\nCaution (the runbook says not to):\n", 1)
+    assert "Never run" not in steps  # not a numbered step, and not one to approve
+    assert cautions.startswith("! Never run `FLUSHALL`")
+    assert f"source: {name}:" in cautions

@@ -90,7 +90,10 @@ class ExtractiveComposer(Composer):
             if key in seen:
                 continue
             seen.add(key)
-            cand.done_by = done_mod.already_done(cand, ctx.done)
+            # A caution is never done: it says what not to do.
+            cand.done_by = (
+                None if step_mod.forbids(cand.text) else done_mod.already_done(cand, ctx.done)
+            )
             if cand.done_by:
                 skipped.append(cand)
                 continue
@@ -140,7 +143,11 @@ class ExtractiveComposer(Composer):
         parts = [f"Closest runbook: {top.title} ({top.source})."]
         if overview and overview.text.strip():
             parts.append(_first_sentence(overview.text))
-        counts = {ph: sum(1 for c in chosen if c.phase == ph) for ph in _PHASES}
+        cautions = sum(1 for c in chosen if step_mod.forbids(c.text))
+        counts = {
+            ph: sum(1 for c in chosen if c.phase == ph and not step_mod.forbids(c.text))
+            for ph in _PHASES
+        }
         own = [c for c in chosen if c.passage.chunk.source == top.source]
         if not own:
             parts.append(
@@ -161,10 +168,13 @@ class ExtractiveComposer(Composer):
                 plan.append(f"{then}{counts['mitigate']} mitigation step(s)")
             if counts["verify"] or counts["escalate"]:
                 plan.append("then verify and escalate as needed")
-            parts.append("Suggested order: " + ", ".join(plan) + ".")
+            if plan:
+                parts.append("Suggested order: " + ", ".join(plan) + ".")
             risky = sum(1 for c in chosen if c.requires_approval)
             if risky:
                 parts.append(f"{risky} step(s) change production and need approval first.")
+            if cautions:
+                parts.append(f"{cautions} caution(s) from the runbook: what not to do.")
         if more:
             parts.append(f"{more} more step(s) in the cited sections are not listed.")
         if skipped:

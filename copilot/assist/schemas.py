@@ -40,6 +40,11 @@ class Step(BaseModel):
     requires_approval: bool = False
     approval_reason: str | None = Field(None, description="why the step needs approval")
     citations: list[Citation]
+    caution: bool = Field(
+        False,
+        description="a warning the runbook gives (what not to do): shown apart from the steps "
+        "to take; it carries no command and needs no approval",
+    )
 
 
 class SimilarIncident(BaseModel):

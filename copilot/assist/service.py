@@ -486,7 +486,10 @@ def ask(
     steps = []
     for v in verdict.steps[:limit]:
         text, command = screen(v.text, strict=True), None
-        if v.command is not None:
+        # A caution ("Never run `FLUSHALL` ...") is read, not run: no command to copy (whoever
+        # proposed one), nothing to approve.
+        caution = step_mod.forbids(v.text)
+        if v.command is not None and not caution:
             command = screen(v.command, strict=True)
             if command.removed:
                 guard.blocked.append(f"step withheld: {command.reasons[0]}")
@@ -505,9 +508,10 @@ def ask(
             s.Step(
                 text=shown,
                 command=command.text if command and not command.severe else None,
-                requires_approval=v.requires_approval or bool(approvals),
-                approval_reason=approvals[0] if approvals else None,
+                requires_approval=not caution and (v.requires_approval or bool(approvals)),
+                approval_reason=approvals[0] if approvals and not caution else None,
                 citations=[_citation(by_id[c].chunk, by_id[c].score) for c in v.citations],
+                caution=caution,
             )
         )
     cited: dict[str, s.Citation] = {}

@@ -69,7 +69,7 @@ class Candidate:
 
     @property
     def requires_approval(self) -> bool:
-        return requires_approval(self.text, self.command)
+        return not forbids(self.text) and requires_approval(self.text, self.command)
 
 
 def _cut(text: str) -> str:
@@ -353,8 +353,17 @@ def point_above(candidates: list[Candidate], passages: list[Passage]) -> list[Ca
 
 
 # A step that forbids something ("Never run `FLUSHALL` ...", "Do not delete the pods ..."): its
-# words are worth reading; the command it names is what not to run, never one to copy.
-_FORBIDS = re.compile(r"^[\W_]*(?:never|do not|don't|must not)\b", re.IGNORECASE)
+# words are worth reading, as a caution; the command it names is what not to run, never one to
+# copy, and not one that waits for approval. "Never mind" and "do not hesitate" forbid nothing.
+_FORBIDS = re.compile(
+    r"^[\W_]*(?:never(?!\s+mind\b)|do\s+not|don't|must\s+not)\b(?!\s+hesitate\b)",
+    re.IGNORECASE,
+)
+
+
+def forbids(text: str) -> bool:
+    """Whether a step is a caution: it says what not to do."""
+    return bool(_FORBIDS.match(text))
 
 
 def _tidy(candidates: list[Candidate]) -> list[Candidate]:
@@ -362,7 +371,7 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
     a step that forbids it."""
     out = []
     for cand in candidates:
-        if cand.command is not None and _FORBIDS.match(cand.text):
+        if cand.command is not None and forbids(cand.text):
             cand.command = None
         if cand.command is not None and empty_command(cand.command):
             cand.command = None

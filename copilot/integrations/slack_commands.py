@@ -352,8 +352,14 @@ def cmd_ask(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
         blocks.append(section(f":grey_question: {ctx.mrkdwn(answer.answer)}"))
         return message(ctx.mrkdwn(answer.answer), blocks, public=True, formatted=True)
     blocks.append(section(ctx.mrkdwn(answer.answer)))
-    for number, step in enumerate(answer.steps[:MAX_STEPS], start=1):
+    for number, step in enumerate([s for s in answer.steps if not s.caution][:MAX_STEPS], 1):
         blocks.append(section(_step_text(ctx, number, step)))
+    cautions = [s for s in answer.steps if s.caution]
+    if cautions:
+        said = "\n".join(
+            f":no_entry: {ctx.mrkdwn(s.text).replace(chr(10), ' ')}" for s in cautions[:MAX_STEPS]
+        )
+        blocks.append(section(f"*Caution: the runbook says not to*\n{said}"))
     if answer.done:
         done = "\n".join(
             f"• {ctx.mrkdwn(d.text).replace(chr(10), ' ')} — done: {escape(d.done_by)}"

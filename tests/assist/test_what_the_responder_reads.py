@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from copilot.assist import service
+from copilot.assist import service, steps
 from copilot.knowledge import retrieval
 from copilot.knowledge.schemas import SearchResponse
 from copilot.knowledge.sections import is_boilerplate, section_role
@@ -335,3 +335,36 @@ def test_a_step_that_forbids_a_command_does_not_offer_it_to_copy(
     assert any(
         s.command and "CONFIG SET maxmemory-policy noeviction" in s.command for s in answer.steps
     )
+
+
+def test_a_caution_is_marked_apart_from_the_steps_and_waits_for_no_approval(
+    sample_kb: KnowledgeBase,
+) -> None:
+    # The same warning was a numbered step marked "Requires approval": approval to not run it?
+    answer = service.ask(
+        kb=sample_kb,
+        question="baskets are getting emptied",
+        incident=_Incident(title="Baskets empty", services=("cart-service",)),
+        events=[],
+    )
+    never = [s for s in answer.steps if s.text.startswith("Never run")]
+    assert never and never[0].caution
+    assert not never[0].requires_approval and never[0].approval_reason is None
+    assert [s for s in answer.steps if s.caution] == never  # the steps to take are not cautions
+    assert "caution(s) from the runbook" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("text", "caution"),
+    [
+        ("Never run `FLUSHALL` on a shared Redis.", True),
+        ("**Do not** delete the PVCs of the StatefulSet.", True),
+        ("don't restart every broker at once", True),
+        ("You must not scale below three replicas.", False),  # not how it opens
+        ("Never mind the dashboard; run `kubectl get pods`.", False),
+        ("Do not hesitate to page the database team.", False),
+        ("Roll back the deploy.", False),
+    ],
+)
+def test_which_steps_are_cautions(text: str, caution: bool) -> None:
+    assert steps.forbids(text) is caution

@@ -318,6 +318,15 @@ def test_ask_names_the_steps_the_timeline_records_as_done(send: Send) -> None:
     assert "done: " in done and "Rolled back checkout-api to the previous release" in done
 
 
+def test_ask_shows_a_runbooks_caution_apart_from_the_numbered_steps(send: Send) -> None:
+    reply(send("declare Baskets emptied SEV2"))
+    shown = text_of(reply(send("ask baskets are getting emptied, redis-carts evicting keys")))
+    steps, cautions = shown.split("*Caution: the runbook says not to*", 1)
+    assert "Never run" not in steps
+    assert cautions.lstrip().startswith(":no_entry: Never run `FLUSHALL`")
+    assert "Requires approval" not in cautions
+
+
 def test_ask_off_topic_abstains(send: Send) -> None:
     body = reply(send("ask what is a good sourdough recipe", channel="C777"))
     assert body["blocks"][0]["text"]["text"] == "Copilot: what is a good sourdough recipe"

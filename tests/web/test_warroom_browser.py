@@ -221,6 +221,22 @@ def test_ask_shows_cited_steps_and_opens_the_runbook_section(
     assert js_errors.errors == []
 
 
+def test_a_runbooks_caution_is_shown_apart_from_the_steps_to_take(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    incident = declare(live)
+    page.goto(f"/incidents/{incident['id']}")
+    page.fill("#ask-question", "baskets are getting emptied, redis-carts evicting keys")
+    page.press("#ask-question", "Control+Enter")
+    caution = page.locator("#ask-result .cautions > li.caution")
+    expect(caution.first).to_be_visible()
+    expect(caution.first).to_contain_text("Never run")
+    expect(caution.first.locator("pre.command")).to_have_count(0)
+    expect(caution.first.locator(".cites a").first).to_be_visible()
+    expect(page.locator("#ask-result .steps > li", has_text="Never run")).to_have_count(0)
+    assert js_errors.errors == []
+
+
 def test_a_steps_link_to_another_runbook_opens_that_runbook(
     page: Any, live: LiveServer, js_errors: PageErrors
 ) -> None:

@@ -253,9 +253,11 @@
     // Shown as text at once; the server then renders their markdown (inline code, bold, links).
     const lines = [[el("p", { class: "answer-text" }, data.answer), data.answer]];
     container.append(lines[0][0]);
-    if (data.steps && data.steps.length) {
+    const actions = (data.steps || []).filter((step) => !step.caution);
+    const cautions = (data.steps || []).filter((step) => step.caution);
+    if (actions.length) {
       const list = el("ol", { class: "steps" });
-      for (const step of data.steps) {
+      for (const step of actions) {
         const item = el("li", { class: step.requires_approval ? "step approval" : "step" });
         if (step.requires_approval) {
           item.append(el("strong", { class: "badge danger" }, "Requires approval"), " ");
@@ -277,6 +279,23 @@
         list.append(item);
       }
       container.append(el("h3", {}, "Next steps"), list);
+    }
+    // What the runbook says not to do: read beside the steps, never a step to take.
+    if (cautions.length) {
+      const list = el("ul", { class: "cautions" });
+      for (const step of cautions) {
+        const text = el("span", {}, step.text);
+        const cited = step.citations && step.citations.length ? step.citations[0].source : null;
+        lines.push([text, step.text, cited]);
+        const item = el("li", { class: "caution" }, el("strong", { class: "badge caution" }, "Caution"), " ", text);
+        if (step.citations && step.citations.length) {
+          const c = step.citations[0];
+          item.append(el("p", { class: "cites" }, "Source: ",
+            sourceLink(c.source, c.lines, `${c.title} › ${c.section} (lines ${c.lines[0]}–${c.lines[1]})`)));
+        }
+        list.append(item);
+      }
+      container.append(el("h3", {}, "Caution: the runbook says not to"), list);
     }
     // Each step left out, with the timeline entry that did it: a responder can see why.
     if (data.done && data.done.length) {
