@@ -234,6 +234,10 @@ def test_a_runbooks_caution_is_shown_apart_from_the_steps_to_take(
     expect(caution.first.locator("pre.command")).to_have_count(0)
     expect(caution.first.locator(".cites a").first).to_be_visible()
     expect(page.locator("#ask-result .steps > li", has_text="Never run")).to_have_count(0)
+    # The similar incident's sentences are markdown too: `redis-carts` is code, not backticks.
+    similar = page.locator("#ask-result .similar > li").first
+    expect(similar.locator("p code").first).to_be_visible()
+    assert "`" not in similar.inner_text()
     assert js_errors.errors == []
 
 

@@ -310,10 +310,14 @@
     if (data.similar_incidents && data.similar_incidents.length) {
       const list = el("ul", { class: "similar" });
       for (const s of data.similar_incidents) {
+        // Sentences from the postmortem: their markdown (`code`, **bold**) is rendered too.
+        const happened = el("span", {}, s.what_happened);
+        const fixed = el("span", {}, s.what_fixed_it);
+        lines.push([happened, s.what_happened, s.source], [fixed, s.what_fixed_it, s.source]);
         list.append(el("li", {},
           sourceLink(s.source, s.lines, s.title),
-          el("p", {}, el("strong", {}, "What happened: "), s.what_happened),
-          el("p", {}, el("strong", {}, "What fixed it: "), s.what_fixed_it)));
+          el("p", {}, el("strong", {}, "What happened: "), happened),
+          el("p", {}, el("strong", {}, "What fixed it: "), fixed)));
       }
       container.append(el("h3", {}, "Similar past incidents"), list);
     }
