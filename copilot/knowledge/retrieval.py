@@ -390,10 +390,15 @@ def retrieve(
             sections = by_doc[src]
             if depth < len(sections):
                 section_score, chunk = sections[depth]
+                score = doc_score[src] + SECTION_WEIGHT * section_score
+                # Best first, and the scores say so: a section's small share of the score never
+                # puts a result above the one ranked before it (documents nearly tied).
+                if hits:
+                    score = min(score, hits[-1].score)
                 hits.append(
                     Hit(
                         chunk=chunk,
-                        score=doc_score[src] + SECTION_WEIGHT * section_score,
+                        score=score,
                         dense_rank=dense_rank.get(chunk.id),
                         keyword_rank=keyword_rank.get(chunk.id),
                         similarity=similarity.get(chunk.id),

@@ -14,7 +14,8 @@ ingest holds a PostgreSQL advisory lock, and each replica polls the version to d
 in memory (chunks, vectors for exact search, the keyword index, word stems) when another one
 changed the knowledge base.
 
-The Chroma side (the collection, the in-memory copy for exact search) is `vectors.py`; who may
+The Chroma side (the collection, the in-memory copy for exact search) is `vectors.py`; dense and
+keyword search, with what a replica keeps in memory only to search, is `searching.py`; who may
 write (the data directory's lock, the ingest advisory lock) is `locks.py`.
 """
 
@@ -41,21 +42,16 @@ from copilot.db.database import unavailable
 from copilot.embedding import Embedder, Vectors
 from copilot.errors import StoreMismatch
 from copilot.knowledge import keyword
-from copilot.knowledge.keyword import BM25_WEIGHTS, MemoryKeywordIndex
+from copilot.knowledge.keyword import BM25_WEIGHTS
 from copilot.knowledge.locks import IngestBusy, StoreLock, advisory_lock, now_text
 from copilot.knowledge.models import Chunk, Kind
+from copilot.knowledge.searching import Changes, Search
 from copilot.knowledge.tables import FTS_TABLE, insert_chunks, kb_chunks, kb_documents, kb_state
-from copilot.knowledge.terms import WORD, keyword_terms, parts, stem
+from copilot.knowledge.terms import WORD, parts, stem
 from copilot.knowledge.vectors import (
     DISTANCE,
     ChromaVectors,
-    Exact,
     VectorsUnavailable,
-    build_exact,
-    exact_means,
-    exact_similarities,
-    exact_top,
-    unit,
 )
 from copilot.settings import Settings
 
@@ -72,8 +68,6 @@ T = TypeVar("T")
 log = logging.getLogger("copilot.knowledge")
 
 SCHEMA_VERSION = 1
-# A kind-filtered dense search first asks Chroma for this many times the neighbours, unfiltered.
-DENSE_OVERFETCH = 3
 
 
 @dataclass(frozen=True)
@@ -111,22 +105,16 @@ class KnowledgeBase:
         self._owns_database = database is None
         self._database: Database | None = database
         self._lock: StoreLock | None = None
-        self._mutex = threading.RLock()
+        # The lock for what this process keeps in memory, and the count of changes it has seen
+        # (shared with the search half: a copy built across a change is not kept).
+        self._changes = Changes()
+        self._mutex = self._changes.mutex
         self._hosts_cache: set[str] | None = None
         # Live chunks by id, read-through; cleared by every write and version change.
         self._chunk_cache: dict[str, Chunk] = {}
         # Live chunks of each document, in document order (ask and search read a few documents
         # whole on every request); read-through, cleared likewise.
         self._document_cache: dict[str, tuple[Chunk, ...]] = {}
-        # Each document's mean section vector (near twins), likewise cleared.
-        self._vector_cache: dict[str, np.ndarray] = {}
-        # Share of the live chunks of each kind, likewise cleared.
-        self._kind_shares: dict[str, float] | None = None
-        # Live vectors in memory for exact search (ids, unit-length rows, kinds), or False when
-        # the store is too large for it; None until first needed, and again after every change.
-        self._exact: Exact | bool | None = None
-        self._exact_lock = threading.Lock()
-        self._writes = 0  # counts changes seen, so a copy built across one is not kept
         self._hosts_lock = threading.Lock()  # one reader of the link hosts at a time
         # Views computed from the whole knowledge base by the layers above (links between
         # documents), by name; cleared likewise.
@@ -134,10 +122,6 @@ class KnowledgeBase:
         # Word stems of each live document: loaded in one scan when first asked for, then kept
         # current by this process's writes and dropped when another process changed the base.
         self._terms_cache: dict[str, frozenset[str]] | None = None
-        # PostgreSQL: the FTS5 index this replica keeps in memory, built from kb_chunks.
-        self._memory_fts: MemoryKeywordIndex | None = None
-        self._fts_lock = threading.Lock()
-        self._fts_build = threading.Lock()
         # The knowledge-base version the caches above reflect, and when it was last read.
         self._version: int | None = None
         self._checked_at = 0.0
@@ -156,6 +140,7 @@ class KnowledgeBase:
             import_legacy_catalog(self)
             self._check_identity()
             self._vectors = ChromaVectors(settings, embedder, self.identity, self._mismatch)
+            self._search = Search(self, self._vectors, self._changes)
         except BaseException:
             self.close()
             raise
@@ -198,7 +183,8 @@ class KnowledgeBase:
         )
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection; a database that does not answer is a 503."""
         try:
             with self.database.reading() as conn:
                 yield conn
@@ -224,10 +210,8 @@ class KnowledgeBase:
             raise self._mismatch(found)
 
     def close(self) -> None:
-        with self._fts_lock:
-            if self._memory_fts is not None:
-                self._memory_fts.close()
-                self._memory_fts = None
+        if "_search" in self.__dict__:  # not when opening failed before it was made
+            self._search.close()
         if self._database is not None and self._owns_database:
             self._database.close()
         self._database = None
@@ -245,15 +229,14 @@ class KnowledgeBase:
 
     def version(self) -> int:
         """The knowledge-base version in the database (every write bumps it)."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             return int(conn.execute(select(kb_state.c.version)).scalar_one())
 
     @property
     def generation(self) -> int:
         """Bumped each time this process drops what it keeps in memory: a search that sees it
         change while it runs may have read one half from before and one from after."""
-        with self._mutex:
-            return self._writes
+        return self._changes.seen
 
     def refresh(self, *, force: bool = False) -> bool:
         """Drop what this process keeps in memory if the knowledge base changed since; read the
@@ -277,18 +260,12 @@ class KnowledgeBase:
         """Forget what was read from the catalog (called with the mutex held)."""
         self._chunk_cache.clear()
         self._document_cache.clear()
-        self._vector_cache.clear()
-        self._kind_shares = None
-        self._exact = None
         self._hosts_cache = None
         self._derived.clear()
-        self._writes += 1
+        self._changes.bump()
         if not keep_terms:
             self._terms_cache = None
-        with self._fts_lock:
-            if self._memory_fts is not None:
-                self._memory_fts.close()
-                self._memory_fts = None
+        self._search.drop()
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -332,7 +309,7 @@ class KnowledgeBase:
 
     def files(self) -> dict[str, FileRecord]:
         t = kb_documents.c
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(t.source, t.root, t.sha256, t.kind, t.title, t.chunk_ids)
             ).all()
@@ -409,7 +386,7 @@ class KnowledgeBase:
 
     def sweep_orphans(self) -> int:
         """Delete vectors that no live chunk references (left by an interrupted write)."""
-        with self._reading() as conn:
+        with self.reading() as conn:
             live = set(conn.execute(select(kb_chunks.c.id)).scalars())
         stored = self._vectors.all_ids()
         orphans = [i for i in stored if i not in live]
@@ -430,7 +407,7 @@ class KnowledgeBase:
     # -- reading -----------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             files = conn.execute(select(func.count()).select_from(kb_documents)).scalar_one()
             chunks = conn.execute(select(func.count()).select_from(kb_chunks)).scalar_one()
         vectors = self._vectors.count()
@@ -442,12 +419,12 @@ class KnowledgeBase:
         self.refresh()
         with self._mutex:
             cached = {cid: self._chunk_cache[cid] for cid in ids if cid in self._chunk_cache}
-            writes = self._writes
+            writes = self._changes.seen
         missing = [cid for cid in ids if cid not in cached]
         if not missing:
             return cached
         found: dict[str, Chunk] = {}
-        with self._reading() as conn:
+        with self.reading() as conn:
             for i in range(0, len(missing), 500):
                 rows = conn.execute(
                     select(kb_chunks.c.id, kb_chunks.c.body).where(
@@ -456,7 +433,7 @@ class KnowledgeBase:
                 )
                 found.update((cid, _chunk_from_json(body)) for cid, body in rows)
         with self._mutex:
-            if writes == self._writes:
+            if writes == self._changes.seen:
                 self._chunk_cache.update(found)
         return {**cached, **found}
 
@@ -465,10 +442,10 @@ class KnowledgeBase:
         self.refresh()
         with self._mutex:
             cached = self._document_cache.get(source)
-            writes = self._writes
+            writes = self._changes.seen
         if cached is not None:
             return list(cached)
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(kb_chunks.c.body)
                 .where(kb_chunks.c.source == source)
@@ -477,7 +454,7 @@ class KnowledgeBase:
             found = sorted((_chunk_from_json(body) for body in rows), key=lambda c: c.ordinal)
         # Not an unknown source: the name may come from a request.
         with self._mutex:
-            if found and writes == self._writes:
+            if found and writes == self._changes.seen:
                 self._document_cache[source] = tuple(found)
         return found
 
@@ -508,7 +485,7 @@ class KnowledgeBase:
             with self._mutex:
                 if self._hosts_cache is not None:
                     return set(self._hosts_cache)
-                writes = self._writes
+                writes = self._changes.seen
             from copilot.guardrails.injection import isolate
             from copilot.guardrails.verify import hosts_in
 
@@ -518,7 +495,7 @@ class KnowledgeBase:
                 if hosts_in(chunk.text):
                     hosts |= hosts_in(isolate(chunk.text).text)
             with self._mutex:
-                if writes == self._writes:
+                if writes == self._changes.seen:
                     self._hosts_cache = hosts
             return set(hosts)
 
@@ -529,179 +506,61 @@ class KnowledgeBase:
         with self._mutex:
             if name in self._derived:
                 return cast(T, self._derived[name])
-            writes = self._writes
+            writes = self._changes.seen
         value = build(self)
         with self._mutex:
-            if writes == self._writes:
+            if writes == self._changes.seen:
                 self._derived[name] = value
         return value
 
     def all_chunks(self) -> list[Chunk]:
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(kb_chunks.c.body).order_by(kb_chunks.c.source, kb_chunks.c.ordinal)
             ).scalars()
             return [_chunk_from_json(body) for body in rows]
 
+    # -- search (the search half: searching.py) ----------------------------------------------
+
+    @property
+    def searcher(self) -> Search:
+        """Dense and keyword search, with this replica's in-memory copies for them."""
+        return self._search
+
     def dense_search(
         self, vector: Vectors, *, n: int, kind: str | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) best first."""
-        self.refresh()
-        exact = self._exact_index()
-        if exact is not None:
-            return exact_top(exact, vector, n=n, kind=kind)
-        # No count() first: it costs more than the query (18 ms at 1.4k chunks), and Chroma
-        # returns fewer results, or none, when the collection holds fewer than n.
-        if kind is None:
-            return [(cid, sim) for cid, sim, _ in self._dense_query(vector, n=n, where=None)]
-        # Chroma's `where` filter is slow when it admits most of the collection (18 ms for
-        # "runbook" at 6k chunks, against 1 ms unfiltered): ask for more unfiltered neighbours
-        # and keep those of the kind; filter in Chroma only when too few of them are left,
-        # which is when the kind is rare and the filtered query is cheap.
-        mine: list[tuple[str, float]] = []
-        wider: list[tuple[str, float, str]] = []
-        if self._kind_share(kind) * DENSE_OVERFETCH >= 1.0:
-            wider = self._dense_query(vector, n=n * DENSE_OVERFETCH, where=None)
-            mine = [(cid, sim) for cid, sim, found in wider if found == kind]
-        if len(mine) < n and (not wider or len(wider) == n * DENSE_OVERFETCH):
-            mine = [(cid, sim) for cid, sim, _ in self._dense_query(vector, n=n, where=kind)]
-        return mine[:n]
+        return self._search.dense_search(vector, n=n, kind=kind)
 
     def similarities(self, vector: Vectors, ids: Sequence[str]) -> dict[str, float]:
-        """The cosine similarity of `vector` to each of these sections that has a vector, as
-        `dense_search` measures it: from the in-memory copy when there is one."""
-        exact = self._exact_index()
-        if exact is not None:
-            return exact_similarities(exact, vector, ids)
-        query = unit(vector)
-        return {cid: float(unit(v) @ query) for cid, v in self.vectors_for(ids).items()}
-
-    def warm(self) -> None:
-        """Load what the first search would otherwise build (vectors in memory, word stems,
-        and on PostgreSQL the keyword index)."""
-        self.refresh(force=True)
-        self._exact_index()
-        self.document_terms(())
-        if self.is_postgresql:
-            self._keyword_index()
+        """The cosine similarity of `vector` to each of these sections, as dense search has it."""
+        return self._search.similarities(vector, ids)
 
     def document_vectors(self, sources: Sequence[str]) -> dict[str, np.ndarray]:
-        """Each live document's mean section vector, unit length (what the document is about
-        as a whole); from the in-memory copy when there is one, kept until the next change."""
-        wanted = {src: [c.id for c in self.document_chunks(src)] for src in sources}
-        with self._mutex:
-            known = {s: self._vector_cache[s] for s in wanted if s in self._vector_cache}
-            writes = self._writes
-        missing = {src: cids for src, cids in wanted.items() if src not in known}
-        if not missing:
-            return known
-        rows: dict[str, np.ndarray] = {}
-        exact = self._exact_index()
-        if exact is not None:
-            rows = exact_means(exact, missing)
-        else:
-            vectors = self.vectors_for([c for cids in missing.values() for c in cids])
-            for src, cids in missing.items():
-                some = [vectors[c] for c in cids if c in vectors]
-                if some:
-                    rows[src] = np.mean(np.stack(some), axis=0)
-        made = {
-            src: (row / max(float(np.linalg.norm(row)), 1e-12)).astype(np.float32)
-            for src, row in rows.items()
-        }
-        with self._mutex:
-            if writes == self._writes:  # not across a change: it may be stale
-                self._vector_cache.update(made)
-        return {**known, **made}
-
-    def _exact_index(self) -> Exact | None:
-        """The in-memory copy of the live vectors, built on first use after a change."""
-        with self._exact_lock:
-            built = self._exact
-            if built is None:
-                with self._mutex:
-                    writes = self._writes
-                built = self._build_exact()
-                with self._mutex:
-                    if writes == self._writes:
-                        self._exact = built
-            return built if isinstance(built, tuple) else None
-
-    def _build_exact(self) -> Exact | bool:
-        with self._reading() as conn:
-            rows = conn.execute(
-                select(kb_chunks.c.id, kb_chunks.c.kind).order_by(
-                    kb_chunks.c.source, kb_chunks.c.ordinal
-                )
-            ).all()
-        if len(rows) > self.settings.exact_search_max_chunks:
-            return False
-        vectors = self.vectors_for([r[0] for r in rows])
-        return build_exact([(cid, kind) for cid, kind in rows], vectors, self.embedder.dimension)
-
-    def _kind_share(self, kind: str) -> float:
-        with self._mutex:
-            shares = self._kind_shares
-        if shares is None:
-            with self._reading() as conn:
-                rows = conn.execute(
-                    select(kb_chunks.c.kind, func.count()).group_by(kb_chunks.c.kind)
-                ).all()
-            counts = {k: int(c) for k, c in rows}
-            total = sum(counts.values()) or 1
-            shares = {k: c / total for k, c in counts.items()}
-            with self._mutex:
-                self._kind_shares = shares
-        return shares.get(kind, 0.0)
-
-    def _dense_query(
-        self, vector: Vectors, *, n: int, where: str | None
-    ) -> list[tuple[str, float, str]]:
-        """(chunk id, cosine similarity, kind) best first; `where` keeps one kind."""
-        return self._vectors.query(vector, n=n, where=where)
+        """Each live document's mean section vector, unit length."""
+        return self._search.document_vectors(sources)
 
     def keyword_search(
         self, query: str, *, n: int, kind: str | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score, higher is better) best first."""
-        terms = keyword_terms(query)
-        if not terms:
-            return []
-        match = keyword.match_expression(terms)
-        if self.is_postgresql:
-            self.refresh()
-            return self._keyword_index().search(match, kind=kind, n=n)
-        with self._reading() as conn:
-            rows = conn.exec_driver_sql(
-                keyword.search_sql(FTS_TABLE, kind=bool(kind)),
-                keyword.search_params(match, kind=kind, n=n),
-            ).all()
-        return [(r[0], float(r[1])) for r in rows]
+        return self._search.keyword_search(query, n=n, kind=kind)
 
-    def _keyword_index(self) -> MemoryKeywordIndex:
-        """This replica's in-memory FTS5 index of the live chunks, built after each change."""
-        with self._fts_lock:
-            if self._memory_fts is not None:
-                return self._memory_fts
-        with self._fts_build:  # one build at a time; searches meanwhile wait for it
-            with self._fts_lock:
-                if self._memory_fts is not None:
-                    return self._memory_fts
-            with self._mutex:
-                writes = self._writes
-            index = MemoryKeywordIndex(self.all_chunks())
-            with self._mutex:
-                if writes == self._writes:
-                    with self._fts_lock:
-                        self._memory_fts = index
-        return index
+    def warm(self) -> None:
+        """Load what the first search would otherwise build (vectors in memory, word stems,
+        and on PostgreSQL the keyword index)."""
+        self.refresh(force=True)
+        self._search.exact_index()
+        self.document_terms(())
+        if self.is_postgresql:
+            self._search.keyword_index()
 
     def health(self) -> dict[str, bool]:
         """Whether the database and the vector store answer (each checked on its own)."""
         checks = {"database": False, "vectors": False}
         try:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 conn.execute(select(kb_state.c.version)).scalar_one()
             checks["database"] = True
         except Exception as exc:  # any failure means not ready, whatever its type
@@ -714,7 +573,7 @@ class KnowledgeBase:
         return checks
 
     def ping(self) -> bool:
-        with self._reading() as conn:
+        with self.reading() as conn:
             conn.execute(text("SELECT 1")).scalar()
         self._vectors.heartbeat()
         return True

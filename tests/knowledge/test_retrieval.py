@@ -83,6 +83,22 @@ def test_keyword_terms_split_alert_names_and_drop_stopwords() -> None:
     assert keyword_terms('"; DROP TABLE chunks; --') == ["drop", "table", "chunks"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pgbouncer says too many clients and checkout fails",
+        "everything is slow",
+        "redis evicting keys",
+        "what happened last time payments timed out",
+    ],
+)
+def test_scores_never_rise_down_the_list(sample_kb: KnowledgeBase, query: str) -> None:
+    # Two documents nearly tied: the second's better section once scored it above the first.
+    hits = retrieval.search(kb=sample_kb, query=query, top_k=12)
+    scores = [h.score for h in hits]
+    assert len(scores) == 12 and scores == sorted(scores, reverse=True)
+
+
 @pytest.mark.parametrize("kind", ["runbook", "postmortem"])
 @pytest.mark.parametrize("n", [3, 10, 500])
 def test_kind_filtered_dense_search_matches_chromas_filter(
@@ -93,7 +109,7 @@ def test_kind_filtered_dense_search_matches_chromas_filter(
     for query in ("disk is full on a node", "what happened last time payments timed out"):
         vector = sample_kb.embedder.embed_query(query)
         ours = sample_kb.dense_search(vector, n=n, kind=kind)
-        chroma = sample_kb._dense_query(vector, n=n, where=kind)
+        chroma = sample_kb._vectors.query(vector, n=n, where=kind)
         assert [cid for cid, _ in ours] == [cid for cid, _, _ in chroma]
         assert ours, query
         assert {c.kind for c in sample_kb.chunks([cid for cid, _ in ours]).values()} == {kind}
@@ -107,7 +123,7 @@ def test_similarities_of_named_sections_are_the_dense_searchs(
     vector = sample_kb.embedder.embed_query("disk is full on a node")
     found = dict(sample_kb.dense_search(vector, n=8))
     assert sample_kb.similarities(vector, list(found)) == pytest.approx(found, abs=1e-5)
-    monkeypatch.setattr(sample_kb, "_exact_index", lambda: None)
+    monkeypatch.setattr(sample_kb.searcher, "exact_index", lambda: None)
     assert sample_kb.similarities(vector, [*found, "no-such-section"]) == pytest.approx(
         found, abs=1e-5
     )
@@ -300,7 +316,7 @@ def test_exact_in_memory_search_agrees_with_chroma(sample_kb: KnowledgeBase) -> 
         vector = sample_kb.embedder.embed_query(query)
         for kind in (None, "runbook", "postmortem"):
             ours = sample_kb.dense_search(vector, n=10, kind=kind)
-            chroma = sample_kb._dense_query(vector, n=10, where=kind)
+            chroma = sample_kb._vectors.query(vector, n=10, where=kind)
             assert [c for c, _ in ours] == [c for c, _, _ in chroma], (query, kind)
             for (_, mine), (_, theirs, _) in zip(ours, chroma, strict=True):
                 assert mine == pytest.approx(theirs, abs=1e-4)
@@ -349,7 +365,7 @@ def test_a_copy_built_across_a_write_is_used_once_not_kept(
 
 def test_without_the_in_memory_copy_chroma_answers(tmp_path: Path, embedder: Embedder) -> None:
     with _ingested(tmp_path, embedder, _DISK, exact_search_max_chunks=0) as kb:
-        assert kb._exact_index() is None
+        assert kb.searcher.exact_index() is None
         assert _dense_sources(kb, "disk full") == ["disk.md"]
 
 
