@@ -8,9 +8,10 @@ import textwrap
 from dataclasses import dataclass, field
 
 from copilot.fences import NESTED_FENCE
+from copilot.listitems import LIST_MARKER
 from copilot.promql import holds_query
 
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?")
+_LIST_MARKER = re.compile(r"^\s*" + LIST_MARKER + r"(?:\[[ xX]\]\s+)?")
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _SQL = re.compile(r"^(?:select|show|explain|update|delete|insert|alter|vacuum|analyze)\b", re.I)
 _CLI = re.compile(r"^(?:\$\s*)?(?:sudo\s+)?[a-z][a-z0-9_.-]*(?:\s|$)")

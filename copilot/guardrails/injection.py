@@ -33,6 +33,7 @@ from copilot.guardrails.references import (
     resolve_references,
     uses,
 )
+from copilot.listitems import LIST_MARKER, MARGIN_LIST_ITEM
 
 log = logging.getLogger(__name__)
 # The reason given for a unit only the semantic detector flagged.
@@ -205,7 +206,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
-_LIST_ITEM = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+")
+_LIST_ITEM = MARGIN_LIST_ITEM
 
 
 @dataclass
@@ -604,4 +605,4 @@ def _salvage(unit: str, verdict: Judgement) -> tuple[str, str]:
 
 
 # A list item's marker ("2. ", "- "): not a sentence of its own when prose is cut into sentences.
-_LIST_MARKER = re.compile(r"(?:\d+[.)]|[-*+])\s+")
+_LIST_MARKER = re.compile(LIST_MARKER)

@@ -25,6 +25,7 @@ from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator
 from copilot.guardrails.injection import isolate, units
 from copilot.guardrails.redact import redact
 from copilot.guardrails.risk import SEVERE, scan
+from copilot.listitems import LIST_MARKER
 
 
 class Screened(str):
@@ -84,7 +85,7 @@ def _warns(text: str, start: int) -> bool:
 
 _PLACEHOLDER = re.compile(re.escape(_SEVERE).replace(re.escape("{reason}"), "(?P<reason>[^)]*)"))
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=:)\s+(?=\S)")
-_LIST_ITEM = re.compile(r"\s*(?:\d+[.)]|[-*+])\s+")
+_LIST_ITEM = re.compile(r"\s*" + LIST_MARKER)
 
 
 def _first_sentence(paragraph: str) -> str:

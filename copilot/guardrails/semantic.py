@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from copilot.fences import FENCE
+from copilot.listitems import LIST_MARKER
 from copilot.lru import LRUCache
 
 Vectors = npt.NDArray[np.float32]
@@ -153,7 +154,7 @@ _COMMENT = re.compile(r"^\s*(?:#+|//|--|;)\s+(.*)$")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MARKUP = re.compile(r"<!--|-->|\*\*|__|^\s{0,3}(?:>\s*)+|^\s{0,3}#{1,6}\s+", re.MULTILINE)
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", re.MULTILINE)
+_ITEM = re.compile(r"^\s*" + LIST_MARKER, re.MULTILINE)
 _CODE = re.compile(r"(`+)[^`\n]+?\1")
 _URL = re.compile(r"(?:https?|ftp)://\S+", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\s*[\n;]\s*(?=\S)")

@@ -44,6 +44,7 @@ from copilot.incidents import service as incidents
 from copilot.incidents.db import IncidentStore
 from copilot.insights.models import ImportedPostmortem
 from copilot.insights.moments import declares, kind_of, moments
+from copilot.listitems import LIST_MARKER
 from copilot.postmortem.parse import (
     ParsedEvent,
     ParsedTimeline,
@@ -66,7 +67,7 @@ _SEVERITY_LINE = re.compile(r"^\W*severity\W*[:|]\s*\**\s*([A-Za-z0-9_-]{1,20})"
 _SERVICES_LINE = re.compile(
     r"^\W*(?:affected services|services? affected|services?)\W*[:|]\s*(.+)$", re.I | re.M
 )
-_LIST_ITEM = re.compile(r"^(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
+_LIST_ITEM = re.compile(r"^" + LIST_MARKER + r"(.*)$")
 _BOLD_LEAD = re.compile(r"^\*\*(.+?)\*\*\s*[:.-]?\s*(.*)$")
 
 

@@ -13,6 +13,7 @@ from datetime import date
 
 from copilot.knowledge.passages import Passage, document_passages, split_sentences
 from copilot.knowledge.store import KnowledgeBase
+from copilot.listitems import LIST_MARKER
 
 _FIXED = re.compile(
     r"resolution|mitigat|recover|remediat|fix|how (?:it|we) (?:was|were)? ?(?:fixed|resolved)", re.I
@@ -32,7 +33,7 @@ _LESSONS = re.compile(r"lessons?", re.I)
 _DATE = re.compile(r"(?<!\d)(20\d\d)-(\d\d)-(\d\d)(?!\d)")
 _POSTMORTEM_YEAR = re.compile(r"\bPM(20\d\d)-\d{3}\b")
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
+_LIST_ITEM = re.compile(r"^\s*" + LIST_MARKER + r"(.*)$")
 NOT_STATED = "not stated in the postmortem"
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime
 
 from copilot.incidents import schemas as inc
+from copilot.listitems import LIST_ITEM
 from copilot.postmortem import schemas as s
 from copilot.postmortem.record import (
     ACTION_KINDS,
@@ -35,7 +36,7 @@ _REPORTED = re.compile(
 _DIGIT = re.compile(r"\d")
 
 
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_BULLET = LIST_ITEM
 
 
 def _list_items(text: str) -> list[str]:

@@ -20,13 +20,14 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copilot.fences import FENCE
+from copilot.listitems import LIST_MARKER
 
 Precision = Literal["minute", "day", "month", "none"]
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _TIMELINE_HEADING = re.compile(r"\btime\s*line\b|\bchronology\b|\bsequence of events\b", re.I)
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d{1,3}[.)])\s+(?P<body>.*)$")
+_LIST_ITEM = re.compile(r"^(?P<indent>\s*)" + LIST_MARKER + r"(?P<body>.*)$")
 _DATE = re.compile(r"(?<![\d?])(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d?])")
 _MONTH_ONLY = re.compile(r"(?<![\d?])(\d{4})[-/](\d{1,2})[-/]\?\?")
 _BROKEN_DATE = re.compile(r"\d{5,}[-/]\d|\?{2,}[-/]|\d{4}/\d{2}-|\d{4}[-/]\?\?")
