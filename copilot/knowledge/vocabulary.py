@@ -53,6 +53,10 @@ PHRASES: dict[str, str] = {
     r"ceph manager": "mgr",
     r"metadata servers?": "MDS",
     r"object storage daemons?": "OSD",
+    # Hardware abbreviations alert names spell out ("NodeNetworkReceiveErrs", "MemoryOvercommit");
+    # not "tx", which a database runbook reads as a transaction.
+    r"ram": "memory",
+    r"rx": "receive",
 }
 _PHRASE = [(re.compile(rf"\b{p}\b", re.IGNORECASE), words) for p, words in PHRASES.items()]
 

@@ -141,6 +141,15 @@ def test_kubectl_short_names_are_spelled_out_beside_the_query_words() -> None:
     )
 
 
+def test_hardware_abbreviations_are_spelled_out_but_not_tx() -> None:
+    assert vocabulary.spell_out("RAM requests overcommitted, rx errors, tx clean") == (
+        "RAM (memory) requests overcommitted, rx (receive) errors, tx clean"
+    )
+    assert vocabulary.spell_out("program crashed on the rxjs bundle") == (
+        "program crashed on the rxjs bundle"
+    )
+
+
 def test_a_phrase_of_the_trade_is_followed_by_the_words_runbooks_use() -> None:
     assert vocabulary.spell_out("kiln nics not on jumbo frames, clock drifted") == (
         "kiln nics not on jumbo frames (MTU 9000), clock drifted (clock skew)"
