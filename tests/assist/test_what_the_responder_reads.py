@@ -316,12 +316,13 @@ def test_have_we_seen_this_before_is_answered_first_with_the_past_incidents(
     assert now.answer.startswith("Closest runbook: ")
 
 
-def test_a_step_that_forbids_a_command_does_not_offer_it_to_copy(
+def test_a_step_that_forbids_a_command_is_a_caution_with_nothing_to_copy_or_approve(
     sample_kb: KnowledgeBase,
 ) -> None:
     # Found as a new user on the war-room page: "Never run `FLUSHALL` or `lark cache flush
     # redis-carts` without a pattern" was step 9, with `lark cache flush redis-carts` in a code
-    # block under it: the command the runbook forbids, ready to copy.
+    # block under it (the command the runbook forbids, ready to copy), marked "Requires
+    # approval" (approval to not run it?).
     answer = service.ask(
         kb=sample_kb,
         question="baskets are getting emptied",
@@ -331,27 +332,14 @@ def test_a_step_that_forbids_a_command_does_not_offer_it_to_copy(
     never = [s for s in answer.steps if s.text.startswith("Never run")]
     assert never and never[0].command is None
     assert "`lark cache flush redis-carts`" in never[0].text  # the warning is still read
+    assert never[0].caution
+    assert not never[0].requires_approval and never[0].approval_reason is None
+    assert [s for s in answer.steps if s.caution] == never  # the steps to take are not cautions
+    assert "caution(s) from the runbook" in answer.answer
     # The steps that order a command keep it.
     assert any(
         s.command and "CONFIG SET maxmemory-policy noeviction" in s.command for s in answer.steps
     )
-
-
-def test_a_caution_is_marked_apart_from_the_steps_and_waits_for_no_approval(
-    sample_kb: KnowledgeBase,
-) -> None:
-    # The same warning was a numbered step marked "Requires approval": approval to not run it?
-    answer = service.ask(
-        kb=sample_kb,
-        question="baskets are getting emptied",
-        incident=_Incident(title="Baskets empty", services=("cart-service",)),
-        events=[],
-    )
-    never = [s for s in answer.steps if s.text.startswith("Never run")]
-    assert never and never[0].caution
-    assert not never[0].requires_approval and never[0].approval_reason is None
-    assert [s for s in answer.steps if s.caution] == never  # the steps to take are not cautions
-    assert "caution(s) from the runbook" in answer.answer
 
 
 @pytest.mark.parametrize(

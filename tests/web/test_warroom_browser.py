@@ -221,13 +221,18 @@ def test_ask_shows_cited_steps_and_opens_the_runbook_section(
     assert js_errors.errors == []
 
 
+def ask_on_page(page: Any, incident_id: str, question: str) -> None:
+    """Open the incident's page and ask, as a responder does (Ctrl+Enter)."""
+    page.goto(f"/incidents/{incident_id}")
+    page.fill("#ask-question", question)
+    page.press("#ask-question", "Control+Enter")
+
+
 def test_a_runbooks_caution_is_shown_apart_from_the_steps_to_take(
     page: Any, live: LiveServer, js_errors: PageErrors
 ) -> None:
     incident = declare(live)
-    page.goto(f"/incidents/{incident['id']}")
-    page.fill("#ask-question", "baskets are getting emptied, redis-carts evicting keys")
-    page.press("#ask-question", "Control+Enter")
+    ask_on_page(page, incident["id"], "baskets are getting emptied, redis-carts evicting keys")
     caution = page.locator("#ask-result .cautions > li.caution")
     expect(caution.first).to_be_visible()
     expect(caution.first).to_contain_text("Never run")
@@ -245,9 +250,9 @@ def test_a_steps_link_to_another_runbook_opens_that_runbook(
     page: Any, live: LiveServer, js_errors: PageErrors
 ) -> None:
     incident = declare(live)
-    page.goto(f"/incidents/{incident['id']}")
-    page.fill("#ask-question", "checkout pods crashlooping after the deploy, how do i fix it")
-    page.press("#ask-question", "Control+Enter")
+    ask_on_page(
+        page, incident["id"], "checkout pods crashlooping after the deploy, how do i fix it"
+    )
     # "**Caused by a deploy:** roll back ([Deploy rollback](deploy-rollback.md))": the link
     # resolves against the runbook the step cites, not against the incident page.
     link = page.locator(
@@ -269,9 +274,7 @@ def test_ask_lists_each_step_left_out_with_the_entry_that_did_it(
         f"/v1/incidents/{incident['id']}/events",
         json={"kind": "action", "text": rolled_back},
     )
-    page.goto(f"/incidents/{incident['id']}")
-    page.fill("#ask-question", "pods keep restarting after deploy")
-    page.press("#ask-question", "Control+Enter")
+    ask_on_page(page, incident["id"], "pods keep restarting after deploy")
     done = page.locator("#ask-result .done-steps > li")
     expect(done.first).to_be_visible()
     expect(done.first).to_contain_text("done: ")
