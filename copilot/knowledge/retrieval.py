@@ -207,21 +207,14 @@ def retrieve(
     query_vector: np.ndarray | None = None
     own_vector: np.ndarray | None = None
     if mode in ("hybrid", "dense"):
-        try:
-            query_vector = kb.embedder.embed_query(searched)
-            dense = kb.dense_search(query_vector, n=pool, kind=kind)
-            if own_words != searched:
-                own_vector = kb.embedder.embed_query(own_words)
-        except VectorsUnavailable:
-            if mode == "dense" or pending is None:
-                raise
-            # An outage of the vector store should not take runbook search down with it.
-            degraded = KEYWORD_ONLY
-            metrics.RETRIEVAL_DEGRADED.inc()
+        query_vector = kb.embedder.embed_query(searched)
+        dense, degraded = _dense_half(kb, query_vector, n=pool, kind=kind, mode=mode)
+        if degraded is None and own_words != searched:
+            own_vector = kb.embedder.embed_query(own_words)
     if pending is not None:
         keyword = pending.result()
 
-    wanted = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword]))
+    wanted = _found_ids(dense, keyword)
     chunks = kb.chunks(wanted)
     if kb.generation != generation or (len(chunks) < len(wanted) and kb.refresh(force=True)):
         # The knowledge base changed while this search ran, or since this replica last read its
@@ -230,14 +223,8 @@ def retrieve(
         if mode in ("hybrid", "keyword"):
             keyword = kb.keyword_search(searched, n=pool, kind=kind)
         if query_vector is not None and degraded is None:
-            try:
-                dense = kb.dense_search(query_vector, n=pool, kind=kind)
-            except VectorsUnavailable:
-                if mode == "dense":
-                    raise
-                dense, degraded = [], KEYWORD_ONLY
-                metrics.RETRIEVAL_DEGRADED.inc()
-        wanted = list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword]))
+            dense, degraded = _dense_half(kb, query_vector, n=pool, kind=kind, mode=mode)
+        wanted = _found_ids(dense, keyword)
         chunks = kb.chunks(wanted)
     # Stale vectors (not in the catalog) and filtered-out sections take no part.
     dense = [
@@ -413,6 +400,25 @@ def retrieve(
             break
         depth += 1
     return Retrieved(hits=hits, degraded=degraded, twins=found_twins)
+
+
+def _dense_half(
+    kb: KnowledgeBase, vector: np.ndarray, *, n: int, kind: str | None, mode: str
+) -> tuple[list[tuple[str, float]], str | None]:
+    """Dense search, and whether retrieval is degraded: in hybrid mode an outage of the vector
+    store leaves the keyword half (it should not take runbook search down with it)."""
+    try:
+        return kb.dense_search(vector, n=n, kind=kind), None
+    except VectorsUnavailable:
+        if mode == "dense":
+            raise
+        metrics.RETRIEVAL_DEGRADED.inc()
+        return [], KEYWORD_ONLY
+
+
+def _found_ids(dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> list[str]:
+    """The sections either half found, each once, dense first."""
+    return list(dict.fromkeys([cid for cid, _ in dense] + [cid for cid, _ in keyword]))
 
 
 def _similarities(
