@@ -59,11 +59,11 @@ class Changes:
         with self.mutex:
             self._seen += 1
 
-    def keep(self, since: int, store: Callable[[], None]) -> None:
-        """Run `store` (which caches something built) only if nothing changed `since`."""
+    def keep(self, since: int, keep: Callable[[], None]) -> None:
+        """Run `keep` (which caches something built) only if nothing changed `since`."""
         with self.mutex:
             if since == self._seen:
-                store()
+                keep()
 
 
 class Catalog(Protocol):
@@ -191,10 +191,10 @@ class Search:
                 since = self._changes.seen
                 built = self._build_exact()
 
-                def store(made: Exact | bool = built) -> None:
-                    self._exact = made
+                def keep() -> None:
+                    self._exact = built
 
-                self._changes.keep(since, store)
+                self._changes.keep(since, keep)
             return built if isinstance(built, tuple) else None
 
     def _build_exact(self) -> Exact | bool:
@@ -257,9 +257,9 @@ class Search:
             since = self._changes.seen
             index = MemoryKeywordIndex(self._catalog.all_chunks())
 
-            def store() -> None:
+            def keep() -> None:
                 with self._fts_lock:
                     self._memory_fts = index
 
-            self._changes.keep(since, store)
+            self._changes.keep(since, keep)
         return index

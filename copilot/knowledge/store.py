@@ -419,7 +419,7 @@ class KnowledgeBase:
         self.refresh()
         with self._mutex:
             cached = {cid: self._chunk_cache[cid] for cid in ids if cid in self._chunk_cache}
-            writes = self._changes.seen
+            since = self._changes.seen
         missing = [cid for cid in ids if cid not in cached]
         if not missing:
             return cached
@@ -432,9 +432,7 @@ class KnowledgeBase:
                     )
                 )
                 found.update((cid, _chunk_from_json(body)) for cid, body in rows)
-        with self._mutex:
-            if writes == self._changes.seen:
-                self._chunk_cache.update(found)
+        self._changes.keep(since, lambda: self._chunk_cache.update(found))
         return {**cached, **found}
 
     def document_chunks(self, source: str) -> list[Chunk]:
@@ -442,7 +440,7 @@ class KnowledgeBase:
         self.refresh()
         with self._mutex:
             cached = self._document_cache.get(source)
-            writes = self._changes.seen
+            since = self._changes.seen
         if cached is not None:
             return list(cached)
         with self.reading() as conn:
@@ -453,9 +451,8 @@ class KnowledgeBase:
             ).scalars()
             found = sorted((_chunk_from_json(body) for body in rows), key=lambda c: c.ordinal)
         # Not an unknown source: the name may come from a request.
-        with self._mutex:
-            if found and writes == self._changes.seen:
-                self._document_cache[source] = tuple(found)
+        if found:
+            self._changes.keep(since, lambda: self._document_cache.update({source: tuple(found)}))
         return found
 
     def document_terms(self, sources: Iterable[str]) -> dict[str, frozenset[str]]:
@@ -485,7 +482,7 @@ class KnowledgeBase:
             with self._mutex:
                 if self._hosts_cache is not None:
                     return set(self._hosts_cache)
-                writes = self._changes.seen
+                since = self._changes.seen
             from copilot.guardrails.injection import isolate
             from copilot.guardrails.verify import hosts_in
 
@@ -494,9 +491,11 @@ class KnowledgeBase:
                 # Screening only removes text: a section that names no host needs none.
                 if hosts_in(chunk.text):
                     hosts |= hosts_in(isolate(chunk.text).text)
-            with self._mutex:
-                if writes == self._changes.seen:
-                    self._hosts_cache = hosts
+
+            def keep() -> None:
+                self._hosts_cache = hosts
+
+            self._changes.keep(since, keep)
             return set(hosts)
 
     def derived(self, name: str, build: Callable[[KnowledgeBase], T]) -> T:
@@ -506,11 +505,9 @@ class KnowledgeBase:
         with self._mutex:
             if name in self._derived:
                 return cast(T, self._derived[name])
-            writes = self._changes.seen
+            since = self._changes.seen
         value = build(self)
-        with self._mutex:
-            if writes == self._changes.seen:
-                self._derived[name] = value
+        self._changes.keep(since, lambda: self._derived.update({name: value}))
         return value
 
     def all_chunks(self) -> list[Chunk]:
