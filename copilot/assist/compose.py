@@ -90,10 +90,7 @@ class ExtractiveComposer(Composer):
             if key in seen:
                 continue
             seen.add(key)
-            # A caution is never done: it says what not to do.
-            cand.done_by = (
-                None if step_mod.forbids(cand.text) else done_mod.already_done(cand, ctx.done)
-            )
+            cand.done_by = None if cand.caution else done_mod.already_done(cand, ctx.done)
             if cand.done_by:
                 skipped.append(cand)
                 continue
@@ -143,11 +140,8 @@ class ExtractiveComposer(Composer):
         parts = [f"Closest runbook: {top.title} ({top.source})."]
         if overview and overview.text.strip():
             parts.append(_first_sentence(overview.text))
-        cautions = sum(1 for c in chosen if step_mod.forbids(c.text))
-        counts = {
-            ph: sum(1 for c in chosen if c.phase == ph and not step_mod.forbids(c.text))
-            for ph in _PHASES
-        }
+        cautions = sum(1 for c in chosen if c.caution)
+        counts = {ph: sum(1 for c in chosen if c.phase == ph and not c.caution) for ph in _PHASES}
         own = [c for c in chosen if c.passage.chunk.source == top.source]
         if not own:
             parts.append(

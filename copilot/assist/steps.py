@@ -68,8 +68,13 @@ class Candidate:
         return [self.passage.id] + ([self.command_from.id] if self.command_from else [])
 
     @property
+    def caution(self) -> bool:
+        """It says what not to do: read, never run, approved or done."""
+        return forbids(self.text)
+
+    @property
     def requires_approval(self) -> bool:
-        return not forbids(self.text) and requires_approval(self.text, self.command)
+        return not self.caution and requires_approval(self.text, self.command)
 
 
 def _cut(text: str) -> str:
@@ -371,7 +376,7 @@ def _tidy(candidates: list[Candidate]) -> list[Candidate]:
     a step that forbids it."""
     out = []
     for cand in candidates:
-        if cand.command is not None and forbids(cand.text):
+        if cand.command is not None and cand.caution:
             cand.command = None
         if cand.command is not None and empty_command(cand.command):
             cand.command = None
