@@ -89,6 +89,22 @@
     $("#alert").hidden = true;
   }
 
+  // A step's citation: the runbook section it comes from, and its lines.
+  function citationLink(c) {
+    return sourceLink(c.source, c.lines, `${c.title} › ${c.section} (lines ${c.lines[0]}–${c.lines[1]})`);
+  }
+
+  // "Source: " and each of a step's citations, or null when it has none.
+  function stepSources(step) {
+    if (!step.citations || !step.citations.length) return null;
+    const cites = el("p", { class: "cites" }, "Source: ");
+    step.citations.forEach((c, i) => {
+      if (i) cites.append("; ");
+      cites.append(citationLink(c));
+    });
+    return cites;
+  }
+
   function fact(dl, term, value) {
     dl.append(el("dt", {}, term), el("dd", {}, value === null || value === undefined || value === "" ? "–" : value));
   }
@@ -268,14 +284,8 @@
         lines.push([text, step.text, cited]);
         item.append(text);
         if (step.command) item.append(el("pre", { class: "command" }, el("code", {}, step.command)));
-        if (step.citations && step.citations.length) {
-          const cites = el("p", { class: "cites" }, "Source: ");
-          step.citations.forEach((c, i) => {
-            if (i) cites.append("; ");
-            cites.append(sourceLink(c.source, c.lines, `${c.title} › ${c.section} (lines ${c.lines[0]}–${c.lines[1]})`));
-          });
-          item.append(cites);
-        }
+        const sources = stepSources(step);
+        if (sources) item.append(sources);
         list.append(item);
       }
       container.append(el("h3", {}, "Next steps"), list);
@@ -288,11 +298,8 @@
         const cited = step.citations && step.citations.length ? step.citations[0].source : null;
         lines.push([text, step.text, cited]);
         const item = el("li", { class: "caution" }, el("strong", { class: "badge caution" }, "Caution"), " ", text);
-        if (step.citations && step.citations.length) {
-          const c = step.citations[0];
-          item.append(el("p", { class: "cites" }, "Source: ",
-            sourceLink(c.source, c.lines, `${c.title} › ${c.section} (lines ${c.lines[0]}–${c.lines[1]})`)));
-        }
+        const sources = stepSources(step);
+        if (sources) item.append(sources);
         list.append(item);
       }
       container.append(el("h3", {}, "Caution: the runbook says not to"), list);
