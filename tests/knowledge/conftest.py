@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from copilot.embedding import Embedder
+from copilot.knowledge.models import Chunk
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
@@ -49,3 +50,19 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
 @pytest.fixture
 def chroma_url(chroma_server: ChromaServer) -> str:
     return chroma_server.url
+
+
+def a_section(cid: str, source: str, text: str, *, section: str = "Mitigation") -> Chunk:
+    """One runbook section, built in memory (no store): its title is its source's."""
+    return Chunk(
+        id=cid,
+        source=source,
+        ordinal=0,
+        title=source,
+        section=section,
+        kind="runbook",
+        line_start=3,
+        line_end=5,
+        text=text,
+        embed_text=text,
+    )

@@ -6,21 +6,11 @@ import threading
 
 from copilot.knowledge.keyword import MemoryKeywordIndex, match_expression
 from copilot.knowledge.models import Chunk
+from tests.knowledge.conftest import a_section
 
 
 def _chunk(cid: str, text: str) -> Chunk:
-    return Chunk(
-        id=cid,
-        source=f"{cid}.md",
-        ordinal=0,
-        title=text,
-        section="Mitigation",
-        kind="runbook",
-        line_start=1,
-        line_end=3,
-        text=text,
-        embed_text=text,
-    )
+    return a_section(cid, f"{cid}.md", text)
 
 
 def test_a_closed_index_answers_nothing_rather_than_fail() -> None:

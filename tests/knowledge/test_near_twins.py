@@ -18,7 +18,7 @@ from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
 from tests.conftest import write
-from tests.knowledge.conftest import documents_kb
+from tests.knowledge.conftest import a_section, documents_kb
 
 TWIN = """---
 title: Kiln Controller Disk {Which} Filling Up
@@ -229,18 +229,7 @@ def test_the_twin_is_read_even_when_it_scores_below_the_second_document_bar(
 
 def test_a_meaning_of_one_short_sentence_is_still_the_line_shown() -> None:
     def meaning(source: str, text: str) -> Chunk:
-        return Chunk(
-            id=f"{source}:1",
-            source=source,
-            ordinal=0,
-            title=source,
-            section="Job > Meaning",
-            kind="runbook",
-            line_start=3,
-            line_end=5,
-            text=text,
-            embed_text=text,
-        )
+        return a_section(f"{source}:1", source, text, section="Job > Meaning")
 
     failed = [meaning("failed.md", "Job failed complete.")]
     slow = [meaning("slow.md", "Job is taking more than 1h to complete.")]
