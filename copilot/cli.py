@@ -82,7 +82,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from copilot.knowledge import retrieval
-    from copilot.knowledge.schemas import SearchResponse
+    from copilot.knowledge.schemas import SearchResponse, corrected_note
 
     query = args.query.strip()
     if not query or len(query) > retrieval.MAX_QUERY_CHARS:
@@ -105,12 +105,16 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                 floor=settings.abstain_below,
                 degraded=found.degraded,
                 twins=found.twins,
+                corrected=found.corrected,
             )
     if args.json:
         print_model(response)
         return 0
     if response.degraded:
         print(f"note: {response.degraded}")
+    corrected = corrected_note(response.corrected)
+    if corrected:
+        print(f"note: {corrected}")
     if not response.results:
         print("no matches; is the knowledge base ingested? (copilot ingest runbooks/)")
     elif response.no_match:

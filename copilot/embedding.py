@@ -73,6 +73,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._query_cache: LRUCache[str, Vectors] = LRUCache(QUERY_CACHE_SIZE)
         self._text_cache: LRUCache[str, Vectors] = LRUCache(cache_size)
+        self._words: frozenset[str] | None = None
 
     def embed(self, texts: list[str], *, batch_size: int | None = None) -> Vectors:
         if not texts:
@@ -102,6 +103,17 @@ class Embedder:
             )
         result: Vectors = np.asarray(vectors, dtype=np.float32)
         return result
+
+    def words(self) -> frozenset[str]:
+        """The whole words of the model's tokenizer vocabulary, lower case (not its word pieces
+        or special tokens); empty when the tokenizer does not list them."""
+        if self._words is None:
+            tokenizer: Any = getattr(self._model, "tokenizer", None)
+            vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
+            self._words = frozenset(
+                token.lower() for token in vocab if token.isalpha() and token.isascii()
+            )
+        return self._words
 
     def clear_cache(self) -> None:
         self._query_cache.clear()

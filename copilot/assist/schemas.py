@@ -165,3 +165,8 @@ class AskResponse(BaseModel):
         description="set when the two best runbooks are near twins close in score: which one "
         "the answer leads with and why, and the line of each that tells them apart",
     )
+    corrected: dict[str, str] = Field(
+        default_factory=dict,
+        description="typing slips in the question searched as the knowledge base's word, "
+        "typed -> searched; the answer names them first",
+    )

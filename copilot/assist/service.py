@@ -21,7 +21,7 @@ from copilot.db import Database
 from copilot.errors import ProviderError
 from copilot.guardrails.injection import reasons_for, screen_question
 from copilot.guardrails.redact import redact
-from copilot.guardrails.screened import Screened, ours, screen, screened, screened_label
+from copilot.guardrails.screened import Screened, screen, screened, screened_label
 from copilot.guardrails.verify import strip_links, unsupported_details, verify
 from copilot.knowledge import past as past_postmortems
 from copilot.knowledge import retrieval
@@ -34,7 +34,7 @@ from copilot.knowledge.passages import (
     merge_windows,
     untaint,
 )
-from copilot.knowledge.schemas import NearTwinsOut, twin_note
+from copilot.knowledge.schemas import NearTwinsOut, corrected_note, twin_note
 from copilot.knowledge.sections import query_intent
 from copilot.knowledge.store import KnowledgeBase
 from copilot.security.audit import is_audit_event
@@ -359,10 +359,19 @@ def ask(
         guard.injection_suspected = sorted(suspected)
         catalog_context = _catalog_view(kb, found) if found else None
         return s.AskResponse(
-            answer=ours(
-                "I don't know: nothing in the knowledge base matches this closely enough to "
-                "suggest steps. Escalate to the owning team's on-call, and check the closest "
-                "matches listed in citations."
+            # The slips are the question's words: screened like the question.
+            answer=screened(
+                " ".join(
+                    part
+                    for part in (
+                        corrected_note(retrieved.corrected),
+                        "I don't know: nothing in the knowledge base matches this closely enough "
+                        "to suggest steps. Escalate to the owning team's on-call, and check the "
+                        "closest matches listed in citations.",
+                    )
+                    if part
+                ),
+                strict=True,
             ),
             steps=[],
             citations=closest,
@@ -373,6 +382,7 @@ def ask(
             provider=extractive.name,
             catalog=catalog_context,
             degraded=degraded,
+            corrected=retrieved.corrected,
         )
 
     # Near twins the question's own words do not tell apart: the steps of both are read
@@ -475,6 +485,10 @@ def ask(
     # "Who owns payments?" is answered first with the owner the catalog names.
     if found and catalog.OWNERSHIP.search(question_text):
         answer = f"{_owners_lead(found, named)} {answer}".strip()
+    # A typing slip read as another word is said first: the reader checks it before the rest.
+    slips = corrected_note(retrieved.corrected)
+    if slips:
+        answer = f"{slips} {answer}"
     answer_screen = screen(answer, strict=True)
     if answer_screen.removed:
         guard.blocked.append("instructions removed from the answer")
@@ -544,6 +558,7 @@ def ask(
         catalog=catalog_context,
         degraded=degraded,
         near_twins=NearTwinsOut.build(retrieved.twins),
+        corrected=retrieved.corrected,
     )
 
 

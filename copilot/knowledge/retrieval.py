@@ -6,13 +6,13 @@ import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from copilot import metrics
 from copilot.errors import InvalidInput
-from copilot.knowledge import links, twins, vocabulary
+from copilot.knowledge import links, spelling, twins, vocabulary
 from copilot.knowledge import sections as section_roles
 from copilot.knowledge.contrast import contrasted, names_ruled_out
 from copilot.knowledge.models import Chunk, Hit
@@ -127,6 +127,8 @@ class Retrieved:
     degraded: str | None = None
     # The first two documents when they are near twins close in score (see twins.py).
     twins: twins.NearTwins | None = None
+    # Typing slips read as the knowledge base's words, typed -> searched (see spelling.py).
+    corrected: dict[str, str] = field(default_factory=dict)
 
 
 def search(
@@ -177,6 +179,13 @@ def retrieve(
     alone raises VectorsUnavailable (503).
     """
     query = validate_query(query)
+    # A slip ("pagment") is searched as the knowledge base's word for it ("payment").
+    correction = (
+        spelling.correct(query, spelling.vocabulary(kb))
+        if mode == "hybrid"
+        else spelling.Correction(query)
+    )
+    query = correction.text
     # What the question rules out ("not the kubelet one") is not searched for, and a document
     # whose title names it falls back.
     contrast = contrasted(query)
@@ -399,7 +408,7 @@ def retrieve(
         if not added:
             break
         depth += 1
-    return Retrieved(hits=hits, degraded=degraded, twins=found_twins)
+    return Retrieved(hits=hits, degraded=degraded, twins=found_twins, corrected=correction.fixes)
 
 
 def _dense_half(

@@ -34,6 +34,7 @@ def search(body: SearchRequest, kb: KnowledgeBaseDep) -> SearchResponse:
         floor=kb.settings.abstain_below,
         degraded=found.degraded,
         twins=found.twins,
+        corrected=found.corrected,
     )
 
 

@@ -107,6 +107,16 @@ class NearTwinsOut(BaseModel):
         )
 
 
+def corrected_note(corrected: dict[str, str]) -> str | None:
+    """One sentence naming each typing slip and the word searched for it, or None."""
+    if not corrected:
+        return None
+    read = ", ".join(
+        f"\u201c{typed}\u201d as \u201c{meant}\u201d" for typed, meant in corrected.items()
+    )
+    return f"Also searched {read} (not in the knowledge base as typed)."
+
+
 def twin_note(found: NearTwins) -> str:
     """One sentence: which two, why the first leads, and what tells them apart."""
     lead, other = found.lead, found.other
@@ -144,6 +154,11 @@ class SearchResponse(BaseModel):
         description="null when retrieval was whole; otherwise what was missing, e.g. keyword "
         "search only because the vector store does not answer",
     )
+    corrected: dict[str, str] = Field(
+        default_factory=dict,
+        description="typing slips searched as the knowledge base's word, typed -> searched "
+        '(e.g. {"pagment": "payment"}); empty when every word was searched as typed',
+    )
 
     @classmethod
     def build(
@@ -154,6 +169,7 @@ class SearchResponse(BaseModel):
         floor: float,
         degraded: str | None = None,
         twins: NearTwins | None = None,
+        corrected: dict[str, str] | None = None,
     ) -> SearchResponse:
         if degraded is not None:
             # Without vectors there is no similarity to hold against the floor: the keyword
@@ -163,6 +179,7 @@ class SearchResponse(BaseModel):
                 results=[SearchResult.from_hit(h, scale=1.0) for h in hits],
                 no_match=not hits,
                 degraded=degraded,
+                corrected=corrected or {},
             )
         verdict = match_strength(hits, floor=floor)
         return cls(
@@ -170,6 +187,7 @@ class SearchResponse(BaseModel):
             results=[SearchResult.from_hit(h, scale=verdict.scale) for h in hits],
             no_match=verdict.no_match,
             near_twins=None if verdict.no_match else NearTwinsOut.build(twins),
+            corrected=corrected or {},
         )
 
 

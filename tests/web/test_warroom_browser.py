@@ -406,6 +406,15 @@ def test_runbook_search_page(
     expect(page.locator("#search-notice")).to_be_visible()
     expect(page.locator("#search-notice")).to_contain_text("Nothing in the knowledge base matches")
     expect(results.first).to_be_visible()
+
+    # A typing slip: the page says what else was searched, and finds the runbook meant.
+    page.goto("/search?q=kafak%20consumers%20lagging")
+    expect(page.locator("#search-notice")).to_contain_text(
+        "Also searched \u201ckafak\u201d as \u201ckafka\u201d"
+    )
+    expect(results.first.locator("h2 a")).to_have_attribute(
+        "href", re.compile(r"^/runbooks/runbooks/kafka-consumer-lag-orderstream\.md")
+    )
     assert js_errors.errors == []
 
 

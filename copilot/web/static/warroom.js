@@ -1240,6 +1240,10 @@
       }
       if (data.degraded) notes.push(`${data.degraded[0].toUpperCase()}${data.degraded.slice(1)}.`);
       if (data.near_twins) notes.push(data.near_twins.note);
+      const slips = Object.entries(data.corrected || {});
+      if (slips.length) {
+        notes.push(`Also searched ${slips.map(([typed, meant]) => `\u201c${typed}\u201d as \u201c${meant}\u201d`).join(", ")} (not in the knowledge base as typed).`);
+      }
       const notice = $("#search-notice");
       notice.replaceChildren(...notes.map((text) => el("p", {}, text)));
       notice.hidden = !notes.length;
