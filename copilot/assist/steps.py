@@ -95,6 +95,8 @@ def _only_links(text: str) -> bool:
     return not re.search(r"[A-Za-z]{3,}", rest)
 
 
+# "And edit ...": the sentence goes on with the order before it ("And then ..." is the next one).
+_GOES_ON = re.compile(r"^and\s+(?!then\b)", re.IGNORECASE)
 _POSED = re.compile(r"^(?:if|when|whenever|in case|once|unless)\b[^:]{3,150}:$", re.IGNORECASE)
 
 
@@ -240,6 +242,24 @@ def extract(passage: Passage) -> list[Candidate]:
                 # a command alone on its line is the command of the order before it.
                 step.command = codes[0]
                 last = step
+                continue
+            if (
+                number == 1
+                and i > 0
+                and _GOES_ON.match(sentence)
+                and parts[i - 1].kind == "code"
+                and out
+                and out[-1].command is not None
+                and out[-1].position >= i - 2
+            ):
+                # "To resize the volume run: `kubectl edit pvc <my-pvc>`" over "And edit
+                # `.spec.resources.requests.storage` to the new desired storage size.": the
+                # paragraph under a step's command goes on with that step.
+                said = out[-1].text
+                if said.endswith(":"):
+                    said = f"{said[:-1].rstrip()} the command below,"
+                out[-1].text = _cut(f"{said} {sentence[0].lower()}{sentence[1:]}")
+                last = out[-1]
                 continue
             # A sentence that opens with a link to another page ("[gather_logs](helpers/
             # gatherLogs.md) to provide more information to support teams") is the procedure to

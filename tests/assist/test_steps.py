@@ -146,6 +146,28 @@ def test_what_to_look_for_in_output_is_a_check() -> None:
     assert "Logs should contain something like `element open circuit`." in found
 
 
+def test_and_under_a_steps_command_goes_on_with_that_step() -> None:
+    found = steps.extract(
+        _passage(
+            "Mitigation",
+            "To change the set point run:\n\n```shell\n$ kilnctl edit oven-3\n```\n\n"
+            "And edit `.spec.setPoint` to the new temperature. Eventually the oven reports "
+            "\"settling\".\n\n"
+            "```shell\n$ kilnctl status oven-3\n```\n\n"
+            "And then restart the fan with `kilnctl fan restart oven-3`.",
+        )
+    )
+    first = found[0]
+    assert first.text == (
+        "To change the set point run the command below, and edit `.spec.setPoint` to the new "
+        "temperature. Eventually the oven reports \"settling\"."
+    )
+    assert first.command == "$ kilnctl edit oven-3"
+    # "And then" is the next order, not more of the one before.
+    assert found[-1].text == "And then restart the fan with `kilnctl fan restart oven-3`."
+    assert found[-1].command == "kilnctl fan restart oven-3"
+
+
 def test_causes_named_in_the_meaning_are_checks_and_nothing_else_there_is() -> None:
     passage = _passage(
         "Oven Temperature Drift > Meaning",
