@@ -95,6 +95,7 @@ def _only_links(text: str) -> bool:
     return not re.search(r"[A-Za-z]{3,}", rest)
 
 
+_NUMBERED = re.compile(r"^(?:step\s+)?\d+[.):]?\s+", re.IGNORECASE)
 # "And edit ...": the sentence goes on with the order before it ("And then ..." is the next one).
 _GOES_ON = re.compile(r"^and\s+(?!then\b)", re.IGNORECASE)
 _POSED = re.compile(r"^(?:if|when|whenever|in case|once|unless)\b[^:]{3,150}:$", re.IGNORECASE)
@@ -165,7 +166,11 @@ def extract(passage: Passage) -> list[Candidate]:
     out: list[Candidate] = []
     parts = blocks(passage.text)
     # The items under "Cases that need IC approval" or "Exceptions" name cases, not steps.
-    cases = bool(_CASES_HEADING.match(passage.chunk.section.rsplit(">", 1)[-1].strip()))
+    heading = passage.chunk.section.rsplit(">", 1)[-1].strip()
+    cases = bool(_CASES_HEADING.match(heading))
+    # A heading that is itself an order ("2. Roll back", "Freeze further deploys").
+    heading = _NUMBERED.sub("", heading)
+    order_heading = heading if IMPERATIVE.match(heading) else ""
     for i, block in enumerate(parts):
         if block.kind == "code":
             if not block.code or looks_like_output(block.code[0]):
@@ -182,6 +187,10 @@ def extract(passage: Passage) -> list[Candidate]:
                     out[-1].text = _cut(f"{out[-1].text} {intro}")
                 continue
             intro = _last_sentence(parts[i - 1]) if i else ""
+            if intro and order_heading and not is_step_sentence(intro, []):
+                # Under "### 2. Roll back", "Preferred, handles both clusters and the canary:"
+                # says which way, not what to do: the heading says that.
+                intro = f"{order_heading}: {intro}"
             out.append(Candidate(_cut(intro) or _RUN, code, phase, passage, i))
             continue
         if block.kind == "item":

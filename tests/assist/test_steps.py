@@ -168,6 +168,23 @@ def test_and_under_a_steps_command_goes_on_with_that_step() -> None:
     assert found[-1].command == "kilnctl fan restart oven-3"
 
 
+def test_a_heading_that_is_an_order_says_what_a_bare_introduction_does_not() -> None:
+    found = _texts(
+        "Mitigation > 2. Roll back the recipe",
+        "Preferred, handles every oven at once:\n\n```shell\nkilnctl recipe rollback\n```\n\n"
+        "Stop the conveyor first:\n\n```shell\nkilnctl conveyor stop\n```\n",
+    )
+    assert found == [
+        "Roll back the recipe: Preferred, handles every oven at once:",
+        "Stop the conveyor first:",
+    ]
+    # A heading that is not an order adds nothing.
+    assert _texts(
+        "Mitigation > Recipe versions",
+        "Preferred, handles every oven at once:\n\n```shell\nkilnctl recipe rollback\n```\n",
+    ) == ["Preferred, handles every oven at once:"]
+
+
 def test_causes_named_in_the_meaning_are_checks_and_nothing_else_there_is() -> None:
     passage = _passage(
         "Oven Temperature Drift > Meaning",
