@@ -32,7 +32,8 @@ IMPERATIVE = re.compile(
     r"trace|profile|measure|graph|plot|correlate|analy[sz]e|debug|test|connect|exec|"
     r"port-forward|note(?=\s+(?!that\b))|troubleshoot|create|provision|assign|grant|revoke|modify|change|"
     r"fix|repair|correct|resolve|address|mitigate|remediate|fine-tune|give|allow|keep|"
-    r"login|view|observe|install|uninstall|reinstall|talk (?:to|with)|reach out)\b",
+    r"login|view|observe|install|uninstall|reinstall|talk (?:to|with)|reach out|"
+    r"take (?:a |an )?(?:note|look|screenshot|back ?up|snapshot|dump))\b",
     re.IGNORECASE,
 )
 # "If X, restart Y", "In case of maintenance ensure to ...", "For memory scaling ensure ...":
@@ -214,10 +215,13 @@ _BARE_CONDITION = re.compile(
 )
 
 
-# What the step before it shows or gives: read with that step.
+# What the step before it shows or gives, or where what it needs is found ("Such configuration
+# is available at https://..."): read with that step.
 SAYS_WHAT_IT_SHOWS = re.compile(
     r"^(?:there (?:is|are)|(?:this|it|they|these|that) (?:will |should |would )?"
-    r"(?:show|list|display|give|return|print|tell|report|reveal|contain|include)s?)\b",
+    r"(?:show|list|display|give|return|print|tell|report|reveal|contain|include)s?)\b|"
+    r"^(?:such|this|that|the|an?) (?:[\w-]+ ){0,3}(?:is|are) (?:also )?available (?:at|in|from)\b|"
+    r"^(?:such|this|that|the|an?) (?:[\w-]+ ){0,3}(?:can|may) be found (?:at|in|here)\b",
     re.IGNORECASE,
 )
 
@@ -388,10 +392,17 @@ _DASH = r"(?:(?<=[\w`)])--(?=[\w`])|\s--\s|\u2014)"
 _ASIDE = re.compile(rf"\s*{_DASH}[^\n]{{1,120}}?{_DASH}\s*")
 
 
+# What should be done, said in the passive: "This alert should be routed to a null receiver";
+# not in a note ("NOTE: Manual corrections should be reported to the vendor" is a remark).
+_SHOULD_BE = re.compile(r"\bshould be [a-z]+(?:ed|en)\b", re.IGNORECASE)
+_NOTE = re.compile(r"^\W*(?:please )?note\b", re.IGNORECASE)
+
+
 def is_step_sentence(sentence: str, codes: list[str]) -> bool:
     bare = _ASIDE.sub(", ", link_text(_CASE_LABEL.sub("", sentence)))
     return bool(
         (codes and not _STATEMENT.match(bare))
+        or (_SHOULD_BE.search(bare) and not _NOTE.match(sentence))
         or IMPERATIVE.match(bare)
         or _gerund_order(bare)
         or _doing(bare)

@@ -120,18 +120,34 @@ def _is_pointer(text: str) -> bool:
     return _only_links(text) and bool(_LINK.search(text))
 
 
-def _links_listed(parts: list[Block], i: int) -> list[str]:
-    """The items right after block `i` when every one is only a link ("- [Troubleshooting
-    latency](https://...)"), as written; none if any item says more."""
-    listed = []
-    for block in parts[i + 1 :]:
+# An item of a list of tools or pages that names one and does not say what to do with it:
+# "yq (notice there is python and golang versions)" under "... testing tools such as:".
+_NAME_WORDS = 8
+_ASIDE_IN_BRACKETS = re.compile(r"\([^()]*\)")
+
+
+def _links_listed(parts: list[Block], i: int) -> list[tuple[int, str]]:
+    """The items right after block `i` when they name what to read or use: every one is only a
+    link ("- [Troubleshooting latency](https://...)"), or half or more are and the others are short
+    names, not orders ("- yq (notice there is python and golang versions)"); with their block
+    indexes, as written. None if any item says more."""
+    listed: list[tuple[int, str]] = []
+    links = 0
+    for j in range(i + 1, len(parts)):
+        block = parts[j]
         if block.kind != "item":
             break
         text = _item_text(block)
-        if block.code or not _is_pointer(text):
+        if block.code or block.subs:
             return []
-        listed.append(text.rstrip(" .;"))
-    return listed
+        if _is_pointer(text):
+            links += 1
+        elif len(_ASIDE_IN_BRACKETS.sub("", text).split()) > _NAME_WORDS or is_step_sentence(
+            text, commands_in(text)
+        ):
+            return []
+        listed.append((j, text.rstrip(" .;")))
+    return listed if links * 2 >= len(listed) else []
 
 
 def _item_text(block: Block) -> str:
@@ -171,6 +187,8 @@ def extract(passage: Passage) -> list[Candidate]:
     # A heading that is itself an order ("2. Roll back", "Freeze further deploys").
     heading = _NUMBERED.sub("", heading)
     order_heading = heading if IMPERATIVE.match(heading) else ""
+    # Items read with the sentence that introduces them as a list of tools or pages.
+    named_under: set[int] = set()
     for i, block in enumerate(parts):
         if block.kind == "code":
             if not block.code or looks_like_output(block.code[0]):
@@ -194,6 +212,8 @@ def extract(passage: Passage) -> list[Candidate]:
             out.append(Candidate(_cut(intro) or _RUN, code, phase, passage, i))
             continue
         if block.kind == "item":
+            if i in named_under:
+                continue  # read with the sentence that lists it
             text = _item_text(block)
             if not text.strip(" :"):
                 continue
@@ -309,7 +329,9 @@ def extract(passage: Passage) -> list[Candidate]:
                 # configured as read-only. Ensure it's writable.": so is what "it" is.
                 sentence = f"{said} {sentence}"
             ends_list = sentence.endswith(":") and not codes and number == len(sentences)
-            pointers = _links_listed(parts, i) if ends_list else []
+            listed = _links_listed(parts, i) if ends_list else []
+            named_under.update(j for j, _ in listed)
+            pointers = [text for _, text in listed]
             if pointers:
                 # "For mitigation strategies and solutions, refer to:" over a list of links
                 # only: the links are what it says to read, and are not steps one by one.

@@ -152,7 +152,7 @@ def test_and_under_a_steps_command_goes_on_with_that_step() -> None:
             "Mitigation",
             "To change the set point run:\n\n```shell\n$ kilnctl edit oven-3\n```\n\n"
             "And edit `.spec.setPoint` to the new temperature. Eventually the oven reports "
-            "\"settling\".\n\n"
+            '"settling".\n\n'
             "```shell\n$ kilnctl status oven-3\n```\n\n"
             "And then restart the fan with `kilnctl fan restart oven-3`.",
         )
@@ -160,7 +160,7 @@ def test_and_under_a_steps_command_goes_on_with_that_step() -> None:
     first = found[0]
     assert first.text == (
         "To change the set point run the command below, and edit `.spec.setPoint` to the new "
-        "temperature. Eventually the oven reports \"settling\"."
+        'temperature. Eventually the oven reports "settling".'
     )
     assert first.command == "$ kilnctl edit oven-3"
     # "And then" is the next order, not more of the one before.
@@ -183,6 +183,45 @@ def test_a_heading_that_is_an_order_says_what_a_bare_introduction_does_not() -> 
         "Mitigation > Recipe versions",
         "Preferred, handles every oven at once:\n\n```shell\nkilnctl recipe rollback\n```\n",
     ) == ["Preferred, handles every oven at once:"]
+
+
+def test_orders_in_the_passive_and_where_to_find_what_they_need() -> None:
+    found = _texts(
+        "Mitigation",
+        "This alarm should be routed to a quiet channel and configured to hold info alarms. "
+        "Such configuration is available at https://kiln.example/docs/alarm-routes.yaml\n\n"
+        "Take a note of the tray number from the alarm and find its oven.\n\n"
+        "The oven should be warm by now.",
+    )
+    assert found == [
+        "This alarm should be routed to a quiet channel and configured to hold info alarms. "
+        "Such configuration is available at https://kiln.example/docs/alarm-routes.yaml",
+        "Take a note of the tray number from the alarm and find its oven.",
+    ]
+
+
+def test_a_list_of_tools_is_read_with_the_sentence_that_introduces_it() -> None:
+    found = _texts(
+        "Mitigation",
+        "You can catch bad recipes earlier with better recipe linters in CI such as:\n\n"
+        "- [recipelint](https://kiln.example/recipelint)\n"
+        "- [trayschema](https://kiln.example/trayschema)\n"
+        "- ovenfmt (there is a python and a go version)\n"
+        "- some ovens have a dry-run switch\n",
+    )
+    assert found == [
+        "You can catch bad recipes earlier with better recipe linters in CI such as: "
+        "[recipelint](https://kiln.example/recipelint); [trayschema](https://kiln.example/"
+        "trayschema); ovenfmt (there is a python and a go version); some ovens have a dry-run "
+        "switch"
+    ]
+    # Items that are orders are steps of their own.
+    found = _texts(
+        "Mitigation",
+        "Then, as needed:\n\n- [recipelint](https://kiln.example/recipelint)\n"
+        "- restart the oven controller\n",
+    )
+    assert "restart the oven controller" in found
 
 
 def test_causes_named_in_the_meaning_are_checks_and_nothing_else_there_is() -> None:
