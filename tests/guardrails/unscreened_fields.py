@@ -264,9 +264,13 @@ OURS = frozenset(
     }
 )
 
-# Echoes what the caller sent in the same request (a query, markdown to render).
+# Echoes what the caller sent in the same request (a query, markdown to render); and the typing
+# slips of a query or question with the knowledge base's word for each (`spelling.py`: each key
+# and value is one word of letters only, so no sentence or command fits).
 CALLER = frozenset(
     {
+        "assist.AskResponse.corrected",
+        "knowledge.SearchResponse.corrected",
         "knowledge.SearchResponse.query",
         "web.Rendered.html",
         "web.Rendered.inline",
