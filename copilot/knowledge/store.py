@@ -212,6 +212,10 @@ class KnowledgeBase:
     def close(self) -> None:
         if "_search" in self.__dict__:  # not when opening failed before it was made
             self._search.close()
+        if "_vectors" in self.__dict__:
+            # Chroma keeps an embedded store's files open until its client is closed: ~11
+            # descriptors per store, which a process opening many stores ran out of.
+            self._vectors.close()
         if self._database is not None and self._owns_database:
             self._database.close()
         self._database = None

@@ -93,7 +93,11 @@ class ChromaVectors:
         self._identity = identity
         self._mismatch = mismatch
         self._client = self._connect()
-        self._collection = self._open()
+        try:
+            self._collection = self._open()
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self) -> Any:
         import chromadb
@@ -215,6 +219,13 @@ class ChromaVectors:
 
     def heartbeat(self) -> None:
         self._client.heartbeat()
+
+    def close(self) -> None:
+        """Release the client: an embedded store's SQLite connections and index files, a
+        server's HTTP connections. Chroma counts the clients of one path, so another store
+        open on the same directory in this process keeps working. Idempotent."""
+        with contextlib.suppress(Exception):  # closing must not hide why a store closed
+            self._client.close()
 
 
 def unit(vector: Vectors) -> np.ndarray:
