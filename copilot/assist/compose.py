@@ -166,7 +166,7 @@ class ExtractiveComposer(Composer):
                 parts.append("Suggested order: " + ", ".join(plan) + ".")
             risky = sum(1 for c in chosen if c.requires_approval)
             if risky:
-                parts.append(f"{risky} step(s) change production and need approval first.")
+                parts.append(f"{risky} step(s) are destructive or risky and need approval first.")
             if cautions:
                 parts.append(f"{cautions} caution(s) from the runbook: what not to do.")
         if more:
