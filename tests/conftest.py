@@ -18,6 +18,7 @@ import uvicorn
 import copilot  # noqa: F401  - sets the offline environment before anything else loads
 from copilot.cli import main as cli_main
 from copilot.embedding import Embedder
+from copilot.knowledge.models import Chunk
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings, get_settings
 from ingest.pipeline import ingest_paths
@@ -109,6 +110,35 @@ def write(root: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def a_chunk(
+    text: str,
+    *,
+    section: str = "Mitigation",
+    source: str = "runbooks/x.md",
+    cid: str | None = None,
+    ordinal: int = 0,
+    title: str | None = None,
+    lines: tuple[int, int] = (1, 2),
+    embed_text: str | None = None,
+) -> Chunk:
+    """One runbook section built in memory (no store), for tests of what is made of it.
+
+    Its id defaults to "<source>#<ordinal>", its title to its source, its embedded text to its
+    text."""
+    return Chunk(
+        id=cid or f"{source}#{ordinal}",
+        source=source,
+        ordinal=ordinal,
+        title=source if title is None else title,
+        section=section,
+        kind="runbook",
+        line_start=lines[0],
+        line_end=lines[1],
+        text=text,
+        embed_text=text if embed_text is None else embed_text,
+    )
 
 
 class LiveServer:

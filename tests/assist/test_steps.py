@@ -8,22 +8,18 @@ from dataclasses import replace
 
 from copilot.assist import steps
 from copilot.guardrails.verify import Proposed, verify
-from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import Passage, make_passage
+from tests.conftest import a_chunk
 
 
 def _passage(section: str, text: str) -> Passage:
-    chunk = Chunk(
-        id="c1",
-        source="kiln/oven-temperature.md",
-        ordinal=0,
-        title="Oven Temperature Drift",
+    chunk = a_chunk(
+        text,
         section=section,
-        kind="runbook",
-        line_start=1,
-        line_end=40,
-        text=text,
-        embed_text=text,
+        source="kiln/oven-temperature.md",
+        cid="c1",
+        title="Oven Temperature Drift",
+        lines=(1, 40),
     )
     return make_passage(1, chunk, score=1.0, similarity=0.8)
 

@@ -13,12 +13,12 @@ from copilot.assist import schemas as s
 from copilot.assist import service
 from copilot.embedding import Embedder
 from copilot.guardrails.screened import screened
-from copilot.knowledge.models import Chunk, Hit
+from copilot.knowledge.models import Hit
 from copilot.knowledge.store import KnowledgeBase
 from evals import fixed_by, reader
 from evals.common import temporary_kb
 from ingest.pipeline import ingest_paths
-from tests.conftest import write
+from tests.conftest import a_chunk, write
 
 DISK = """# Node disk full
 
@@ -76,18 +76,7 @@ def kb(corpus: Path, embedder: Embedder) -> Iterator[KnowledgeBase]:
 
 
 def _hit(source: str, section: str) -> Hit:
-    chunk = Chunk(
-        id=f"{source}#{section}",
-        source=source,
-        ordinal=0,
-        title="t",
-        section=section,
-        kind="runbook",
-        line_start=1,
-        line_end=2,
-        text="",
-        embed_text="",
-    )
+    chunk = a_chunk("", section=section, source=source, cid=f"{source}#{section}", title="t")
     return Hit(chunk=chunk, score=1.0)
 
 

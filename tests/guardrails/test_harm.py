@@ -17,8 +17,8 @@ from copilot.guardrails import harm
 from copilot.guardrails.injection import isolate
 from copilot.guardrails.risk import scan
 from copilot.guardrails.screened import DIAGNOSIS_OUTAGE, hold_severe, screen
-from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import make_passage
+from tests.conftest import a_chunk
 
 
 def _severe(command: str) -> list[str]:
@@ -221,17 +221,13 @@ def test_a_diagnosis_step_that_takes_a_service_down_is_held() -> None:
     assert hold_severe(text, diagnosis=False)[1] == []
     # Where it sits decides: a chunk under "Diagnosis" is held, under "Mitigation" it is not.
     for section, held in (("Diagnosis", True), ("Mitigation", False)):
-        chunk = Chunk(
-            id=f"c-{section}",
-            source="runbooks/tender.md",
-            ordinal=0,
-            title="Tender latency",
+        chunk = a_chunk(
+            text,
             section=section,
-            kind="runbook",
-            line_start=10,
-            line_end=11,
-            text=text,
-            embed_text=text,
+            source="runbooks/tender.md",
+            cid=f"c-{section}",
+            title="Tender latency",
+            lines=(10, 11),
         )
         passage = make_passage(1, chunk, score=1.0, similarity=None)
         assert ("--replicas=0" not in passage.text) is held

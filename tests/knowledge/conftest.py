@@ -15,7 +15,7 @@ from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
 from ingest.pipeline import ingest_paths
 from tests.chroma import ChromaServer
-from tests.conftest import write
+from tests.conftest import a_chunk, write
 
 __all__ = ["ChromaServer", "chroma_server", "chroma_url", "documents_kb"]
 
@@ -54,15 +54,4 @@ def chroma_url(chroma_server: ChromaServer) -> str:
 
 def a_section(cid: str, source: str, text: str, *, section: str = "Mitigation") -> Chunk:
     """One runbook section, built in memory (no store): its title is its source's."""
-    return Chunk(
-        id=cid,
-        source=source,
-        ordinal=0,
-        title=source,
-        section=section,
-        kind="runbook",
-        line_start=3,
-        line_end=5,
-        text=text,
-        embed_text=text,
-    )
+    return a_chunk(text, section=section, source=source, cid=cid, lines=(3, 5))

@@ -9,7 +9,7 @@ import pytest
 from copilot.knowledge.models import Chunk
 from copilot.render import resolve_document, slack_escape, to_html, to_mrkdwn
 from copilot.web.routes import merge_sections
-from tests.conftest import SAMPLE_KB
+from tests.conftest import SAMPLE_KB, a_chunk
 
 KNOWN = frozenset({"runbooks/deploy-rollback.md", "runbooks/vault-sealed.md"})
 
@@ -132,17 +132,8 @@ def test_tables_render_without_inline_styles() -> None:
 
 
 def _Chunk(section: str, start: int, end: int, text: str) -> Chunk:
-    return Chunk(
-        id=f"{section}{start}",
-        source="runbooks/x.md",
-        ordinal=start,
-        title="X",
-        section=section,
-        kind="runbook",
-        line_start=start,
-        line_end=end,
-        text=text,
-        embed_text=text,
+    return a_chunk(
+        text, section=section, cid=f"{section}{start}", ordinal=start, title="X", lines=(start, end)
     )
 
 
