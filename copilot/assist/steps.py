@@ -464,13 +464,21 @@ def _causes(passage: Passage) -> list[Candidate]:
 
 
 def order(candidates: list[Candidate]) -> list[Candidate]:
-    """Diagnose before mitigate, then verify and escalate; safe before disruptive in each."""
+    """Diagnose before mitigate, then verify and escalate; safe before disruptive in each.
+
+    A long section is stored in parts of the same name: they rank as their best part, so the
+    runbook's own order holds across them (its step 3 is not shown before its step 1 because
+    the part holding step 3 matched the question better)."""
+    best: dict[tuple[str, str], float] = {}
+    for c in candidates:
+        part = (c.passage.chunk.source, c.passage.chunk.section)
+        best[part] = max(best.get(part, c.passage.score), c.passage.score)
     return sorted(
         candidates,
         key=lambda c: (
             PHASE_ORDER.get(c.phase, 9),
             c.requires_approval,
-            c.passage.score * -1,
+            -best[(c.passage.chunk.source, c.passage.chunk.section)],
             c.passage.chunk.ordinal,
             c.position,
         ),
