@@ -3,22 +3,18 @@ from __future__ import annotations
 from copilot.assist.compose import CHECKS_KEPT, AskContext, ExtractiveComposer
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import Passage, make_passage
+from tests.conftest import a_chunk
 
 
 def _passage(
     source: str, ordinal: int, text: str, *, score: float, index: int, title: str = ""
 ) -> Passage:
-    chunk = Chunk(
-        id=f"{source}#{ordinal}",
+    chunk = a_chunk(
+        text,
         source=source,
         ordinal=ordinal,
         title=title or source,
-        section="Mitigation",
-        kind="runbook",
-        line_start=1,
-        line_end=1 + len(text.splitlines()),
-        text=text,
-        embed_text=text,
+        lines=(1, 1 + len(text.splitlines())),
     )
     return make_passage(index, chunk, score=score, similarity=0.8)
 
@@ -130,3 +126,38 @@ def test_a_step_under_a_condition_is_shown_with_it_and_leads_when_the_question_n
     shown = [step.text for step in draft.steps]
     assert shown[0] == "If you suspect thermal throttling: Check the cooling fans."
     assert "If the element is cracked: Replace the element." in shown
+
+
+def test_a_section_split_in_two_is_read_in_its_own_order() -> None:
+    """A long section is stored as two sections of the same name; the second half can match the
+    question better, but its steps come after the first half's, as the runbook numbers them."""
+    first = _mitigation(
+        "kiln.md",
+        1,
+        [
+            "Check the oven's status: `kilnctl status k1`",
+            "Read the controller log: `kilnctl logs k1`",
+        ],
+        0.6,
+        2,
+    )
+    second = _mitigation(
+        "kiln.md",
+        2,
+        [
+            "Set the thermostat back: `kilnctl thermostat set k1 200`",
+            "Resume batches: `kilnctl resume k1`",
+        ],
+        1.2,
+        1,
+    )
+    draft = ExtractiveComposer().compose(
+        AskContext(question="oven thermostat", passages=[second, first])
+    )
+    commands = [step.command for step in draft.steps]
+    assert commands == [
+        "kilnctl status k1",
+        "kilnctl logs k1",
+        "kilnctl thermostat set k1 200",
+        "kilnctl resume k1",
+    ]
