@@ -131,21 +131,27 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from copilot.assist.schemas import MAX_QUESTION_CHARS, AskResponse
+    from copilot.assist.schemas import MAX_QUESTION_CHARS, MAX_STEPS, AskResponse
 
     question = args.question.strip()
     if not question or len(question) > MAX_QUESTION_CHARS:
         raise UsageError(
             f"question must be 1 to {MAX_QUESTION_CHARS} characters, not {len(question)}"
         )
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps must be 1 to {MAX_STEPS}, not {args.steps}")
     remote = server(settings)
     if remote is not None:
         body: dict[str, Any] = {"question": question}
         if args.incident:
             body["incident_id"] = args.incident
+        if args.steps is not None:
+            body["max_steps"] = args.steps
         response = remote.post(AskResponse, "/v1/ask", body)
     else:
-        response = _ask_locally(settings, question=question, incident_id=args.incident)
+        response = _ask_locally(
+            settings, question=question, incident_id=args.incident, max_steps=args.steps
+        )
     if args.json:
         print_model(response)
         return 0
@@ -166,6 +172,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(f"! {step.text}")
             for c in step.citations:
                 print(f"  source: {c.source}:{c.lines[0]}-{c.lines[1]} ({c.section})")
+    if response.more_steps:
+        listed = sum(not st.caution for st in response.steps)
+        wanted = min(MAX_STEPS, listed + response.more_steps)
+        print(
+            f"\n{response.more_steps} more step(s) not listed: add --steps {wanted} to list them."
+        )
     if response.done:
         print("\nAlready done (left out):")
         for d in response.done:
@@ -221,7 +233,9 @@ def catalog_lines(ctx: CatalogContext) -> list[str]:
     return lines
 
 
-def _ask_locally(settings: Settings, *, question: str, incident_id: str | None) -> Any:
+def _ask_locally(
+    settings: Settings, *, question: str, incident_id: str | None, max_steps: int | None = None
+) -> Any:
     from copilot.assist import service
     from copilot.llm.providers import build_chat_model
     from copilot.security.audit import record_cli_ask
@@ -243,6 +257,7 @@ def _ask_locally(settings: Settings, *, question: str, incident_id: str | None) 
                 incident=incident,
                 events=events or (),
                 db=store.db,
+                max_steps=max_steps,
             )
     record_cli_ask(settings, question=question, response=response, incident=incident)
     return response
@@ -337,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="grounded next steps for a question")
     p.add_argument("question", help="what is happening, or what you want to do")
     p.add_argument("--incident", metavar="ID", help="answer in the context of this incident")
+    p.add_argument(
+        "--steps", type=int, metavar="N", help="list up to N steps (default: the configured cap)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_ask)
 

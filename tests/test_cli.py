@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,25 @@ def test_ask_prints_a_runbooks_caution_apart_from_the_numbered_steps(
     assert "Never run" not in steps  # not a numbered step, and not one to approve
     assert cautions.startswith("! Never run `FLUSHALL`")
     assert f"source: {name}:" in cautions
+
+
+def test_ask_says_how_to_list_the_steps_the_cap_left_out(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "kb"
+    name = "runbooks/vault-sealed.md"
+    write(root, name, (SAMPLE_KB / name).read_text())
+    assert main(["ingest", str(root)]) == 0
+    capsys.readouterr()
+    assert main(["ask", "vault is sealed, what do I do"]) == 0
+    out = capsys.readouterr().out
+    hint = re.search(r"(\d+) more step\(s\) not listed: add --steps (\d+) to list them", out)
+    assert hint, out
+    assert main(["ask", "vault is sealed, what do I do", "--steps", hint.group(2)]) == 0
+    every = capsys.readouterr().out
+    assert "not listed" not in every
+    numbered = re.findall(r"^(\d+)\. ", every, re.M)
+    assert len(numbered) > len(re.findall(r"^(\d+)\. ", out, re.M))
+    for bad in ("0", "51"):
+        assert main(["ask", "vault is sealed", "--steps", bad]) == 2
+        assert "--steps must be 1 to 50" in capsys.readouterr().err

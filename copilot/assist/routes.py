@@ -34,6 +34,7 @@ def ask(
         events=events or (),
         top_k=body.top_k,
         db=store.db,
+        max_steps=body.max_steps,
     )
     metrics.observe_answer(response)
     auditor.record(

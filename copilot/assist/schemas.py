@@ -8,6 +8,8 @@ from copilot.guardrails.screened import ScreenedStr
 from copilot.knowledge.schemas import NearTwinsOut
 
 MAX_QUESTION_CHARS = 4000
+# The most steps one answer lists when asked for more than the configured cap.
+MAX_STEPS = 50
 
 
 class AskRequest(BaseModel):
@@ -17,6 +19,12 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     incident_id: str | None = Field(None, max_length=40)
     top_k: int = Field(5, ge=1, le=20)
+    max_steps: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_STEPS,
+        description="list up to this many steps (default: the configured cap, 10)",
+    )
 
     @field_validator("question")
     @classmethod

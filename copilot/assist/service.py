@@ -313,13 +313,18 @@ def ask(
     events: Sequence[Any] = (),
     top_k: int = 5,
     db: Database | None = None,
+    max_steps: int | None = None,
 ) -> s.AskResponse:
     """Grounded next steps for a question, optionally in the context of an incident.
+
+    `max_steps` overrides the configured cap for this answer (a responder who read "14 more
+    step(s)" asks again for them all).
 
     With `db` (the copilot database) and a service catalog in it, the answer also names the
     owners, dependents and upstream dependencies of the incident's (or the question's) services.
     """
     settings = kb.settings
+    cap = max_steps or settings.max_steps
     extractive = ExtractiveComposer()
     composer = composer or extractive
     asked = redact(question.strip())
@@ -413,10 +418,10 @@ def ask(
         passages=passages,
         incident_text=incident_text,
         done=done,
-        max_steps=settings.max_steps,
+        max_steps=cap,
         intent=query_intent(question_text, history=False),
         twin=twin,
-        twin_steps=settings.max_steps // 2 if twin else 0,
+        twin_steps=cap // 2 if twin else 0,
     )
     allowed = {p.id: p.text for p in passages}
     known_hosts = kb.known_hosts() - tainted
@@ -462,7 +467,7 @@ def ask(
         answer = (
             f"{answer} (Model unavailable or unverifiable: {fallback}; extractive answer shown.)"
         )
-    limit = settings.max_steps + ctx.twin_steps
+    limit = cap + ctx.twin_steps
     by_id = {p.id: p for p in passages}
     both = any(
         by_id[c].chunk.source == ctx.twin for v in verdict.steps[:limit] for c in v.citations

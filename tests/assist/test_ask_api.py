@@ -101,6 +101,25 @@ def test_bad_ask_input(ask_client: Make) -> None:
     assert "INC-999" not in r.json()["detail"] and "not found" in r.json()["detail"]
 
 
+def test_a_responder_can_ask_for_every_step_the_cap_left_out(ask_client: Make) -> None:
+    client = ask_client(None)
+    question = "checkout failing, pgbouncer says too many clients"
+    capped = client.post("/v1/ask", json={"question": question}).json()
+    assert capped["more_steps"] > 0 and f"{capped['more_steps']} more step(s)" in capped["answer"]
+    listed = [s for s in capped["steps"] if not s["caution"]]
+    wanted = len(listed) + capped["more_steps"]
+    every = client.post("/v1/ask", json={"question": question, "max_steps": wanted}).json()
+    assert every["more_steps"] == 0 and "more step(s)" not in every["answer"]
+    shown = [s for s in every["steps"] if not s["caution"]]
+    assert len(shown) > len(listed)
+    # The capped answer's steps are the first of them, none lost on the way.
+    assert {s["text"] for s in listed} <= {s["text"] for s in shown}
+    for bad in (0, 51, "all"):
+        r = client.post("/v1/ask", json={"question": question, "max_steps": bad})
+        assert r.status_code == 422, bad
+        assert r.json()["detail"][0]["field"] == "max_steps"
+
+
 def _llm_reply(steps: list[dict[str, Any]], answer: str = "Check the pool, then shed load.") -> str:
     return "Here you go:\n```json\n" + json.dumps({"answer": answer, "steps": steps}) + "\n```"
 

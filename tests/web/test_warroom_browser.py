@@ -228,6 +228,26 @@ def ask_on_page(page: Any, incident_id: str, question: str) -> None:
     page.press("#ask-question", "Control+Enter")
 
 
+def test_a_responder_can_list_every_step_the_cap_left_out(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    incident = declare(live)
+    ask_on_page(page, incident["id"], "checkout failing, pgbouncer says too many clients")
+    steps = page.locator("#ask-result .steps > li")
+    expect(steps.first).to_be_visible()
+    capped = steps.count()
+    more = page.locator("#ask-result button.more-steps")
+    expect(more).to_contain_text("more)")
+    wanted = int(re.search(r"Show all (\d+) steps", more.inner_text()).group(1))  # type: ignore[union-attr]
+    assert wanted > capped
+    more.click()
+    expect(page.locator("#ask-result button.more-steps")).to_have_count(0)
+    expect(steps.first).to_be_visible()
+    assert capped < steps.count() <= wanted
+    expect(page.locator("#ask-result .answer-text")).not_to_contain_text("more step(s)")
+    assert js_errors.errors == []
+
+
 def test_a_runbooks_caution_is_shown_apart_from_the_steps_to_take(
     page: Any, live: LiveServer, js_errors: PageErrors
 ) -> None:

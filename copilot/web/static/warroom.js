@@ -260,7 +260,11 @@
 
   // -- answers (ask) ---------------------------------------------------------------------------
 
-  function renderAnswer(container, data) {
+  // The most steps an answer lists on request (AskRequest.max_steps).
+  const MAX_STEPS = 50;
+
+  // `showAll(n)`, when given, asks again for up to n steps: the answer lists the cap's worth.
+  function renderAnswer(container, data, showAll) {
     container.replaceChildren();
     if (data.abstained) {
       container.append(el("p", { class: "notice" }, data.answer));
@@ -289,6 +293,22 @@
         list.append(item);
       }
       container.append(el("h3", {}, "Next steps"), list);
+      if (data.more_steps && showAll) {
+        const wanted = Math.min(MAX_STEPS, actions.length + data.more_steps);
+        const more = el("button", { type: "button", class: "more-steps" },
+          `Show all ${wanted} steps (${data.more_steps} more)`);
+        more.addEventListener("click", async () => {
+          more.disabled = true;
+          more.textContent = "Asking…";
+          try {
+            await showAll(wanted);
+          } catch (error) {
+            more.disabled = false;
+            more.textContent = `Show all ${wanted} steps: ${error.message}`;
+          }
+        });
+        container.append(el("p", {}, more));
+      }
     }
     // What the runbook says not to do: read beside the steps, never a step to take.
     if (cautions.length) {
@@ -366,8 +386,11 @@
       result.replaceChildren(el("p", { class: "state" }, "Asking…"));
       const body = { question: question.value };
       if (incidentId) body.incident_id = incidentId;
+      const showAll = async (wanted) => {
+        renderAnswer(result, await api("POST", "/v1/ask", { ...body, max_steps: wanted }));
+      };
       const data = await api("POST", "/v1/ask", body);
-      renderAnswer(result, data);
+      renderAnswer(result, data, showAll);
       if (incidentId) document.dispatchEvent(new Event("copilot:changed"));
     });
   }
