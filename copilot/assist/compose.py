@@ -179,16 +179,24 @@ class ExtractiveComposer(Composer):
 # However the question is put ("how do I unstick it"), the best runbook's first checks keep this
 # many places in a capped answer: a fix is chosen by what the checks show.
 CHECKS_KEPT = 3
+# And however many checks it has ("what to check"), its most relevant fixes keep this many: ten
+# checks and no way out is not an answer (a long Diagnosis used to fill the cap on its own).
+FIXES_KEPT = 1
 
 
 def _with_checks(
     ranked: list[step_mod.Candidate], cap: int, rank: dict[str, int]
 ) -> list[step_mod.Candidate]:
     """The `cap` most relevant steps, with the best runbook's most relevant checks (up to
-    CHECKS_KEPT) in place of the least relevant others when the cap left them out."""
+    CHECKS_KEPT) and fixes (up to FIXES_KEPT) in place of the least relevant others when the
+    cap left them out."""
     best = ranked[:cap]
-    checks = [c for c in ranked if c.phase == "diagnose" and rank[c.passage.chunk.source] == 0]
-    wanted = {id(c) for c in checks[: min(CHECKS_KEPT, cap)]}
+    first = [c for c in ranked if rank[c.passage.chunk.source] == 0]
+    checks = [c for c in first if c.phase == "diagnose"][: min(CHECKS_KEPT, cap)]
+    fixes = [c for c in first if c.phase == "mitigate"][
+        : max(0, min(FIXES_KEPT, cap - len(checks)))
+    ]
+    wanted = {id(c) for c in checks + fixes}
     if wanted <= {id(c) for c in best}:
         return best
     # The least relevant of the others give way; the order stays the ranking's.

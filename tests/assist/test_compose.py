@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from copilot.assist.compose import CHECKS_KEPT, AskContext, ExtractiveComposer
+from copilot.assist.compose import CHECKS_KEPT, FIXES_KEPT, AskContext, ExtractiveComposer
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.passages import Passage, make_passage
 from tests.conftest import a_chunk
@@ -109,6 +109,25 @@ def test_a_fix_question_still_gets_the_best_runbooks_first_checks() -> None:
     # The checks come first, as the order of an answer says.
     assert all(t.startswith("Check") for t in texts[:CHECKS_KEPT])
     assert "3 check(s) first" in draft.answer
+
+
+def test_a_long_diagnosis_leaves_room_for_the_best_runbooks_first_fix() -> None:
+    """ "What do I check" ranks every check alike; a Diagnosis longer than the cap no longer
+    fills the answer on its own: the best runbook's most relevant fix keeps FIXES_KEPT places."""
+    checks = [f"Check kiln {n} with `kilnctl status k{n}`" for n in range(1, 13)]
+    fixes = ["Restart the affected kiln controller: `kilnctl controller restart`"]
+    passages = [
+        _section("kiln/stuck.md", "Diagnosis", checks, 1),
+        _section("kiln/stuck.md", "Mitigation", fixes, 2),
+    ]
+    ctx = AskContext(question="kiln stuck, what do I check", passages=passages)
+    draft = ExtractiveComposer().compose(ctx)
+    texts = [step.text for step in draft.steps]
+    assert len(texts) == ctx.max_steps
+    assert sum(t.startswith("Restart") for t in texts) == FIXES_KEPT
+    # Checks first, then the fix, as the order of an answer says; the rest are counted.
+    assert texts[-1].startswith("Restart")
+    assert draft.more == len(checks) + len(fixes) - ctx.max_steps
 
 
 def test_a_step_under_a_condition_is_shown_with_it_and_leads_when_the_question_names_it() -> None:
