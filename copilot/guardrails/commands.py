@@ -104,19 +104,37 @@ _DISRUPTIVE_VERBS = {
     "rotate": "rotating",
     "drain": "draining",
 }
-# Step wording that names a disruptive action, or says approval is needed.
-_RISKY_TEXT = re.compile(
-    r"\bapprov(?:al|e|ed|ing)\b|\bsign-?off\b|"
-    # The order may stand behind its case: "If it hangs, delete the pod", "In extremely rare
-    # situations scale the oldest ReplicaSets to 0", "In extreme situations recreate cluster",
-    # "If issue persists delete the node"; or open with a link: "[Cordon and drain node](...)".
-    r"(?:^\W*|,\s+|\b(?:cases?|situations?|circumstances|resort)\s+|"
-    r"\b(?:persists|continues|remains|recurs|fails)\s+)(?:then\s+)?"
-    rf"(?:fail over|failover|{'|'.join(_DISRUPTIVE_VERBS)}|"
+
+
+# Step wording that names a disruptive action. The order may stand behind its case: "If it
+# hangs, delete the pod", "In extremely rare situations scale the oldest ReplicaSets to 0", "In
+# extreme situations recreate cluster", "If issue persists delete the node"; or open with a link:
+# "[Cordon and drain node](...)".
+def _ordered(orders: str, gerunds: str) -> re.Pattern[str]:
+    return re.compile(
+        r"(?:^\W*|,\s+|\b(?:cases?|situations?|circumstances|resort)\s+|"
+        r"\b(?:persists|continues|remains|recurs|fails)\s+)(?:then\s+)?"
+        rf"(?:{orders})|^\W*(?:{gerunds})\b",
+        re.IGNORECASE,
+    )
+
+
+_DISRUPTIVE = _ordered(
+    rf"{'|'.join(_DISRUPTIVE_VERBS)}|"
     r"scale\b[^.\n]*\bto (?:0|zero)\b|restart (?:all|every)|"
-    r"restore from backup|re-?create (?:the |a |your )?cluster\b)|"
-    rf"^\W*(?:fail(?:ing)? over|failover|{'|'.join(_DISRUPTIVE_VERBS.values())})\b",
-    re.IGNORECASE,
+    r"restore from backup|re-?create (?:the |a |your )?cluster\b",
+    "|".join(_DISRUPTIVE_VERBS.values()),
+)
+# A failover is disruptive unless the runbook says it is pre-approved for whoever is on call
+# ("Safe, reversible, pre-approved for on-call"): the team decided that in advance, and a
+# "Requires approval" badge beside "pre-approved" contradicts the runbook. What deletes, drops
+# or drains still needs approval whatever the text says (a runbook is untrusted text), and so
+# does any command risky in itself (`command_risks`).
+_FAIL_OVER = _ordered("fail over|failover", "fail(?:ing)? over|failover")
+_PRE_APPROVED = re.compile(r"(?<!\bnot )\bpre-?approved\b", re.IGNORECASE)
+# Wording that says approval is needed; "pre-approved" says it is not.
+_ASKS_APPROVAL = re.compile(
+    r"\bnot pre-?approved\b|(?<!pre-)\bapprov(?:al|e|ed|ing)\b|\bsign-?off\b", re.IGNORECASE
 )
 
 
@@ -151,5 +169,11 @@ def command_risks(command: str) -> list[str]:
 
 def risky_wording(text: str) -> bool:
     """A step's wording names a disruptive action ("If it hangs, delete the pod") or says
-    approval is needed."""
-    return bool(_RISKY_TEXT.search(text.strip()))
+    approval is needed ("Needs fraud on-call approval", not "Pre-approved for the owning
+    team")."""
+    text = text.strip()
+    return bool(
+        _ASKS_APPROVAL.search(text)
+        or _DISRUPTIVE.search(text)
+        or (_FAIL_OVER.search(text) and not _PRE_APPROVED.search(text))
+    )

@@ -64,6 +64,29 @@ def test_step_wording_that_asks_for_approval_is_flagged() -> None:
     assert not requires_approval("Setting the quota value to 0 will disable the quota.")
 
 
+def test_a_step_the_runbook_says_is_pre_approved_does_not_ask_for_approval_again() -> None:
+    """ "Pre-approved for on-call" is the team's decision made in advance: a "Requires approval"
+    badge beside it contradicts the runbook. It clears what only its wording flagged (a
+    failover, the word "approved"); not what deletes or drains, nor a command risky in itself,
+    nor a step that still names an approval to get."""
+    assert not requires_approval(
+        "**Fail over to the secondary PSP endpoint** (same vendor, different region). Safe, "
+        "reversible, pre-approved for on-call:",
+        'lark flags set payments.psp_endpoint --value secondary --reason "INC-<id>"',
+    )
+    assert not requires_approval(
+        "**Route reads to the primary** for order-status only. This is the fastest customer fix "
+        "and is pre-approved when primary CPU is below 50%:"
+    )
+    assert requires_approval("Fail over to the standby region.")
+    assert requires_approval("This is not pre-approved: get IC approval, then fail over.")
+    assert requires_approval("Pre-approved for on-call. If it hangs, delete the pod.")
+    assert requires_approval(
+        "Pre-approved for on-call: free the disk.", "kubectl -n orders delete pvc data-orders-0"
+    )
+    assert requires_approval("Pre-approved for team-edge; the rest needs IC approval.")
+
+
 def test_a_promql_query_reads_whatever_its_label_matchers_name() -> None:
     query = (
         'sum(rate(kiln_requests_total{verb=~"POST|PUT|DELETE"}[3d]))\n'
