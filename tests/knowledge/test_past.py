@@ -79,3 +79,28 @@ def test_timeline_stamps_of_other_shapes() -> None:
         ("Rolled back at noon", "Rolled back at noon."),
     ]:
         assert past._timeline_sentence(entry) == expected
+
+
+def test_what_was_deleted_or_excluded_to_fix_it_is_read_from_the_timeline(
+    sample_kb: KnowledgeBase,
+) -> None:
+    """The overselling postmortem says what fixed it only in its timeline, in words ("Leader pod
+    deleted", "DC-South temporarily excluded") that also tell how incidents begin."""
+    source = "postmortems/2026-05-11-overselling-inventory-sync-stalled.md"
+    passages = past.document_passages(sample_kb.document_chunks(source), score=1.0)
+    fixed = past.what_fixed_it(passages)
+    assert fixed.startswith("08:58: Leader pod deleted")
+    assert "09:03: DC-South temporarily excluded" in fixed
+
+
+def test_a_deletion_that_began_the_incident_is_not_what_fixed_it() -> None:
+    entries = [
+        "00:30 Pipeline applied a malformed change; all worker nodes deleted",
+        "00:31 Routine job deleted old snapshots",
+        "00:45 Alert fires: no schedulable nodes; SEV1 declared",
+        "01:00 Discovered that the autoscaler was deleted too",
+        "01:05 Alert fires again; stale pods deleted",
+        "01:10 Node group rebuilt from the last good template",
+        "01:20 Stuck pods deleted, workloads rescheduled",
+    ]
+    assert past._fix_entries(entries) == [entries[5], entries[6]]
