@@ -5,7 +5,8 @@ Commands (`/incident <subcommand> ...`):
     declare <title> [sev]   declare an incident (lowest severity when none is given); the caller
                             becomes incident commander and the channel is bound to it
     note <text>             add a note to the channel's incident (the scribe's timeline capture)
-    ask <question>          grounded next steps, in the context of the channel's incident if any
+    ask [--all] <question>  grounded next steps, in the context of the channel's incident if any;
+                            --all lists every step the cap leaves out (up to ALL_STEPS)
     status <audience>       draft a status update (internal, executive, public) for review
     postmortem              pre-fill the postmortem
     times started=T detected=T
@@ -66,6 +67,10 @@ log = logging.getLogger("copilot.slack")
 
 BINDING_KEY = "slack_channel"
 MAX_STEPS = 15
+# `ask --all`: every step, as far as one message holds (Slack allows 50 blocks; an answer uses
+# at most 8 besides its steps).
+ALL_STEPS = 40
+_ALL = re.compile(r"^\s*--all\b\s*", re.IGNORECASE)
 # How many of the newest incidents are searched for the channel's binding.
 BINDING_SCAN = 100
 _INCIDENT_REF = re.compile(r"^\s*(INC-?\d{1,9})\b[\s:,-]*", re.IGNORECASE)
@@ -76,7 +81,8 @@ USAGE = (
     "• `declare <title> [SEV1-4]` declare an incident; you become incident commander and this "
     "channel is bound to it\n"
     "• `note [INC-n] <text>` add a note to the timeline\n"
-    "• `ask [INC-n] <question>` grounded next steps from the runbooks\n"
+    "• `ask [INC-n] [--all] <question>` grounded next steps from the runbooks (`--all`: every "
+    "step, not only the first ten)\n"
     "• `status [INC-n] internal|executive|public` draft a status update\n"
     "• `postmortem [INC-n]` pre-fill the postmortem\n"
     "• `times [INC-n] started=HH:MM detected=HH:MM` when impact started and was detected "
@@ -322,6 +328,8 @@ def _step_text(ctx: Context, number: int, step: Any) -> str:
 
 def cmd_ask(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
     named, question = split_incident(text)
+    every = bool(_ALL.match(question))
+    question = _ALL.sub("", question, count=1)
     incident_id = named
     if incident_id is None and ctx.store is not None:
         incident_id = channel_incident(ctx.store, cmd.channel_id)
@@ -338,6 +346,7 @@ def cmd_ask(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
         composer=ctx.composer,
         incident=incident,
         events=events,
+        max_steps=ALL_STEPS if every else None,
     )
     if ctx.record is not None:
         ctx.record(
@@ -352,8 +361,13 @@ def cmd_ask(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
         blocks.append(section(f":grey_question: {ctx.mrkdwn(answer.answer)}"))
         return message(ctx.mrkdwn(answer.answer), blocks, public=True, formatted=True)
     blocks.append(section(ctx.mrkdwn(answer.answer)))
-    for number, step in enumerate([s for s in answer.steps if not s.caution][:MAX_STEPS], 1):
+    shown = ALL_STEPS if every else MAX_STEPS
+    for number, step in enumerate([s for s in answer.steps if not s.caution][:shown], 1):
         blocks.append(section(_step_text(ctx, number, step)))
+    if answer.more_steps:
+        asked = escape(redact(question).text)
+        more = "" if every else f" `/incident ask --all {asked}` lists them."
+        blocks.append(context(f"{answer.more_steps} more step(s) not listed.{more}"))
     cautions = [s for s in answer.steps if s.caution]
     if cautions:
         said = "\n".join(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -307,6 +308,23 @@ def test_ask_answers_with_cited_steps(send: Send) -> None:
     assert ":warning: *Requires approval*" in shown
     assert "```" in shown  # commands as code
     assert "confidence" in body["blocks"][-1]["elements"][0]["text"]
+
+
+def test_ask_says_how_many_steps_are_left_out_and_all_lists_them(send: Send) -> None:
+    reply(send("declare Checkout failing SEV1"))
+    capped = text_of(reply(send("ask checkout failing, pgbouncer says too many clients")))
+    hint = re.search(r"(\d+) more step\(s\) not listed\. `/incident ask --all (.+?)`", capped)
+    assert hint, capped
+    assert hint.group(2) == "checkout failing, pgbouncer says too many clients"
+    every = reply(send("ask --all checkout failing, pgbouncer says too many clients"))
+    assert every["blocks"][0]["text"]["text"] == (
+        "Copilot (INC-1): checkout failing, pgbouncer says too many clients"
+    )
+    shown = text_of(every)
+    assert "not listed" not in shown
+    numbered = len(re.findall(r"^\*\d+\.\* ", shown, re.M))
+    assert numbered > len(re.findall(r"^\*\d+\.\* ", capped, re.M))
+    assert len(every["blocks"]) <= 50  # what Slack accepts in one message
 
 
 def test_ask_names_the_steps_the_timeline_records_as_done(send: Send) -> None:
