@@ -328,8 +328,9 @@ def _step_text(ctx: Context, number: int, step: Any) -> str:
 
 def cmd_ask(ctx: Context, cmd: SlashCommand, text: str) -> dict[str, Any]:
     named, question = split_incident(text)
-    every = bool(_ALL.match(question))
-    question = _ALL.sub("", question, count=1)
+    every = _ALL.match(question) is not None
+    if every:
+        question = _ALL.sub("", question, count=1)
     incident_id = named
     if incident_id is None and ctx.store is not None:
         incident_id = channel_incident(ctx.store, cmd.channel_id)

@@ -137,17 +137,11 @@ def _fix_entries(entries: list[str]) -> list[str]:
     out: list[str] = []
     noticed = False
     for entry in entries:
-        if not _NOT_A_FIX.search(entry) and (
-            _FIX_LINE.search(entry)
-            or (
-                noticed
-                and _ACTED.search(entry)
-                and not _CAUSE_WORDS.search(entry)
-                and not _NOTICED.search(entry)
-            )
-        ):
+        noticing = bool(_NOTICED.search(entry))
+        acted = noticed and not noticing and _ACTED.search(entry) and not _CAUSE_WORDS.search(entry)
+        if not _NOT_A_FIX.search(entry) and (_FIX_LINE.search(entry) or acted):
             out.append(entry)
-        noticed = noticed or bool(_NOTICED.search(entry))
+        noticed = noticed or noticing
     return out
 
 
