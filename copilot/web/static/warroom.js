@@ -386,12 +386,14 @@
       result.replaceChildren(el("p", { class: "state" }, "Asking…"));
       const body = { question: question.value };
       if (incidentId) body.incident_id = incidentId;
+      // Each ask is on the incident's timeline: the page shows it, the second one too.
+      const asked = () => { if (incidentId) document.dispatchEvent(new Event("copilot:changed")); };
       const showAll = async (wanted) => {
         renderAnswer(result, await api("POST", "/v1/ask", { ...body, max_steps: wanted }));
+        asked();
       };
-      const data = await api("POST", "/v1/ask", body);
-      renderAnswer(result, data, showAll);
-      if (incidentId) document.dispatchEvent(new Event("copilot:changed"));
+      renderAnswer(result, await api("POST", "/v1/ask", body), showAll);
+      asked();
     });
   }
 
