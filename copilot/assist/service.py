@@ -48,8 +48,20 @@ SECOND_DOC_RATIO = 0.85
 # an undecided near twin's do. Decided on the dev lines (evals/README.md, "Close calls").
 CLOSE_CALL = 0.05
 DONE_KINDS = {"action", "mitigation", "note", "decision"}
-# A past incident is listed when it scores at least this share of the best one.
-SIMILAR_RATIO = 0.6
+# A past incident is listed when its postmortem names the alert or title the question names, or
+# when it matches the question at least this well in meaning (`Hit.match`, never below the
+# abstain floor) ...
+SIMILAR_FLOOR = 0.45
+# ... with a retrieval score of at least this: about the best postmortem by meaning and by words
+# at once (1.0 with the kind prior of 0.1), mentioning a share of the question's words ...
+SIMILAR_SCORE = 1.2
+# ... and at least this share of the best one's score. Decided on the even lines of the blind
+# similar-incident set (`python -m evals.similar`; evals/README.md, "Similar incidents"): at
+# 0.30 / none / 0.6 a past incident was shown for 12 of 13 questions no postmortem is about,
+# and 2 of 3 incidents shown were not the one.
+SIMILAR_RATIO = 0.8
+# What an answer to "have we seen this before?" opens with when no postmortem is close enough.
+NO_PAST_INCIDENT = "No past incident in the knowledge base matches this closely."
 
 
 def _citation(chunk: Chunk, score: float) -> s.Citation:
@@ -99,7 +111,9 @@ def _similar_incidents(
     for hit in hits:
         if any(entry.source == hit.chunk.source for entry in out) or len(out) == 3:
             continue
-        if hit.match is not None and hit.match < threshold and not hit.reasons:
+        if not hit.reasons and (
+            (hit.match is not None and hit.match < threshold) or hit.score < SIMILAR_SCORE
+        ):
             continue
         if hit.score < SIMILAR_RATIO * hits[0].score:
             continue
@@ -126,7 +140,9 @@ def _similar_incidents(
 
 
 def _history_lead(similar: Sequence[s.SimilarIncident]) -> str:
-    """The first sentence of an answer to "have we seen this before?" (`similar` not empty)."""
+    """The first sentence of an answer to "have we seen this before?"."""
+    if not similar:
+        return NO_PAST_INCIDENT
     first = similar[0]
     named = "; ".join(f"{inc.title} ({inc.source})" for inc in similar)
     lead = f"Past incidents like this: {named}."
@@ -354,7 +370,10 @@ def ask(
     top = hits[0] if hits else None
     suspected: set[str] = set()
     similar = _similar_incidents(
-        kb, query[: retrieval.MAX_QUERY_CHARS], settings.abstain_below, suspected
+        kb,
+        query[: retrieval.MAX_QUERY_CHARS],
+        max(settings.abstain_below, SIMILAR_FLOOR),
+        suspected,
     )
     weak = top is None or (
         not top.reasons and (top.match is None or top.match < settings.abstain_below)
@@ -485,7 +504,7 @@ def ask(
     # "Have we seen this before?" is answered first, with the past incidents that match; the
     # runbook's steps follow. (When no runbook matches, the answer stays "I don't know": a
     # postmortem alone is a weaker match than it looks.)
-    if similar and retrieval.wanted_kind(question_text) == "postmortem":
+    if retrieval.wanted_kind(question_text) == "postmortem":
         answer = f"{_history_lead(similar)} {answer}"
     # "Who owns payments?" is answered first with the owner the catalog names.
     if found and catalog.OWNERSHIP.search(question_text):

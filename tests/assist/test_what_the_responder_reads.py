@@ -263,6 +263,35 @@ def test_similar_incidents_say_what_fixed_it_in_whole_sentences(sample_kb: Knowl
         assert similar.what_fixed_it.count(similar.what_fixed_it[:40]) == 1
 
 
+def test_no_past_incident_is_shown_for_a_failure_no_postmortem_is_about(
+    sample_kb: KnowledgeBase,
+) -> None:
+    # No postmortem is about card payments timing out at the PSP: the checkout pool, overselling
+    # and DNS outages used to be listed as "similar" (they share words like checkout and 504).
+    psp = service.ask(
+        kb=sample_kb, question="card payments timing out at the psp, 504s from the provider"
+    )
+    assert psp.steps and "payments-psp-timeouts" in psp.citations[0].source
+    assert psp.similar_incidents == []
+    # A past incident that is about it is still shown, alone.
+    pool = service.ask(kb=sample_kb, question="checkout down, pgbouncer pool exhausted")
+    assert [s.source for s in pool.similar_incidents] == [
+        "postmortems/2026-02-03-checkout-outage-pgbouncer-pool-exhaustion.md"
+    ]
+
+
+def test_have_we_seen_this_before_says_so_when_no_past_incident_matches(
+    sample_kb: KnowledgeBase,
+) -> None:
+    answer = service.ask(
+        kb=sample_kb,
+        question="have we seen this before? product images missing, 403 from the bucket",
+    )
+    assert answer.similar_incidents == [] and answer.steps
+    assert answer.answer.startswith(service.NO_PAST_INCIDENT + " Closest runbook: ")
+    assert "object-store-product-images-missing" in answer.answer
+
+
 @pytest.mark.parametrize(
     "question",
     [
