@@ -118,6 +118,37 @@ def test_owners_dependents_upstream_and_the_graph(
     assert js_errors.errors == []
 
 
+_WIDTHS = """(() => {
+  const img = document.querySelector('#blast-svg');
+  return {shown: img.clientWidth, card: img.parentElement.clientWidth, natural: img.naturalWidth};
+})()"""
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="the graph needs Graphviz's dot")
+@pytest.mark.usefixtures("with_catalog")
+def test_a_wide_graph_fits_the_card_and_can_be_read_at_actual_size(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    # On a laptop-width window the payments graph is wider than its card: the failing service,
+    # drawn on the right, used to be scrolled out of sight.
+    page.set_viewport_size({"width": 900, "height": 900})
+    incident_id = declare(live, ["payments-gateway"])
+    page.goto(f"/incidents/{incident_id}")
+    expect(page.locator("#blast-figure")).to_be_visible(timeout=60_000)
+    size = page.locator("#blast-size")
+    expect(size).to_be_visible()
+    widths = page.evaluate(_WIDTHS)
+    assert widths["natural"] > widths["card"] >= widths["shown"] > 0, widths
+    size.click()
+    expect(size).to_have_text("Fit to width")
+    expect(size).to_have_attribute("aria-pressed", "true")
+    assert page.evaluate(_WIDTHS)["shown"] == widths["natural"]
+    size.click()
+    expect(size).to_have_text("Actual size")
+    assert page.evaluate(_WIDTHS)["shown"] <= widths["card"]
+    assert js_errors.errors == []
+
+
 @pytest.mark.usefixtures("with_catalog")
 def test_services_the_catalog_does_not_know(
     page: Any, live: LiveServer, js_errors: PageErrors

@@ -1193,7 +1193,15 @@
         // shown as an image can run or reach the page.
         img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
         img.alt = `Blast radius graph: ${impact.failing.length} failing, ${impact.dependents.length} affected dependents, ${impact.upstream.length} upstream, ${impact.owners.length} owners (the lists below name them).`;
+        // The whole graph fits the card (the failing services are never scrolled out of
+        // sight); a graph shrunk to fit can be read at its actual size, scrolling.
+        figure.classList.remove("actual");
         figure.hidden = false;
+        await img.decode().catch(() => {});
+        const size = $("#blast-size");
+        size.hidden = img.naturalWidth <= img.clientWidth;
+        size.textContent = "Actual size";
+        size.setAttribute("aria-pressed", "false");
         say("#blast-svg-state", "");
       } catch (error) {
         figure.hidden = true;
@@ -1202,6 +1210,11 @@
           : `The graph could not be drawn: ${error.message}`);
       }
     };
+    $("#blast-size")?.addEventListener("click", (event) => {
+      const actual = $("#blast-figure").classList.toggle("actual");
+      event.currentTarget.textContent = actual ? "Fit to width" : "Actual size";
+      event.currentTarget.setAttribute("aria-pressed", String(actual));
+    });
     return async (services) => {
       const key = services.join("\n");
       if (key === shownFor) return;
