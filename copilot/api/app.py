@@ -16,10 +16,12 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from copilot import __version__
 from copilot.alerts import routes as alert_routes
@@ -274,6 +276,14 @@ def create_app(
     # The chat model is built now, so a bad COPILOT_LLM fails at start, not on the first ask.
     app.state.chat = chat if chat is not None else build_chat_model(settings)
     install_error_handlers(app)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A mistyped page address in a browser gets a page with the links, not a JSON body.
+        if exc.status_code == 404 and web_routes.wants_page(request):
+            return web_routes.not_found_page(request)
+        return await http_exception_handler(request, exc)
+
 
     @app.middleware("http")
     async def _time_requests(

@@ -159,6 +159,37 @@ def _render(request: Request, template: str, page: str, **context: Any) -> HTMLR
     return response
 
 
+# Paths whose misses stay JSON (or the public status page's own): the API, its docs, probes,
+# integrations, static files and the status page.
+_NOT_PAGES = (
+    "/v1/",
+    "/status",
+    "/static",
+    "/docs",
+    "/openapi",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/slack",
+)
+
+
+def wants_page(request: Request) -> bool:
+    """Whether a miss is a person's browser asking for a page (then it gets one, with links)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith(_NOT_PAGES)
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """A 404 a person can act on: what the pages are, never the address asked for."""
+    response = _render(request, "notfound.html", "notfound", title="No page here")
+    response.status_code = 404
+    return response
+
+
 @pages.get("/", response_class=HTMLResponse)
 def incident_list(
     request: Request,

@@ -300,3 +300,25 @@ def test_each_inline_line_resolves_its_links_against_its_own_document(
 def test_missing_incident_page_has_a_not_found_panel(client: TestClient) -> None:
     page = client.get("/incidents/INC-404").text
     assert 'id="not-found"' in page and "No incident INC-404" in page
+
+
+def test_a_mistyped_page_address_gets_a_page_with_the_links(client: TestClient) -> None:
+    html = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    r = client.get("/alerts/<b>secret-token-123", headers=html)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "content-security-policy" in r.headers
+    for link in ('href="/"', 'href="/firing"', 'href="/search"', 'href="/insights"'):
+        assert link in r.text
+    # The address asked for is not echoed back.
+    assert "secret-token-123" not in r.text and "<b>" not in r.text
+    # The API, the public status page and clients that do not ask for HTML keep JSON.
+    for path, headers in (
+        ("/v1/no-such-route", html),
+        ("/status/no-such-page", html),
+        ("/alerts", {"accept": "application/json"}),
+    ):
+        miss = client.get(path, headers=headers)
+        assert miss.status_code == 404, path
+        assert miss.json() == {"detail": "Not Found"}, path
+    # Other errors are unchanged: a wrong method is still a 405.
+    assert client.post("/firing", headers=html).status_code == 405

@@ -531,3 +531,14 @@ def test_the_page_sends_the_saved_api_key(
     expect(page.locator("#timeline")).to_contain_text("noted with a key")
     # The only errors were the refused requests before the key was saved.
     assert all("401" in e for e in js_errors.errors), js_errors.errors
+
+
+def test_a_mistyped_address_shows_a_page_that_leads_back(
+    page: Any, live: LiveServer, js_errors: PageErrors
+) -> None:
+    page.goto("/alerts")
+    expect(page.get_by_role("heading", name="No page here")).to_be_visible()
+    page.get_by_role("link", name="Firing", exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"/firing$"))
+    # Chromium logs the page's own 404 status; nothing else went wrong.
+    assert [e for e in js_errors.errors if "status of 404" not in e] == []
