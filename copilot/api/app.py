@@ -284,7 +284,6 @@ def create_app(
             return web_routes.not_found_page(request)
         return await http_exception_handler(request, exc)
 
-
     @app.middleware("http")
     async def _time_requests(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
