@@ -1,18 +1,23 @@
 """Does ask show the past incidents a responder would read, and none when there are none?
 
-python -m evals.similar [--json] [--lines even|odd|all] [--floor X ...] [--score S ...]
-                        [--ratio R ...] [--set NAME ...]
-                        [--questions FILE]
+python -m evals.similar [--json] [--lines even|odd|all] [--floor X ...] [--ratio R ...]
+                        [--set NAME ...] [--questions FILE]
 
-Ask (`assist.service.ask`, the product's entry point) over the sample knowledge base
-(`runbooks/`: its runbooks and postmortems), on the questions of
-`datasets/reader/similar_blind*.jsonl`. Each line names the postmortems a responder would want
-to read for the question (`postmortems`, often none); the labels were written blind, by a
-helper who read only the runbooks and postmortems (see `datasets/reader/README.md`).
+Ask (`assist.service.ask`, the product's entry point), on two sources:
 
-Per floor (the similarity a postmortem must reach to be shown, `service.SIMILAR_FLOOR`), score
-(the retrieval score it must reach, `service.SIMILAR_SCORE`) and ratio (the share of the first
-one's score another must reach, `service.SIMILAR_RATIO`):
+- **sample**: the sample knowledge base (`runbooks/`: its runbooks and postmortems) and the
+  questions of `datasets/reader/similar_blind*.jsonl`. Each line names the postmortems a
+  responder would want to read for the question (`postmortems`, half the time none); the labels
+  were written blind, by helpers who read only the runbooks and postmortems (see
+  `datasets/reader/README.md`).
+- **dfds**: the real postmortems of `../shared/corpora/dfds-postmortems` (copied into a
+  `postmortems/` folder so they are ingested as postmortems) and the history questions of
+  `datasets/dfds_similar.jsonl`, each with the postmortems judged relevant (never none): how
+  many a stricter rule stops showing.
+
+Per setting, a floor (the similarity a postmortem must reach to be shown,
+`service.SIMILAR_FLOOR`) and a ratio (the share of the first one's score another must reach,
+`service.SIMILAR_RATIO`):
 
 - **shown when none** (lower is better): of the questions no past incident is about, the share
   whose answer shows one anyway;
@@ -29,7 +34,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,16 +45,18 @@ from copilot.assist import service
 from copilot.embedding import set_threads
 from copilot.knowledge.store import KnowledgeBase
 from evals.common import cpu_count, share, temporary_kb
-from evals.reader import LINE, read_cases
+from evals.reader import DFDS, LINE, corpus_roots, read_cases
 from ingest.pipeline import ingest_paths
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "runbooks"
-DATASETS = Path(__file__).resolve().parent / "datasets" / "reader"
+DATASETS = Path(__file__).resolve().parent / "datasets"
+HISTORY = DATASETS / "dfds_similar.jsonl"
+SOURCES = ("sample", "dfds")
 
 
 def dataset_files() -> list[Path]:
-    return sorted(DATASETS.glob("similar_blind*.jsonl"))
+    return sorted((DATASETS / "reader").glob("similar_blind*.jsonl"))
 
 
 def shown(kb: KnowledgeBase, question: str) -> list[str]:
@@ -56,7 +65,7 @@ def shown(kb: KnowledgeBase, question: str) -> list[str]:
 
 
 def score(cases: Sequence[dict[str, Any]], answers: Sequence[list[str]]) -> dict[str, Any]:
-    """The figures for one floor: `answers[i]` is what was shown for `cases[i]`."""
+    """The figures for one setting: `answers[i]` is what was shown for `cases[i]`."""
     none_shown: list[bool] = []
     found: list[bool] = []
     first_right: list[bool] = []
@@ -88,27 +97,21 @@ def evaluate(
     kb: KnowledgeBase,
     cases: Sequence[dict[str, Any]],
     floors: Sequence[float],
-    scores: Sequence[float],
     ratios: Sequence[float],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The figures per setting (floor, score, ratio), and one row per question and setting
-    (what was shown)."""
+    """The figures per setting (floor / ratio), and one row per question and setting (what was
+    shown)."""
     results: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
-    kept = service.SIMILAR_FLOOR, service.SIMILAR_SCORE, service.SIMILAR_RATIO
+    kept = service.SIMILAR_FLOOR, service.SIMILAR_RATIO
     try:
-        for floor, least, ratio in itertools.product(floors, scores, ratios):
-            service.SIMILAR_FLOOR, service.SIMILAR_SCORE, service.SIMILAR_RATIO = (
-                floor,
-                least,
-                ratio,
-            )
+        for floor, ratio in itertools.product(floors, ratios):
+            service.SIMILAR_FLOOR, service.SIMILAR_RATIO = floor, ratio
             answers = [shown(kb, c["question"]) for c in cases]
-            results[f"{floor:g} / {least:g} / {ratio:g}"] = score(cases, answers)
+            results[f"{floor:g} / {ratio:g}"] = score(cases, answers)
             rows += [
                 {
                     "floor": floor,
-                    "score": least,
                     "ratio": ratio,
                     "file": c["_file"],
                     "line": c[LINE],
@@ -118,11 +121,12 @@ def evaluate(
                 for c, got in zip(cases, answers, strict=True)
             ]
     finally:
-        service.SIMILAR_FLOOR, service.SIMILAR_SCORE, service.SIMILAR_RATIO = kept
+        service.SIMILAR_FLOOR, service.SIMILAR_RATIO = kept
     return results, rows
 
 
 def load(lines: str, names: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The sample's blind questions (of the named sets, or all)."""
     cases = []
     for path in dataset_files():
         if names and path.stem not in names:
@@ -135,23 +139,59 @@ def load(lines: str, names: Sequence[str] = ()) -> list[dict[str, Any]]:
     return cases
 
 
-def run(
-    floors: Sequence[float],
-    scores: Sequence[float],
-    ratios: Sequence[float],
-    lines: str,
-    names: Sequence[str] = (),
+def load_history(lines: str) -> list[dict[str, Any]]:
+    """The dfds history questions, labelled with the sources their postmortems get here."""
+    return [
+        {
+            "question": case["query"],
+            "postmortems": [f"postmortems/{name}" for name in case["relevant"]],
+            "_file": HISTORY.name,
+            LINE: case[LINE],
+        }
+        for case in read_cases(HISTORY, lines)
+    ]
+
+
+def _measure(
+    root: Path, cases: Sequence[dict[str, Any]], floors: Sequence[float], ratios: Sequence[float]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    cases = load(lines, names)
-    if not cases:
-        raise SystemExit(f"no similar_blind*.jsonl questions in {DATASETS}")
     set_threads(cpu_count())
     with temporary_kb(None) as kb:
-        report = ingest_paths(kb, [CORPUS], progress=sys.stderr.isatty())
+        report = ingest_paths(kb, [root], progress=sys.stderr.isatty())
         if report.failed:
             print(f"warning: {len(report.failed)} files skipped", file=sys.stderr)
         set_threads(1)
-        return evaluate(kb, cases, floors, scores, ratios)
+        return evaluate(kb, cases, floors, ratios)
+
+
+def run(
+    floors: Sequence[float],
+    ratios: Sequence[float],
+    lines: str,
+    names: Sequence[str] = (),
+    sources: Sequence[str] = SOURCES,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Figures per source and setting, and the rows behind them."""
+    results: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    if "sample" in sources:
+        cases = load(lines, names)
+        if not cases:
+            raise SystemExit(f"no similar_blind*.jsonl questions in {DATASETS / 'reader'}")
+        results["sample"], rows = _measure(CORPUS, cases, floors, ratios)
+    if "dfds" in sources:
+        corpus = corpus_roots()[DFDS]
+        if not corpus.is_dir():
+            print(f"warning: {corpus} is missing; dfds skipped", file=sys.stderr)
+        else:
+            with tempfile.TemporaryDirectory(prefix="copilot-similar-") as tmp:
+                folder = Path(tmp) / "postmortems"
+                folder.mkdir()
+                for path in sorted(corpus.glob("*.md")):
+                    shutil.copyfile(path, folder / path.name)
+                results["dfds"], more = _measure(Path(tmp), load_history(lines), floors, ratios)
+                rows += more
+    return results, rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,46 +200,48 @@ def main(argv: list[str] | None = None) -> int:
         "--floor", type=float, action="append", help="repeatable; default: the product's"
     )
     parser.add_argument(
-        "--score", type=float, action="append", help="repeatable; default: the product's"
-    )
-    parser.add_argument(
         "--ratio", type=float, action="append", help="repeatable; default: the product's"
     )
     parser.add_argument(
-        "--set", action="append", default=[], help="a dataset's name (similar_blind1); default all"
+        "--set", action="append", default=[], help="a sample set's name (similar_blind1)"
     )
+    parser.add_argument("--source", action="append", choices=SOURCES, help="default: both")
     parser.add_argument("--lines", choices=["even", "odd", "all"], default="all")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--questions", type=Path, help="write one JSON line per question and floor (dev lines)"
+        "--questions", type=Path, help="write one JSON line per question and setting (dev lines)"
     )
     args = parser.parse_args(argv)
     if args.questions and args.lines != "even":
         parser.error("--questions is for the dev lines (--lines even): check lines are not read")
     results, rows = run(
         args.floor or [service.SIMILAR_FLOOR],
-        args.score or [service.SIMILAR_SCORE],
         args.ratio or [service.SIMILAR_RATIO],
         args.lines,
         args.set,
+        args.source or SOURCES,
     )
     if args.questions:
         args.questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
-    first = next(iter(results.values()))
-    print(f"{first['questions']} questions ({first['none_questions']} about no past incident)")
-    print(
-        f"{'floor / score / ratio':>21} {'shown when none':>16} {'found':>6} {'first right':>12} "
-        f"{'precision':>10} {'shown':>6} {'exact':>6}"
-    )
-    for setting, m in results.items():
+    for source, by_setting in results.items():
+        first = next(iter(by_setting.values()))
         print(
-            f"{setting:>21} {_f(m['shown_when_none']):>16} {_f(m['found']):>6} "
-            f"{_f(m['first_right']):>12} {_f(m['precision']):>10} {m['shown']:>6} "
-            f"{_f(m['exact']):>6}"
+            f"{source}: {first['questions']} questions "
+            f"({first['none_questions']} about no past incident)"
         )
+        print(
+            f"{'floor / ratio':>14} {'shown when none':>16} {'found':>6} {'first right':>12} "
+            f"{'precision':>10} {'shown':>6} {'exact':>6}"
+        )
+        for setting, m in by_setting.items():
+            print(
+                f"{setting:>14} {_f(m['shown_when_none']):>16} {_f(m['found']):>6} "
+                f"{_f(m['first_right']):>12} {_f(m['precision']):>10} {m['shown']:>6} "
+                f"{_f(m['exact']):>6}"
+            )
     return 0
 
 

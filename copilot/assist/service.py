@@ -52,13 +52,10 @@ DONE_KINDS = {"action", "mitigation", "note", "decision"}
 # when it matches the question at least this well in meaning (`Hit.match`, never below the
 # abstain floor) ...
 SIMILAR_FLOOR = 0.45
-# ... with a retrieval score of at least this: about the best postmortem by meaning and by words
-# at once (1.0 with the kind prior of 0.1), mentioning a share of the question's words ...
-SIMILAR_SCORE = 1.2
-# ... and at least this share of the best one's score. Decided on the even lines of the blind
-# similar-incident set (`python -m evals.similar`; evals/README.md, "Similar incidents"): at
-# 0.30 / none / 0.6 a past incident was shown for 12 of 13 questions no postmortem is about,
-# and 2 of 3 incidents shown were not the one.
+# ... and scores at least this share of the best one. Decided on the even lines of the blind
+# similar-incident set and the dfds history questions (`python -m evals.similar`; evals/README.md,
+# "Similar incidents"): at 0.30 and 0.6 a past incident was shown for 12 of 13 questions no
+# postmortem is about, and 2 of 3 incidents shown were not the one.
 SIMILAR_RATIO = 0.8
 # What an answer to "have we seen this before?" opens with when no postmortem is close enough.
 NO_PAST_INCIDENT = "No past incident in the knowledge base matches this closely."
@@ -111,9 +108,7 @@ def _similar_incidents(
     for hit in hits:
         if any(entry.source == hit.chunk.source for entry in out) or len(out) == 3:
             continue
-        if not hit.reasons and (
-            (hit.match is not None and hit.match < threshold) or hit.score < SIMILAR_SCORE
-        ):
+        if hit.match is not None and hit.match < threshold and not hit.reasons:
             continue
         if hit.score < SIMILAR_RATIO * hits[0].score:
             continue

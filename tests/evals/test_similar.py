@@ -40,3 +40,14 @@ def test_the_blind_sets_label_postmortems_of_the_sample_knowledge_base() -> None
     for lines in ("even", "odd"):
         half = similar.load(lines)
         assert any(c["postmortems"] for c in half) and any(not c["postmortems"] for c in half)
+
+
+def test_the_dfds_history_questions_name_postmortems_of_the_corpus() -> None:
+    cases = similar.load_history("all")
+    assert len(cases) == 52 and all(c["postmortems"] for c in cases)
+    corpus = similar.corpus_roots()[similar.DFDS]
+    if corpus.is_dir():  # ../shared/corpora, beside the repository
+        for case in cases:
+            for source in case["postmortems"]:
+                assert source.startswith("postmortems/")
+                assert (corpus / source.removeprefix("postmortems/")).is_file(), source
