@@ -26,7 +26,9 @@ from copilot.knowledge.terms import split_camel
 
 MAX_QUERY = 1500
 MAX_SIMILAR = 3
-# A similar incident scores at least this share of the best one (as ask and the postmortem do).
+# A similar incident scores at least this share of the best one (as the postmortem draft's do;
+# ask's are stricter, measured on questions: assist/service.py, evals.similar). An alert's
+# labels and annotations are not a question, and nothing measures these yet.
 SIMILAR_RATIO = 0.6
 
 
