@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,12 +31,10 @@ from typing import Any
 from copilot.catalog import lookup
 from copilot.catalog import service as catalog
 from copilot.db import Database
-from copilot.embedding import set_threads
 from copilot.knowledge import retrieval
 from copilot.knowledge.store import KnowledgeBase
-from evals.common import cpu_count, load_jsonl, temporary_kb
+from evals.common import ingested_kb, load_jsonl
 from evals.retrieval import score
-from ingest.pipeline import ingest_paths
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "runbooks"
@@ -123,17 +120,12 @@ def evaluate(
 
 
 def run(boosts: list[float], lines: str) -> dict[str, Any]:
-    set_threads(cpu_count())
-    with temporary_kb(None) as kb, tempfile.TemporaryDirectory() as tmp:
-        report = ingest_paths(kb, [CORPUS], progress=sys.stderr.isatty())
-        if report.failed:
-            print(f"warning: {len(report.failed)} files skipped", file=sys.stderr)
+    with ingested_kb([CORPUS]) as kb, tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{Path(tmp) / 'catalog.sqlite'}")
         try:
             imported = catalog.import_paths(db=db, paths=[CATALOG])
             if not imported.clean:
                 raise SystemExit(f"the sample catalog did not import cleanly: {imported}")
-            set_threads(1)
             return evaluate(kb, db, _queries(lines), boosts)
         finally:
             db.close()

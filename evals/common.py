@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,9 +12,10 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 import copilot  # noqa: F401  - offline environment first
-from copilot.embedding import Embedder
+from copilot.embedding import Embedder, set_threads
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
+from ingest.pipeline import ingest_paths
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -42,6 +44,27 @@ def temporary_kb(
             yield kb
         finally:
             kb.close()
+
+
+@contextmanager
+def ingested_kb(
+    roots: Sequence[Path],
+    store: Path | None = None,
+    embedder: Embedder | None = None,
+    *,
+    label: str = "",
+    **overrides: Any,
+) -> Iterator[KnowledgeBase]:
+    """`temporary_kb` with `roots` ingested on every core (files that fail are counted in a
+    warning), then searched on one thread, as the evals measure."""
+    set_threads(cpu_count())
+    with temporary_kb(store, embedder, **overrides) as kb:
+        report = ingest_paths(kb, list(roots), progress=sys.stderr.isatty())
+        if report.failed:
+            where = f"{label}: " if label else ""
+            print(f"warning: {where}{len(report.failed)} files skipped at ingest", file=sys.stderr)
+        set_threads(1)
+        yield kb
 
 
 def cpu_count() -> int:

@@ -39,14 +39,13 @@ from typing import Any
 
 from copilot.assist import service
 from copilot.assist.schemas import AskResponse
-from copilot.embedding import Embedder, set_threads
+from copilot.embedding import Embedder
 from copilot.knowledge import retrieval, schemas
 from copilot.knowledge.store import KnowledgeBase
 from copilot.settings import Settings
-from evals.common import cpu_count, share, temporary_kb
+from evals.common import ingested_kb, share
 from evals.fixed_by import evaluate_fixed_by
 from evals.fragments import missed_fragments, norm
-from ingest.pipeline import ingest_paths
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO / "evals" / "datasets" / "reader"
@@ -378,12 +377,7 @@ def run(
     offtopic: dict[str, dict[str, Any]] = {}
     model = embedder or Embedder(Settings(_env_file=None).embedding_model)
     for corpus in corpora:
-        set_threads(cpu_count())
-        with temporary_kb(embedder=model) as kb:
-            report = ingest_paths(kb, [roots[corpus]], progress=sys.stderr.isatty())
-            if report.failed:
-                _warn(f"{corpus}: {len(report.failed)} files skipped at ingest")
-            set_threads(1)
+        with ingested_kb([roots[corpus]], embedder=model, label=corpus) as kb:
             if corpus == DFDS:
                 out["sets"]["dfds"] = evaluate_fixed_by(kb, loaded["dfds"], roots[DFDS])
                 continue

@@ -11,11 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from copilot.embedding import set_threads
 from copilot.knowledge import retrieval
 from copilot.knowledge.store import KnowledgeBase
-from evals.common import cpu_count, load_jsonl, temporary_kb
-from ingest.pipeline import ingest_paths
+from evals.common import ingested_kb, load_jsonl
 
 MODES = {"retriever": "hybrid", "bm25": "keyword", "dense": "dense"}
 DEPTH = 50  # sections fetched per query; documents are ranked by their best section
@@ -68,12 +66,7 @@ def run(corpus: Path, queries_path: Path, *, store: Path | None = None) -> dict[
     missing = [rel for q in queries for rel in q["relevant"] if not (corpus / rel).exists()]
     if missing:
         raise SystemExit(f"queries name files missing from {corpus}: {missing[:5]}")
-    set_threads(cpu_count())
-    with temporary_kb(store) as kb:
-        report = ingest_paths(kb, [corpus], progress=sys.stderr.isatty())
-        if report.failed:
-            print(f"warning: {len(report.failed)} files skipped", file=sys.stderr)
-        set_threads(1)
+    with ingested_kb([corpus], store) as kb:
         return evaluate(kb, queries)
 
 

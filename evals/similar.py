@@ -42,11 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from copilot.assist import service
-from copilot.embedding import set_threads
 from copilot.knowledge.store import KnowledgeBase
-from evals.common import cpu_count, share, temporary_kb
+from evals.common import ingested_kb, share
 from evals.reader import DFDS, LINE, corpus_roots, read_cases
-from ingest.pipeline import ingest_paths
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "runbooks"
@@ -155,12 +153,7 @@ def load_history(lines: str) -> list[dict[str, Any]]:
 def _measure(
     root: Path, cases: Sequence[dict[str, Any]], floors: Sequence[float], ratios: Sequence[float]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    set_threads(cpu_count())
-    with temporary_kb(None) as kb:
-        report = ingest_paths(kb, [root], progress=sys.stderr.isatty())
-        if report.failed:
-            print(f"warning: {len(report.failed)} files skipped", file=sys.stderr)
-        set_threads(1)
+    with ingested_kb([root]) as kb:
         return evaluate(kb, cases, floors, ratios)
 
 
