@@ -496,10 +496,13 @@ def ask(
             f"{answer} {title} matches about as well; its first steps are listed too, "
             "each citing it."
         )
-    # "Have we seen this before?" is answered first, with the past incidents that match; the
-    # runbook's steps follow. (When no runbook matches, the answer stays "I don't know": a
-    # postmortem alone is a weaker match than it looks.)
-    if retrieval.wanted_kind(question_text) == "postmortem":
+    # "Have we seen this before?" is answered first, with the past incidents that match (or
+    # that none does, when the question asks outright); the runbook's steps follow. (When no
+    # runbook matches, the answer stays "I don't know": a postmortem alone is a weaker match
+    # than it looks.)
+    if retrieval.wanted_kind(question_text) == "postmortem" and (
+        similar or retrieval.asks_about_history(question_text)
+    ):
         answer = f"{_history_lead(similar)} {answer}"
     # "Who owns payments?" is answered first with the owner the catalog names.
     if found and catalog.OWNERSHIP.search(question_text):

@@ -81,6 +81,24 @@ def wanted_kind(query: str) -> str:
     return "postmortem" if _HISTORY.search(query) else "runbook"
 
 
+# A question that asks about history outright ("have we seen this before?", "did we ever ...",
+# "any past incident like this?"), not one that only says "before" or "again" in passing
+# ("what do I check before failing over?").
+_ASKS_HISTORY = re.compile(
+    r"\b(have|has) (we|this|it|that) (ever )?(seen|had|happened|hit)\b"
+    r"|\bdid (we|this|it|that) (ever|happen)\b|\bever (had|seen|happened)\b"
+    r"|\b(has|have|had) there (ever )?been (an?|any) (incident|outage)s?\b"
+    r"|\b(past|previous|earlier|similar) (incident|outage|postmortem)s?\b|\blast time\b"
+    r"|\b(seen|had|happened) (this|that|it) before\b|\bbefore\s*\?",
+    re.IGNORECASE,
+)
+
+
+def asks_about_history(query: str) -> bool:
+    """Whether the question asks outright whether this happened before."""
+    return bool(_ASKS_HISTORY.search(query))
+
+
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-search")
 _TOKEN = re.compile(r"[A-Za-z0-9_]+")
 

@@ -290,6 +290,11 @@ def test_have_we_seen_this_before_says_so_when_no_past_incident_matches(
     assert answer.similar_incidents == [] and answer.steps
     assert answer.answer.startswith(service.NO_PAST_INCIDENT + " Closest runbook: ")
     assert "object-store-product-images-missing" in answer.answer
+    # "before" in passing is not a question about history: nothing is said about past incidents.
+    passing = service.ask(
+        kb=sample_kb, question="what should I check before failing over the orders db primary?"
+    )
+    assert passing.steps and passing.answer.startswith("Closest runbook: ")
 
 
 @pytest.mark.parametrize(
