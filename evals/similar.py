@@ -14,10 +14,14 @@ Ask (`assist.service.ask`, the product's entry point), on two sources:
   `postmortems/` folder so they are ingested as postmortems) and the history questions of
   `datasets/dfds_similar.jsonl`, each with the postmortems judged relevant (never none): how
   many a stricter rule stops showing.
+- **alerts**: an alert candidate's similar incidents (`alerts.runbooks.RunbookFinder.similar`
+  on the query `alerts.views.similar_query` builds from its alert name, summary and services)
+  over the sample knowledge base, on `datasets/alerts_similar_blind*.jsonl` (an alert each, with
+  the postmortems a responder would want when it fires; written blind like the sample's sets).
 
-Per setting, a floor (the similarity a postmortem must reach to be shown,
-`service.SIMILAR_FLOOR`) and a ratio (the share of the first one's score another must reach,
-`service.SIMILAR_RATIO`):
+Per setting, a floor (the similarity a postmortem must reach to be shown, `SIMILAR_FLOOR`) and
+a ratio (the share of the first one's score another must reach, `SIMILAR_RATIO`), in
+`assist.service` for ask's sources and in `alerts.runbooks` for the alerts':
 
 - **shown when none** (lower is better): of the questions no past incident is about, the share
   whose answer shows one anyway;
@@ -41,6 +45,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from copilot.alerts import models as am
+from copilot.alerts import runbooks as alert_runbooks
+from copilot.alerts.views import similar_query
 from copilot.assist import service
 from copilot.knowledge.store import KnowledgeBase
 from evals.common import ingested_kb, share
@@ -50,7 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "runbooks"
 DATASETS = Path(__file__).resolve().parent / "datasets"
 HISTORY = DATASETS / "dfds_similar.jsonl"
-SOURCES = ("sample", "dfds")
+SOURCES = ("sample", "dfds", "alerts")
 
 
 def dataset_files() -> list[Path]:
@@ -60,6 +67,17 @@ def dataset_files() -> list[Path]:
 def shown(kb: KnowledgeBase, question: str) -> list[str]:
     """The postmortems ask lists as similar incidents, in its order."""
     return [inc.source for inc in service.ask(kb=kb, question=question).similar_incidents]
+
+
+def alert_files() -> list[Path]:
+    return sorted(DATASETS.glob("alerts_similar_blind*.jsonl"))
+
+
+def shown_for_alert(finder: alert_runbooks.RunbookFinder, case: dict[str, Any]) -> list[str]:
+    """The postmortems an alert candidate with this one alert lists as similar incidents."""
+    alert = am.Alert(alertname=case["alertname"], annotations={"summary": case["summary"]})
+    services = list(case.get("services") or [])
+    return [f.chunk.source for f in finder.similar(similar_query([alert], services), services)]
 
 
 def score(cases: Sequence[dict[str, Any]], answers: Sequence[list[str]]) -> dict[str, Any]:
@@ -96,16 +114,23 @@ def evaluate(
     cases: Sequence[dict[str, Any]],
     floors: Sequence[float],
     ratios: Sequence[float],
+    *,
+    alerts: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The figures per setting (floor / ratio), and one row per question and setting (what was
-    shown)."""
+    shown): ask's similar incidents, or with `alerts` an alert candidate's."""
     results: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
-    kept = service.SIMILAR_FLOOR, service.SIMILAR_RATIO
+    knobs: Any = alert_runbooks if alerts else service
+    kept = knobs.SIMILAR_FLOOR, knobs.SIMILAR_RATIO
     try:
         for floor, ratio in itertools.product(floors, ratios):
-            service.SIMILAR_FLOOR, service.SIMILAR_RATIO = floor, ratio
-            answers = [shown(kb, c["question"]) for c in cases]
+            knobs.SIMILAR_FLOOR, knobs.SIMILAR_RATIO = floor, ratio
+            if alerts:
+                finder = alert_runbooks.RunbookFinder(kb)  # its own cache per setting
+                answers = [shown_for_alert(finder, c) for c in cases]
+            else:
+                answers = [shown(kb, c["question"]) for c in cases]
             results[f"{floor:g} / {ratio:g}"] = score(cases, answers)
             rows += [
                 {
@@ -119,7 +144,7 @@ def evaluate(
                 for c, got in zip(cases, answers, strict=True)
             ]
     finally:
-        service.SIMILAR_FLOOR, service.SIMILAR_RATIO = kept
+        knobs.SIMILAR_FLOOR, knobs.SIMILAR_RATIO = kept
     return results, rows
 
 
@@ -132,6 +157,19 @@ def load(lines: str, names: Sequence[str] = ()) -> list[dict[str, Any]]:
         for case in read_cases(path, lines):
             if not isinstance(case.get("postmortems"), list) or not case.get("question"):
                 raise SystemExit(f"{path}:{case.get(LINE)}: needs 'question' and 'postmortems'")
+            case["_file"] = path.name
+            cases.append(case)
+    return cases
+
+
+def load_alerts(lines: str) -> list[dict[str, Any]]:
+    """The blind alert cases; `question` is the alert as one line (for the rows)."""
+    cases = []
+    for path in alert_files():
+        for case in read_cases(path, lines):
+            if not case.get("alertname") or not isinstance(case.get("postmortems"), list):
+                raise SystemExit(f"{path}:{case.get(LINE)}: needs 'alertname' and 'postmortems'")
+            case["question"] = f"{case['alertname']}: {case.get('summary', '')}"
             case["_file"] = path.name
             cases.append(case)
     return cases
@@ -151,10 +189,15 @@ def load_history(lines: str) -> list[dict[str, Any]]:
 
 
 def _measure(
-    root: Path, cases: Sequence[dict[str, Any]], floors: Sequence[float], ratios: Sequence[float]
+    root: Path,
+    cases: Sequence[dict[str, Any]],
+    floors: Sequence[float],
+    ratios: Sequence[float],
+    *,
+    alerts: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     with ingested_kb([root]) as kb:
-        return evaluate(kb, cases, floors, ratios)
+        return evaluate(kb, cases, floors, ratios, alerts=alerts)
 
 
 def run(
@@ -164,8 +207,13 @@ def run(
     names: Sequence[str] = (),
     sources: Sequence[str] = SOURCES,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Figures per source and setting, and the rows behind them."""
+    """Figures per source and setting, and the rows behind them. No floors (ratios): each
+    source's own in the product."""
     results: dict[str, Any] = {}
+    alert_floors = floors or [alert_runbooks.SIMILAR_FLOOR]
+    alert_ratios = ratios or [alert_runbooks.SIMILAR_RATIO]
+    floors = floors or [service.SIMILAR_FLOOR]
+    ratios = ratios or [service.SIMILAR_RATIO]
     rows: list[dict[str, Any]] = []
     if "sample" in sources:
         cases = load(lines, names)
@@ -184,6 +232,13 @@ def run(
                     shutil.copyfile(path, folder / path.name)
                 results["dfds"], more = _measure(Path(tmp), load_history(lines), floors, ratios)
                 rows += more
+    if "alerts" in sources:
+        cases = load_alerts(lines)
+        if cases:
+            results["alerts"], more = _measure(
+                CORPUS, cases, alert_floors, alert_ratios, alerts=True
+            )
+            rows += more
     return results, rows
 
 
@@ -208,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.questions and args.lines != "even":
         parser.error("--questions is for the dev lines (--lines even): check lines are not read")
     results, rows = run(
-        args.floor or [service.SIMILAR_FLOOR],
-        args.ratio or [service.SIMILAR_RATIO],
+        args.floor or [],
+        args.ratio or [],
         args.lines,
         args.set,
         args.source or SOURCES,

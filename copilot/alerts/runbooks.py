@@ -26,10 +26,13 @@ from copilot.knowledge.terms import split_camel
 
 MAX_QUERY = 1500
 MAX_SIMILAR = 3
-# A similar incident scores at least this share of the best one (as the postmortem draft's do;
-# ask's are stricter, measured on questions: assist/service.py, evals.similar). An alert's
-# labels and annotations are not a question, and nothing measures these yet.
-SIMILAR_RATIO = 0.6
+# A similar incident's postmortem matches at least this well in meaning (`Hit.match`, never below
+# the abstain floor) and scores at least this share of the best one. Decided on the even lines
+# of a blind set of alerts (`python -m evals.similar --source alerts`; evals/README.md, "Similar
+# incidents"): at 0.30 and 0.6 every alert no postmortem is about listed one, and 2 of 3 listed
+# were not the one. An alert's summary says more than a question, so its floor is above ask's.
+SIMILAR_FLOOR = 0.5
+SIMILAR_RATIO = 0.8
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ class RunbookFinder:
         verdict = retrieval.match_strength(hits, floor=self.kb.settings.abstain_below)
         found: list[Found] = []
         if hits and not verdict.no_match:
-            floor = self.kb.settings.abstain_below
+            floor = max(self.kb.settings.abstain_below, SIMILAR_FLOOR)
             for hit in hits:
                 if len(found) >= MAX_SIMILAR:
                     break

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from copilot.alerts import models as am
+from copilot.alerts.runbooks import RunbookFinder
+from copilot.alerts.views import similar_query
 from copilot.api.app import create_app
 from copilot.embedding import Embedder
 from copilot.incidents.db import IncidentStore
@@ -158,3 +161,29 @@ def test_unrelated_alerts_find_no_similar_incident(kb_client: TestClient) -> Non
     (group,) = kb_client.get("/v1/alert-groups").json()["items"]
     assert group["status"] == "candidate"
     assert group["similar_incidents"] == []
+
+
+def _similar_to(kb: KnowledgeBase, name: str, summary: str, services: list[str]) -> list[str]:
+    query = similar_query([am.Alert(alertname=name, annotations={"summary": summary})], services)
+    return [f.chunk.source for f in RunbookFinder(kb).similar(query, services)]
+
+
+def test_an_alert_no_postmortem_is_about_lists_no_past_incident(sample_kb: KnowledgeBase) -> None:
+    # PSP timeouts: no postmortem is about them. The pgbouncer, order-confirmation and DNS
+    # outages used to be listed (they share checkout, timeouts and 5xx words with it).
+    psp = _similar_to(
+        sample_kb,
+        "PaymentsPspTimeoutRateHigh",
+        "PSP authorise timeouts at 18% for 10 minutes; the PSP status page reports degraded service",
+        ["payments-gateway"],
+    )
+    assert psp == []
+    # The pool saturated by idle transactions is the February outage, listed alone.
+    pool = _similar_to(
+        sample_kb,
+        "OrdersDbPoolSaturated",
+        "pgbouncer-orders: 300 clients waiting, 80 of 80 server connections held idle in "
+        "transaction by orders_svc",
+        ["orders-db"],
+    )
+    assert pool == ["postmortems/2026-02-03-checkout-outage-pgbouncer-pool-exhaustion.md"]

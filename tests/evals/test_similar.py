@@ -51,3 +51,15 @@ def test_the_dfds_history_questions_name_postmortems_of_the_corpus() -> None:
             for source in case["postmortems"]:
                 assert source.startswith("postmortems/")
                 assert (corpus / source.removeprefix("postmortems/")).is_file(), source
+
+
+def test_the_blind_alerts_label_postmortems_of_the_sample_knowledge_base() -> None:
+    assert [f.stem for f in similar.alert_files()] == ["alerts_similar_blind1"]
+    cases = similar.load_alerts("all")
+    assert len(cases) == 40
+    assert all(c["alertname"] and c["question"].startswith(c["alertname"]) for c in cases)
+    labelled = {p for c in cases for p in c["postmortems"]}
+    assert labelled and all((REPO / "runbooks" / p).is_file() for p in labelled)
+    for lines in ("even", "odd"):
+        half = similar.load_alerts(lines)
+        assert any(c["postmortems"] for c in half) and any(not c["postmortems"] for c in half)
