@@ -57,6 +57,10 @@ PHRASES: dict[str, str] = {
     # not "tx", which a database runbook reads as a transaction.
     r"ram": "memory",
     r"rx": "receive",
+    # A status code as responders say it ("500s", "502 errors", "returning 503"); runbooks and
+    # alerts name the class.
+    r"5\d\d(?:s| errors?| responses?)|(?:http|status|code|returning|returns?) 5\d\d": "5xx",
+    r"4\d\d(?:s| errors?| responses?)|(?:http|status|code|returning|returns?) 4\d\d": "4xx",
 }
 _PHRASE = [(re.compile(rf"\b{p}\b", re.IGNORECASE), words) for p, words in PHRASES.items()]
 

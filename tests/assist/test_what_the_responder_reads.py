@@ -390,3 +390,20 @@ def test_a_step_that_forbids_a_command_is_a_caution_with_nothing_to_copy_or_appr
 )
 def test_which_steps_are_cautions(text: str, caution: bool) -> None:
     assert steps.forbids(text) is caution
+
+
+def test_errors_since_a_deploy_get_the_rollback_whichever_runbook_leads(
+    sample_kb: KnowledgeBase,
+) -> None:
+    # "500s" now meets the checkout runbook's "5xx", which puts it level with the deploy
+    # runbook (it leads by its Mitigation, whose first case is "Bad deploy ...: roll it back
+    # first"). What the responder reads must still hold the deploy runbook's freeze and rollback.
+    query = "checkout throwing 500s since the last deploy"
+    hits = retrieval.search(kb=sample_kb, query=query, kind="runbook", top_k=5)
+    assert {h.chunk.source for h in hits[:2]} == {
+        "runbooks/deploy-rollback.md",
+        "runbooks/checkout-error-rate-high.md",
+    }
+    commands = [step.command or "" for step in service.ask(kb=sample_kb, question=query).steps]
+    assert any(c.startswith("lark deploy freeze") for c in commands)
+    assert any(c.startswith("lark deploy rollback checkout-api") for c in commands)
