@@ -19,7 +19,7 @@ _STOPWORDS = frozenset(
     we were what when where which while who why will with you your after again all also am any
     because before being both did doing down during each few further had having he her here him
     his just more most nor now only other out over own same she should than too under until up
-    very us keeps keep getting get got seems
+    very us keeps keep getting get got seems can't cant cannot
     """.split()
 )
 _SUFFIXES = ("ions", "ion", "ures", "ure", "ing", "es", "ed", "er", "s")

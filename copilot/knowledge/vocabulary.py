@@ -57,6 +57,8 @@ PHRASES: dict[str, str] = {
     # not "tx", which a database runbook reads as a transaction.
     r"ram": "memory",
     r"rx": "receive",
+    # Signing in as a responder types it; not "logs in loki" nor "logging in prod".
+    r"(?:log(?:ged)?|sign(?:ed|ing|s)?)[ -](?:in|on)": "login",
     # A status code as responders say it ("500s", "502 errors", "returning 503"); runbooks and
     # alerts name the class.
     r"5\d\d(?:s| errors?| responses?)|(?:http|status|code|returning|returns?) 5\d\d": "5xx",

@@ -86,6 +86,21 @@ def test_a_status_code_as_a_responder_says_it_finds_the_runbook_of_its_class(
     assert hits[0].chunk.source == "runbooks/checkout-error-rate-high.md"
 
 
+@pytest.mark.parametrize("query", ["users can't log in", "users cant log in"])
+def test_cant_log_in_finds_the_login_runbook(sample_kb: KnowledgeBase, query: str) -> None:
+    # "can't" matched a database runbook's prose word for word and "log" every runbook that
+    # reads logs: ask's runbook search led with the mobile-app crash runbook.
+    hits = retrieval.search(kb=sample_kb, query=query, kind="runbook", top_k=5)
+    assert hits[0].chunk.source == "runbooks/identity-login-failures.md"
+
+
+def test_logging_in_is_a_login_and_reading_logs_is_not() -> None:
+    assert vocabulary.spell_out("nobody can sign in") == "nobody can sign in (login)"
+    assert vocabulary.spell_out("users logged on") == "users logged on (login)"
+    assert vocabulary.spell_out("check the logs in loki") == "check the logs in loki"
+    assert keyword_terms("users can't log in, cannot reset") == ["users", "log", "reset"]
+
+
 def test_a_status_code_is_followed_by_its_class_and_other_numbers_are_not() -> None:
     assert vocabulary.spell_out("still 500s on checkout") == "still 500s (5xx) on checkout"
     assert vocabulary.spell_out("router returning 503") == "router returning 503 (5xx)"
