@@ -42,6 +42,12 @@ BOUND_WEIGHT = 3
 # Stems a question word must have to count towards a side (not "the", "is", "on").
 _MIN_STEM = 3
 _MARKUP = re.compile(r"<[^>]+>|[*_`#>]+")
+# The same markup, taken out of a line shown to a person without breaking what it marks:
+# "`orders-db-0`)" stays "orders-db-0)" and "orders_ro" keeps its underscore.
+_TAGS = re.compile(r"<[^>]+>")
+_SHOWN_MARKUP = re.compile(
+    r"`+|\*+|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])|^[ \t]{0,3}(?:#{1,6}|>)[ \t]*", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def _sentences(text: str, min_words: int = 4) -> list[str]:
     for paragraph in re.split(r"\n\s*\n", text):
         if paragraph.lstrip().startswith(("```", "~~~", "|", "<")):
             continue
-        flat = " ".join(_MARKUP.sub(" ", paragraph).split())
+        flat = " ".join(_SHOWN_MARKUP.sub("", _TAGS.sub(" ", paragraph)).split())
         out += [s for s in split_sentences(flat) if len(s.split()) >= min_words]
     return out
 

@@ -237,6 +237,25 @@ def test_a_meaning_of_one_short_sentence_is_still_the_line_shown() -> None:
     assert twins.telling_line(slow, failed)[0] == "Job is taking more than 1h to complete."
 
 
+def test_the_line_shown_keeps_the_names_its_markup_marked() -> None:
+    # Markup was replaced by spaces: "`orders-db-0`)" read "orders-db-0 )" and "`orders_ro`"
+    # read "orders ro", a pool that does not exist.
+    def meaning(source: str, text: str) -> Chunk:
+        return a_section(f"{source}:1", source, text, section="Db > Meaning")
+
+    lag = [
+        meaning(
+            "lag.md",
+            "Reads go to the replicas (normally `db-1`) through the `orders_ro` pool, "
+            "**never** the primary.",
+        )
+    ]
+    down = [meaning("down.md", "The primary is down and writes fail.")]
+    assert twins.telling_line(lag, down)[0] == (
+        "Reads go to the replicas (normally db-1) through the orders_ro pool, never the primary."
+    )
+
+
 def test_a_close_call_between_unlike_runbooks_lists_the_seconds_first_steps(
     twins_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
