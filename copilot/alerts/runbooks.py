@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from copilot.errors import InvalidInput, RetrievalUnavailable
-from copilot.knowledge import retrieval
+from copilot.knowledge import past, retrieval
 from copilot.knowledge.models import Chunk
 from copilot.knowledge.store import KnowledgeBase
 from copilot.knowledge.terms import split_camel
@@ -152,9 +152,7 @@ class RunbookFinder:
                     break
                 if any(f.chunk.source == hit.chunk.source for f in found):
                     continue
-                if hit.match is not None and hit.match < floor and not hit.reasons:
-                    continue
-                if hit.score < SIMILAR_RATIO * hits[0].score:
+                if not past.close_enough(hit, floor=floor, ratio=SIMILAR_RATIO, best=hits[0].score):
                     continue
                 score = retrieval.display_score(hit.score) * verdict.scale
                 found.append(Found(hit.chunk, score, "search"))

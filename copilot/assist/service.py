@@ -108,9 +108,9 @@ def _similar_incidents(
     for hit in hits:
         if any(entry.source == hit.chunk.source for entry in out) or len(out) == 3:
             continue
-        if hit.match is not None and hit.match < threshold and not hit.reasons:
-            continue
-        if hit.score < SIMILAR_RATIO * hits[0].score:
+        if not past_postmortems.close_enough(
+            hit, floor=threshold, ratio=SIMILAR_RATIO, best=hits[0].score
+        ):
             continue
         passages = document_passages(kb.document_chunks(hit.chunk.source), score=hit.score)
         if any(p.suspected for p in passages):

@@ -11,9 +11,20 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from copilot.knowledge.models import Hit
 from copilot.knowledge.passages import Passage, document_passages, split_sentences
 from copilot.knowledge.store import KnowledgeBase
 from copilot.listitems import LIST_MARKER
+
+
+def close_enough(hit: Hit, *, floor: float, ratio: float, best: float) -> bool:
+    """Whether a past incident's hit is worth listing beside a question, an alert or a draft: its
+    postmortem names the alert or title asked for, or matches at least `floor` in meaning; and it
+    scores at least `ratio` of the best one's `best`. Each list sets its own floor and ratio."""
+    if hit.match is not None and hit.match < floor and not hit.reasons:
+        return False
+    return hit.score >= ratio * best
+
 
 _FIXED = re.compile(
     r"resolution|mitigat|recover|remediat|fix|how (?:it|we) (?:was|were)? ?(?:fixed|resolved)", re.I

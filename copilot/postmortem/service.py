@@ -111,9 +111,7 @@ def similar_incidents(
         seen.add(source)
         if _own_postmortem(hit.chunk.title, incident.id):
             continue  # this incident's own postmortem, ingested earlier
-        if hit.match is not None and hit.match < threshold and not hit.reasons:
-            continue
-        if hit.score < SIMILAR_RATIO * best:
+        if not past_mod.close_enough(hit, floor=threshold, ratio=SIMILAR_RATIO, best=best):
             continue
         read = past_mod.read(kb, source)
         if read is None:
